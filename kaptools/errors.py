@@ -1,0 +1,118 @@
+"""Every exception and warning kaptools raises, in one tree.
+
+    KaptoolsError                      base of everything kaptools raises
+    ├── InvalidInputError(ValueError)  a value is wrong: out of range, wrong type,
+    │   │                              unknown code. The message names the field,
+    │   │                              the rule, the value received and the fix.
+    │   ├── UnknownInstrumentError     no such symptom measure
+    │   ├── InvalidAnswerError         an item answer outside the instrument's range
+    │   ├── ProtocolError              a protocol file that fails its schema
+    │   ├── RecordError                a screening / session record that fails its schema
+    │   └── ConfigurationError         an environment setting that cannot be used
+    ├── IncompleteInputError(ValueError)
+    │   │                              nothing is wrong, but something required is
+    │   │                              missing; ``missing`` lists what to supply.
+    │   └── IncompleteAnswersError     unanswered items of a measure
+    ├── PlanningError(ValueError)      no valid course plan exists; ``constraint``
+    │                                  names the rule that cannot be met
+    ├── NotPlannableError              the patient's screening does not allow a plan
+    └── StoreError                     the database refused a write (nothing written)
+        └── NotFoundError(LookupError) no such patient, record or version
+
+    ClinicalWarning(UserWarning)       a valid result that needs care
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = [
+    "ClinicalWarning",
+    "ConfigurationError",
+    "IncompleteAnswersError",
+    "IncompleteInputError",
+    "InvalidAnswerError",
+    "InvalidInputError",
+    "KaptoolsError",
+    "NotFoundError",
+    "NotPlannableError",
+    "PlanningError",
+    "ProtocolError",
+    "RecordError",
+    "StoreError",
+    "UnknownInstrumentError",
+]
+
+
+class KaptoolsError(Exception):
+    """Base class of every error kaptools raises."""
+
+
+class InvalidInputError(KaptoolsError, ValueError):
+    """A value is invalid. The message names the field, rule, value and fix."""
+
+
+class UnknownInstrumentError(InvalidInputError):
+    """The named symptom measure does not exist."""
+
+
+class InvalidAnswerError(InvalidInputError):
+    """An item answer is not an integer within the instrument's range."""
+
+    def __init__(self, message: str, *, instrument: str, item: int | None, value: object):
+        super().__init__(message)
+        self.instrument = instrument
+        self.item = item
+        self.value = value
+
+
+class ProtocolError(InvalidInputError):
+    """A protocol file that cannot be used; the message names the key and line."""
+
+
+class RecordError(InvalidInputError):
+    """A record (screening, dosing session, assessment) that fails validation."""
+
+
+class ConfigurationError(InvalidInputError):
+    """An environment variable or setting that cannot be used."""
+
+
+class IncompleteInputError(KaptoolsError, ValueError):
+    """Required input is missing; ``missing`` names what the caller must supply."""
+
+    def __init__(self, message: str, *, missing: Iterable[object] = ()):
+        super().__init__(message)
+        self.missing = tuple(missing)
+
+
+class IncompleteAnswersError(IncompleteInputError):
+    """Some items of a measure are unanswered: no partial score is computed."""
+
+    def __init__(self, message: str, *, instrument: str, missing: Iterable[int]):
+        super().__init__(message, missing=missing)
+        self.instrument = instrument
+
+
+class PlanningError(KaptoolsError, ValueError):
+    """No plan satisfies the protocol; ``constraint`` names the rule that failed."""
+
+    def __init__(self, message: str, *, constraint: str):
+        super().__init__(message)
+        self.constraint = constraint
+
+
+class NotPlannableError(KaptoolsError):
+    """The patient's latest screening does not allow a course to be planned."""
+
+
+class StoreError(KaptoolsError):
+    """The database refused a write; the transaction was rolled back."""
+
+
+class NotFoundError(StoreError, LookupError):
+    """No patient, record or version with that identifier."""
+
+
+class ClinicalWarning(UserWarning):
+    """A valid result that needs a clinician's attention."""
