@@ -1,0 +1,76 @@
+# kaptools: two commands do all the set-up on a fresh machine.
+#   make run   serve the dashboards on the synthetic demo database
+#   make test  install what the tests need (browser included) and run them all
+# Everything goes into a virtual environment in .venv; data into var/.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8866
+DEMO_DB ?= $(CURDIR)/var/demo.sqlite
+KAPTOOLS_DATABASE_URL ?= sqlite:///$(DEMO_DB)
+export KAPTOOLS_DATABASE_URL
+PYTEST_ARGS ?=
+
+# Voila as clinicians get it: loopback, a preheated kernel per dashboard (the
+# patient is read after the request arrives), idle kernels culled, no sources.
+VOILA_FLAGS = --no-browser --Voila.ip=$(HOST) --port=$(PORT) \
+	--preheat_kernel=True --pool_size=1 \
+	--MappingKernelManager.cull_idle_timeout=1800 --MappingKernelManager.cull_interval=120 \
+	--show_tracebacks=False
+
+.PHONY: run test install install-test browser lint demo-db bench clean help
+
+help:
+	@echo "make run   - serve the dashboards on http://$(HOST):$(PORT)/ (synthetic demo data)"
+	@echo "make test  - install test dependencies and a headless Chromium, run lint and every test"
+	@echo "make bench - run the benchmark scripts (needs 'make test' once)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.run-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dashboards]'
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.run-installed
+
+install: $(VENV)/.run-installed
+install-test: $(VENV)/.test-installed
+
+demo-db: install
+	$(BIN)/python -m kaptools.demo --if-empty
+
+run: install demo-db
+	@echo ""
+	@echo "  kaptools dashboards (synthetic demo data): http://$(HOST):$(PORT)/"
+	@echo "    symptom trends:  http://$(HOST):$(PORT)/voila/render/trends.ipynb?patient=SYN-0003"
+	@echo "  Database: $(KAPTOOLS_DATABASE_URL)   Stop with Ctrl-C."
+	@echo ""
+	cd dashboards && ../$(BIN)/voila . $(VOILA_FLAGS)
+
+# A headless Chromium for the browser tests: Debian's package where apt-get
+# exists (Playwright's own download does not work on every machine), otherwise
+# Playwright's browser install.
+browser: install-test
+	@if [ -x /usr/bin/chromium ]; then echo "Chromium: /usr/bin/chromium"; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	else $(BIN)/python -m playwright install chromium; fi
+
+lint: install-test
+	$(BIN)/ruff check kaptools tests benchmarks
+
+test: install-test browser lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install-test browser
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .hypothesis .ruff_cache

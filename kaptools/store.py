@@ -1,0 +1,394 @@
+"""Persistence: patients, versioned clinical records and the audit log (SQLAlchemy).
+
+Clinical records are never overwritten or deleted. A correction is a new version
+of the same record (``record_id``) with a reason; the old versions stay readable
+through :meth:`Store.record_history`. Every write appends an audit row (who, when,
+what) in the same transaction, so a failed write leaves nothing behind.
+
+SQLite is the default (a file named by ``KAPTOOLS_DATABASE_URL`` or
+``KAPTOOLS_HOME``, see :mod:`kaptools.config`); a PostgreSQL URL works unchanged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from kaptools.config import database_url
+from kaptools.errors import IncompleteInputError, InvalidInputError, NotFoundError, StoreError
+
+__all__ = ["AuditEntry", "Patient", "Store", "StoredRecord"]
+
+_KIND_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+_PATIENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+_SEXES = ("female", "male", "other", "unknown")
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class _PatientRow(_Base):
+    __tablename__ = "patients"
+    patient_id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    display_name: Mapped[str] = mapped_column(sa.String(200))
+    birth_date: Mapped[dt.date | None] = mapped_column(sa.Date, nullable=True)
+    sex: Mapped[str] = mapped_column(sa.String(16))
+    weight_kg: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    synthetic: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
+    created_by: Mapped[str] = mapped_column(sa.String(120))
+
+
+class _RecordRow(_Base):
+    __tablename__ = "records"
+    __table_args__ = (
+        sa.UniqueConstraint("record_id", "version", name="uq_record_version"),
+        sa.Index("ix_records_patient_kind", "patient_id", "kind"),
+    )
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    record_id: Mapped[str] = mapped_column(sa.String(36), index=True)
+    version: Mapped[int] = mapped_column(sa.Integer)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    patient_id: Mapped[str] = mapped_column(sa.ForeignKey("patients.patient_id"))
+    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    author: Mapped[str] = mapped_column(sa.String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
+    effective_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
+    reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+
+
+class _AuditRow(_Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
+    who: Mapped[str] = mapped_column(sa.String(120))
+    action: Mapped[str] = mapped_column(sa.String(40))
+    patient_id: Mapped[str | None] = mapped_column(sa.String(40), nullable=True, index=True)
+    kind: Mapped[str | None] = mapped_column(sa.String(40), nullable=True)
+    record_id: Mapped[str | None] = mapped_column(sa.String(36), nullable=True)
+    version: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    detail: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+@dataclass(frozen=True, slots=True)
+class Patient:
+    """A (synthetic) patient as stored. Age is computed against a date, never stored."""
+
+    patient_id: str
+    display_name: str
+    birth_date: dt.date | None
+    sex: str
+    weight_kg: float | None
+    synthetic: bool = True
+
+    def age_on(self, on: dt.date) -> int | None:
+        if self.birth_date is None:
+            return None
+        b = self.birth_date
+        return on.year - b.year - ((on.month, on.day) < (b.month, b.day))
+
+    @property
+    def label(self) -> str:
+        return f"{self.display_name} ({self.patient_id})"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """One version of a clinical record."""
+
+    record_id: str
+    version: int
+    kind: str
+    patient_id: str
+    payload: Mapping[str, Any]
+    author: str
+    created_at: dt.datetime
+    effective_at: dt.datetime
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    at: dt.datetime
+    who: str
+    action: str
+    patient_id: str | None
+    kind: str | None
+    record_id: str | None
+    version: int | None
+    detail: str
+
+
+def _as_datetime(value: dt.date | dt.datetime | None, field: str) -> dt.datetime:
+    if value is None:
+        return _utcnow()
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time())
+    raise InvalidInputError(
+        f"{field} must be a date or datetime; got {value!r} ({type(value).__name__})."
+    )
+
+
+def _require_text(value: object, field: str, *, max_len: int = 120) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise IncompleteInputError(f"{field} is required: give a non-empty name.", missing=[field])
+    if len(value) > max_len:
+        raise InvalidInputError(f"{field} is {len(value)} characters; at most {max_len} allowed.")
+    return value.strip()
+
+
+class Store:
+    """The kaptools database. ``Store()`` uses the configured URL (see kaptools.config)."""
+
+    def __init__(self, url: str | None = None, *, create: bool = True, echo: bool = False):
+        self.url = database_url(url)
+        kwargs: dict[str, Any] = {"echo": echo, "future": True}
+        if self.url.get_backend_name() == "sqlite":
+            db = self.url.database
+            if db and db != ":memory:":
+                Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            else:
+                kwargs["poolclass"] = StaticPool
+            kwargs["connect_args"] = {"check_same_thread": False}
+        self.engine = sa.create_engine(self.url, **kwargs)
+        if self.url.get_backend_name() == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if create:
+            _Base.metadata.create_all(self.engine)
+
+    @classmethod
+    def in_memory(cls) -> Store:
+        """A private, empty in-memory SQLite store (tests, demos)."""
+        return cls("sqlite://")
+
+    def __repr__(self) -> str:
+        return f"Store({self.url.render_as_string(hide_password=True)!r})"
+
+    # ---- transactions -------------------------------------------------------
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        session = self._sessions()
+        try:
+            with session.begin():
+                yield session
+        except (IntegrityError, SQLAlchemyError) as exc:
+            raise StoreError(f"The database refused the write; nothing was saved ({exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}).") from exc
+        finally:
+            session.close()
+
+    # ---- patients -----------------------------------------------------------
+    def add_patient(
+        self,
+        patient_id: str,
+        display_name: str,
+        *,
+        birth_date: dt.date | None,
+        sex: str,
+        weight_kg: float | None,
+        author: str,
+        synthetic: bool = True,
+    ) -> Patient:
+        """Add a patient. Identifiers are short codes, never real identifiers."""
+        if not isinstance(patient_id, str) or not _PATIENT_ID_RE.match(patient_id):
+            raise InvalidInputError(
+                f"patient_id {patient_id!r} is not valid: use 1-40 letters, digits, '.', '_' "
+                "or '-', starting with a letter or digit (e.g. 'SYN-0001')."
+            )
+        display_name = _require_text(display_name, "display_name", max_len=200)
+        author = _require_text(author, "author")
+        if sex not in _SEXES:
+            raise InvalidInputError(f"sex {sex!r} is not one of {', '.join(_SEXES)}.")
+        if weight_kg is not None and not (20 <= float(weight_kg) <= 350):
+            raise InvalidInputError(f"weight_kg {weight_kg!r} is outside 20-350 kg; check the unit.")
+        if birth_date is not None and not isinstance(birth_date, dt.date):
+            raise InvalidInputError(f"birth_date must be a date; got {birth_date!r}.")
+        with self._tx() as s:
+            if s.get(_PatientRow, patient_id) is not None:
+                raise InvalidInputError(f"patient_id {patient_id!r} already exists; choose another.")
+            s.add(
+                _PatientRow(
+                    patient_id=patient_id,
+                    display_name=display_name,
+                    birth_date=birth_date,
+                    sex=sex,
+                    weight_kg=None if weight_kg is None else float(weight_kg),
+                    synthetic=synthetic,
+                    created_at=_utcnow(),
+                    created_by=author,
+                )
+            )
+            s.add(_AuditRow(at=_utcnow(), who=author, action="create_patient",
+                            patient_id=patient_id, detail=f"synthetic={synthetic}"))
+        return Patient(patient_id, display_name, birth_date, sex,
+                       None if weight_kg is None else float(weight_kg), synthetic)
+
+    def get_patient(self, patient_id: str) -> Patient:
+        with self._sessions() as s:
+            row = s.get(_PatientRow, patient_id) if isinstance(patient_id, str) else None
+            if row is None:
+                raise NotFoundError(
+                    f"No patient with id {patient_id!r}. Pick one from list_patients()."
+                )
+            return _patient(row)
+
+    def list_patients(self) -> list[Patient]:
+        with self._sessions() as s:
+            rows = s.scalars(sa.select(_PatientRow).order_by(_PatientRow.patient_id))
+            return [_patient(r) for r in rows]
+
+    def has_patients(self) -> bool:
+        with self._sessions() as s:
+            return s.scalar(sa.select(sa.func.count()).select_from(_PatientRow)) > 0
+
+    # ---- records ------------------------------------------------------------
+    def save_record(
+        self,
+        kind: str,
+        patient_id: str,
+        payload: Mapping[str, Any],
+        *,
+        author: str,
+        effective_at: dt.date | dt.datetime | None = None,
+        record_id: str | None = None,
+        reason: str | None = None,
+    ) -> StoredRecord:
+        """Save a new record, or (with ``record_id``) a new version of one.
+
+        A correction needs a written ``reason``. Nothing is ever overwritten.
+        """
+        if not isinstance(kind, str) or not _KIND_RE.match(kind):
+            raise InvalidInputError(f"kind {kind!r} must be a short snake_case name such as 'assessment'.")
+        author = _require_text(author, "author")
+        if not isinstance(payload, Mapping):
+            raise InvalidInputError(f"payload must be a mapping; got {type(payload).__name__}.")
+        try:
+            clean = json.loads(json.dumps(dict(payload), default=_json_default, allow_nan=False))
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"payload cannot be stored as JSON: {exc}.") from None
+        now = _utcnow()
+        with self._tx() as s:
+            if s.get(_PatientRow, patient_id) is None:
+                raise NotFoundError(f"No patient with id {patient_id!r}; add the patient first.")
+            if record_id is None:
+                if reason is not None and not str(reason).strip():
+                    reason = None
+                rid, version, action = str(uuid.uuid4()), 1, "create"
+                when = _as_datetime(effective_at, "effective_at")
+            else:
+                prev = s.scalars(
+                    sa.select(_RecordRow).where(_RecordRow.record_id == record_id)
+                    .order_by(_RecordRow.version.desc()).limit(1)
+                ).first()
+                if prev is None:
+                    raise NotFoundError(f"No record {record_id!r} to correct.")
+                if prev.patient_id != patient_id or prev.kind != kind:
+                    raise InvalidInputError(
+                        f"Record {record_id!r} is a {prev.kind!r} of patient {prev.patient_id!r}; "
+                        f"a correction must keep the same kind and patient."
+                    )
+                if not isinstance(reason, str) or not reason.strip():
+                    raise IncompleteInputError(
+                        "A correction needs a written reason: pass reason='...'.", missing=["reason"]
+                    )
+                rid, version, action = record_id, prev.version + 1, "correct"
+                # A correction keeps the record's date unless a new one is given.
+                when = prev.effective_at if effective_at is None else _as_datetime(
+                    effective_at, "effective_at")
+            row = _RecordRow(record_id=rid, version=version, kind=kind, patient_id=patient_id,
+                             payload=clean, author=author, created_at=now, effective_at=when,
+                             reason=reason.strip() if isinstance(reason, str) else None)
+            s.add(row)
+            s.add(_AuditRow(at=now, who=author, action=action, patient_id=patient_id, kind=kind,
+                            record_id=rid, version=version, detail=(reason or "")[:2000]))
+        return _record(row)
+
+    def latest_records(self, kind: str, patient_id: str) -> list[StoredRecord]:
+        """The newest version of each ``kind`` record of a patient, by effective time."""
+        with self._sessions() as s:
+            latest = (
+                sa.select(_RecordRow.record_id, sa.func.max(_RecordRow.version).label("v"))
+                .where(_RecordRow.kind == kind, _RecordRow.patient_id == patient_id)
+                .group_by(_RecordRow.record_id).subquery()
+            )
+            rows = s.scalars(
+                sa.select(_RecordRow)
+                .join(latest, sa.and_(_RecordRow.record_id == latest.c.record_id,
+                                      _RecordRow.version == latest.c.v))
+                .order_by(_RecordRow.effective_at, _RecordRow.id)
+            )
+            return [_record(r) for r in rows]
+
+    def record_history(self, record_id: str) -> list[StoredRecord]:
+        with self._sessions() as s:
+            rows = list(s.scalars(sa.select(_RecordRow).where(_RecordRow.record_id == record_id)
+                                  .order_by(_RecordRow.version)))
+            if not rows:
+                raise NotFoundError(f"No record {record_id!r}.")
+            return [_record(r) for r in rows]
+
+    def log(self, action: str, *, who: str, patient_id: str | None = None,
+            kind: str | None = None, record_id: str | None = None, detail: str = "") -> None:
+        """Append an audit row for something that is not a record write (an export, a view)."""
+        who = _require_text(who, "who")
+        with self._tx() as s:
+            s.add(_AuditRow(at=_utcnow(), who=who, action=action[:40], patient_id=patient_id,
+                            kind=kind, record_id=record_id, detail=detail[:2000]))
+
+    def audit_entries(self, patient_id: str | None = None) -> list[AuditEntry]:
+        with self._sessions() as s:
+            q = sa.select(_AuditRow).order_by(_AuditRow.id)
+            if patient_id is not None:
+                q = q.where(_AuditRow.patient_id == patient_id)
+            return [AuditEntry(r.at, r.who, r.action, r.patient_id, r.kind, r.record_id,
+                               r.version, r.detail) for r in s.scalars(q)]
+
+    def _repr_html_(self) -> str:
+        return f"<code>{html.escape(repr(self))}</code>"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
+def _patient(r: _PatientRow) -> Patient:
+    return Patient(r.patient_id, r.display_name, r.birth_date, r.sex, r.weight_kg, r.synthetic)
+
+
+def _record(r: _RecordRow) -> StoredRecord:
+    return StoredRecord(r.record_id, r.version, r.kind, r.patient_id, dict(r.payload), r.author,
+                        r.created_at, r.effective_at, r.reason)
