@@ -15,8 +15,7 @@ __all__ = ["CRISIS_LINE_TEXT", "Alert", "AlertLevel", "highest_level"]
 #: 988 Suicide & Crisis Lifeline (clinical-sources.md §7): call or text 988;
 #: veterans press 1. 911 in an emergency.
 CRISIS_LINE_TEXT = (
-    "988 Suicide & Crisis Lifeline: call or text 988 (veterans press 1). "
-    "In an emergency call 911."
+    "988 Suicide & Crisis Lifeline: call or text 988 (veterans press 1). In an emergency call 911."
 )
 
 
@@ -53,11 +52,11 @@ class Alert:
             f'<div class="kap-alert kap-alert-{esc(self.level.value)}" role="alert">'
             f"<strong>{esc(self.level.value.upper())}: {esc(self.message)}</strong> "
             f"{esc(self.action)}<br><strong>{esc(self.crisis_line)}</strong>"
-            f'<br><small>Source: {esc(self.source)}</small></div>'
+            f"<br><small>Source: {esc(self.source)}</small></div>"
         )
 
 
-def highest_level(alerts: "tuple[Alert, ...] | list[Alert]") -> AlertLevel | None:
+def highest_level(alerts: tuple[Alert, ...] | list[Alert]) -> AlertLevel | None:
     """The most urgent level among ``alerts``, or None when there are none."""
     if not alerts:
         return None

@@ -2,7 +2,7 @@
 
 | variable | meaning | default |
 |---|---|---|
-| ``KAPTOOLS_DATABASE_URL`` | SQLAlchemy URL of the database (SQLite file or PostgreSQL) | ``sqlite:///$KAPTOOLS_HOME/kaptools.sqlite`` |
+| ``KAPTOOLS_DATABASE_URL`` | SQLAlchemy URL (SQLite or PostgreSQL) | SQLite file in the home |
 | ``KAPTOOLS_HOME`` | folder of the default SQLite file | ``~/.kaptools`` |
 | ``KAPTOOLS_PROTOCOL`` | path of the clinic's protocol TOML | the shipped default |
 | ``KAPTOOLS_USER`` | name recorded as the author of dashboard writes | the login name |

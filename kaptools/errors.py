@@ -1,25 +1,25 @@
 """Every exception and warning kaptools raises, in one tree.
 
-    KaptoolsError                      base of everything kaptools raises
-    ├── InvalidInputError(ValueError)  a value is wrong: out of range, wrong type,
-    │   │                              unknown code. The message names the field,
-    │   │                              the rule, the value received and the fix.
-    │   ├── UnknownInstrumentError     no such symptom measure
-    │   ├── InvalidAnswerError         an item answer outside the instrument's range
-    │   ├── ProtocolError              a protocol file that fails its schema
-    │   ├── RecordError                a screening / session record that fails its schema
-    │   └── ConfigurationError         an environment setting that cannot be used
-    ├── IncompleteInputError(ValueError)
-    │   │                              nothing is wrong, but something required is
-    │   │                              missing; ``missing`` lists what to supply.
-    │   └── IncompleteAnswersError     unanswered items of a measure
-    ├── PlanningError(ValueError)      no valid course plan exists; ``constraint``
-    │                                  names the rule that cannot be met
-    ├── NotPlannableError              the patient's screening does not allow a plan
-    └── StoreError                     the database refused a write (nothing written)
-        └── NotFoundError(LookupError) no such patient, record or version
+KaptoolsError                      base of everything kaptools raises
+├── InvalidInputError(ValueError)  a value is wrong: out of range, wrong type,
+│   │                              unknown code. The message names the field,
+│   │                              the rule, the value received and the fix.
+│   ├── UnknownInstrumentError     no such symptom measure
+│   ├── InvalidAnswerError         an item answer outside the instrument's range
+│   ├── ProtocolError              a protocol file that fails its schema
+│   ├── RecordError                a screening / session record that fails its schema
+│   └── ConfigurationError         an environment setting that cannot be used
+├── IncompleteInputError(ValueError)
+│   │                              nothing is wrong, but something required is
+│   │                              missing; ``missing`` lists what to supply.
+│   └── IncompleteAnswersError     unanswered items of a measure
+├── PlanningError(ValueError)      no valid course plan exists; ``constraint``
+│                                  names the rule that cannot be met
+├── NotPlannableError              the patient's screening does not allow a plan
+└── StoreError                     the database refused a write (nothing written)
+    └── NotFoundError(LookupError) no such patient, record or version
 
-    ClinicalWarning(UserWarning)       a valid result that needs care
+ClinicalWarning(UserWarning)       a valid result that needs care
 """
 
 from __future__ import annotations

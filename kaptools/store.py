@@ -195,7 +195,10 @@ class Store:
             with session.begin():
                 yield session
         except (IntegrityError, SQLAlchemyError) as exc:
-            raise StoreError(f"The database refused the write; nothing was saved ({exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}).") from exc
+            raise StoreError(
+                "The database refused the write; nothing was saved "
+                f"({exc.__class__.__name__}: {getattr(exc, 'orig', exc)})."
+            ) from exc
         finally:
             session.close()
 
@@ -222,12 +225,16 @@ class Store:
         if sex not in _SEXES:
             raise InvalidInputError(f"sex {sex!r} is not one of {', '.join(_SEXES)}.")
         if weight_kg is not None and not (20 <= float(weight_kg) <= 350):
-            raise InvalidInputError(f"weight_kg {weight_kg!r} is outside 20-350 kg; check the unit.")
+            raise InvalidInputError(
+                f"weight_kg {weight_kg!r} is outside 20-350 kg; check the unit."
+            )
         if birth_date is not None and not isinstance(birth_date, dt.date):
             raise InvalidInputError(f"birth_date must be a date; got {birth_date!r}.")
         with self._tx() as s:
             if s.get(_PatientRow, patient_id) is not None:
-                raise InvalidInputError(f"patient_id {patient_id!r} already exists; choose another.")
+                raise InvalidInputError(
+                    f"patient_id {patient_id!r} already exists; choose another."
+                )
             s.add(
                 _PatientRow(
                     patient_id=patient_id,
@@ -240,10 +247,23 @@ class Store:
                     created_by=author,
                 )
             )
-            s.add(_AuditRow(at=_utcnow(), who=author, action="create_patient",
-                            patient_id=patient_id, detail=f"synthetic={synthetic}"))
-        return Patient(patient_id, display_name, birth_date, sex,
-                       None if weight_kg is None else float(weight_kg), synthetic)
+            s.add(
+                _AuditRow(
+                    at=_utcnow(),
+                    who=author,
+                    action="create_patient",
+                    patient_id=patient_id,
+                    detail=f"synthetic={synthetic}",
+                )
+            )
+        return Patient(
+            patient_id,
+            display_name,
+            birth_date,
+            sex,
+            None if weight_kg is None else float(weight_kg),
+            synthetic,
+        )
 
     def get_patient(self, patient_id: str) -> Patient:
         with self._sessions() as s:
@@ -280,7 +300,9 @@ class Store:
         A correction needs a written ``reason``. Nothing is ever overwritten.
         """
         if not isinstance(kind, str) or not _KIND_RE.match(kind):
-            raise InvalidInputError(f"kind {kind!r} must be a short snake_case name such as 'assessment'.")
+            raise InvalidInputError(
+                f"kind {kind!r} must be a short snake_case name such as 'assessment'."
+            )
         author = _require_text(author, "author")
         if not isinstance(payload, Mapping):
             raise InvalidInputError(f"payload must be a mapping; got {type(payload).__name__}.")
@@ -299,8 +321,10 @@ class Store:
                 when = _as_datetime(effective_at, "effective_at")
             else:
                 prev = s.scalars(
-                    sa.select(_RecordRow).where(_RecordRow.record_id == record_id)
-                    .order_by(_RecordRow.version.desc()).limit(1)
+                    sa.select(_RecordRow)
+                    .where(_RecordRow.record_id == record_id)
+                    .order_by(_RecordRow.version.desc())
+                    .limit(1)
                 ).first()
                 if prev is None:
                     raise NotFoundError(f"No record {record_id!r} to correct.")
@@ -311,18 +335,40 @@ class Store:
                     )
                 if not isinstance(reason, str) or not reason.strip():
                     raise IncompleteInputError(
-                        "A correction needs a written reason: pass reason='...'.", missing=["reason"]
+                        "A correction needs a written reason: pass reason='...'.",
+                        missing=["reason"],
                     )
                 rid, version, action = record_id, prev.version + 1, "correct"
                 # A correction keeps the record's date unless a new one is given.
-                when = prev.effective_at if effective_at is None else _as_datetime(
-                    effective_at, "effective_at")
-            row = _RecordRow(record_id=rid, version=version, kind=kind, patient_id=patient_id,
-                             payload=clean, author=author, created_at=now, effective_at=when,
-                             reason=reason.strip() if isinstance(reason, str) else None)
+                when = (
+                    prev.effective_at
+                    if effective_at is None
+                    else _as_datetime(effective_at, "effective_at")
+                )
+            row = _RecordRow(
+                record_id=rid,
+                version=version,
+                kind=kind,
+                patient_id=patient_id,
+                payload=clean,
+                author=author,
+                created_at=now,
+                effective_at=when,
+                reason=reason.strip() if isinstance(reason, str) else None,
+            )
             s.add(row)
-            s.add(_AuditRow(at=now, who=author, action=action, patient_id=patient_id, kind=kind,
-                            record_id=rid, version=version, detail=(reason or "")[:2000]))
+            s.add(
+                _AuditRow(
+                    at=now,
+                    who=author,
+                    action=action,
+                    patient_id=patient_id,
+                    kind=kind,
+                    record_id=rid,
+                    version=version,
+                    detail=(reason or "")[:2000],
+                )
+            )
         return _record(row)
 
     def latest_records(self, kind: str, patient_id: str) -> list[StoredRecord]:
@@ -331,39 +377,70 @@ class Store:
             latest = (
                 sa.select(_RecordRow.record_id, sa.func.max(_RecordRow.version).label("v"))
                 .where(_RecordRow.kind == kind, _RecordRow.patient_id == patient_id)
-                .group_by(_RecordRow.record_id).subquery()
+                .group_by(_RecordRow.record_id)
+                .subquery()
             )
             rows = s.scalars(
                 sa.select(_RecordRow)
-                .join(latest, sa.and_(_RecordRow.record_id == latest.c.record_id,
-                                      _RecordRow.version == latest.c.v))
+                .join(
+                    latest,
+                    sa.and_(
+                        _RecordRow.record_id == latest.c.record_id, _RecordRow.version == latest.c.v
+                    ),
+                )
                 .order_by(_RecordRow.effective_at, _RecordRow.id)
             )
             return [_record(r) for r in rows]
 
     def record_history(self, record_id: str) -> list[StoredRecord]:
         with self._sessions() as s:
-            rows = list(s.scalars(sa.select(_RecordRow).where(_RecordRow.record_id == record_id)
-                                  .order_by(_RecordRow.version)))
+            rows = list(
+                s.scalars(
+                    sa.select(_RecordRow)
+                    .where(_RecordRow.record_id == record_id)
+                    .order_by(_RecordRow.version)
+                )
+            )
             if not rows:
                 raise NotFoundError(f"No record {record_id!r}.")
             return [_record(r) for r in rows]
 
-    def log(self, action: str, *, who: str, patient_id: str | None = None,
-            kind: str | None = None, record_id: str | None = None, detail: str = "") -> None:
+    def log(
+        self,
+        action: str,
+        *,
+        who: str,
+        patient_id: str | None = None,
+        kind: str | None = None,
+        record_id: str | None = None,
+        detail: str = "",
+    ) -> None:
         """Append an audit row for something that is not a record write (an export, a view)."""
         who = _require_text(who, "who")
         with self._tx() as s:
-            s.add(_AuditRow(at=_utcnow(), who=who, action=action[:40], patient_id=patient_id,
-                            kind=kind, record_id=record_id, detail=detail[:2000]))
+            s.add(
+                _AuditRow(
+                    at=_utcnow(),
+                    who=who,
+                    action=action[:40],
+                    patient_id=patient_id,
+                    kind=kind,
+                    record_id=record_id,
+                    detail=detail[:2000],
+                )
+            )
 
     def audit_entries(self, patient_id: str | None = None) -> list[AuditEntry]:
         with self._sessions() as s:
             q = sa.select(_AuditRow).order_by(_AuditRow.id)
             if patient_id is not None:
                 q = q.where(_AuditRow.patient_id == patient_id)
-            return [AuditEntry(r.at, r.who, r.action, r.patient_id, r.kind, r.record_id,
-                               r.version, r.detail) for r in s.scalars(q)]
+            return [
+                AuditEntry(
+                    r.at, r.who, r.action, r.patient_id, r.kind, r.record_id, r.version, r.detail
+                )
+                for r in s.scalars(q)
+            ]
 
     def _repr_html_(self) -> str:
         return f"<code>{html.escape(repr(self))}</code>"
@@ -390,5 +467,14 @@ def _patient(r: _PatientRow) -> Patient:
 
 
 def _record(r: _RecordRow) -> StoredRecord:
-    return StoredRecord(r.record_id, r.version, r.kind, r.patient_id, dict(r.payload), r.author,
-                        r.created_at, r.effective_at, r.reason)
+    return StoredRecord(
+        r.record_id,
+        r.version,
+        r.kind,
+        r.patient_id,
+        dict(r.payload),
+        r.author,
+        r.created_at,
+        r.effective_at,
+        r.reason,
+    )

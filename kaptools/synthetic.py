@@ -28,11 +28,11 @@ import numpy as np
 __all__ = [
     "DEMO_ANCHOR_DATE",
     "SIDE_EFFECT_SESSION_RATES",
+    "TRAJECTORY_PROPORTIONS",
     "SyntheticAssessment",
     "SyntheticDosingSession",
     "SyntheticPatient",
     "Trajectory",
-    "TRAJECTORY_PROPORTIONS",
     "generate_patients",
 ]
 
@@ -90,9 +90,26 @@ SIDE_EFFECT_SESSION_RATES: dict[str, float] = {
 }
 
 _FIRST_NAMES = (
-    "Avery", "Blake", "Casey", "Devon", "Emerson", "Finley", "Harper", "Jordan",
-    "Kendall", "Logan", "Morgan", "Parker", "Quinn", "Reese", "Rowan", "Sage",
-    "Skyler", "Taylor", "Peyton", "Riley",
+    "Avery",
+    "Blake",
+    "Casey",
+    "Devon",
+    "Emerson",
+    "Finley",
+    "Harper",
+    "Jordan",
+    "Kendall",
+    "Logan",
+    "Morgan",
+    "Parker",
+    "Quinn",
+    "Reese",
+    "Rowan",
+    "Sage",
+    "Skyler",
+    "Taylor",
+    "Peyton",
+    "Riley",
 )
 
 
@@ -140,8 +157,13 @@ class SyntheticPatient:
     assessments: tuple[SyntheticAssessment, ...] = field(default=())
 
 
-def _spread(rng: np.random.Generator, total: int, n_items: int, item_max: int,
-            fixed: dict[int, int] | None = None) -> tuple[int, ...]:
+def _spread(
+    rng: np.random.Generator,
+    total: int,
+    n_items: int,
+    item_max: int,
+    fixed: dict[int, int] | None = None,
+) -> tuple[int, ...]:
     """Item answers summing to ``total`` (clipped to the possible range)."""
     answers = [0] * n_items
     fixed = fixed or {}
@@ -157,8 +179,15 @@ def _spread(rng: np.random.Generator, total: int, n_items: int, item_max: int,
     return tuple(answers)
 
 
-def _trajectory_total(rng, baseline: float, end_fraction: float, week: float,
-                      n_weeks: float, noise: float, maximum: int) -> int:
+def _trajectory_total(
+    rng,
+    baseline: float,
+    end_fraction: float,
+    week: float,
+    n_weeks: float,
+    noise: float,
+    maximum: int,
+) -> int:
     # Ketamine's antidepressant effect comes early: an exponential approach.
     progress = 1 - math.exp(-2.2 * week / n_weeks)
     progress /= 1 - math.exp(-2.2)
@@ -177,12 +206,14 @@ def _vitals(rng: np.random.Generator, route: str, big_rise: bool) -> tuple[Vital
     out = []
     for t in times:
         shape = 0.0 if t == 0 else math.exp(-(((t - 40) / 32) ** 2))
-        out.append(VitalReading(
-            t,
-            int(round(sys0 + peak_sys * shape + rng.normal(0, 2))),
-            int(round(dia0 + peak_dia * shape + rng.normal(0, 1.5))),
-            int(round(hr0 + 9 * shape + rng.normal(0, 2))),
-        ))
+        out.append(
+            VitalReading(
+                t,
+                round(sys0 + peak_sys * shape + rng.normal(0, 2)),
+                round(dia0 + peak_dia * shape + rng.normal(0, 1.5)),
+                round(hr0 + 9 * shape + rng.normal(0, 2)),
+            )
+        )
     return tuple(out)
 
 
@@ -192,8 +223,9 @@ def _next_weekday(d: dt.date) -> dt.date:
     return d
 
 
-def generate_patients(n: int = 12, *, seed: int = 2026,
-                      anchor: dt.date = DEMO_ANCHOR_DATE) -> list[SyntheticPatient]:
+def generate_patients(
+    n: int = 12, *, seed: int = 2026, anchor: dt.date = DEMO_ANCHOR_DATE
+) -> list[SyntheticPatient]:
     """``n`` synthetic patients with a full six-session course, reproducible from ``seed``."""
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 100_000:
         raise ValueError(f"n must be an integer from 1 to 100000; got {n!r}.")
@@ -206,7 +238,8 @@ def generate_patients(n: int = 12, *, seed: int = 2026,
     patients = []
     for idx, trajectory in enumerate(order):
         pid = f"SYN-{idx + 1:04d}"
-        name = f"{_FIRST_NAMES[idx % len(_FIRST_NAMES)]} {chr(65 + (idx // len(_FIRST_NAMES)) % 26)}. (synthetic)"
+        first = _FIRST_NAMES[idx % len(_FIRST_NAMES)]
+        name = f"{first} {chr(65 + (idx // len(_FIRST_NAMES)) % 26)}. (synthetic)"
         sex = "female" if rng.random() < 0.6 else "male"
         age = int(rng.integers(22, 70))
         birth = dt.date(anchor.year - age, int(rng.integers(1, 13)), int(rng.integers(1, 29)))
@@ -230,17 +263,29 @@ def generate_patients(n: int = 12, *, seed: int = 2026,
         big_rise_session = int(rng.integers(0, 6)) if idx % 3 == 0 else -1
         for k, day in enumerate(dose_dates):
             effects = tuple(
-                (name_, str(rng.choice(["mild", "mild", "moderate", "severe"], p=[0.45, 0.25, 0.22, 0.08])))
-                for name_, rate in SIDE_EFFECT_SESSION_RATES.items() if rng.random() < rate
+                (
+                    name_,
+                    str(
+                        rng.choice(
+                            ["mild", "mild", "moderate", "severe"], p=[0.45, 0.25, 0.22, 0.08]
+                        )
+                    ),
+                )
+                for name_, rate in SIDE_EFFECT_SESSION_RATES.items()
+                if rng.random() < rate
             )
-            sessions.append(SyntheticDosingSession(
-                number=k + 1, session_date=day, route=route,
-                dose_mg=round(weight * mg_per_kg, 1),
-                vitals=_vitals(rng, route, k == big_rise_session),
-                side_effects=effects,
-                dissociation_rating=int(rng.integers(0, 4)),
-                sedation_moaas=int(rng.integers(3, 6)),
-            ))
+            sessions.append(
+                SyntheticDosingSession(
+                    number=k + 1,
+                    session_date=day,
+                    route=route,
+                    dose_mg=round(weight * mg_per_kg, 1),
+                    vitals=_vitals(rng, route, k == big_rise_session),
+                    side_effects=effects,
+                    dissociation_rating=int(rng.integers(0, 4)),
+                    sedation_moaas=int(rng.integers(3, 6)),
+                )
+            )
         # Assessments: baseline a week before the first dose, then weekly to 6 weeks.
         base_phq = int(rng.integers(16, 25))
         base_gad = int(rng.integers(9, 18))
@@ -262,16 +307,33 @@ def generate_patients(n: int = 12, *, seed: int = 2026,
             elif j > 0:
                 fixed = {8: 0}
             phq_total = max(phq_total, sum((fixed or {}).values()))
-            assessments.append(SyntheticAssessment("phq9", day, _spread(rng, phq_total, 9, 3, fixed)))
-            gad_total = _trajectory_total(rng, base_gad, min(end_f + 0.1, 1.0), week, n_weeks, 1.0, 21)
+            assessments.append(
+                SyntheticAssessment("phq9", day, _spread(rng, phq_total, 9, 3, fixed))
+            )
+            gad_total = _trajectory_total(
+                rng, base_gad, min(end_f + 0.1, 1.0), week, n_weeks, 1.0, 21
+            )
             assessments.append(SyntheticAssessment("gad7", day, _spread(rng, gad_total, 7, 3)))
             if has_ptsd and j in (0, 3, 5, 6):
-                pcl_total = _trajectory_total(rng, base_pcl, min(end_f + 0.1, 1.0), week, n_weeks, 3, 80)
+                pcl_total = _trajectory_total(
+                    rng, base_pcl, min(end_f + 0.1, 1.0), week, n_weeks, 3, 80
+                )
                 assessments.append(SyntheticAssessment("pcl5", day, _spread(rng, pcl_total, 20, 4)))
-        patients.append(SyntheticPatient(
-            patient_id=pid, display_name=name, sex=sex, birth_date=birth, weight_kg=weight,
-            trajectory=trajectory, has_ptsd=has_ptsd, item9_positive=item9_positive,
-            route=route, preparation_dates=prep, sessions=tuple(sessions),
-            integration_dates=integration, assessments=tuple(assessments),
-        ))
+        patients.append(
+            SyntheticPatient(
+                patient_id=pid,
+                display_name=name,
+                sex=sex,
+                birth_date=birth,
+                weight_kg=weight,
+                trajectory=trajectory,
+                has_ptsd=has_ptsd,
+                item9_positive=item9_positive,
+                route=route,
+                preparation_dates=prep,
+                sessions=tuple(sessions),
+                integration_dates=integration,
+                assessments=tuple(assessments),
+            )
+        )
     return patients

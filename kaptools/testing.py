@@ -22,8 +22,14 @@ __all__ = ["CHROMIUM_ARGS", "VOILA_ARGS", "chromium_path", "free_port", "voila_s
 
 #: Flags for Debian's Chromium on these machines (voila-notes.md: browser tests).
 CHROMIUM_ARGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 )
 
 #: How `make run` serves the dashboards (keep the two in step).
@@ -32,7 +38,11 @@ VOILA_ARGS = ("--no-browser", "--preheat_kernel=True", "--pool_size=1", "--show_
 
 def chromium_path() -> str | None:
     """Debian's Chromium when installed, else None (Playwright's own browser)."""
-    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+    for candidate in (
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
         if candidate and os.path.exists(candidate):
             return candidate
     return None
@@ -45,16 +55,31 @@ def free_port() -> int:
 
 
 @contextmanager
-def voila_server(directory: Path, *, env: Mapping[str, str] | None = None,
-                 extra_args: tuple[str, ...] = (), start_timeout: float = 90) -> Iterator[str]:
-    """Serve ``directory`` with Voilà on a free loopback port; yields the base URL."""
+def voila_server(
+    directory: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    extra_args: tuple[str, ...] = (),
+    start_timeout: float = 90,
+    log_path: Path | None = None,
+) -> Iterator[str]:
+    """Serve ``directory`` with Voilà on a free loopback port; yields the base URL.
+
+    The server's output goes to ``log_path`` (or a temporary file).
+    """
     port = free_port()
     voila = Path(sys.executable).with_name("voila")
     cmd = [str(voila), ".", "--Voila.ip=127.0.0.1", f"--port={port}", *VOILA_ARGS, *extra_args]
     full_env = {**os.environ, **(env or {})}
-    with tempfile.TemporaryFile("w+") as log:
-        proc = subprocess.Popen(cmd, cwd=directory, env=full_env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+    with open(log_path, "w+") if log_path else tempfile.TemporaryFile("w+") as log:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=directory,
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + start_timeout
         try:

@@ -13,27 +13,46 @@ from kaptools.store import Store
 @pytest.fixture
 def store() -> Store:
     s = Store.in_memory()
-    s.add_patient("SYN-1", "Test patient", birth_date=dt.date(1980, 5, 17), sex="female",
-                  weight_kg=70.0, author="tester")
+    s.add_patient(
+        "SYN-1",
+        "Test patient",
+        birth_date=dt.date(1980, 5, 17),
+        sex="female",
+        weight_kg=70.0,
+        author="tester",
+    )
     return s
 
 
 def test_new_record_is_version_one_and_audited(store: Store) -> None:
     """A new record starts at version 1 and leaves a 'create' audit row naming its author."""
-    rec = store.save_record("assessment", "SYN-1", {"x": 1}, author="dr-a",
-                            effective_at=dt.date(2026, 1, 5))
+    rec = store.save_record(
+        "assessment", "SYN-1", {"x": 1}, author="dr-a", effective_at=dt.date(2026, 1, 5)
+    )
     assert rec.version == 1
     assert rec.effective_at == dt.datetime(2026, 1, 5)
     entry = store.audit_entries("SYN-1")[-1]
-    assert (entry.action, entry.who, entry.record_id, entry.version) == ("create", "dr-a", rec.record_id, 1)
+    assert (entry.action, entry.who, entry.record_id, entry.version) == (
+        "create",
+        "dr-a",
+        rec.record_id,
+        1,
+    )
 
 
 def test_correction_is_a_new_version_and_keeps_the_old(store: Store) -> None:
     """A correction adds version 2 with its reason; version 1 stays readable; latest shows v2."""
-    rec = store.save_record("assessment", "SYN-1", {"x": 1}, author="dr-a",
-                            effective_at=dt.date(2026, 1, 5))
-    fixed = store.save_record("assessment", "SYN-1", {"x": 2}, author="dr-b",
-                              record_id=rec.record_id, reason="item 3 mistyped")
+    rec = store.save_record(
+        "assessment", "SYN-1", {"x": 1}, author="dr-a", effective_at=dt.date(2026, 1, 5)
+    )
+    fixed = store.save_record(
+        "assessment",
+        "SYN-1",
+        {"x": 2},
+        author="dr-b",
+        record_id=rec.record_id,
+        reason="item 3 mistyped",
+    )
     history = store.record_history(rec.record_id)
     assert [h.version for h in history] == [1, 2]
     assert history[0].payload == {"x": 1} and history[1].payload == {"x": 2}
@@ -64,7 +83,9 @@ def test_correction_without_reason_writes_nothing(store: Store) -> None:
         ({"effective_at": "2026-01-01"}, InvalidInputError, "effective_at"),
     ],
 )
-def test_bad_writes_raise_and_write_nothing(store: Store, kwargs: dict, error: type, text: str) -> None:
+def test_bad_writes_raise_and_write_nothing(
+    store: Store, kwargs: dict, error: type, text: str
+) -> None:
     """Every kind of bad write raises a specific error naming the problem; nothing is stored."""
     args = {"kind": "assessment", "patient_id": "SYN-1", "payload": {"x": 1}, "author": "dr-a"}
     args.update(kwargs)
@@ -80,17 +101,23 @@ def test_correction_must_keep_kind_and_patient(store: Store) -> None:
     store.add_patient("SYN-2", "Other", birth_date=None, sex="unknown", weight_kg=None, author="t")
     rec = store.save_record("assessment", "SYN-1", {"x": 1}, author="dr-a")
     with pytest.raises(InvalidInputError, match="same kind and patient"):
-        store.save_record("assessment", "SYN-2", {"x": 1}, author="dr-a",
-                          record_id=rec.record_id, reason="moved")
+        store.save_record(
+            "assessment", "SYN-2", {"x": 1}, author="dr-a", record_id=rec.record_id, reason="moved"
+        )
 
 
 @pytest.mark.parametrize(
     ("patient_id", "sex", "weight", "text"),
-    [("../etc", "female", 70, "patient_id"), ("SYN-9", "F", 70, "sex"),
-     ("SYN-9", "male", 7000, "weight_kg"), ("SYN-1", "male", 70, "already exists")],
+    [
+        ("../etc", "female", 70, "patient_id"),
+        ("SYN-9", "F", 70, "sex"),
+        ("SYN-9", "male", 7000, "weight_kg"),
+        ("SYN-1", "male", 70, "already exists"),
+    ],
 )
-def test_bad_patients_are_refused(store: Store, patient_id: str, sex: str, weight: float,
-                                  text: str) -> None:
+def test_bad_patients_are_refused(
+    store: Store, patient_id: str, sex: str, weight: float, text: str
+) -> None:
     """Patient ids, sex and weight are validated; duplicates are refused."""
     with pytest.raises(InvalidInputError, match=text):
         store.add_patient(patient_id, "X", birth_date=None, sex=sex, weight_kg=weight, author="t")
@@ -110,7 +137,8 @@ def test_file_database_persists_between_stores(tmp_path) -> None:
 def test_age_is_computed_on_a_date() -> None:
     """Age turns over on the birthday, not before."""
     s = Store.in_memory()
-    p = s.add_patient("SYN-1", "P", birth_date=dt.date(2000, 3, 10), sex="male", weight_kg=None,
-                      author="t")
+    p = s.add_patient(
+        "SYN-1", "P", birth_date=dt.date(2000, 3, 10), sex="male", weight_kg=None, author="t"
+    )
     assert p.age_on(dt.date(2018, 3, 9)) == 17
     assert p.age_on(dt.date(2018, 3, 10)) == 18

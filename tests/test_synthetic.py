@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import Counter
 
 import pytest
@@ -22,12 +23,12 @@ def test_same_seed_same_patients() -> None:
 
 
 def test_every_course_has_prep_six_doses_and_integration_after_each() -> None:
-    """Two preparation sessions before the first dose; six doses ≥ 2 days apart; integration the next working day."""
+    """Preparation before the first dose; doses ≥ 2 days apart; integration 1-3 days after."""
     for p in generate_patients(40, seed=1):
         doses = [s.session_date for s in p.sessions]
         assert len(doses) == 6 and len(p.preparation_dates) == 2
         assert max(p.preparation_dates) < doses[0]
-        assert all((b - a).days >= 2 for a, b in zip(doses, doses[1:], strict=False))
+        assert all((b - a).days >= 2 for a, b in itertools.pairwise(doses))
         for dose, integ in zip(doses, p.integration_dates, strict=True):
             assert 1 <= (integ - dose).days <= 3
         assert all(d.weekday() < 5 for d in doses + list(p.integration_dates))

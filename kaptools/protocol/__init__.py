@@ -149,7 +149,9 @@ def parse_protocol(text: str, *, origin: str = "<text>", path: Path | None = Non
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ProtocolError(f"Protocol {origin} is not valid TOML: {exc}. Fix the syntax there.") from None
+        raise ProtocolError(
+            f"Protocol {origin} is not valid TOML: {exc}. Fix the syntax there."
+        ) from None
     try:
         model = _ProtocolModel.model_validate(data)
     except ValidationError as exc:

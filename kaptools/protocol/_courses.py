@@ -1,17 +1,408 @@
-"""The ``[courses]`` and ``[monitoring]`` tables (placeholder until the planner lands)."""
+"""The ``[courses]`` and ``[monitoring]`` tables: course templates and session monitoring.
+
+``[courses]`` holds what a course is made of for each route (preparation, dosing
+phases and their rhythm, the dose rule, integration, scheduled measures);
+``[monitoring]`` holds the vital-sign times and thresholds of a dosing session.
+The categories these tables use (:class:`Route`, :class:`CoursePhase`,
+:class:`RoundingMode`) live here, below the scheduling logic that reads them, so
+the data definitions never import the logic.
+
+Sources: clinical-sources.md §2.1, §2.2, §3.1–§3.5, §5.3 (cited per value in
+``default.toml``).
+"""
 
 from __future__ import annotations
 
-from pydantic import ConfigDict
+import enum
+from typing import Annotated, Literal
 
-from kaptools.protocol._common import Section
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
-__all__ = ["CoursesSection", "MonitoringSection"]
+from kaptools.errors import InvalidInputError
+from kaptools.protocol._common import Section, Source, Threshold
+
+__all__ = [
+    "CoursePhase",
+    "CoursesSection",
+    "FixedLabelDose",
+    "MeasureSchedule",
+    "MonitoringSection",
+    "PhaseTemplate",
+    "RoundingMode",
+    "Route",
+    "RouteCourse",
+    "ValueList",
+    "WeightBasedDose",
+]
+
+
+class Route(enum.StrEnum):
+    """How the drug is given (clinical-sources.md §3.1, §3.2, §3.4)."""
+
+    IV_KETAMINE = "iv_ketamine"
+    """Racemic ketamine by intravenous infusion, weight-based (off-label) [3.1]."""
+    IM_KETAMINE = "im_ketamine"
+    """Racemic ketamine by intramuscular injection, weight-based (off-label) [3.2]."""
+    ESKETAMINE_NASAL = "esketamine_nasal"
+    """Esketamine nasal spray (SPRAVATO), fixed doses on the US label schedule [2.1, 3.4]."""
+
+
+class CoursePhase(enum.StrEnum):
+    """A block of dosing sessions with one rhythm (clinical-sources.md §3.1, §3.4)."""
+
+    INDUCTION = "induction"
+    """The first block of doses (esketamine weeks 1–4; IV/IM the 6-dose series) [3.1, 3.4]."""
+    MAINTENANCE = "maintenance"
+    """Esketamine weeks 5–8, once a week [3.4]."""
+    CONTINUATION = "continuation"
+    """Esketamine week 9 onward: every 2 weeks or weekly, the least frequent that holds [3.4]."""
+    BOOSTER = "booster"
+    """Booster doses after an IV/IM induction, often every 2–6 weeks (clinic practice) [3.1]."""
+
+
+class RoundingMode(enum.StrEnum):
+    """How a weight-based dose is rounded to the protocol's step (a clinic's choice)."""
+
+    NEAREST = "nearest"
+    """To the nearest step; exact halves go up."""
+    DOWN = "down"
+    """Down to the step below (never more than the computed dose)."""
+
+
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Instrument = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=20)]
+
+
+def _whole(t: Threshold, *, minimum: int, what: str) -> Threshold:
+    """Check that ``t`` is a whole number of at least ``minimum``."""
+    if not float(t.value).is_integer() or t.value < minimum:
+        msg = f"{what} must be a whole number of at least {minimum} (got {t.value}); fix the value"
+        raise ValueError(msg)
+    return t
+
+
+def _positive(t: Threshold, *, what: str) -> Threshold:
+    if t.value <= 0:
+        msg = f"{what} must be above 0 (got {t.value}); fix the value"
+        raise ValueError(msg)
+    return t
+
+
+class ValueList(Section):
+    """Several values of one kind, with their unit and source (e.g. allowed doses)."""
+
+    values: tuple[float, ...] = Field(min_length=1)
+    unit: Label
+    source: Source
+    note: str = ""
+
+    @field_validator("values")
+    @classmethod
+    def _sorted_positive(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if any(x <= 0 for x in v) or list(v) != sorted(set(v)):
+            msg = f"values must be above 0, distinct and in rising order (got {list(v)})"
+            raise ValueError(msg)
+        return v
+
+
+class WeightBasedDose(Section):
+    """A dose of ``mg_per_kg`` × body weight, rounded to a step, optionally capped."""
+
+    basis: Literal["weight"]
+    mg_per_kg: Threshold
+    """The protocol's dose per kilogram."""
+    min_mg_per_kg: Threshold
+    """The lowest dose per kilogram a clinician may choose instead."""
+    max_mg_per_kg: Threshold
+    """The highest dose per kilogram a clinician may choose instead."""
+    rounding_mg: Threshold
+    """The step the computed dose is rounded to."""
+    rounding: RoundingMode = RoundingMode.NEAREST
+    max_mg: Threshold | None = None
+    """An absolute cap on one dose, if the clinic sets one."""
+
+    @field_validator("mg_per_kg", "min_mg_per_kg", "max_mg_per_kg", "rounding_mg", "max_mg")
+    @classmethod
+    def _above_zero(cls, t: Threshold | None) -> Threshold | None:
+        return None if t is None else _positive(t, what="a dose value")
+
+    @model_validator(mode="after")
+    def _range_holds(self) -> WeightBasedDose:
+        lo, mid, hi = self.min_mg_per_kg.value, self.mg_per_kg.value, self.max_mg_per_kg.value
+        if not lo <= mid <= hi:
+            msg = (
+                f"mg_per_kg must lie within min_mg_per_kg..max_mg_per_kg "
+                f"(got {lo} <= {mid} <= {hi}); fix one of the three"
+            )
+            raise ValueError(msg)
+        return self
+
+
+class FixedLabelDose(Section):
+    """Fixed doses from a label: a first dose by age, allowed doses, device size."""
+
+    basis: Literal["fixed"]
+    older_adult_age_years: Threshold
+    """Age at or above which the older-adult doses apply."""
+    first_dose_mg: Threshold
+    first_dose_mg_older: Threshold
+    options_mg: ValueList
+    """Doses allowed after the first one."""
+    options_mg_older: ValueList
+    step_mg: Threshold
+    """Dose changes go in steps of this size."""
+    device_mg: Threshold
+    """What one device delivers."""
+
+    @field_validator("older_adult_age_years", "first_dose_mg", "first_dose_mg_older")
+    @classmethod
+    def _whole_positive(cls, t: Threshold) -> Threshold:
+        return _whole(t, minimum=1, what="an age or first dose")
+
+    @field_validator("step_mg", "device_mg")
+    @classmethod
+    def _step_positive(cls, t: Threshold) -> Threshold:
+        return _positive(t, what="a dose step or device size")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FixedLabelDose:
+        step, device = self.step_mg.value, self.device_mg.value
+        for name, options, first in (
+            ("options_mg", self.options_mg, self.first_dose_mg),
+            ("options_mg_older", self.options_mg_older, self.first_dose_mg_older),
+        ):
+            bad = [x for x in options.values if x % step or x % device]
+            if bad:
+                msg = (
+                    f"{name} must be whole multiples of step_mg ({step}) and of "
+                    f"device_mg ({device}) (got {bad}); fix the list"
+                )
+                raise ValueError(msg)
+            if first.value % device:
+                msg = (
+                    f"a first dose must be a whole number of devices of {device} mg (got "
+                    f"{first.value})"
+                )
+                raise ValueError(msg)
+        return self
+
+
+class PhaseTemplate(Section):
+    """One dosing phase: how many doses, at what rhythm, and the longest allowed gap.
+
+    The rhythm is ``doses_per_period`` doses every ``period_days`` days; dose *k* of
+    the phase is aimed at ``floor(k × period_days / doses_per_period)`` days after
+    the phase's first dose (twice a week → gaps of 3 and 4 days).
+    """
+
+    phase: CoursePhase
+    label: Label
+    doses: Threshold
+    """Doses in the phase; 0 for an optional phase planned only on request."""
+    doses_per_period: int = Field(default=1, gt=0)
+    period_days: Threshold
+    alternative_period_days: tuple[Annotated[int, Field(gt=0)], ...] = ()
+    """Other periods the protocol allows for this phase (chosen per patient)."""
+    max_gap_days: Threshold
+    """No two consecutive doses of the phase may be further apart than this."""
+    optional: bool = False
+
+    @field_validator("doses")
+    @classmethod
+    def _doses_whole(cls, t: Threshold) -> Threshold:
+        return _whole(t, minimum=0, what="doses")
+
+    @field_validator("period_days", "max_gap_days")
+    @classmethod
+    def _days_whole(cls, t: Threshold) -> Threshold:
+        return _whole(t, minimum=1, what="a number of days")
+
+    @model_validator(mode="after")
+    def _gap_fits_rhythm(self) -> PhaseTemplate:
+        periods = [int(self.period_days.value), *self.alternative_period_days]
+        longest = max(-(-p // self.doses_per_period) for p in periods)
+        if self.max_gap_days.value < longest:
+            msg = (
+                f"max_gap_days ({self.max_gap_days.value}) is shorter than the rhythm's own "
+                f"gap ({longest} days) in phase {self.phase.value!r}; raise max_gap_days"
+            )
+            raise ValueError(msg)
+        return self
+
+
+class RouteCourse(Section):
+    """The course template of one route."""
+
+    label: Label
+    source: Source
+    min_dose_spacing_days: Threshold
+    """No two doses closer than this many days (date difference)."""
+    infusion_minutes: Threshold | None = None
+    """Infusion length, for routes given by infusion (vitals are taken during it)."""
+    dose: WeightBasedDose | FixedLabelDose = Field(discriminator="basis")
+    phases: tuple[PhaseTemplate, ...] = Field(min_length=1)
+    benefit_check_after: CoursePhase | None = None
+    """The phase after whose last dose the end-of-phase benefit check is planned."""
+    notes: tuple[Label, ...] = ()
+    """Operational reminders printed on every plan of this route."""
+
+    @field_validator("min_dose_spacing_days")
+    @classmethod
+    def _spacing(cls, t: Threshold) -> Threshold:
+        return _whole(t, minimum=1, what="min_dose_spacing_days")
+
+    @model_validator(mode="after")
+    def _phases_ok(self) -> RouteCourse:
+        names = [p.phase for p in self.phases]
+        if names[0] is not CoursePhase.INDUCTION or len(set(names)) != len(names):
+            msg = (
+                f"phases must start with 'induction' and name each phase once "
+                f"(got {[n.value for n in names]}); fix the [[phases]] list"
+            )
+            raise ValueError(msg)
+        if self.phases[0].doses.value < 1:
+            msg = "the induction phase needs at least 1 dose (got 0); fix its doses"
+            raise ValueError(msg)
+        if self.benefit_check_after is not None and self.benefit_check_after not in names:
+            msg = (
+                f"benefit_check_after names phase {self.benefit_check_after.value!r}, which "
+                f"this route does not have (phases: {[n.value for n in names]})"
+            )
+            raise ValueError(msg)
+        return self
+
+    def phase(self, phase: CoursePhase) -> PhaseTemplate:
+        """The template of ``phase``; InvalidInputError when this route has none."""
+        for p in self.phases:
+            if p.phase == phase:
+                return p
+        msg = (
+            f"phase: the route {self.label!r} has no phase {str(phase)!r} in the protocol "
+            f"(it has {[p.phase.value for p in self.phases]}); use one of those"
+        )
+        raise InvalidInputError(msg)
+
+
+class MeasureSchedule(Section):
+    """Which symptom measures are planned, and how often."""
+
+    instruments: tuple[Instrument, ...] = Field(min_length=1)
+    """Given to every patient at baseline, at each interval and at the end."""
+    optional_instruments: dict[Instrument, Label] = {}
+    """Added on request; the value says when (e.g. GAD-7 "when anxious")."""
+    interval_days: Threshold
+    source: Source
+
+    @field_validator("interval_days")
+    @classmethod
+    def _interval(cls, t: Threshold) -> Threshold:
+        return _whole(t, minimum=1, what="interval_days")
 
 
 class CoursesSection(Section):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    """Course templates: preparation, dosing phases per route, integration, measures."""
+
+    preparation_sessions: Threshold
+    preparation_min_gap_days: Threshold
+    """Days between preparation sessions, and from the last one to the first dose."""
+    integration_min_days_after_dose: Threshold
+    integration_max_days_after_dose: Threshold
+    patient_weight_min_kg: Threshold
+    patient_weight_max_kg: Threshold
+    measures: MeasureSchedule
+    iv_ketamine: RouteCourse | None = None
+    im_ketamine: RouteCourse | None = None
+    esketamine_nasal: RouteCourse | None = None
+
+    @field_validator("preparation_sessions")
+    @classmethod
+    def _prep(cls, t: Threshold) -> Threshold:
+        return _whole(t, minimum=0, what="preparation_sessions")
+
+    @field_validator("preparation_min_gap_days")
+    @classmethod
+    def _prep_gap(cls, t: Threshold) -> Threshold:
+        return _whole(t, minimum=1, what="preparation_min_gap_days")
+
+    @field_validator("integration_min_days_after_dose")
+    @classmethod
+    def _integration_later_day(cls, t: Threshold) -> Threshold:
+        # Integration is never on the day of the dose (the patient is under its effects).
+        return _whole(t, minimum=1, what="integration_min_days_after_dose")
+
+    @field_validator("integration_max_days_after_dose")
+    @classmethod
+    def _integration_max(cls, t: Threshold) -> Threshold:
+        return _whole(t, minimum=1, what="integration_max_days_after_dose")
+
+    @model_validator(mode="after")
+    def _ranges(self) -> CoursesSection:
+        lo, hi = self.integration_min_days_after_dose, self.integration_max_days_after_dose
+        if lo.value > hi.value:
+            msg = (
+                f"integration_min_days_after_dose ({lo.value}) is above "
+                f"integration_max_days_after_dose ({hi.value}); fix one of them"
+            )
+            raise ValueError(msg)
+        wlo, whi = self.patient_weight_min_kg, self.patient_weight_max_kg
+        if not 0 < wlo.value < whi.value:
+            msg = f"patient weight range must satisfy 0 < min < max (got {wlo.value}, {whi.value})"
+            raise ValueError(msg)
+        return self
+
+    def route(self, route: Route | str) -> RouteCourse:
+        """The template of ``route``; InvalidInputError naming the routes on offer."""
+        try:
+            key = Route(route)
+        except ValueError:
+            msg = f"route: {route!r} is not a known route; use one of {[r.value for r in Route]}"
+            raise InvalidInputError(msg) from None
+        course = getattr(self, key.value)
+        if course is None:
+            offered = [r.value for r in Route if getattr(self, r.value) is not None]
+            msg = (
+                f"route: this protocol has no course template for {key.value!r} "
+                f"(it offers {offered}); add a [courses.{key.value}] table or pick another"
+            )
+            raise InvalidInputError(msg)
+        return course
 
 
 class MonitoringSection(Section):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    """Dosing-session monitoring: vital-sign times, blood-pressure flags, observation, REMS."""
+
+    pre_dose_systolic_review_above: Threshold
+    """Pre-dose systolic BP above this is highlighted for clinician review."""
+    pre_dose_diastolic_review_above: Threshold
+    systolic_rise_flag_min: Threshold
+    """A rise of at least this much over the pre-dose systolic BP is flagged."""
+    diastolic_rise_flag_min: Threshold
+    post_dose_check_minutes: Threshold
+    """When the post-dose blood pressure is due, in minutes after dosing."""
+    post_dose_check_tolerance_minutes: Threshold
+    infusion_vitals_interval_minutes: Threshold
+    """During an infusion, vitals are taken this often."""
+    esketamine_observation_min_minutes: Threshold
+    sedation_flag_moaa_s_at_or_below: Threshold
+    """A MOAA/S rating at or below this is flagged (0 = loss of consciousness)."""
+    rems_form_due_days: Threshold
+    """The REMS Patient Monitoring Form is due within this many calendar days."""
+
+    @field_validator(
+        "pre_dose_systolic_review_above",
+        "pre_dose_diastolic_review_above",
+        "systolic_rise_flag_min",
+        "diastolic_rise_flag_min",
+        "post_dose_check_minutes",
+        "infusion_vitals_interval_minutes",
+        "esketamine_observation_min_minutes",
+        "rems_form_due_days",
+    )
+    @classmethod
+    def _positive_value(cls, t: Threshold) -> Threshold:
+        return _positive(t, what="a monitoring threshold")
+
+    @field_validator("post_dose_check_tolerance_minutes", "sedation_flag_moaa_s_at_or_below")
+    @classmethod
+    def _non_negative(cls, t: Threshold) -> Threshold:
+        return _whole(t, minimum=0, what="a tolerance or rating")

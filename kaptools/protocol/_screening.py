@@ -1,13 +1,581 @@
-"""The ``[screening]`` table (placeholder until the screening rules land)."""
+"""The ``[screening]`` table: every screening rule, its severity, message and source.
+
+The table also defines the words a screening record and the rules share (answers,
+severities, trial outcomes, medication classes, checklist questions, C-SSRS
+questions). They live here, beside the rules that name them, because the protocol
+is the bottom layer: ``kaptools.screening`` imports them from here and re-exports
+them, never the other way round.
+
+Layout of the table (see ``default.toml`` for the full, commented default)::
+
+    [screening.thresholds]      numbers: age, blood pressure, benzodiazepine dose, trials
+    [screening.indication]      ICD-10-CM code prefixes of the primary and off-label indications
+    [screening.trials]          which outcomes fail a trial, which stop reasons disqualify it
+    [screening.required]        the message of every "required answer missing" finding
+    [screening.rules.<rule_id>] severity, message, source (+ codes or medication classes)
+    [screening.alerts.<alert>]  C-SSRS safety alerts: level, questions, message, action, source
+
+Rule messages may name protocol values in braces (``{bp_caution}``); the names
+allowed are :data:`MESSAGE_PLACEHOLDERS`, filled from ``[screening.thresholds]``,
+so a message can never disagree with the number the rule checks.
+"""
 
 from __future__ import annotations
 
-from pydantic import ConfigDict
+import enum
+import re
+import string
+from typing import Annotated
 
-from kaptools.protocol._common import Section
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
-__all__ = ["ScreeningSection"]
+from kaptools.alerts import AlertLevel
+from kaptools.protocol._common import Section, Source, Threshold
+
+__all__ = [
+    "ICD10_PATTERN",
+    "MESSAGE_PLACEHOLDERS",
+    "Answer",
+    "CssrsQuestion",
+    "HistoryQuestion",
+    "IndicationTable",
+    "MedicationClass",
+    "MedicationRule",
+    "QuestionRule",
+    "Rule",
+    "ScreeningAlertRule",
+    "ScreeningSection",
+    "Severity",
+    "Sex",
+    "StopReason",
+    "TrialOutcome",
+    "normalise_icd10",
+]
+
+
+# ---------------------------------------------------------------------------
+# Vocabulary shared by records, rules and results
+
+
+class Severity(enum.StrEnum):
+    """How a finding weighs on the screening status (default protocol, "Screening statuses")."""
+
+    EXCLUSION = "exclusion"
+    """The patient does not meet the protocol's criteria (status ``not_eligible``)."""
+    MISSING = "missing"
+    """A required answer is unknown: the status is ``incomplete`` unless excluded."""
+    CAUTION = "caution"
+    """Meets the criteria with a caution the clinician must weigh."""
+    INFO = "info"
+    """Shown for context; does not change the status."""
+
+    @property
+    def rank(self) -> int:
+        """Display order: exclusions first, information last."""
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.EXCLUSION: 0, Severity.MISSING: 1, Severity.CAUTION: 2, Severity.INFO: 3}
+
+
+class Answer(enum.StrEnum):
+    """An answer to a yes/no question. Unknown is never "no" (default protocol)."""
+
+    YES = "yes"
+    NO = "no"
+    UNKNOWN = "unknown"
+
+
+class Sex(enum.StrEnum):
+    """Sex as recorded for clinical purposes; decides whether pregnancy status is required.
+
+    Pregnancy and breastfeeding answers are required for anyone who could be
+    pregnant: every value but ``male`` (default protocol, "Required answers").
+    """
+
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class TrialOutcome(enum.StrEnum):
+    """Outcome of an antidepressant trial [1.1, 1.2]. Partial response = under 50 % improvement."""
+
+    NO_RESPONSE = "no_response"
+    PARTIAL_RESPONSE = "partial_response"
+    RESPONSE = "response"
+    REMISSION = "remission"
+    UNKNOWN = "unknown"
+
+
+class StopReason(enum.StrEnum):
+    """Why an antidepressant trial ended (ATHF: reason for change [1.2])."""
+
+    ONGOING = "ongoing"
+    """Still taking it."""
+    LACK_OF_EFFECT = "lack_of_effect"
+    INTOLERANCE = "intolerance"
+    """Stopped for side effects: not a failed adequate trial [1.1, 1.2]."""
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class MedicationClass(enum.StrEnum):
+    """Drug classes the screening rules look for on the current medication list.
+
+    Members are listed, with sources, in ``kaptools/screening/data/`` (README.md there);
+    interactions from the SPRAVATO label and racemic-ketamine reviews [2.1, 2.3].
+    """
+
+    ANTIDEPRESSANT = "antidepressant"
+    BENZODIAZEPINE = "benzodiazepine"
+    OPIOID = "opioid"
+    CNS_DEPRESSANT = "cns_depressant"
+    MAOI = "maoi"
+    PSYCHOSTIMULANT = "psychostimulant"
+    MOOD_STABILISER = "mood_stabiliser"
+    ATTENUATES_KETAMINE = "attenuates_ketamine"
+    """Lamotrigine and naltrexone: may blunt ketamine's effect [2.3]."""
+
+
+class HistoryQuestion(enum.StrEnum):
+    """The history checklist: one yes/no/unknown question per contraindication or caution.
+
+    Sources: SPRAVATO label [2.1], racemic ketamine [2.3], practice lists [1.5, 2.4].
+    Each question is also the id of the rule that a "yes" fires.
+    """
+
+    ANEURYSM_OR_AVM = "aneurysm_or_avm"
+    INTRACEREBRAL_HAEMORRHAGE = "intracerebral_haemorrhage"
+    KETAMINE_HYPERSENSITIVITY = "ketamine_hypersensitivity"
+    PSYCHOSIS = "psychosis"
+    ACTIVE_SUBSTANCE_USE_DISORDER = "active_substance_use_disorder"
+    KETAMINE_MISUSE = "ketamine_misuse"
+    SEVERE_HEPATIC_IMPAIRMENT = "severe_hepatic_impairment"
+    BIPOLAR_DISORDER = "bipolar_disorder"
+    FAMILY_HISTORY_PSYCHOSIS = "family_history_psychosis"
+    REMITTED_SUBSTANCE_USE_DISORDER = "remitted_substance_use_disorder"
+    CARDIOVASCULAR_DISEASE = "cardiovascular_disease"
+    HYPERTENSIVE_ENCEPHALOPATHY = "hypertensive_encephalopathy"
+    RAISED_INTRACRANIAL_OR_INTRAOCULAR_PRESSURE = "raised_intracranial_or_intraocular_pressure"
+    MODERATE_HEPATIC_IMPAIRMENT = "moderate_hepatic_impairment"
+    BLADDER_SYMPTOMS = "bladder_symptoms"
+
+    @property
+    def label(self) -> str:
+        """The question as a clinician asks it."""
+        return _QUESTION_LABELS[self]
+
+
+_QUESTION_LABELS = {
+    HistoryQuestion.ANEURYSM_OR_AVM: (
+        "Aneurysmal vascular disease (aorta, intracranial or peripheral arteries) or an "
+        "arteriovenous malformation"
+    ),
+    HistoryQuestion.INTRACEREBRAL_HAEMORRHAGE: "History of intracerebral haemorrhage",
+    HistoryQuestion.KETAMINE_HYPERSENSITIVITY: "Hypersensitivity to ketamine or esketamine",
+    HistoryQuestion.PSYCHOSIS: "Psychotic disorder, or psychotic features now",
+    HistoryQuestion.ACTIVE_SUBSTANCE_USE_DISORDER: (
+        "Active substance use disorder (other than tobacco)"
+    ),
+    HistoryQuestion.KETAMINE_MISUSE: "Any misuse of ketamine, ever",
+    HistoryQuestion.SEVERE_HEPATIC_IMPAIRMENT: "Severe hepatic impairment (Child-Pugh C)",
+    HistoryQuestion.BIPOLAR_DISORDER: "Bipolar disorder",
+    HistoryQuestion.FAMILY_HISTORY_PSYCHOSIS: "A first-degree relative with psychosis",
+    HistoryQuestion.REMITTED_SUBSTANCE_USE_DISORDER: "Substance use disorder in remission",
+    HistoryQuestion.CARDIOVASCULAR_DISEASE: "Cardiovascular or cerebrovascular disease",
+    HistoryQuestion.HYPERTENSIVE_ENCEPHALOPATHY: "History of hypertensive encephalopathy",
+    HistoryQuestion.RAISED_INTRACRANIAL_OR_INTRAOCULAR_PRESSURE: (
+        "Raised intracranial or intraocular pressure"
+    ),
+    HistoryQuestion.MODERATE_HEPATIC_IMPAIRMENT: "Moderate hepatic impairment (Child-Pugh B)",
+    HistoryQuestion.BLADDER_SYMPTOMS: "Cystitis or bladder symptoms",
+}
+
+
+class CssrsQuestion(enum.StrEnum):
+    """The six C-SSRS screener questions, in order [4.8].
+
+    Questions 1–5 ask about the past month; question 6 here is suicidal behaviour in
+    the past 3 months. Questions 3–5 are asked only when question 2 is "yes".
+    """
+
+    WISH_TO_BE_DEAD = "wish_to_be_dead"
+    ACTIVE_THOUGHTS = "active_thoughts"
+    METHOD = "method"
+    INTENT = "intent"
+    PLAN = "plan"
+    BEHAVIOUR_PAST_3_MONTHS = "behaviour_past_3_months"
+
+    @property
+    def asked_only_after_active_thoughts(self) -> bool:
+        """Questions 3–5 are skipped when question 2 (active thoughts) is "no" [4.8]."""
+        return self in (CssrsQuestion.METHOD, CssrsQuestion.INTENT, CssrsQuestion.PLAN)
+
+
+# ---------------------------------------------------------------------------
+# ICD-10-CM codes
+
+ICD10_PATTERN = re.compile(r"([A-Z][0-9][0-9A-Z])\.?([0-9A-Z]{0,4})")
+"""An ICD-10-CM code: letter, digit, digit or letter, then up to four characters after
+an optional dot (the dot is added when missing)."""
+
+
+def normalise_icd10(code: str) -> str | None:
+    """``code`` in canonical form (upper case, dot after the category), or None if malformed."""
+    m = ICD10_PATTERN.fullmatch(code.strip().upper())
+    if m is None:
+        return None
+    category, rest = m.groups()
+    return f"{category}.{rest}" if rest else category
+
+
+def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
+    out = []
+    for v in values:
+        norm = normalise_icd10(v)
+        if norm is None:
+            msg = (
+                f"{v!r} is not an ICD-10-CM code or code prefix (a letter, two characters, "
+                f"then an optional dot and up to four more, e.g. 'F32' or 'F43.1')"
+            )
+            raise ValueError(msg)
+        out.append(norm)
+    return tuple(out)
+
+
+CodeList = tuple[str, ...]
+
+
+# ---------------------------------------------------------------------------
+# Rules
+
+MESSAGE_PLACEHOLDERS = (
+    "age_minimum",
+    "age_caution_from",
+    "bp_defer",
+    "bp_caution",
+    "benzodiazepine_high_dose",
+    "failed_trials_min",
+    "trial_weeks_min",
+)
+"""The names a rule message may use in braces; each is filled from ``[screening.thresholds]``."""
+
+Message = Annotated[str, StringConstraints(strip_whitespace=True, min_length=10)]
+
+
+def _check_placeholders(message: str, allowed: tuple[str, ...]) -> str:
+    try:
+        names = [name for _, name, _, _ in string.Formatter().parse(message) if name is not None]
+    except ValueError as exc:
+        msg = f"the message has unbalanced braces ({exc}); write {{{{ and }}}} for a literal brace"
+        raise ValueError(msg) from None
+    unknown = [n for n in names if n not in allowed]
+    if unknown:
+        msg = (
+            f"the message names {unknown}, which are not protocol values; use only {list(allowed)}"
+        )
+        raise ValueError(msg)
+    return message
+
+
+class Rule(Section):
+    """One screening rule: the severity it gives, the message a clinician reads, its source."""
+
+    severity: Severity
+    message: Message
+    source: Source
+
+    @field_validator("message")
+    @classmethod
+    def _placeholders(cls, message: str) -> str:
+        return _check_placeholders(message, MESSAGE_PLACEHOLDERS)
+
+
+class QuestionRule(Rule):
+    """Fires when its checklist question is answered "yes" or a listed diagnosis is recorded.
+
+    ``diagnoses`` are ICD-10-CM code prefixes ("F20" matches F20.9);
+    ``diagnoses_except`` are prefixes that do not count even though they match.
+    """
+
+    diagnoses: CodeList = ()
+    diagnoses_except: CodeList = ()
+
+    @field_validator("diagnoses", "diagnoses_except")
+    @classmethod
+    def _valid_codes(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return _codes(values)
+
+
+class MedicationRule(Rule):
+    """Fires when a current medication belongs to one of ``classes``."""
+
+    classes: tuple[MedicationClass, ...] = Field(min_length=1)
+
+
+class ScreeningAlertRule(Section):
+    """A C-SSRS safety alert: raised when any of ``questions`` is answered "yes" [4.8, 7]."""
+
+    level: AlertLevel
+    questions: tuple[CssrsQuestion, ...] = Field(min_length=1)
+    message: Message
+    action: Message
+    source: Source
+
+
+class ScreeningRules(Section):
+    """Every screening rule, by id. The order here is the order findings are listed in."""
+
+    # Indication [1.1, 1.2, 1.4]
+    indication_not_met: Rule
+    indication_undetermined: Rule
+    indication_off_label: Rule
+    indication_primary_met: Rule
+    trials_not_judged: Rule
+    # Age, sex, pregnancy, blood pressure [2.1, 2.3]
+    age_under_minimum: Rule
+    age_older_adult: Rule
+    pregnancy_or_breastfeeding: Rule
+    blood_pressure_defer: Rule
+    blood_pressure_raised: Rule
+    # History checklist [2.1, 2.3, 1.5]: one rule per HistoryQuestion, same id
+    aneurysm_or_avm: QuestionRule
+    intracerebral_haemorrhage: QuestionRule
+    ketamine_hypersensitivity: QuestionRule
+    psychosis: QuestionRule
+    active_substance_use_disorder: QuestionRule
+    ketamine_misuse: QuestionRule
+    severe_hepatic_impairment: QuestionRule
+    bipolar_disorder: QuestionRule
+    bipolar_no_mood_stabiliser: Rule
+    family_history_psychosis: QuestionRule
+    remitted_substance_use_disorder: QuestionRule
+    cardiovascular_disease: QuestionRule
+    hypertensive_encephalopathy: QuestionRule
+    raised_intracranial_or_intraocular_pressure: QuestionRule
+    moderate_hepatic_impairment: QuestionRule
+    bladder_symptoms: QuestionRule
+    # Current medications [2.1, 2.3]
+    benzodiazepine: MedicationRule
+    benzodiazepine_high_dose: Rule
+    benzodiazepine_dose_unknown: Rule
+    attenuating_medication: MedicationRule
+    blood_pressure_medication: MedicationRule
+    sedating_medication: MedicationRule
+    medication_unrecognised: Rule
+    # Suicide risk [4.8, 7]
+    cssrs_urgent_risk: Rule
+    cssrs_unknown: Rule
+
+
+_THRESHOLD_UNITS = {
+    "age_minimum": "years",
+    "age_caution_from": "years",
+    "bp_defer_systolic_min": "mmHg",
+    "bp_defer_diastolic_min": "mmHg",
+    "bp_caution_systolic_above": "mmHg",
+    "bp_caution_diastolic_above": "mmHg",
+    "benzodiazepine_high_dose_above": "mg diazepam-equivalent/day",
+    "failed_adequate_trials_min": "trials",
+    "trial_weeks_min": "weeks",
+    "override_reason_min_length": "characters",
+}
+"""The unit each screening threshold must be written in: record values use these units."""
+
+_WHOLE_THRESHOLDS = frozenset(
+    {"age_minimum", "age_caution_from", "failed_adequate_trials_min", "override_reason_min_length"}
+)
+
+
+class Thresholds(Section):
+    """Every number the screening rules compare against, with its unit and source."""
+
+    age_minimum: Threshold
+    """Below this age: exclusion."""
+    age_caution_from: Threshold
+    """At or above this age: caution."""
+    bp_defer_systolic_min: Threshold
+    """Systolic at or above this: defer until controlled (exclusion)."""
+    bp_defer_diastolic_min: Threshold
+    bp_caution_systolic_above: Threshold
+    """Systolic above this (and below the defer line): caution."""
+    bp_caution_diastolic_above: Threshold
+    benzodiazepine_high_dose_above: Threshold
+    """Total diazepam-equivalent daily dose above this: caution (may blunt response)."""
+    failed_adequate_trials_min: Threshold
+    """Failed adequate trials needed for the primary indication."""
+    trial_weeks_min: Threshold
+    """A trial shorter than this is not adequate."""
+    override_reason_min_length: Threshold
+    """A clinician's written reason for overriding a finding has at least this many characters."""
+
+    @field_validator("*")
+    @classmethod
+    def _unit_and_value(cls, t: Threshold, info: ValidationInfo) -> Threshold:
+        name = info.field_name or ""
+        unit = _THRESHOLD_UNITS.get(name)
+        if unit is not None and t.unit != unit:
+            msg = (
+                f"the unit must be {unit!r}: kaptools compares record values in {unit} "
+                f"(got {t.unit!r}); convert the value and write unit = {unit!r}"
+            )
+            raise ValueError(msg)
+        if name in _WHOLE_THRESHOLDS and (not float(t.value).is_integer() or t.value < 1):
+            msg = f"the value must be a whole number of at least 1 (got {t.value})"
+            raise ValueError(msg)
+        if t.value <= 0:
+            msg = f"the value must be above 0 (got {t.value})"
+            raise ValueError(msg)
+        return t
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        pairs = [
+            ("age_minimum", "age_caution_from"),
+            ("bp_caution_systolic_above", "bp_defer_systolic_min"),
+            ("bp_caution_diastolic_above", "bp_defer_diastolic_min"),
+        ]
+        for low, high in pairs:
+            lo, hi = getattr(self, low), getattr(self, high)
+            if not lo.value < hi.value:
+                msg = (
+                    f"{low} ({lo}) must be below {high} ({hi}): otherwise the caution band "
+                    f"is empty; fix one of them"
+                )
+                raise ValueError(msg)
+        return self
+
+
+class IndicationTable(Section):
+    """ICD-10-CM code prefixes of the indications [1.1, 1.4]."""
+
+    primary_diagnoses: CodeList = Field(min_length=1)
+    """Major depressive disorder: the primary indication (with enough failed trials)."""
+    primary_diagnoses_except: CodeList = ()
+    """Codes under the primary prefixes that are not a current MDD episode."""
+    primary_source: Source
+    off_label_diagnoses: CodeList = ()
+    """Other indications in use: a caution when the primary indication is not met."""
+    off_label_source: Source
+
+    @field_validator("primary_diagnoses", "primary_diagnoses_except", "off_label_diagnoses")
+    @classmethod
+    def _valid_codes(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return _codes(values)
+
+
+class TrialsTable(Section):
+    """How a trial's outcome and reason for stopping count [1.1, 1.2]."""
+
+    failed_outcomes: tuple[TrialOutcome, ...] = Field(min_length=1)
+    """Outcomes that make an adequate trial a failed one."""
+    disqualifying_stop_reasons: tuple[StopReason, ...] = ()
+    """Reasons for stopping that keep a trial from counting as a failed adequate trial."""
+    source: Source
+
+    @field_validator("failed_outcomes")
+    @classmethod
+    def _known_outcomes(cls, values: tuple[TrialOutcome, ...]) -> tuple[TrialOutcome, ...]:
+        if TrialOutcome.UNKNOWN in values:
+            msg = "'unknown' cannot count as a failure: an unknown outcome is never guessed"
+            raise ValueError(msg)
+        return values
+
+    @field_validator("disqualifying_stop_reasons")
+    @classmethod
+    def _known_reasons(cls, values: tuple[StopReason, ...]) -> tuple[StopReason, ...]:
+        if StopReason.UNKNOWN in values:
+            msg = "'unknown' cannot be listed: an unknown reason is never guessed"
+            raise ValueError(msg)
+        return values
+
+
+class RequiredAnswers(Section):
+    """The message of every "required answer unknown" finding (severity: missing).
+
+    ``{answer}`` is replaced by what is missing ("Blood pressure", a checklist question).
+    """
+
+    message: Message
+    source: Source
+
+    @field_validator("message")
+    @classmethod
+    def _placeholders(cls, message: str) -> str:
+        _check_placeholders(message, ("answer", *MESSAGE_PLACEHOLDERS))
+        if "{answer}" not in message:
+            msg = "the message must name {answer}, so the clinician sees what to ask"
+            raise ValueError(msg)
+        return message
+
+
+class ScreeningAlerts(Section):
+    """The C-SSRS safety alerts (PHQ-9 item 9 is raised by kaptools.scores) [4.8, 7]."""
+
+    cssrs_ideation: ScreeningAlertRule
+    cssrs_urgent_risk: ScreeningAlertRule
 
 
 class ScreeningSection(Section):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    """The ``[screening]`` table of a protocol."""
+
+    thresholds: Thresholds
+    indication: IndicationTable
+    trials: TrialsTable
+    required: RequiredAnswers
+    rules: ScreeningRules
+    alerts: ScreeningAlerts
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ScreeningSection:
+        # A checklist question without its rule (or the reverse) could not be screened.
+        questions = {q.value for q in HistoryQuestion}
+        question_rules = {
+            name for name, f in ScreeningRules.model_fields.items() if f.annotation is QuestionRule
+        }
+        if questions != question_rules:  # pragma: no cover - guards the code, not the file
+            msg = f"checklist questions and question rules differ: {questions ^ question_rules}"
+            raise ValueError(msg)
+        return self
+
+    def rule(self, rule_id: str) -> Rule:
+        """The rule with id ``rule_id``; KeyError if the protocol has none."""
+        if rule_id not in ScreeningRules.model_fields:
+            raise KeyError(rule_id)
+        return getattr(self.rules, rule_id)
+
+    @property
+    def rule_ids(self) -> tuple[str, ...]:
+        """Every rule id, in listing order."""
+        return tuple(ScreeningRules.model_fields)
+
+    def message_values(self) -> dict[str, str]:
+        """The protocol values a rule message may name, as text with their units."""
+        t = self.thresholds
+        return {
+            "age_minimum": str(t.age_minimum),
+            "age_caution_from": str(t.age_caution_from),
+            "bp_defer": _bp_text(t.bp_defer_systolic_min, t.bp_defer_diastolic_min),
+            "bp_caution": _bp_text(t.bp_caution_systolic_above, t.bp_caution_diastolic_above),
+            "benzodiazepine_high_dose": str(t.benzodiazepine_high_dose_above),
+            "failed_trials_min": _number(t.failed_adequate_trials_min.value),
+            "trial_weeks_min": str(t.trial_weeks_min),
+        }
+
+    def message(self, rule_id: str) -> str:
+        """The message of rule ``rule_id`` with its protocol values filled in."""
+        return self.rule(rule_id).message.format_map(self.message_values())
+
+    def required_message(self, answer: str) -> str:
+        """The message of a "required answer unknown" finding about ``answer``."""
+        return self.required.message.format_map({**self.message_values(), "answer": answer})
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _bp_text(systolic: Threshold, diastolic: Threshold) -> str:
+    return f"{_number(systolic.value)}/{_number(diastolic.value)} {systolic.unit}"

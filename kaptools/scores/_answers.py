@@ -1,0 +1,147 @@
+"""Turning what a caller passes as item answers into checked integers, or a clear error.
+
+Accepted: a sequence (list, tuple, 1-D numpy array, pandas Series) with one answer
+per item in item order, or a mapping from 1-based item number to answer. An answer
+is an ``int`` or numpy integer; an integral float (``2.0``, as pandas gives for a
+column with gaps) is accepted as that integer. ``None``, NaN, ``pd.NA`` or an
+absent mapping key mean "unanswered". Everything else is refused: bools, ``1.5``,
+text (``"2"``), and values outside the item's range.
+
+When something is invalid the first invalid item (in item order) is reported, before
+any missing ones: a wrong value is an error to fix, a gap is something still to
+supply. No partial total is ever computed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence, Set
+
+import numpy as np
+import pandas as pd
+
+from kaptools.errors import IncompleteAnswersError, InvalidAnswerError
+from kaptools.scores._definitions import InstrumentDefinition
+
+__all__ = ["check_answers"]
+
+_ABSENT = object()
+
+
+def _is_missing(value: object) -> bool:
+    if value is None or value is _ABSENT or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float | np.floating) and math.isnan(value)
+
+
+def _as_int(value: object) -> int | None:
+    """``value`` as an int when it is a whole number that is not a bool; otherwise None."""
+    if isinstance(value, bool | np.bool_):
+        return None
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return int(value)
+    return None
+
+
+def _describe(value: object) -> str:
+    return f"{value!r} ({type(value).__name__})"
+
+
+def _fix_for(value: object) -> str:
+    if isinstance(value, str | bytes):
+        return "Convert text to a whole number before scoring."
+    if isinstance(value, bool | np.bool_):
+        return "A yes/no value is not an answer: give the item's score."
+    if isinstance(value, float | np.floating):
+        return "Answers are whole numbers: re-enter the answer as marked on the form."
+    return "Give the item's score as a whole number."
+
+
+def _check_value(defn: InstrumentDefinition, item: int, value: object) -> int:
+    number = _as_int(value)
+    if number is not None and defn.item_min <= number <= defn.item_max:
+        return number
+    rule = f"{defn.name} item {item} must be an integer from {defn.answer_range}"
+    if number is None:
+        msg = f"{rule}; got {_describe(value)}. {_fix_for(value)}"
+    else:
+        msg = f"{rule}; got {number}, which is out of range. Check the answer on the form."
+    raise InvalidAnswerError(msg, instrument=defn.name, item=item, value=value)
+
+
+def _item_number(defn: InstrumentDefinition, key: object) -> int:
+    number = None if isinstance(key, bool | np.bool_) else _as_int(key)
+    if isinstance(key, float | np.floating):
+        number = None  # item numbers are never floats
+    if number is not None and 1 <= number <= defn.item_count:
+        return number
+    msg = (
+        f"{defn.name} item numbers run from 1 to {defn.item_count}; got an answer keyed "
+        f"{_describe(key)}. Key each answer by its integer item number as printed on the form."
+    )
+    raise InvalidAnswerError(msg, instrument=defn.name, item=number, value=key)
+
+
+def _as_list(defn: InstrumentDefinition, answers: object) -> list[object]:
+    if isinstance(answers, Mapping):
+        keyed: dict[int, object] = {}
+        for key, value in answers.items():
+            keyed[_item_number(defn, key)] = value
+        return [keyed.get(i, _ABSENT) for i in defn.items]
+    ordered = (
+        isinstance(answers, Sequence | np.ndarray | pd.Series)
+        and not isinstance(answers, str | bytes | bytearray)
+        and not isinstance(answers, Set)
+    )
+    if not ordered:
+        msg = (
+            f"{defn.name} answers must be a sequence of {defn.item_count} answers in item order "
+            f"or a mapping of item number (1–{defn.item_count}) to answer; got "
+            f"{type(answers).__name__}."
+        )
+        raise InvalidAnswerError(msg, instrument=defn.name, item=None, value=answers)
+    if isinstance(answers, np.ndarray) and answers.ndim != 1:
+        msg = (
+            f"{defn.name} answers must be one-dimensional, one answer per item; "
+            f"got an array of shape {answers.shape}."
+        )
+        raise InvalidAnswerError(msg, instrument=defn.name, item=None, value=answers)
+    values = list(answers)
+    if len(values) != defn.item_count:
+        msg = (
+            f"{defn.name} has {defn.item_count} items; got {len(values)} answers. Give one "
+            f"answer per item in item order (None for an unanswered item), or a mapping of "
+            f"item number to answer."
+        )
+        raise InvalidAnswerError(msg, instrument=defn.name, item=None, value=answers)
+    return values
+
+
+def check_answers(defn: InstrumentDefinition, answers: object) -> tuple[int, ...]:
+    """The answers as a tuple of ints in item order.
+
+    Raises:
+        InvalidAnswerError: wrong container or number of answers, an unknown item
+            number, or an answer that is not a whole number in the item's range.
+        IncompleteAnswersError: some items are unanswered; ``missing`` lists them.
+    """
+    raw = _as_list(defn, answers)
+    checked: list[int] = []
+    missing: list[int] = []
+    for item, value in enumerate(raw, start=1):
+        if _is_missing(value):
+            missing.append(item)
+        else:
+            checked.append(_check_value(defn, item, value))
+    if missing:
+        which = ", ".join(map(str, missing))
+        noun = "item" if len(missing) == 1 else "items"
+        verb = "is" if len(missing) == 1 else "are"
+        msg = (
+            f"{defn.name} {noun} {which} {verb} unanswered: a total needs all {defn.item_count} "
+            f"answers, so no partial score is computed. Supply the missing {noun}."
+        )
+        raise IncompleteAnswersError(msg, instrument=defn.name, missing=missing)
+    return tuple(checked)

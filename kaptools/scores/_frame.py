@@ -1,0 +1,87 @@
+"""score_frame(): score every row of a DataFrame with the scalar core (no rule re-implemented)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from kaptools.errors import IncompleteAnswersError, InvalidAnswerError, InvalidInputError
+from kaptools.protocol import Protocol, default_protocol
+from kaptools.scores._definitions import Instrument, definition
+from kaptools.scores._scoring import score
+
+__all__ = ["score_frame"]
+
+
+def score_frame(
+    df: pd.DataFrame,
+    instrument: str | Instrument,
+    item_columns: Sequence[str] | None = None,
+    *,
+    protocol: Protocol | None = None,
+) -> pd.DataFrame:
+    """Score each row of ``df``; one output row per input row, same index.
+
+    Args:
+        df: one administration per row.
+        instrument: the instrument the columns hold.
+        item_columns: the item columns in item order; by default ``<instrument>_<n>``
+            (``phq9_1`` … ``phq9_9``).
+        protocol: as for :func:`score`.
+
+    Returns:
+        Columns ``total`` and ``band_rank`` (nullable Int64), ``band``, ``flags``
+        (joined with "; "), ``alerts`` (count), ``missing_items`` (item numbers of an
+        incomplete row, whose total stays <NA>: never a partial sum), and one
+        ``subscore_<key>`` column per subscale.
+
+    Raises:
+        InvalidInputError: item columns absent from ``df``.
+        InvalidAnswerError: an invalid answer; the message names the row.
+    """
+    defn = definition(instrument)
+    protocol = default_protocol() if protocol is None else protocol
+    columns = (
+        [f"{defn.instrument.value}_{i}" for i in defn.items]
+        if item_columns is None
+        else list(item_columns)
+    )
+    absent = [c for c in columns if c not in df.columns]
+    if absent or len(columns) != defn.item_count:
+        msg = (
+            f"score_frame needs {defn.item_count} {defn.name} item columns present in the "
+            f"frame; got {len(columns)} names, absent from the frame: {absent}. Pass "
+            f"item_columns in item order."
+        )
+        raise InvalidInputError(msg)
+    rows = []
+    for index, values in zip(df.index, df[columns].itertuples(index=False), strict=True):
+        try:
+            result = score(defn.instrument, list(values), protocol=protocol)
+        except IncompleteAnswersError as exc:
+            rows.append({"missing_items": ", ".join(map(str, exc.missing))})
+            continue
+        except InvalidAnswerError as exc:
+            msg = f"row {index!r}: {exc}"
+            raise InvalidAnswerError(
+                msg, instrument=exc.instrument, item=exc.item, value=exc.value
+            ) from None
+        row: dict[str, object] = {
+            "total": result.total,
+            "band": result.band.label,
+            "band_rank": result.band.rank,
+            "flags": "; ".join(result.flags),
+            "alerts": len(result.alerts),
+            "missing_items": "",
+        }
+        row.update({f"subscore_{k}": v for k, v in result.subscores.items()})
+        rows.append(row)
+    out = pd.DataFrame(rows, index=df.index)
+    ints = ["total", "band_rank", "alerts"] + [f"subscore_{s.key}" for s in defn.subscales]
+    for col in ints:
+        out[col] = pd.array(out[col] if col in out else [pd.NA] * len(out), dtype="Int64")
+    for col in ("band", "flags", "missing_items"):
+        out[col] = pd.array(out[col] if col in out else [pd.NA] * len(out), dtype="string")
+    order = ["total", "band", "band_rank", "flags", "alerts", "missing_items"]
+    return out[order + [c for c in ints if c.startswith("subscore_")]]

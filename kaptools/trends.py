@@ -1,0 +1,126 @@
+"""A patient's symptom trends: every measure over time against its baseline.
+
+This is what the symptom-trends dashboard shows, computed here so notebooks and
+dashboards show the same thing and the dashboard holds no clinical logic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from dataclasses import dataclass
+
+from kaptools.alerts import Alert
+from kaptools.assessments import Assessment, assessments
+from kaptools.protocol import Protocol, ProtocolInfo, default_protocol
+from kaptools.scores import Change, Instrument, InstrumentDefinition, compare, definition
+from kaptools.store import Patient, Store
+
+__all__ = ["MeasureTrend", "PatientTrends", "SessionMark", "patient_trends"]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionMark:
+    """A recorded dosing session, as marked on trend charts."""
+
+    session_date: dt.date
+    label: str
+    side_effects: tuple[tuple[str, str], ...]  # (side effect, severity)
+    record_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class MeasureTrend:
+    """One instrument's series for a patient; the first assessment is the baseline."""
+
+    instrument: Instrument
+    definition: InstrumentDefinition
+    points: tuple[Assessment, ...]
+
+    @property
+    def baseline(self) -> Assessment:
+        return self.points[0]
+
+    @property
+    def latest(self) -> Assessment:
+        return self.points[-1]
+
+    @property
+    def change(self) -> Change | None:
+        """Latest against baseline; None while there is only the baseline."""
+        if len(self.points) < 2:
+            return None
+        return compare(self.baseline.result, self.latest.result)
+
+    def response_threshold(self, protocol: Protocol) -> float:
+        """The total at or below which the latest score counts as response."""
+        frac = protocol.measures.response_reduction_min.value
+        return self.baseline.result.total * (1 - frac)
+
+    def item_changes(self) -> list[tuple[int, int, int]]:
+        """(item number, baseline answer, latest answer) for every item."""
+        b, latest = self.baseline.result.answers, self.latest.result.answers
+        return [(i + 1, b[i], latest[i]) for i in range(len(b))]
+
+
+@dataclass(frozen=True, slots=True)
+class PatientTrends:
+    patient: Patient
+    measures: dict[Instrument, MeasureTrend]
+    sessions: tuple[SessionMark, ...]
+    protocol: ProtocolInfo
+
+    @property
+    def alerts(self) -> tuple[Alert, ...]:
+        """Alerts of the latest assessment of each measure (item 9 and the like)."""
+        out: list[Alert] = []
+        for m in self.measures.values():
+            out.extend(m.latest.result.alerts)
+        return tuple(out)
+
+    @property
+    def summary(self) -> str:
+        lines = [f"{self.patient.label}: {len(self.sessions)} dosing sessions recorded"]
+        for m in self.measures.values():
+            ch = m.change
+            lines.append(
+                f"  {m.definition.title}: latest {m.latest.result.total} "
+                f"({m.latest.result.band.label})" + (f", {ch.summary}" if ch else ", baseline only")
+            )
+        lines.extend(f"  ALERT: {a.summary}" for a in self.alerts)
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return "<pre>" + html.escape(self.summary) + "</pre>"
+
+
+def _session_marks(store: Store, patient_id: str) -> tuple[SessionMark, ...]:
+    # INTERIM: reads the raw payload until kaptools.sessions lands.
+    marks = []
+    for r in store.latest_records("dosing_session", patient_id):
+        p = r.payload
+        marks.append(
+            SessionMark(
+                dt.date.fromisoformat(p["session_date"]),
+                p.get("label", "Dosing session"),
+                tuple((e["name"], e["severity"]) for e in p.get("side_effects", ())),
+                r.record_id,
+            )
+        )
+    return tuple(sorted(marks, key=lambda m: m.session_date))
+
+
+def patient_trends(
+    store: Store, patient_id: str, *, protocol: Protocol | None = None
+) -> PatientTrends:
+    """Every measure of a patient over time, with the recorded dosing sessions."""
+    protocol = protocol or default_protocol()
+    patient = store.get_patient(patient_id)
+    by_inst: dict[Instrument, list[Assessment]] = {}
+    for a in assessments(store, patient_id, protocol=protocol):
+        by_inst.setdefault(a.instrument, []).append(a)
+    measures = {
+        inst: MeasureTrend(inst, definition(inst), tuple(points))
+        for inst, points in sorted(by_inst.items(), key=lambda kv: list(Instrument).index(kv[0]))
+    }
+    return PatientTrends(patient, measures, _session_marks(store, patient_id), protocol.info)

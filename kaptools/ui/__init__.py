@@ -1,0 +1,10 @@
+"""Dashboard apps (ipywidgets): thin shells over kaptools' clinical logic.
+
+Each ``*App`` owns its widgets, has one update path, and is built by a dashboard
+notebook in ``dashboards/``. Import this package only where ipywidgets and plotly
+are installed (the ``dashboards`` extra).
+"""
+
+from kaptools.ui.trends import TrendsApp
+
+__all__ = ["TrendsApp"]

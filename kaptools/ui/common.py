@@ -1,0 +1,227 @@
+"""Widgets and helpers shared by every dashboard: banners, errors, pickers, URL parameters."""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable, Sequence
+from functools import wraps
+from typing import Any
+from urllib.parse import parse_qs
+
+import anywidget
+import ipywidgets as w
+import traitlets
+from IPython.display import display
+
+from kaptools.alerts import CRISIS_LINE_TEXT, Alert, AlertLevel, highest_level
+from kaptools.errors import KaptoolsError
+from kaptools.store import Patient
+
+__all__ = [
+    "CSS",
+    "CrisisBanner",
+    "ErrorBox",
+    "PatientPicker",
+    "UrlParameters",
+    "guarded",
+    "show_figure",
+]
+
+log = logging.getLogger("kaptools.ui")
+
+#: Styles shared by the dashboards (one place; injected once per page).
+CSS = """
+<style>
+.kap-app { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; max-width: 1200px; }
+.kap-title h2 { margin: 0.2em 0; }
+.kap-disclaimer { color: #444; font-size: 0.9em; margin-bottom: 0.6em; }
+.kap-crisis-banner { border: 2px solid #b00020; background: #fdecea; color: #5f0010;
+  padding: 0.6em 0.9em; border-radius: 6px; margin: 0.4em 0; font-size: 1.02em; }
+.kap-crisis-banner.kap-critical { background: #b00020; color: white; }
+.kap-error { color: #8a0010; background: #fff3f3; border-left: 4px solid #b00020;
+  padding: 0.3em 0.6em; white-space: pre-wrap; }
+.kap-ok { color: #0a5c2c; background: #eefaf2; border-left: 4px solid #1e8e3e;
+  padding: 0.3em 0.6em; }
+.kap-table { border-collapse: collapse; font-size: 0.92em; }
+.kap-table th, .kap-table td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left; }
+.kap-table th { background: #f4f6f8; }
+.kap-muted { color: #666; font-size: 0.85em; }
+.kap-badge { display: inline-block; padding: 1px 7px; border-radius: 9px; font-size: 0.85em; }
+.kap-yes { background: #e6f4ea; color: #0a5c2c; }
+.kap-no { background: #f1f3f4; color: #333; }
+.kap-warn { background: #fef7e0; color: #7a4f01; }
+/* plotly's mimetype renderer sizes itself to its parent; the Output widget gets the
+   figure's height from show_figure() and the output area must not collapse to 0. */
+.kap-chart .jp-OutputArea, .kap-chart .jp-OutputArea-child, .kap-chart .jp-RenderedPlotly {
+  height: 100% !important; width: 100%; overflow: visible !important; }
+.kap-chart .jp-OutputArea-prompt { display: none; }
+</style>
+"""
+
+_PATIENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+
+
+class UrlParameters(anywidget.AnyWidget):
+    """Reads the page's URL parameters in the browser and sends them to the kernel.
+
+    Voilà's preheated kernels run the notebook before any request arrives; its
+    ``wait_for_request`` blocks the kernel until the request is forwarded and was
+    seen to hang now and then here. This widget instead reports
+    ``window.location.search`` once it is displayed; apps load patient data when it
+    arrives. The values are user-controlled: callers validate them.
+    """
+
+    _esm = """
+    export default {
+      render({ model, el }) {
+        el.style.display = "none";
+        model.set("search", window.location.search || "?");
+        model.save_changes();
+      }
+    };
+    """
+    search = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.add_class("kap-url-parameters")
+
+    def get(self, name: str) -> str | None:
+        values = parse_qs(self.search.lstrip("?"), keep_blank_values=True).get(name)
+        return values[0] if values else None
+
+
+def valid_patient_param(value: str | None) -> tuple[str | None, str | None]:
+    """(patient_id, error message) for a ``?patient=`` value."""
+    if value is None or value == "":
+        return None, None
+    if not _PATIENT_ID_RE.match(value):
+        return None, (
+            f"The address names patient {value[:60]!r}, which is not a valid patient id "
+            "(letters, digits, '.', '_' or '-'). Pick a patient from the list."
+        )
+    return value, None
+
+
+class CrisisBanner(w.HTML):
+    """The 988 crisis banner: visible exactly when there are alerts."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.add_class("kap-crisis-banner")
+        self.set_alerts(())
+
+    def set_alerts(self, alerts: Sequence[Alert]) -> None:
+        level = highest_level(list(alerts))
+        if level is None:
+            self.value = ""
+            self.layout.display = "none"
+            return
+        if level is AlertLevel.CRITICAL:
+            self.add_class("kap-critical")
+        else:
+            self.remove_class("kap-critical")
+        items = "".join(
+            f"<li><strong>{html.escape(a.level.value.upper())}</strong>: {html.escape(a.message)} "
+            f"{html.escape(a.action)} <span class='kap-muted'>({html.escape(a.source)})</span></li>"
+            for a in alerts
+        )
+        self.value = (
+            f"<div role='alert'><strong>Safety alert.</strong> {html.escape(CRISIS_LINE_TEXT)}"
+            f"<ul style='margin:0.3em 0'>{items}</ul></div>"
+        )
+        self.layout.display = None
+
+
+class ErrorBox(w.HTML):
+    """Inline error / confirmation text (``kap-error`` / ``kap-ok``)."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.clear()
+
+    def clear(self) -> None:
+        self.value = ""
+        self.remove_class("kap-error")
+        self.remove_class("kap-ok")
+        self.layout.display = "none"
+
+    def error(self, message: str) -> None:
+        self.remove_class("kap-ok")
+        self.add_class("kap-error")
+        self.value = html.escape(message)
+        self.layout.display = None
+
+    def ok(self, message: str) -> None:
+        self.remove_class("kap-error")
+        self.add_class("kap-ok")
+        self.value = html.escape(message)
+        self.layout.display = None
+
+
+class PatientPicker(w.Dropdown):
+    """A dropdown of patients (label → patient id)."""
+
+    def __init__(self, patients: Iterable[Patient] = (), **kwargs: Any):
+        kwargs.setdefault("description", "Patient")
+        kwargs.setdefault("layout", w.Layout(width="420px"))
+        super().__init__(**kwargs)
+        self.add_class("kap-patient-picker")
+        self.set_patients(patients)
+
+    def set_patients(self, patients: Iterable[Patient]) -> None:
+        self.options = [(p.label, p.patient_id) for p in patients]
+
+
+def guarded(
+    errors: Callable[[Any], ErrorBox],
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Wrap a widget callback: kaptools errors show inline; others are logged and shown briefly.
+
+    ``errors`` picks the ErrorBox from the App instance.
+    """
+
+    def deco(fn: Callable[..., None]) -> Callable[..., None]:
+        @wraps(fn)
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> None:
+            box = errors(self)
+            try:
+                fn(self, *args, **kwargs)
+            except KaptoolsError as exc:
+                box.error(str(exc))
+            except Exception:  # a dashboard must not die silently: log it, tell the user
+                log.exception("unexpected error in %s", fn.__name__)
+                box.error(
+                    "Something went wrong and nothing was saved. The details were logged "
+                    "for the kaptools maintainers."
+                )
+
+        return wrapper
+
+    return deco
+
+
+def show_figure(out: w.Output, fig: Any) -> None:
+    """Draw a plotly figure in ``out`` through plotly's mimetype renderer.
+
+    Cheaper than a FigureWidget in Voilà: no 5 MB widget bundle per figure
+    (voila-notes), and the browser caches the extension's JavaScript.
+    """
+    out.add_class("kap-chart")
+    out.layout.height = f"{int(fig.layout.height or 450) + 10}px"
+    bundle = {
+        "application/vnd.plotly.v1+json": {
+            **json.loads(fig.to_json()),
+            "config": {"displaylogo": False, "responsive": True},
+        }
+    }
+    with out:
+        out.clear_output(wait=True)
+        display(bundle, raw=True)
+
+
+def escape(value: object) -> str:
+    return html.escape(str(value))

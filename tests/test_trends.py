@@ -1,0 +1,68 @@
+"""A patient's trends: baseline, latest, change and alerts per measure, with sessions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from kaptools.demo import build_demo_database
+from kaptools.protocol import default_protocol
+from kaptools.scores import Instrument
+from kaptools.store import Store
+from kaptools.synthetic import Trajectory
+from kaptools.trends import patient_trends
+
+
+@pytest.fixture(scope="module")
+def demo():
+    store = Store.in_memory()
+    patients = build_demo_database(store)
+    return store, {p.patient_id: p for p in patients}
+
+
+def test_trends_follow_the_synthetic_trajectories(demo) -> None:
+    """Remitters show response and remission on PHQ-9; non-responders show neither."""
+    store, patients = demo
+    for pid, p in patients.items():
+        change = patient_trends(store, pid).measures[Instrument.PHQ9].change
+        if p.trajectory is Trajectory.REMITTER:
+            assert change.response and change.remission
+        if p.trajectory is Trajectory.NON_RESPONDER:
+            assert not change.response and not change.remission
+
+
+def test_item9_positive_patient_has_a_988_alert_and_others_do_not(demo) -> None:
+    """Latest PHQ-9 item 9 ≥ 1 gives an alert with the crisis line; otherwise none."""
+    store, patients = demo
+    for pid, p in patients.items():
+        alerts = patient_trends(store, pid).alerts
+        assert bool(alerts) == p.item9_positive
+        assert all("988" in a.crisis_line for a in alerts)
+
+
+def test_sessions_are_marked_with_their_side_effects(demo) -> None:
+    """Every recorded dosing session appears once, in date order, with its side effects."""
+    store, patients = demo
+    t = patient_trends(store, "SYN-0001")
+    p = patients["SYN-0001"]
+    assert [s.session_date for s in t.sessions] == [s.session_date for s in p.sessions]
+    assert [s.side_effects for s in t.sessions] == [s.side_effects for s in p.sessions]
+
+
+def test_ptsd_patients_have_a_pcl5_series(demo) -> None:
+    """PCL-5 appears exactly for the patients generated with PTSD."""
+    store, patients = demo
+    for pid, p in patients.items():
+        assert (Instrument.PCL5 in patient_trends(store, pid).measures) == p.has_ptsd
+
+
+def test_response_threshold_comes_from_the_protocol(demo) -> None:
+    """The response line is baseline × (1 − the protocol's response fraction)."""
+    store, _ = demo
+    m = patient_trends(store, "SYN-0002").measures[Instrument.PHQ9]
+    frac = default_protocol().measures.response_reduction_min.value
+    assert m.response_threshold(default_protocol()) == pytest.approx(
+        m.baseline.result.total * (1 - frac))
+    assert m.baseline.administered_on < m.latest.administered_on
+    assert isinstance(m.latest.administered_on, dt.date)

@@ -1,0 +1,83 @@
+"""The trends App's Python side: one update path, validation at the widget boundary."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from kaptools.demo import build_demo_database
+from kaptools.protocol import default_protocol
+from kaptools.store import Store
+from kaptools.ui import TrendsApp
+
+TODAY = dt.date(2026, 11, 27)
+
+
+@pytest.fixture
+def app() -> TrendsApp:
+    store = Store.in_memory()
+    build_demo_database(store, n=4)
+    a = TrendsApp(store, default_protocol(), defer=True, author="dr-test", today=TODAY)
+    return a
+
+
+def _arrive(app: TrendsApp, search: str) -> None:
+    app.url.observe(app._on_url, names="search")
+    app.url.search = search
+
+
+def test_nothing_is_loaded_before_the_url_arrives(app: TrendsApp) -> None:
+    """A deferred app (a preheated kernel) holds no patient list or data."""
+    assert app.picker.options == ()
+    assert app.trends is None
+
+
+def test_url_patient_is_selected_and_banner_follows_alerts(app: TrendsApp) -> None:
+    """?patient=SYN-0003 (item 9 positive) shows that patient and the visible banner."""
+    _arrive(app, "?patient=SYN-0003")
+    assert app.picker.value == "SYN-0003"
+    assert app.banner.layout.display is None and "988" in app.banner.value
+    app.picker.value = "SYN-0001"
+    assert app.banner.layout.display == "none"
+
+
+@pytest.mark.parametrize("search", ["?patient=%3Cscript%3E", "?patient=SYN-9999"])
+def test_bad_or_unknown_url_patient_is_named_and_first_patient_shown(app: TrendsApp,
+                                                                     search: str) -> None:
+    """A malformed or unknown ?patient= gives a message (escaped) and falls back to the list."""
+    _arrive(app, search)
+    assert app.notice.layout.display is None
+    assert "<script>" not in app.notice.value
+    assert app.picker.value == "SYN-0001"
+
+
+def test_incomplete_form_shows_error_and_saves_nothing(app: TrendsApp) -> None:
+    """Saving with an unanswered item shows which item and writes nothing."""
+    _arrive(app, "?patient=SYN-0002")
+    before = len(app.store.audit_entries())
+    for row in app.form_items.children[:8]:
+        row.children[0].value = 1
+    app._on_save()
+    assert "item 9" in app.form_error.value
+    assert len(app.store.audit_entries()) == before
+
+
+def test_complete_form_saves_and_updates_summary(app: TrendsApp) -> None:
+    """A complete PHQ-9 is stored with the form's author and becomes the latest score."""
+    _arrive(app, "?patient=SYN-0002")
+    for row in app.form_items.children:
+        row.children[0].value = 2
+    app._on_save()
+    assert "Saved" in app.form_error.value
+    latest = app.trends.measures[next(iter(app.trends.measures))].latest
+    assert (latest.result.total, latest.entered_by, latest.administered_on) == (18, "dr-test", TODAY)
+    assert "18" in app.summary.value
+
+
+def test_form_rebuilds_items_for_the_chosen_instrument(app: TrendsApp) -> None:
+    """Switching the form to PCL-5 shows 20 items answered 0-4."""
+    app.form_instrument.value = "pcl5"
+    assert len(app.form_items.children) == 20
+    values = [v for _, v in app.form_items.children[0].children[0].options]
+    assert values == [None, 0, 1, 2, 3, 4]
