@@ -21,9 +21,11 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 __all__ = [
     "DEMO_ANCHOR_DATE",
@@ -337,3 +339,19 @@ def generate_patients(
             )
         )
     return patients
+
+
+def assessment_frame(patients: Iterable[SyntheticPatient], instrument: str) -> pd.DataFrame:
+    """Long table of one instrument's administrations: patient_id, administered_on, item_1…."""
+    rows = []
+    for p in patients:
+        for a in p.assessments:
+            if a.instrument == instrument:
+                row = {
+                    "patient_id": p.patient_id,
+                    "trajectory": p.trajectory.value,
+                    "administered_on": a.administered_on,
+                }
+                row.update({f"item_{i}": v for i, v in enumerate(a.answers, start=1)})
+                rows.append(row)
+    return pd.DataFrame(rows)
