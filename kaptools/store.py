@@ -184,6 +184,16 @@ class Store:
         """A private, empty in-memory SQLite store (tests, demos)."""
         return cls("sqlite://")
 
+    def close(self) -> None:
+        """Close every pooled connection (the store can be used again afterwards)."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def __repr__(self) -> str:
         return f"Store({self.url.render_as_string(hide_password=True)!r})"
 
