@@ -1,0 +1,117 @@
+"""Screening for ketamine-assisted psychotherapy: one patient, or a whole cohort.
+
+Decision support, never a decision: a result says whether a record meets the
+protocol's criteria. Every rule, threshold and message comes from the protocol
+(``[screening]`` of the TOML file) and the drug tables shipped in ``data/``; every
+result records the protocol's name, version and content hash.
+
+    >>> from kaptools.screening import screen, synthetic_screening_records
+    >>> record = synthetic_screening_records(1, seed=3)[0]
+    >>> result = screen(record)
+    >>> result.status in ScreeningStatus
+    True
+
+One patient: :func:`screen` takes a :class:`ScreeningRecord` (JSON Schema:
+:func:`screening_record_schema`) and returns a :class:`ScreeningResult`.
+A cohort: :func:`screen_cohort` takes a DataFrame in the wide layout
+(:func:`wide_columns`, README.md), a CSV or JSON Lines file, or records, and
+returns a :class:`CohortResult`. Both give the same findings for the same patient.
+"""
+
+from __future__ import annotations
+
+from kaptools.protocol._screening import (
+    Answer,
+    CssrsQuestion,
+    HistoryQuestion,
+    MedicationClass,
+    Severity,
+    Sex,
+    StopReason,
+    TrialOutcome,
+)
+from kaptools.screening.catalogue import RuleCatalogue, RuleSpec, rule_catalogue
+from kaptools.screening.cohort import (
+    MALFORMED,
+    CohortResult,
+    frame_from_records,
+    read_cohort,
+    screen_cohort,
+)
+from kaptools.screening.layout import (
+    ListStatus,
+    frame_to_records,
+    records_to_frame,
+    wide_columns,
+)
+from kaptools.screening.persistence import (
+    load_screening,
+    override_finding,
+    save_screening,
+    screening_overrides,
+)
+from kaptools.screening.record import (
+    AntidepressantTrial,
+    CssrsScreener,
+    HistoryChecklist,
+    Medication,
+    ScreeningRecord,
+    screening_record_schema,
+)
+from kaptools.screening.result import (
+    Finding,
+    FindingOverride,
+    ScreeningResult,
+    ScreeningStatus,
+    TrialAssessment,
+    TrialVerdict,
+)
+from kaptools.screening.rules import assess_trial, screen
+from kaptools.screening.synthetic import synthetic_screening_frame, synthetic_screening_records
+from kaptools.screening.tables import DrugInfo, DrugTables, drug_tables
+
+__all__ = [
+    "MALFORMED",
+    "Answer",
+    "AntidepressantTrial",
+    "CohortResult",
+    "CssrsQuestion",
+    "CssrsScreener",
+    "DrugInfo",
+    "DrugTables",
+    "Finding",
+    "FindingOverride",
+    "HistoryChecklist",
+    "HistoryQuestion",
+    "ListStatus",
+    "Medication",
+    "MedicationClass",
+    "RuleCatalogue",
+    "RuleSpec",
+    "ScreeningRecord",
+    "ScreeningResult",
+    "ScreeningStatus",
+    "Severity",
+    "Sex",
+    "StopReason",
+    "TrialAssessment",
+    "TrialOutcome",
+    "TrialVerdict",
+    "assess_trial",
+    "drug_tables",
+    "frame_from_records",
+    "frame_to_records",
+    "load_screening",
+    "override_finding",
+    "read_cohort",
+    "records_to_frame",
+    "rule_catalogue",
+    "save_screening",
+    "screen",
+    "screen_cohort",
+    "screening_overrides",
+    "screening_record_schema",
+    "synthetic_screening_frame",
+    "synthetic_screening_records",
+    "wide_columns",
+]

@@ -1,0 +1,138 @@
+"""Every rule a protocol's screening can fire, with its severity, message and source.
+
+Two kinds: the rules of ``[screening.rules]`` and one "required answer unknown"
+rule per required answer (severity ``missing``, message from ``[screening.required]``).
+Both screening paths (one record, a whole cohort) list findings from this catalogue,
+so their rule ids, messages and order are the same.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from kaptools.protocol import Protocol, ProtocolInfo
+from kaptools.protocol._screening import HistoryQuestion, Severity
+
+__all__ = [
+    "REQUIRED_ANSWERS",
+    "RuleCatalogue",
+    "RuleSpec",
+    "rule_catalogue",
+    "unknown_rule_id",
+]
+
+
+def unknown_rule_id(question: HistoryQuestion | str) -> str:
+    """Id of the finding raised when checklist ``question`` is answered unknown."""
+    return f"{HistoryQuestion(question).value}_unknown"
+
+
+REQUIRED_ANSWERS: tuple[tuple[str, str], ...] = (
+    ("age_unknown", "Age"),
+    ("sex_unknown", "Sex"),
+    ("pregnancy_unknown", "Pregnancy status (required unless male)"),
+    ("breastfeeding_unknown", "Breastfeeding status (required unless male)"),
+    ("blood_pressure_unknown", "Blood pressure at screening (systolic and diastolic)"),
+    ("medications_unknown", "Current medication list"),
+    *((unknown_rule_id(q), q.label) for q in HistoryQuestion),
+)
+"""(rule id, what is missing) for every required answer (default protocol, "Required answers").
+
+The trial history, required when the indication rests on it, is covered by the
+``indication_undetermined`` rule of the protocol.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    """One rule as a protocol words it."""
+
+    rule_id: str
+    severity: Severity
+    message: str
+    source: str
+
+
+@dataclass(frozen=True)
+class RuleCatalogue:
+    """The rules of one protocol, in listing order."""
+
+    protocol: ProtocolInfo
+    rules: tuple[RuleSpec, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {r.rule_id: i for i, r in enumerate(self.rules)})
+
+    def __getitem__(self, rule_id: str) -> RuleSpec:
+        return self.rules[self.index(rule_id)]
+
+    def __contains__(self, rule_id: object) -> bool:
+        return rule_id in self._index  # type: ignore[attr-defined]
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def index(self, rule_id: str) -> int:
+        """Position of ``rule_id`` (KeyError naming the known ids if absent)."""
+        try:
+            return self._index[rule_id]  # type: ignore[attr-defined,no-any-return]
+        except KeyError:
+            msg = f"no screening rule {rule_id!r} in protocol {self.protocol.short}"
+            raise KeyError(msg) from None
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(r.rule_id for r in self.rules)
+
+    @property
+    def summary(self) -> str:
+        counts: dict[Severity, int] = {}
+        for r in self.rules:
+            counts[r.severity] = counts.get(r.severity, 0) + 1
+        parts = ", ".join(
+            f"{n} {s.value}" for s, n in sorted(counts.items(), key=lambda x: x[0].rank)
+        )
+        return f"{len(self.rules)} screening rules ({parts}) from protocol {self.protocol.short}."
+
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        rows = "".join(
+            f"<tr><td>{esc(r.rule_id)}</td><td>{esc(r.severity.value)}</td>"
+            f"<td>{esc(r.message)}</td><td><small>{esc(r.source)}</small></td></tr>"
+            for r in self.rules
+        )
+        return (
+            f"<p>{esc(self.summary)}</p><table class='kap-rules'><tr><th>rule</th>"
+            f"<th>severity</th><th>message</th><th>source</th></tr>{rows}</table>"
+        )
+
+
+_CACHE: dict[ProtocolInfo, RuleCatalogue] = {}
+_CACHE_SIZE = 32
+
+
+def _build(protocol: Protocol) -> RuleCatalogue:
+    s = protocol.screening
+    rules = [
+        RuleSpec(rule_id, s.rule(rule_id).severity, s.message(rule_id), s.rule(rule_id).source)
+        for rule_id in s.rule_ids
+    ]
+    rules.extend(
+        RuleSpec(rule_id, Severity.MISSING, s.required_message(label), s.required.source)
+        for rule_id, label in REQUIRED_ANSWERS
+    )
+    return RuleCatalogue(protocol.info, tuple(rules))
+
+
+def rule_catalogue(protocol: Protocol) -> RuleCatalogue:
+    """Every rule ``protocol`` can fire when screening, in listing order.
+
+    Cached by the protocol's name, version and content hash: equal hashes mean equal text.
+    """
+    found = _CACHE.get(protocol.info)
+    if found is None:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.clear()
+        found = _CACHE[protocol.info] = _build(protocol)
+    return found

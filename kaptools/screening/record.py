@@ -1,0 +1,384 @@
+"""The screening record: what screening takes for one patient, checked at the edge.
+
+``ScreeningRecord`` is a pydantic model because records arrive untrusted (JSON, a
+form, a CSV row). Its JSON Schema is published (:func:`screening_record_schema`,
+``kaptools screen --schema``, and ``screening_record.schema.json`` beside this
+module, kept in sync by a test). Every field is described there and in README.md.
+
+Unknown is never "no": a question left out is ``unknown``; a trial or medication
+list left out (``null``) is unknown, while an empty list means "none".
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
+
+from kaptools.errors import RecordError
+from kaptools.protocol._screening import (
+    Answer,
+    CssrsQuestion,
+    HistoryQuestion,
+    Sex,
+    StopReason,
+    TrialOutcome,
+    normalise_icd10,
+)
+
+__all__ = [
+    "AGE_MAX_YEARS",
+    "DIASTOLIC_MAX_MMHG",
+    "DIASTOLIC_MIN_MMHG",
+    "DOSE_MAX_MG",
+    "HEART_RATE_MAX_BPM",
+    "HEART_RATE_MIN_BPM",
+    "SCHEMA_ID",
+    "SYSTOLIC_MAX_MMHG",
+    "SYSTOLIC_MIN_MMHG",
+    "TRIAL_WEEKS_MAX",
+    "WEIGHT_MAX_KG",
+    "WEIGHT_MIN_KG",
+    "AntidepressantTrial",
+    "CssrsScreener",
+    "HistoryChecklist",
+    "Medication",
+    "ScreeningRecord",
+    "phq9_definition",
+    "screening_record_schema",
+]
+
+# Plausibility limits of the input. They reject typing errors (an age of 420, a
+# blood pressure of 12); they are not clinical thresholds, which live in the protocol.
+AGE_MAX_YEARS = 120
+WEIGHT_MIN_KG = 1.0
+WEIGHT_MAX_KG = 400.0
+SYSTOLIC_MIN_MMHG = 50.0
+SYSTOLIC_MAX_MMHG = 300.0
+DIASTOLIC_MIN_MMHG = 20.0
+DIASTOLIC_MAX_MMHG = 200.0
+HEART_RATE_MIN_BPM = 20.0
+HEART_RATE_MAX_BPM = 250.0
+DOSE_MAX_MG = 10_000.0
+"""Largest daily dose of any one drug accepted, in mg (typing-error guard)."""
+TRIAL_WEEKS_MAX = 520.0
+"""Longest antidepressant trial accepted, in weeks (ten years)."""
+DRUG_NAME_MAX_LENGTH = 100
+
+SCHEMA_ID = "urn:kaptools:schema:screening-record:1"
+
+
+@functools.cache
+def phq9_definition() -> Any:
+    """The PHQ-9 definition from kaptools.scores (item count, answer range, suicide item)."""
+    from kaptools.scores import Instrument, definition
+
+    return definition(Instrument.PHQ9)
+
+
+def _no_bool(value: object) -> object:
+    if isinstance(value, bool):
+        msg = "a yes/no value is not a number"
+        raise ValueError(msg)
+    return value
+
+
+def _number(lo: float, hi: float, *, gt: bool = False) -> Any:
+    bound = {"gt": lo} if gt else {"ge": lo}
+    return Annotated[float, BeforeValidator(_no_bool), Field(allow_inf_nan=False, le=hi, **bound)]
+
+
+DrugName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=DRUG_NAME_MAX_LENGTH)
+]
+DailyDose = _number(0.0, DOSE_MAX_MG, gt=True)
+Weeks = _number(0.0, TRIAL_WEEKS_MAX)
+WeightKg = _number(WEIGHT_MIN_KG, WEIGHT_MAX_KG)
+SystolicMmHg = _number(SYSTOLIC_MIN_MMHG, SYSTOLIC_MAX_MMHG)
+DiastolicMmHg = _number(DIASTOLIC_MIN_MMHG, DIASTOLIC_MAX_MMHG)
+HeartRateBpm = _number(HEART_RATE_MIN_BPM, HEART_RATE_MAX_BPM)
+AgeYears = Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=AGE_MAX_YEARS)]
+PatientId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class _Edge(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AntidepressantTrial(_Edge):
+    """One antidepressant trial in the current episode [1.2]."""
+
+    drug: DrugName = Field(
+        description=(
+            "Generic name (e.g. 'sertraline'); case and a release-form suffix ('XL') are "
+            "ignored. A drug not in kaptools' minimum-dose table cannot be judged."
+        )
+    )
+    daily_dose_mg: DailyDose | None = Field(
+        None, description="Highest daily dose reached, in mg; null when unknown."
+    )
+    weeks: Weeks | None = Field(
+        None, description="How long the drug was taken, in weeks; null when unknown."
+    )
+    outcome: TrialOutcome = Field(
+        TrialOutcome.UNKNOWN,
+        description="no_response, partial_response (under 50 % improvement), response, "
+        "remission or unknown.",
+    )
+    stop_reason: StopReason = Field(
+        StopReason.UNKNOWN,
+        description="Why it ended: ongoing (still taking it), lack_of_effect, intolerance, "
+        "other or unknown.",
+    )
+
+
+class Medication(_Edge):
+    """One current medication."""
+
+    drug: DrugName = Field(description="Generic name (e.g. 'lorazepam').")
+    daily_dose_mg: DailyDose | None = Field(
+        None, description="Total daily dose in mg; null when unknown."
+    )
+
+
+class CssrsScreener(_Edge):
+    """C-SSRS screener answers [4.8]: questions 1–5 about the past month, 6 the past 3 months.
+
+    ``null`` is "not asked". Questions 3–5 are asked only after a "yes" to question 2;
+    when question 2 is "no" they count as "no", otherwise a missing answer is unknown.
+    """
+
+    wish_to_be_dead: Answer | None = Field(None, description="Q1, past month.")
+    active_thoughts: Answer | None = Field(
+        None, description="Q2, non-specific active suicidal thoughts, past month."
+    )
+    method: Answer | None = Field(None, description="Q3, thoughts with a method, past month.")
+    intent: Answer | None = Field(
+        None, description="Q4, intent without a specific plan, past month."
+    )
+    plan: Answer | None = Field(None, description="Q5, intent with a specific plan, past month.")
+    behaviour_past_3_months: Answer | None = Field(
+        None, description="Q6, any suicidal behaviour in the past 3 months."
+    )
+
+    def effective(self, question: CssrsQuestion) -> Answer:
+        """The answer the rules use: skipped questions 3–5 after a "no" to 2 count as "no"."""
+        value = getattr(self, question.value)
+        if value is not None:
+            return value
+        if question.asked_only_after_active_thoughts and self.active_thoughts == Answer.NO:
+            return Answer.NO
+        return Answer.UNKNOWN
+
+    @property
+    def given(self) -> bool:
+        """True when at least one question has an answer."""
+        return any(getattr(self, q.value) is not None for q in CssrsQuestion)
+
+
+class _HistoryBase(_Edge):
+    def answer(self, question: HistoryQuestion) -> Answer:
+        """The answer to ``question`` (unknown when it was not asked)."""
+        return getattr(self, question.value)
+
+
+HistoryChecklist = create_model(  # type: ignore[call-overload]
+    "HistoryChecklist",
+    __base__=_HistoryBase,
+    __doc__=(
+        "The history checklist: every contraindication and caution question, answered "
+        "yes, no or unknown. A question left out is unknown, never no."
+    ),
+    **{
+        q.value: (Answer, Field(Answer.UNKNOWN, description=f"{q.label}?")) for q in HistoryQuestion
+    },
+)
+
+
+class ScreeningRecord(_Edge):
+    """One patient's screening record: the input of :func:`kaptools.screening.screen`.
+
+    Synthetic data only in examples and tests. Build one from untrusted data with
+    :meth:`parse` (a :class:`~kaptools.errors.RecordError` names every bad field).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="kaptools screening record",
+        json_schema_extra={"$id": SCHEMA_ID},
+    )
+
+    patient_id: PatientId | None = Field(
+        None, description="Identifier for cohort tables (synthetic data only)."
+    )
+    age_years: AgeYears | None = Field(
+        None, description="Age in whole years at screening; null when unknown (required)."
+    )
+    sex: Sex = Field(
+        Sex.UNKNOWN,
+        description="female, male, other or unknown (required: unknown makes it incomplete). "
+        "Pregnancy answers are required unless male.",
+    )
+    weight_kg: WeightKg | None = Field(
+        None, description="Weight in kg (recorded for course planning; no screening rule)."
+    )
+    pregnant: Answer = Field(Answer.UNKNOWN, description="Currently pregnant: yes, no or unknown.")
+    breastfeeding: Answer = Field(
+        Answer.UNKNOWN, description="Currently breastfeeding: yes, no or unknown."
+    )
+    diagnoses: tuple[str, ...] = Field(
+        (),
+        description="ICD-10-CM codes, e.g. 'F33.1' (the dot may be left out). "
+        "An empty list means no diagnosis recorded: the indication is not met.",
+    )
+    antidepressant_trials: tuple[AntidepressantTrial, ...] | None = Field(
+        None,
+        description="Antidepressant trials in the current episode; [] when there were none; "
+        "null when the history is unknown.",
+    )
+    current_medications: tuple[Medication, ...] | None = Field(
+        None,
+        description="Current medications with daily doses; [] when none; null when the "
+        "list is unknown (required).",
+    )
+    systolic_bp_mmhg: SystolicMmHg | None = Field(
+        None, description="Systolic blood pressure at screening, mmHg (required)."
+    )
+    diastolic_bp_mmhg: DiastolicMmHg | None = Field(
+        None, description="Diastolic blood pressure at screening, mmHg (required)."
+    )
+    heart_rate_bpm: HeartRateBpm | None = Field(
+        None, description="Heart rate at screening, beats per minute (recorded; no rule)."
+    )
+    history: HistoryChecklist = Field(  # type: ignore[valid-type]
+        default_factory=HistoryChecklist,
+        description="The history checklist; every question is required.",
+    )
+    phq9: tuple[int | None, ...] | None = Field(
+        None,
+        description="Optional baseline PHQ-9: 9 answers in item order (0-3, null when "
+        "unanswered). Item 9 at or above the protocol threshold raises a safety alert.",
+    )
+    cssrs: CssrsScreener | None = Field(
+        None, description="Optional C-SSRS screener answers; null when not given."
+    )
+
+    @field_validator("diagnoses")
+    @classmethod
+    def _icd10(cls, codes: tuple[str, ...]) -> tuple[str, ...]:
+        out = []
+        for code in codes:
+            norm = normalise_icd10(code) if isinstance(code, str) else None
+            if norm is None:
+                msg = (
+                    f"{code!r} is not an ICD-10-CM code: write a letter, two characters and "
+                    f"optionally a dot and up to four more, e.g. 'F33.1'"
+                )
+                raise ValueError(msg)
+            out.append(norm)
+        return tuple(out)
+
+    @field_validator("phq9", mode="before")
+    @classmethod
+    def _phq9_answers(cls, value: object) -> object:
+        if value is None:
+            return None
+        defn = phq9_definition()
+        if not isinstance(value, list | tuple) or len(value) != defn.item_count:
+            msg = f"give {defn.item_count} PHQ-9 answers in item order (null for unanswered)"
+            raise ValueError(msg)
+        out: list[int | None] = []
+        for i, v in enumerate(value, start=1):
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                out.append(None)
+                continue
+            whole = (
+                isinstance(v, int | float)
+                and not isinstance(v, bool)
+                and float(v).is_integer()
+                and defn.item_min <= v <= defn.item_max
+            )
+            if not whole:
+                msg = f"PHQ-9 item {i} is {v!r}; answers are whole numbers {defn.answer_range}"
+                raise ValueError(msg)
+            out.append(int(v))
+        return None if all(v is None for v in out) else tuple(out)
+
+    @field_validator("cssrs")
+    @classmethod
+    def _cssrs_given(cls, value: CssrsScreener | None) -> CssrsScreener | None:
+        return value if value is not None and value.given else None
+
+    @model_validator(mode="after")
+    def _pressures(self) -> ScreeningRecord:
+        s, d = self.systolic_bp_mmhg, self.diastolic_bp_mmhg
+        if s is not None and d is not None and d >= s:
+            msg = (
+                f"diastolic_bp_mmhg ({d}) must be below systolic_bp_mmhg ({s}); "
+                f"check the two readings are not swapped"
+            )
+            raise ValueError(msg)
+        return self
+
+    @classmethod
+    def parse(cls, data: object) -> ScreeningRecord:
+        """Validate ``data`` (a mapping or a record); RecordError naming each bad field."""
+        if isinstance(data, cls):
+            return data
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise RecordError(
+                "Screening record is invalid: " + describe_validation_error(exc)
+            ) from None
+
+    @classmethod
+    def parse_json(cls, text: str | bytes) -> ScreeningRecord:
+        """Validate one JSON document as a record; RecordError naming each bad field."""
+        try:
+            return cls.model_validate_json(text)
+        except ValidationError as exc:
+            raise RecordError(
+                "Screening record is invalid: " + describe_validation_error(exc)
+            ) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per problem: the field path, what is wrong, the value received."""
+    parts = []
+    for e in exc.errors(include_url=False):
+        loc = "".join(
+            f"[{p + 1}]" if isinstance(p, int) else (f".{p}" if i else str(p))
+            for i, p in enumerate(e["loc"])
+        )
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field: check its spelling against the record schema"
+        elif e["type"] == "json_invalid":
+            msg = f"not valid JSON ({e.get('ctx', {}).get('error', 'syntax error')})"
+        got = e.get("input")
+        got_s = (
+            "" if isinstance(got, dict | list) or e["type"] == "json_invalid" else f" (got {got!r})"
+        )
+        parts.append(f"{loc or 'record'}: {msg}{got_s}")
+    return "; ".join(parts) + ". Fix the field(s) named (schema: kaptools screen --schema)."
+
+
+def screening_record_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a screening record."""
+    schema = ScreeningRecord.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema

@@ -1,0 +1,486 @@
+"""What screening gives back: status, findings, trial assessments, safety alerts, overrides.
+
+All values here are frozen dataclasses checked on construction. A result records
+the protocol (name, version, content hash) that produced it, renders itself
+(``.summary``, ``_repr_html_``) and converts to and from a JSON payload for storage.
+"""
+
+from __future__ import annotations
+
+import enum
+import html
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from kaptools.alerts import Alert, AlertLevel
+from kaptools.errors import InvalidInputError, RecordError
+from kaptools.protocol import ProtocolInfo
+from kaptools.protocol._screening import Severity, StopReason, TrialOutcome
+from kaptools.screening.record import ScreeningRecord
+
+__all__ = [
+    "PAYLOAD_SCHEMA",
+    "Finding",
+    "FindingOverride",
+    "ScreeningResult",
+    "ScreeningStatus",
+    "TrialAssessment",
+    "TrialVerdict",
+    "status_of",
+]
+
+PAYLOAD_SCHEMA = "kaptools.screening/1"
+"""Version tag of the stored screening payload."""
+
+
+class ScreeningStatus(enum.StrEnum):
+    """The outcome of screening, by precedence (default protocol, "Screening statuses").
+
+    Any exclusion gives ``not_eligible`` whatever else is missing; otherwise a
+    missing required answer gives ``incomplete``; otherwise any caution gives
+    ``eligible_with_cautions``; otherwise ``eligible``. Safety alerts are separate.
+    """
+
+    NOT_ELIGIBLE = "not_eligible"
+    INCOMPLETE = "incomplete"
+    ELIGIBLE_WITH_CAUTIONS = "eligible_with_cautions"
+    ELIGIBLE = "eligible"
+
+    @property
+    def label(self) -> str:
+        """How the status reads to a clinician: decision support, never a decision."""
+        return _STATUS_LABELS[self]
+
+
+_STATUS_LABELS = {
+    ScreeningStatus.NOT_ELIGIBLE: "Does not meet the protocol's criteria",
+    ScreeningStatus.INCOMPLETE: "Incomplete: answers needed before the criteria can be judged",
+    ScreeningStatus.ELIGIBLE_WITH_CAUTIONS: "Meets the protocol's criteria, with cautions",
+    ScreeningStatus.ELIGIBLE: "Meets the protocol's criteria",
+}
+
+_STATUS_BY_SEVERITY = (
+    (Severity.EXCLUSION, ScreeningStatus.NOT_ELIGIBLE),
+    (Severity.MISSING, ScreeningStatus.INCOMPLETE),
+    (Severity.CAUTION, ScreeningStatus.ELIGIBLE_WITH_CAUTIONS),
+)
+
+
+def status_of(severities: Iterable[Severity]) -> ScreeningStatus:
+    """The status the precedence rule gives a set of finding severities."""
+    present = set(severities)
+    for severity, status in _STATUS_BY_SEVERITY:
+        if severity in present:
+            return status
+    return ScreeningStatus.ELIGIBLE
+
+
+def _text(value: object, name: str, *, allow_empty: bool = False) -> str:
+    if not isinstance(value, str) or (not allow_empty and not value.strip()):
+        msg = f"{name} must be a non-empty string (got {value!r})"
+        raise InvalidInputError(msg)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class FindingOverride:
+    """A clinician's override of one finding: who, when, why. The finding itself stays."""
+
+    rule_id: str
+    reason: str
+    author: str
+    created_at: datetime
+    record_id: str | None = None
+    """Store id of the ``screening_override`` record, when stored."""
+    screening_record_id: str | None = None
+
+    def __post_init__(self) -> None:
+        _text(self.rule_id, "rule_id")
+        _text(self.reason, "reason")
+        _text(self.author, "author")
+        if not isinstance(self.created_at, datetime):
+            msg = f"created_at must be a datetime (got {self.created_at!r})"
+            raise InvalidInputError(msg)
+
+    @property
+    def summary(self) -> str:
+        return (
+            f"{self.rule_id} overridden by {self.author} "
+            f"({self.created_at.isoformat(timespec='minutes')}): {self.reason}"
+        )
+
+    def _repr_html_(self) -> str:
+        return f"<p class='kap-override'>{html.escape(self.summary)}</p>"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule_id,
+            "reason": self.reason,
+            "author": self.author,
+            "created_at": self.created_at.isoformat(),
+            "record_id": self.record_id,
+            "screening_record_id": self.screening_record_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FindingOverride:
+        return cls(
+            rule_id=data["rule_id"],
+            reason=data["reason"],
+            author=data["author"],
+            created_at=datetime.fromisoformat(data["created_at"]),
+            record_id=data.get("record_id"),
+            screening_record_id=data.get("screening_record_id"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One rule that fired: its id, severity, the clinician's message, source and detail."""
+
+    rule_id: str
+    severity: Severity
+    message: str
+    source: str
+    detail: str = ""
+    """What in this record made the rule fire (e.g. "systolic 152 mmHg")."""
+    override: FindingOverride | None = None
+    """Set when a clinician has overridden the finding; it then no longer counts to status."""
+
+    def __post_init__(self) -> None:
+        _text(self.rule_id, "rule_id")
+        object.__setattr__(self, "severity", Severity(self.severity))
+        _text(self.message, "message")
+        _text(self.source, "source")
+        _text(self.detail, "detail", allow_empty=True)
+        if self.override is not None and self.override.rule_id != self.rule_id:
+            msg = f"override is for rule {self.override.rule_id!r}, not {self.rule_id!r}"
+            raise InvalidInputError(msg)
+
+    @property
+    def overridden(self) -> bool:
+        return self.override is not None
+
+    @property
+    def summary(self) -> str:
+        text = f"[{self.severity.value}] {self.rule_id}: {self.message}"
+        if self.detail:
+            text += f" ({self.detail})"
+        if self.override is not None:
+            text += f" OVERRIDDEN: {self.override.summary}"
+        return text
+
+    def _repr_html_(self) -> str:
+        return (
+            f"<p class='kap-finding kap-{html.escape(self.severity.value)}'>"
+            f"{html.escape(self.summary)}<br><small>Source: {html.escape(self.source)}</small></p>"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule_id,
+            "severity": self.severity.value,
+            "message": self.message,
+            "source": self.source,
+            "detail": self.detail,
+        }
+
+
+class TrialVerdict(enum.StrEnum):
+    """How one antidepressant trial counts towards the indication [1.1, 1.2]."""
+
+    FAILED_ADEQUATE = "failed_adequate"
+    """Adequate dose and duration, a failed outcome, not stopped for intolerance: counted."""
+    NOT_FAILED_ADEQUATE = "not_failed_adequate"
+    """Known not to be a failed adequate trial (short, low dose, responded, intolerance)."""
+    NOT_JUDGED = "not_judged"
+    """Cannot be judged: unknown drug, dose, duration, outcome or reason stopped."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrialAssessment:
+    """The verdict on one trial and every reason behind it."""
+
+    number: int
+    """1-based position in the record's trial list."""
+    drug: str
+    daily_dose_mg: float | None
+    weeks: float | None
+    outcome: TrialOutcome
+    stop_reason: StopReason
+    verdict: TrialVerdict
+    reasons: tuple[str, ...]
+    min_daily_dose_mg: float | None = None
+    """The table's minimum adequate dose, None when the drug is not in the table."""
+    min_dose_source: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.number, int) or self.number < 1:
+            msg = f"number must be a whole number of at least 1 (got {self.number!r})"
+            raise InvalidInputError(msg)
+        object.__setattr__(self, "verdict", TrialVerdict(self.verdict))
+        object.__setattr__(self, "outcome", TrialOutcome(self.outcome))
+        object.__setattr__(self, "stop_reason", StopReason(self.stop_reason))
+        object.__setattr__(self, "reasons", tuple(self.reasons))
+        if not self.reasons:
+            msg = "a trial assessment needs at least one reason"
+            raise InvalidInputError(msg)
+
+    @property
+    def counted(self) -> bool:
+        """True when the trial counts as a failed adequate trial."""
+        return self.verdict == TrialVerdict.FAILED_ADEQUATE
+
+    @property
+    def summary(self) -> str:
+        return f"Trial {self.number} ({self.drug}): {self.verdict.value}: " + "; ".join(
+            self.reasons
+        )
+
+    def _repr_html_(self) -> str:
+        return f"<p class='kap-trial'>{html.escape(self.summary)}</p>"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "drug": self.drug,
+            "daily_dose_mg": self.daily_dose_mg,
+            "weeks": self.weeks,
+            "outcome": self.outcome.value,
+            "stop_reason": self.stop_reason.value,
+            "verdict": self.verdict.value,
+            "reasons": list(self.reasons),
+            "min_daily_dose_mg": self.min_daily_dose_mg,
+            "min_dose_source": self.min_dose_source,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrialAssessment:
+        return cls(**{k: (tuple(v) if k == "reasons" else v) for k, v in data.items()})
+
+
+def _alert_dict(a: Alert) -> dict[str, Any]:
+    return {
+        "rule_id": a.rule_id,
+        "level": a.level.value,
+        "message": a.message,
+        "action": a.action,
+        "source": a.source,
+    }
+
+
+@dataclass(frozen=True)
+class ScreeningResult:
+    """The screening of one record under one protocol. Build it with :func:`screen`.
+
+    ``status`` counts every finding not overridden; ``original_status`` counts them
+    all, so an override never hides what the protocol said. Safety ``alerts`` are
+    separate from the status and always shown.
+    """
+
+    record: ScreeningRecord
+    status: ScreeningStatus
+    findings: tuple[Finding, ...]
+    alerts: tuple[Alert, ...]
+    trials: tuple[TrialAssessment, ...]
+    failed_adequate_trials: int
+    protocol: ProtocolInfo
+    original_status: ScreeningStatus | None = None
+    overrides: tuple[FindingOverride, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.record, ScreeningRecord):
+            msg = f"record must be a ScreeningRecord (got {type(self.record).__name__})"
+            raise InvalidInputError(msg)
+        for name in ("findings", "alerts", "trials", "overrides"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        object.__setattr__(self, "status", ScreeningStatus(self.status))
+        if self.original_status is None:
+            object.__setattr__(self, "original_status", self.status)
+        object.__setattr__(self, "original_status", ScreeningStatus(self.original_status))
+        ids = [f.rule_id for f in self.findings]
+        if len(ids) != len(set(ids)):
+            msg = f"a rule fires at most once per screening (got {ids})"
+            raise InvalidInputError(msg)
+        expected_original = status_of(f.severity for f in self.findings)
+        expected = status_of(f.severity for f in self.findings if not f.overridden)
+        if self.original_status != expected_original or self.status != expected:
+            msg = (
+                f"status {self.status.value!r} / original {self.original_status.value!r} do not "
+                f"follow from the findings ({expected.value!r} / {expected_original.value!r}); "
+                f"build results with screen()"
+            )
+            raise InvalidInputError(msg)
+        counted = sum(t.counted for t in self.trials)
+        if self.failed_adequate_trials != counted:
+            msg = (
+                f"failed_adequate_trials is {self.failed_adequate_trials} but {counted} trial "
+                f"assessments are counted"
+            )
+            raise InvalidInputError(msg)
+
+    # -- views -------------------------------------------------------------------
+    @property
+    def rule_ids(self) -> tuple[str, ...]:
+        """Ids of every finding, overridden or not, in listing order."""
+        return tuple(f.rule_id for f in self.findings)
+
+    def finding(self, rule_id: str) -> Finding | None:
+        """The finding of ``rule_id``, or None when that rule did not fire."""
+        return next((f for f in self.findings if f.rule_id == rule_id), None)
+
+    def by_severity(self, severity: Severity | str) -> tuple[Finding, ...]:
+        sev = Severity(severity)
+        return tuple(f for f in self.findings if f.severity == sev)
+
+    @property
+    def overridden(self) -> bool:
+        return bool(self.overrides)
+
+    @property
+    def alert_level(self) -> AlertLevel | None:
+        from kaptools.alerts import highest_level
+
+        return highest_level(self.alerts)
+
+    @property
+    def summary(self) -> str:
+        lines = [f"Screening: {self.status.label} ({self.status.value})."]
+        if self.overridden:
+            lines.append(
+                f"Before clinician overrides: {self.original_status.label} "
+                f"({self.original_status.value})."
+            )
+        lines.extend(f"ALERT {a.summary}" for a in self.alerts)
+        lines.extend(f"- {f.summary}" for f in self.findings)
+        if self.trials:
+            lines.append(f"Failed adequate antidepressant trials: {self.failed_adequate_trials}.")
+            lines.extend(f"  {t.summary}" for t in self.trials)
+        lines.append(f"[protocol {self.protocol.short}] Decision support, not a decision.")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        parts = [
+            f"<div class='kap-screening kap-status-{esc(self.status.value)}'>",
+            "".join(a._repr_html_() for a in self.alerts),
+            f"<p><strong>{esc(self.status.label)}</strong> ({esc(self.status.value)})</p>",
+        ]
+        if self.overridden:
+            parts.append(
+                f"<p>Before clinician overrides: {esc(self.original_status.label)} "
+                f"({esc(self.original_status.value)})</p>"
+            )
+        if self.findings:
+            rows = []
+            for f in self.findings:
+                over = ""
+                if f.override is not None:
+                    over = (
+                        f"overridden by {esc(f.override.author)} "
+                        f"({esc(f.override.created_at.isoformat(timespec='minutes'))}): "
+                        f"{esc(f.override.reason)}"
+                    )
+                rows.append(
+                    f"<tr><td>{esc(f.severity.value)}</td><td>{esc(f.rule_id)}</td>"
+                    f"<td>{esc(f.message)}</td><td>{esc(f.detail)}</td>"
+                    f"<td><small>{esc(f.source)}</small></td><td>{over}</td></tr>"
+                )
+            parts.append(
+                "<table class='kap-findings'><tr><th>severity</th><th>rule</th><th>finding</th>"
+                "<th>detail</th><th>source</th><th>override</th></tr>" + "".join(rows) + "</table>"
+            )
+        if self.trials:
+            rows = "".join(
+                f"<tr><td>{t.number}</td><td>{esc(t.drug)}</td><td>{esc(t.verdict.value)}</td>"
+                f"<td>{esc('; '.join(t.reasons))}</td></tr>"
+                for t in self.trials
+            )
+            parts.append(
+                f"<p>Failed adequate antidepressant trials: {self.failed_adequate_trials}</p>"
+                "<table class='kap-trials'><tr><th>#</th><th>drug</th><th>verdict</th>"
+                f"<th>why</th></tr>{rows}</table>"
+            )
+        parts.append(
+            f"<p><small>Protocol {esc(self.protocol.short)}. Decision support, not a decision."
+            "</small></p></div>"
+        )
+        return "".join(parts)
+
+    # -- overrides ----------------------------------------------------------------
+    def with_overrides(self, overrides: Iterable[FindingOverride]) -> ScreeningResult:
+        """This result with ``overrides`` applied: findings kept, status recomputed.
+
+        The latest override of a rule wins. Raises InvalidInputError when an override
+        names a rule that did not fire in this result.
+        """
+        latest: dict[str, FindingOverride] = {}
+        for o in sorted(overrides, key=lambda o: o.created_at):
+            if self.finding(o.rule_id) is None:
+                msg = (
+                    f"rule_id: {o.rule_id!r} did not fire in this screening (findings: "
+                    f"{list(self.rule_ids)}); an override must name one of them"
+                )
+                raise InvalidInputError(msg)
+            latest[o.rule_id] = o
+        findings = tuple(replace(f, override=latest.get(f.rule_id)) for f in self.findings)
+        return replace(
+            self,
+            findings=findings,
+            status=status_of(f.severity for f in findings if not f.overridden),
+            original_status=self.original_status,
+            overrides=tuple(latest.values()),
+        )
+
+    # -- storage --------------------------------------------------------------------
+    def to_payload(self) -> dict[str, Any]:
+        """A JSON-serialisable payload: input record, status, findings, alerts, protocol."""
+        return {
+            "schema": PAYLOAD_SCHEMA,
+            "record": self.record.model_dump(mode="json"),
+            "status": self.original_status.value,
+            "findings": [f.as_dict() for f in self.findings],
+            "alerts": [_alert_dict(a) for a in self.alerts],
+            "trials": [t.as_dict() for t in self.trials],
+            "failed_adequate_trials": self.failed_adequate_trials,
+            "protocol": {
+                "name": self.protocol.name,
+                "version": self.protocol.version,
+                "sha256": self.protocol.sha256,
+            },
+        }
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> ScreeningResult:
+        """Rebuild a result stored with :meth:`to_payload` (overrides are applied separately)."""
+        if payload.get("schema") != PAYLOAD_SCHEMA:
+            msg = (
+                f"schema: a screening payload must have schema {PAYLOAD_SCHEMA!r} "
+                f"(got {payload.get('schema')!r})"
+            )
+            raise RecordError(msg)
+        try:
+            p = payload["protocol"]
+            return cls(
+                record=ScreeningRecord.parse(payload["record"]),
+                status=ScreeningStatus(payload["status"]),
+                findings=tuple(Finding(**f) for f in payload["findings"]),
+                alerts=tuple(
+                    Alert(
+                        rule_id=a["rule_id"],
+                        level=AlertLevel(a["level"]),
+                        message=a["message"],
+                        action=a["action"],
+                        source=a["source"],
+                    )
+                    for a in payload["alerts"]
+                ),
+                trials=tuple(TrialAssessment.from_dict(t) for t in payload["trials"]),
+                failed_adequate_trials=payload["failed_adequate_trials"],
+                protocol=ProtocolInfo(p["name"], p["version"], p["sha256"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            msg = f"stored screening payload cannot be read ({type(exc).__name__}: {exc})"
+            raise RecordError(msg) from None

@@ -1,0 +1,422 @@
+"""screen(): one patient's record in, a ScreeningResult out.
+
+Every rule reads its threshold, codes and wording from the protocol's
+``[screening]`` table and the drug tables; nothing clinical is typed here. The
+cohort path (:mod:`kaptools.screening.cohort`) applies the same rules to columns
+of numbers; tests check that both give the same result for every record.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from kaptools.alerts import Alert, AlertLevel
+from kaptools.protocol import Protocol, default_protocol
+from kaptools.protocol._screening import (
+    Answer,
+    CssrsQuestion,
+    HistoryQuestion,
+    MedicationClass,
+    QuestionRule,
+    Sex,
+    StopReason,
+    TrialOutcome,
+)
+from kaptools.screening.catalogue import rule_catalogue, unknown_rule_id
+from kaptools.screening.record import AntidepressantTrial, ScreeningRecord, phq9_definition
+from kaptools.screening.result import (
+    Finding,
+    ScreeningResult,
+    TrialAssessment,
+    TrialVerdict,
+    status_of,
+)
+from kaptools.screening.tables import DrugTables, drug_tables
+
+__all__ = [
+    "MEDICATION_RULES",
+    "assess_trial",
+    "code_matches",
+    "phq9_alert_id",
+    "phq9_alerts",
+    "screen",
+]
+
+MEDICATION_RULES = (
+    "benzodiazepine",
+    "attenuating_medication",
+    "blood_pressure_medication",
+    "sedating_medication",
+)
+"""Rules that fire on a medication class (their classes are in the protocol)."""
+
+
+def code_matches(code: str, prefixes: Iterable[str], excepted: Iterable[str] = ()) -> bool:
+    """True when normalised ICD-10-CM ``code`` falls under a prefix and under no exception."""
+    return any(code.startswith(p) for p in prefixes) and not any(
+        code.startswith(e) for e in excepted
+    )
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def assess_trial(
+    number: int, trial: AntidepressantTrial, protocol: Protocol, tables: DrugTables | None = None
+) -> TrialAssessment:
+    """Judge one trial: failed adequate, not a failed adequate trial, or not judged [1.1, 1.2].
+
+    A trial is known not to count as soon as one fact rules it out (too short, below
+    the minimum dose, stopped for a disqualifying reason, an outcome that is not a
+    failure). Otherwise, any unknown fact (drug not in the table, unknown dose,
+    duration, outcome or reason stopped) leaves it not judged: never guessed.
+    """
+    tables = drug_tables() if tables is None else tables
+    s = protocol.screening
+    info = tables.lookup(trial.drug)
+    weeks_min = s.thresholds.trial_weeks_min
+    against: list[str] = []
+    unknown: list[str] = []
+    supports: list[str] = []
+
+    min_dose = info.min_daily_dose_mg
+    if min_dose is None:
+        unknown.append(f"{trial.drug!r} is not in the minimum-dose table: clinician review")
+    elif trial.daily_dose_mg is None:
+        unknown.append("daily dose unknown")
+    elif trial.daily_dose_mg < min_dose:
+        against.append(
+            f"daily dose {_num(trial.daily_dose_mg)} mg is below the minimum adequate "
+            f"dose of {_num(min_dose)} mg"
+        )
+    else:
+        supports.append(
+            f"daily dose {_num(trial.daily_dose_mg)} mg, at least the minimum adequate "
+            f"{_num(min_dose)} mg"
+        )
+
+    if trial.weeks is None:
+        unknown.append("duration unknown")
+    elif trial.weeks < weeks_min.value:
+        against.append(f"lasted {_num(trial.weeks)} weeks, under the minimum of {weeks_min}")
+    else:
+        supports.append(f"lasted {_num(trial.weeks)} weeks (minimum {weeks_min})")
+
+    if trial.outcome == TrialOutcome.UNKNOWN:
+        unknown.append("outcome unknown")
+    elif trial.outcome in s.trials.failed_outcomes:
+        supports.append(f"outcome {trial.outcome.value}: a failure")
+    else:
+        against.append(f"outcome {trial.outcome.value}: not a failure")
+
+    if trial.stop_reason in s.trials.disqualifying_stop_reasons:
+        against.append(f"stopped for {trial.stop_reason.value}: not a failed adequate trial")
+    elif trial.stop_reason == StopReason.UNKNOWN:
+        unknown.append("reason stopped unknown")
+    else:
+        supports.append(f"reason stopped: {trial.stop_reason.value}")
+
+    if against:
+        verdict, reasons = TrialVerdict.NOT_FAILED_ADEQUATE, against
+    elif unknown:
+        verdict, reasons = TrialVerdict.NOT_JUDGED, unknown
+    else:
+        verdict, reasons = TrialVerdict.FAILED_ADEQUATE, supports
+    return TrialAssessment(
+        number=number,
+        drug=trial.drug,
+        daily_dose_mg=trial.daily_dose_mg,
+        weeks=trial.weeks,
+        outcome=trial.outcome,
+        stop_reason=trial.stop_reason,
+        verdict=verdict,
+        reasons=tuple(reasons),
+        min_daily_dose_mg=min_dose,
+        min_dose_source=info.min_dose_source,
+    )
+
+
+def phq9_alert_id() -> str:
+    """Rule id of the PHQ-9 suicide-item alert, named as kaptools.scores names it."""
+    defn = phq9_definition()
+    return f"{defn.instrument.value}_item{defn.safety_item.item}"
+
+
+def phq9_alerts(answers: tuple[int | None, ...] | None, protocol: Protocol) -> tuple[Alert, ...]:
+    """The PHQ-9 suicide-item alert for baseline ``answers`` [4.1, 7].
+
+    With every item answered the alert comes from :func:`kaptools.scores.score`; with
+    gaps, item 9 alone is checked against the same protocol threshold.
+    """
+    if answers is None:
+        return ()
+    from kaptools.scores import score
+    from kaptools.scores._scoring import SAFETY_ACTION, safety_threshold
+
+    defn = phq9_definition()
+    item = defn.safety_item
+    threshold = safety_threshold(defn, protocol)
+    value = answers[item.item - 1]
+    if value is None or threshold is None or value < threshold:
+        return ()
+    if all(a is not None for a in answers):
+        return tuple(a for a in score(defn.instrument, list(answers), protocol=protocol).alerts)
+    return (
+        Alert(
+            rule_id=phq9_alert_id(),
+            level=AlertLevel.WARNING,
+            message=(
+                f"{defn.name} item {item.item} ({item.topic}) answered {value}: at or above "
+                f"the protocol's alert threshold of {threshold} (other items unanswered)."
+            ),
+            action=SAFETY_ACTION,
+            source=(
+                f"{item.source}; threshold measures.{item.protocol_key} of protocol "
+                f"{protocol.info.short}"
+            ),
+        ),
+    )
+
+
+class _Findings:
+    """Collects fired rules (each at most once) with the detail that made them fire."""
+
+    def __init__(self) -> None:
+        self.fired: dict[str, str] = {}
+
+    def fire(self, rule_id: str, detail: str = "") -> None:
+        self.fired.setdefault(rule_id, detail)
+
+    def __contains__(self, rule_id: str) -> bool:
+        return rule_id in self.fired
+
+
+def _join(values: Iterable[str]) -> str:
+    return ", ".join(values)
+
+
+def _indication(
+    record: ScreeningRecord, protocol: Protocol, tables: DrugTables, out: _Findings
+) -> tuple[tuple[TrialAssessment, ...], int]:
+    s = protocol.screening
+    ind = s.indication
+    primary = [
+        c
+        for c in record.diagnoses
+        if code_matches(c, ind.primary_diagnoses, ind.primary_diagnoses_except)
+    ]
+    off_label = [c for c in record.diagnoses if code_matches(c, ind.off_label_diagnoses)]
+    trials = record.antidepressant_trials
+    assessments = tuple(
+        assess_trial(i, t, protocol, tables) for i, t in enumerate(trials or (), start=1)
+    )
+    failed = sum(a.counted for a in assessments)
+    not_judged = [a.number for a in assessments if a.verdict == TrialVerdict.NOT_JUDGED]
+    needed = s.thresholds.failed_adequate_trials_min.value
+    upper = math.inf if trials is None else failed + len(not_judged)
+
+    undetermined = False
+    if primary and failed >= needed:
+        out.fire(
+            "indication_primary_met",
+            f"{_join(primary)}; {failed} failed adequate trial(s)",
+        )
+    elif primary and upper >= needed:
+        undetermined = True
+        if trials is None:
+            out.fire("indication_undetermined", f"{_join(primary)}; trial history unknown")
+        else:
+            out.fire(
+                "indication_undetermined",
+                f"{_join(primary)}; {failed} failed adequate trial(s) counted, trial(s) "
+                f"{_join(map(str, not_judged))} not judged",
+            )
+    elif off_label:
+        out.fire("indication_off_label", f"{_join(off_label)}")
+    else:
+        detail = (
+            f"{_join(primary)} with {failed} failed adequate trial(s)"
+            if primary
+            else ("diagnoses: " + _join(record.diagnoses) if record.diagnoses else "no diagnosis")
+        )
+        out.fire("indication_not_met", detail)
+    if not_judged and not undetermined:
+        out.fire("trials_not_judged", "trial(s) " + _join(map(str, not_judged)))
+    return assessments, failed
+
+
+def _vitals_and_demographics(record: ScreeningRecord, protocol: Protocol, out: _Findings) -> None:
+    t = protocol.screening.thresholds
+    age = record.age_years
+    if age is None:
+        out.fire("age_unknown")
+    elif age < t.age_minimum.value:
+        out.fire("age_under_minimum", f"age {age}")
+    elif age >= t.age_caution_from.value:
+        out.fire("age_older_adult", f"age {age}")
+
+    if record.sex == Sex.UNKNOWN:
+        out.fire("sex_unknown")
+    said_yes = [
+        name
+        for name, answer in (("pregnant", record.pregnant), ("breastfeeding", record.breastfeeding))
+        if answer == Answer.YES
+    ]
+    if said_yes:
+        out.fire("pregnancy_or_breastfeeding", _join(said_yes))
+    elif record.sex != Sex.MALE:
+        if record.pregnant == Answer.UNKNOWN:
+            out.fire("pregnancy_unknown", f"sex {record.sex.value}")
+        if record.breastfeeding == Answer.UNKNOWN:
+            out.fire("breastfeeding_unknown", f"sex {record.sex.value}")
+
+    sys_, dia = record.systolic_bp_mmhg, record.diastolic_bp_mmhg
+    reading = f"{'?' if sys_ is None else _num(sys_)}/{'?' if dia is None else _num(dia)} mmHg"
+    defer = (sys_ is not None and sys_ >= t.bp_defer_systolic_min.value) or (
+        dia is not None and dia >= t.bp_defer_diastolic_min.value
+    )
+    if defer:
+        out.fire("blood_pressure_defer", reading)
+        return
+    if sys_ is None or dia is None:
+        out.fire("blood_pressure_unknown", reading)
+    if (sys_ is not None and sys_ > t.bp_caution_systolic_above.value) or (
+        dia is not None and dia > t.bp_caution_diastolic_above.value
+    ):
+        out.fire("blood_pressure_raised", reading)
+
+
+def _history(record: ScreeningRecord, protocol: Protocol, out: _Findings) -> None:
+    rules = protocol.screening.rules
+    for q in HistoryQuestion:
+        rule: QuestionRule = getattr(rules, q.value)
+        codes = [
+            c for c in record.diagnoses if code_matches(c, rule.diagnoses, rule.diagnoses_except)
+        ]
+        answer = record.history.answer(q)
+        if answer == Answer.YES or codes:
+            said = ["answered yes"] if answer == Answer.YES else []
+            out.fire(q.value, _join([*said, *codes]))
+        elif answer == Answer.UNKNOWN:
+            out.fire(unknown_rule_id(q))
+
+
+def _medications(
+    record: ScreeningRecord, protocol: Protocol, tables: DrugTables, out: _Findings
+) -> None:
+    s = protocol.screening
+    meds = record.current_medications
+    if meds is None:
+        out.fire("medications_unknown")
+        return
+    infos = [(m, tables.lookup(m.drug)) for m in meds]
+    for rule_id in MEDICATION_RULES:
+        classes = set(getattr(s.rules, rule_id).classes)
+        hits = [m.drug for m, info in infos if classes & info.classes]
+        if hits:
+            out.fire(rule_id, _join(hits))
+
+    total = 0.0
+    unknown_dose: list[str] = []
+    for m, info in infos:
+        if info.diazepam_mg_per_mg is None:
+            continue
+        if m.daily_dose_mg is None:
+            unknown_dose.append(m.drug)
+        else:
+            total += m.daily_dose_mg * info.diazepam_mg_per_mg
+    high = s.thresholds.benzodiazepine_high_dose_above
+    if total > high.value:
+        out.fire("benzodiazepine_high_dose", f"{total:.1f} mg diazepam-equivalent/day")
+    elif unknown_dose:
+        out.fire("benzodiazepine_dose_unknown", _join(unknown_dose))
+
+    unrecognised = [m.drug for m, info in infos if not info.recognised]
+    if unrecognised:
+        out.fire("medication_unrecognised", _join(unrecognised))
+
+    if "bipolar_disorder" in out and not any(
+        MedicationClass.MOOD_STABILISER in info.classes for _, info in infos
+    ):
+        out.fire("bipolar_no_mood_stabiliser")
+
+
+def _cssrs(record: ScreeningRecord, protocol: Protocol, out: _Findings) -> tuple[Alert, ...]:
+    c = record.cssrs
+    if c is None:
+        return ()
+    alerts_cfg = protocol.screening.alerts
+    answers = {q: c.effective(q) for q in CssrsQuestion}
+    urgent = alerts_cfg.cssrs_urgent_risk.questions
+    urgent_yes = [q.value for q in urgent if answers[q] == Answer.YES]
+    if urgent_yes:
+        out.fire("cssrs_urgent_risk", "yes to " + _join(urgent_yes))
+    else:
+        unknown = [q.value for q in urgent if answers[q] == Answer.UNKNOWN]
+        if unknown:
+            out.fire("cssrs_unknown", "unknown: " + _join(unknown))
+    alerts = []
+    for alert_id in ("cssrs_ideation", "cssrs_urgent_risk"):
+        cfg = getattr(alerts_cfg, alert_id)
+        if any(answers[q] == Answer.YES for q in cfg.questions):
+            alerts.append(
+                Alert(
+                    rule_id=alert_id,
+                    level=cfg.level,
+                    message=cfg.message,
+                    action=cfg.action,
+                    source=cfg.source,
+                )
+            )
+    return tuple(alerts)
+
+
+def screen(
+    record: ScreeningRecord | Mapping[str, Any], *, protocol: Protocol | None = None
+) -> ScreeningResult:
+    """Screen one patient's record against the protocol.
+
+    Args:
+        record: a :class:`ScreeningRecord`, or a mapping validated as one.
+        protocol: the clinic's protocol; the shipped default when None.
+
+    Returns:
+        The status (by the protocol's precedence), every finding with its rule id,
+        severity, message, source and detail, the safety alerts (separate from the
+        status), each antidepressant trial's assessment and the failed-trial count,
+        and the protocol's name, version and content hash.
+
+    Raises:
+        RecordError: ``record`` is not a valid screening record (names each field).
+    """
+    record = ScreeningRecord.parse(record)
+    protocol = default_protocol() if protocol is None else protocol
+    tables = drug_tables()
+    catalogue = rule_catalogue(protocol)
+    out = _Findings()
+    trials, failed = _indication(record, protocol, tables, out)
+    _vitals_and_demographics(record, protocol, out)
+    _history(record, protocol, out)
+    _medications(record, protocol, tables, out)
+    alerts = phq9_alerts(record.phq9, protocol) + _cssrs(record, protocol, out)
+
+    specs = sorted(
+        (catalogue[rule_id] for rule_id in out.fired),
+        key=lambda r: (r.severity.rank, catalogue.index(r.rule_id)),
+    )
+    findings = tuple(
+        Finding(r.rule_id, r.severity, r.message, r.source, out.fired[r.rule_id]) for r in specs
+    )
+    status = status_of(f.severity for f in findings)
+    return ScreeningResult(
+        record=record,
+        status=status,
+        findings=findings,
+        alerts=alerts,
+        trials=trials,
+        failed_adequate_trials=failed,
+        protocol=protocol.info,
+    )

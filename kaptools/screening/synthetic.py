@@ -1,0 +1,289 @@
+"""Seeded synthetic screening records: for tests, benchmarks and teaching. Never real patients.
+
+The generator draws the wide frame column by column with numpy (a million rows in a
+few seconds) and reads records back from it, so both forms hold the same patients.
+It aims at the edges the rules care about: ages 17/18/64/65, blood pressure on and
+around every threshold, unknown answers, unknown drugs and outcomes, trials stopped
+for intolerance or shorter than the minimum, benzodiazepine totals around the
+high-dose line, C-SSRS skips, and PHQ-9 item 9 answers. Every screening status
+occurs in any sample of a few hundred records.
+
+The edge values come from the protocol passed in (default: the shipped one), so a
+clinic's changed thresholds get their own edge cases.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from kaptools.protocol import Protocol, default_protocol
+from kaptools.protocol._screening import (
+    Answer,
+    CssrsQuestion,
+    HistoryQuestion,
+    Sex,
+    StopReason,
+    TrialOutcome,
+)
+from kaptools.screening.layout import (
+    DIAGNOSIS_SLOTS,
+    INPUT_ERROR_COLUMN,
+    MEDICATION_SLOTS,
+    TRIAL_SLOTS,
+    ListStatus,
+    frame_to_records,
+    wide_columns,
+)
+from kaptools.screening.record import ScreeningRecord, phq9_definition
+from kaptools.screening.tables import drug_tables
+
+__all__ = ["synthetic_screening_frame", "synthetic_screening_records"]
+
+_PRIMARY_DX = ["F33.1", "F33.2", "F32.1", "F32.2", "F32.9", "F33.9"]
+_OTHER_DX = [
+    "F43.10",
+    "F43.12",
+    "F31.4",
+    "F31.32",
+    "F41.1",
+    "F20.9",
+    "F25.0",
+    "F32.3",
+    "F33.3",
+    "F32.A",
+    "F33.41",
+    "F32.81",
+    "F90.0",
+    "F10.20",
+    "F17.210",
+    "I10",
+    "E11.9",
+    "F60.3",
+]
+_OTHER_DX_WEIGHTS = [3, 1, 2, 1, 3, 0.5, 0.5, 0.5, 0.5, 1, 1, 0.5, 2, 1, 2, 4, 3, 1]
+_UNKNOWN_DRUGS = ["agomelatine", "reboxetine", "zuranolone", "Zoloft", "st john's wort"]
+_OTHER_MEDS = [
+    "lithium",
+    "lamotrigine",
+    "naltrexone",
+    "valproate",
+    "phenelzine",
+    "methylphenidate",
+    "lisdexamfetamine",
+    "oxycodone",
+    "tramadol",
+    "zolpidem",
+    "atorvastatin",
+    "levothyroxine",
+    "quetiapine",
+    "metformin",
+    "sertraline",
+    "bupropion XL",
+]
+_OTHER_MED_WEIGHTS = [3, 1, 1, 2, 0.3, 0.7, 0.5, 0.5, 0.5, 1, 4, 4, 1, 4, 6, 4]
+
+
+def _cat(values: np.ndarray | list[object]) -> pd.Categorical:
+    return pd.Categorical(values)
+
+
+def _choice(rng: np.random.Generator, n: int, values: list[object], p: list[float]) -> np.ndarray:
+    probs = np.asarray(p, dtype=float)
+    out = np.empty(n, dtype=object)
+    out[:] = np.asarray(values, dtype=object)[
+        rng.choice(len(values), size=n, p=probs / probs.sum())
+    ]
+    return out
+
+
+def _mix(
+    rng: np.random.Generator, base: np.ndarray, edges: list[float], share: float
+) -> np.ndarray:
+    take = rng.random(len(base)) < share
+    picks = np.asarray(edges, dtype=float)[rng.integers(0, len(edges), len(base))]
+    return np.where(take, picks, base)
+
+
+def synthetic_screening_frame(
+    n: int, seed: int = 0, *, protocol: Protocol | None = None
+) -> pd.DataFrame:
+    """``n`` synthetic patients in the wide layout (categorical answers, float numbers).
+
+    The same ``n`` and ``seed`` always give the same frame. Every row is valid.
+    """
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        from kaptools.errors import InvalidInputError
+
+        msg = f"n must be a whole number of at least 0 (got {n!r})"
+        raise InvalidInputError(msg)
+    protocol = default_protocol() if protocol is None else protocol
+    t = protocol.screening.thresholds
+    rng = np.random.default_rng(seed)
+    data: dict[str, object] = {}
+    data["patient_id"] = np.array([f"SYN-{seed}-{i:07d}" for i in range(n)], dtype=object)
+
+    a_min, a_old = t.age_minimum.value, t.age_caution_from.value
+    age = np.round(rng.uniform(a_min, a_old + 10, n))
+    age = _mix(
+        rng, age, [a_min - 2, a_min - 1, a_min, a_min + 1, a_old - 1, a_old, a_old + 1], 0.12
+    )
+    age[rng.random(n) < 0.02] = np.nan
+    data["age_years"] = age
+
+    sex = _choice(
+        rng,
+        n,
+        [s.value for s in (Sex.FEMALE, Sex.MALE, Sex.OTHER, Sex.UNKNOWN)],
+        [0.5, 0.44, 0.03, 0.03],
+    )
+    data["sex"] = _cat(sex)
+    data["weight_kg"] = np.round(np.clip(rng.normal(80, 18, n), 40, 180), 1)
+    answers = [a.value for a in Answer]
+    male = sex == Sex.MALE.value
+    for name in ("pregnant", "breastfeeding"):
+        could = _choice(rng, n, answers, [0.02, 0.92, 0.06])
+        data[name] = _cat(np.where(male, _choice(rng, n, ["no", None], [0.7, 0.3]), could))
+
+    cs, cd = t.bp_caution_systolic_above.value, t.bp_caution_diastolic_above.value
+    ds, dd = t.bp_defer_systolic_min.value, t.bp_defer_diastolic_min.value
+    sbp = _mix(
+        rng, np.round(rng.normal(122, 11, n)), [cs - 1, cs, cs + 1, ds - 1, ds, ds + 1], 0.06
+    )
+    dbp = _mix(rng, np.round(rng.normal(77, 7, n)), [cd - 1, cd, cd + 1, dd - 1, dd, dd + 1], 0.06)
+    sbp, dbp = np.clip(sbp, 85, 240), np.clip(dbp, 45, 140)
+    dbp = np.where(dbp >= sbp, sbp - 30, dbp)
+    sbp[rng.random(n) < 0.02] = np.nan
+    dbp[rng.random(n) < 0.02] = np.nan
+    data["systolic_bp_mmhg"], data["diastolic_bp_mmhg"] = sbp, dbp
+    data["heart_rate_bpm"] = np.round(np.clip(rng.normal(74, 11, n), 40, 160))
+
+    # A share of records is complete (no unknown answers); the rest has gaps.
+    complete = rng.random(n) < 0.75
+    rare = {
+        HistoryQuestion.ANEURYSM_OR_AVM,
+        HistoryQuestion.INTRACEREBRAL_HAEMORRHAGE,
+        HistoryQuestion.KETAMINE_HYPERSENSITIVITY,
+        HistoryQuestion.SEVERE_HEPATIC_IMPAIRMENT,
+        HistoryQuestion.KETAMINE_MISUSE,
+    }
+    for q in HistoryQuestion:
+        p_yes = 0.003 if q in rare else 0.02
+        gappy = _choice(rng, n, ["yes", "no", "unknown", None], [p_yes, 0.9 - p_yes, 0.07, 0.03])
+        full = _choice(rng, n, ["yes", "no"], [p_yes, 1 - p_yes])
+        data[q.value] = _cat(np.where(complete, full, gappy))
+
+    dx1 = np.where(
+        rng.random(n) < 0.85,
+        _choice(rng, n, _PRIMARY_DX, [1] * len(_PRIMARY_DX)),
+        _choice(rng, n, [*_OTHER_DX, None], [*_OTHER_DX_WEIGHTS, 5]),
+    )
+    data["dx1"] = _cat(dx1)
+    data["dx2"] = _cat(_choice(rng, n, [*_OTHER_DX, None], [*_OTHER_DX_WEIGHTS, 80]))
+    for i in range(3, DIAGNOSIS_SLOTS + 1):
+        data[f"dx{i}"] = _cat(_choice(rng, n, ["I10", "E11.9", "F41.1", None], [1, 1, 1, 80]))
+
+    tables = drug_tables()
+    antidepressants = sorted(tables.min_doses)
+    min_dose = np.array([tables.min_doses[d][0] for d in antidepressants])
+    history_known = rng.random(n) < 0.92
+    data["trial_history"] = _cat(
+        np.where(
+            history_known,
+            ListStatus.RECORDED.value,
+            _choice(rng, n, [ListStatus.UNKNOWN.value, None], [1, 1]),
+        )
+    )
+    n_trials = np.where(history_known, rng.choice(6, n, p=[0.05, 0.12, 0.25, 0.3, 0.16, 0.12]), 0)
+    n_trials[history_known & (rng.random(n) < 0.001)] = TRIAL_SLOTS
+    w_min = t.trial_weeks_min.value
+    outcome_p = [0.6, 0.2, 0.1, 0.03, 0.07]
+    stop_p = [0.15, 0.6, 0.1, 0.1, 0.05]
+    for i in range(1, TRIAL_SLOTS + 1):
+        has = n_trials >= i
+        pick = rng.integers(0, len(antidepressants), n)
+        known = rng.random(n) < 0.96
+        drug = np.where(
+            known,
+            np.asarray(antidepressants, dtype=object)[pick],
+            _choice(rng, n, _UNKNOWN_DRUGS, [1] * len(_UNKNOWN_DRUGS)),
+        )
+        dose = min_dose[pick] * rng.choice(
+            [0.5, 0.99, 1.0, 1.5, 2.0], n, p=[0.05, 0.03, 0.37, 0.35, 0.2]
+        )
+        dose = np.where(known, dose, rng.choice([25.0, 50.0, 100.0], n))
+        dose[rng.random(n) < 0.03] = np.nan
+        weeks = rng.choice(
+            [1, 2, w_min - 1, w_min - 0.5, w_min, w_min + 2, 8, 12, 26, np.nan],
+            n,
+            p=[0.02, 0.03, 0.04, 0.02, 0.15, 0.22, 0.28, 0.14, 0.06, 0.04],
+        )
+        outcome = _choice(rng, n, [o.value for o in TrialOutcome], outcome_p)
+        outcome = np.where(rng.random(n) < 0.02, None, outcome)
+        stop = _choice(rng, n, [s.value for s in StopReason], stop_p)
+        stop = np.where(rng.random(n) < 0.02, None, stop)
+        data[f"trial{i}_drug"] = _cat(np.where(has, drug, None))
+        data[f"trial{i}_dose_mg"] = np.where(has, dose, np.nan)
+        data[f"trial{i}_weeks"] = np.where(has, weeks, np.nan)
+        data[f"trial{i}_outcome"] = _cat(np.where(has, outcome, None))
+        data[f"trial{i}_stop_reason"] = _cat(np.where(has, stop, None))
+
+    meds_known = rng.random(n) < 0.96
+    data["medication_list"] = _cat(
+        np.where(
+            meds_known,
+            ListStatus.RECORDED.value,
+            _choice(rng, n, [ListStatus.UNKNOWN.value, None], [1, 1]),
+        )
+    )
+    n_meds = np.where(meds_known, rng.choice(5, n, p=[0.4, 0.3, 0.17, 0.08, 0.05]), 0)
+    n_meds[meds_known & (rng.random(n) < 0.001)] = MEDICATION_SLOTS
+    benzos = sorted(tables.benzodiazepines)
+    eq_10mg = np.array([tables.benzodiazepines[b][0] for b in benzos])
+    high = protocol.screening.thresholds.benzodiazepine_high_dose_above.value
+    for i in range(1, MEDICATION_SLOTS + 1):
+        has = n_meds >= i
+        is_benzo = rng.random(n) < 0.12
+        pick = rng.integers(0, len(benzos), n)
+        # Benzodiazepine doses around the high-dose line (in diazepam equivalents).
+        target = rng.choice([0.25, 0.5, 0.9, 1.0, 1.1, 2.0], n) * high
+        benzo_dose = np.round(target * eq_10mg[pick] / 10.0, 3)
+        other = _choice(rng, n, _OTHER_MEDS, _OTHER_MED_WEIGHTS)
+        other_dose = rng.choice([5.0, 25.0, 50.0, 100.0, 300.0, 600.0], n)
+        drug = np.where(is_benzo, np.asarray(benzos, dtype=object)[pick], other)
+        dose = np.where(is_benzo, benzo_dose, other_dose)
+        dose[rng.random(n) < 0.08] = np.nan
+        data[f"med{i}_drug"] = _cat(np.where(has, drug, None))
+        data[f"med{i}_dose_mg"] = np.where(has, dose, np.nan)
+
+    defn = phq9_definition()
+    phq_given = rng.random(n) < 0.6
+    item_values = list(range(defn.item_min, defn.item_max + 1))
+    for i in defn.items:
+        weights = [0.7, 0.15, 0.1, 0.05] if i == defn.safety_item.item else [0.25] * 4
+        values = rng.choice(item_values, n, p=weights[: len(item_values)]).astype(float)
+        values[rng.random(n) < 0.04] = np.nan
+        data[f"phq9_item{i}"] = np.where(phq_given, values, np.nan)
+
+    c_given = rng.random(n) < 0.45
+    wish = _choice(rng, n, answers, [0.15, 0.8, 0.05])
+    thoughts = _choice(rng, n, answers, [0.1, 0.85, 0.05])
+    data["cssrs_wish_to_be_dead"] = _cat(np.where(c_given, wish, None))
+    data["cssrs_active_thoughts"] = _cat(np.where(c_given, thoughts, None))
+    for q in (CssrsQuestion.METHOD, CssrsQuestion.INTENT, CssrsQuestion.PLAN):
+        asked = _choice(rng, n, [*answers, None], [0.3, 0.55, 0.1, 0.05])
+        skipped = _choice(rng, n, [None, "no"], [0.9, 0.1])
+        value = np.where(thoughts == Answer.NO.value, skipped, asked)
+        data[f"cssrs_{q.value}"] = _cat(np.where(c_given, value, None))
+    behaviour = _choice(rng, n, [*answers, None], [0.03, 0.88, 0.05, 0.04])
+    data["cssrs_behaviour_past_3_months"] = _cat(np.where(c_given, behaviour, None))
+
+    order = [c.name for c in wide_columns() if c.name != INPUT_ERROR_COLUMN]
+    return pd.DataFrame({name: data[name] for name in order})
+
+
+def synthetic_screening_records(
+    n: int, seed: int = 0, *, protocol: Protocol | None = None
+) -> list[ScreeningRecord]:
+    """The same ``n`` synthetic patients as :func:`synthetic_screening_frame`, as records."""
+    return frame_to_records(synthetic_screening_frame(n, seed, protocol=protocol))

@@ -1,0 +1,213 @@
+"""kaptools command line: `screen` writes the table and reports malformed rows; every bad
+usage or input ends with a clear message and exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kaptools import cli
+from kaptools.protocol import PROTOCOL_ENV_VAR, default_protocol
+from kaptools.screening import screening_record_schema, synthetic_screening_frame
+
+DEFAULT_TEXT = default_protocol().path.read_text(encoding="utf-8")  # type: ignore[union-attr]
+
+
+@pytest.fixture
+def cohort_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "cohort.csv"
+    synthetic_screening_frame(120, seed=31).to_csv(path, index=False)
+    return path
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_screen_writes_the_table_and_prints_the_summary(
+    cohort_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A clean cohort: exit 0, one output row per patient, the summary on stdout."""
+    out = tmp_path / "screened.csv"
+    code, stdout, stderr = run(["screen", str(cohort_csv), "--out", str(out)], capsys)
+    assert code == cli.EXIT_OK and stderr == ""
+    table = pd.read_csv(out)
+    assert len(table) == 120 and {"status", "exclusions", "alerts"} <= set(table.columns)
+    assert "Cohort screening of 120 rows" in stdout and "kaptools-default" in stdout
+
+
+def test_malformed_rows_are_written_and_exit_code_is_1(
+    cohort_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Malformed rows go to OUTPUT.errors.csv with their reason; the rest are screened."""
+    frame = pd.read_csv(cohort_csv, dtype=str)
+    frame.loc[4, "age_years"] = "forty"
+    frame.to_csv(cohort_csv, index=False)
+    out = tmp_path / "screened.csv"
+    code, _, stderr = run(["screen", str(cohort_csv), "--out", str(out)], capsys)
+    assert code == cli.EXIT_PROBLEMS
+    errors = pd.read_csv(tmp_path / "screened.errors.csv")
+    assert list(errors["row"]) == [5] and "age_years" in errors["reason"].iloc[0]
+    assert "1 malformed row(s)" in stderr
+    table = pd.read_csv(out)
+    assert table["status"].iloc[4] == "malformed" and (table["status"] != "malformed").sum() == 119
+
+
+def test_jsonl_in_and_out_with_rule_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """JSON Lines input works and --rule-columns adds one 0/1 column per rule."""
+    source = tmp_path / "cohort.jsonl"
+    source.write_text('{"age_years": 40, "diagnoses": ["F33.1"]}\n', encoding="utf-8")
+    out = tmp_path / "screened.jsonl"
+    code, _, _ = run(["screen", str(source), "--out", str(out), "--rule-columns", "-q"], capsys)
+    assert code == cli.EXIT_OK
+    row = json.loads(out.read_text(encoding="utf-8"))
+    assert row["status"] == "incomplete" and row["rule_age_unknown"] == 0
+
+
+def test_schema_is_printed_or_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--schema prints the record schema; with --out it writes it to a .json file."""
+    code, stdout, _ = run(["screen", "--schema"], capsys)
+    assert code == 0 and json.loads(stdout) == screening_record_schema()
+    target = tmp_path / "schema.json"
+    assert run(["screen", "--schema", "--out", str(target)], capsys)[0] == 0
+    assert json.loads(target.read_text(encoding="utf-8")) == screening_record_schema()
+
+
+def test_protocol_option_and_environment_variable(
+    cohort_csv: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """--protocol applies a clinic's copy; without it, KAPTOOLS_PROTOCOL is used."""
+    clinic = tmp_path / "clinic.toml"
+    clinic.write_text(
+        DEFAULT_TEXT.replace('name = "kaptools-default"', 'name = "our-clinic"'), encoding="utf-8"
+    )
+    out = tmp_path / "screened.csv"
+    _, stdout, _ = run(
+        ["screen", str(cohort_csv), "--out", str(out), "--protocol", str(clinic)], capsys
+    )
+    assert "our-clinic" in stdout
+    monkeypatch.setenv(PROTOCOL_ENV_VAR, str(clinic))
+    _, stdout, _ = run(["screen", str(cohort_csv), "--out", str(out)], capsys)
+    assert "our-clinic" in stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["screen", "{tmp}/missing.csv", "--out", "{tmp}/o.csv"], "does not exist"),
+        (["screen", "{csv}", "--out", "{tmp}/o.parquet"], "use one of .csv"),
+        (["screen", "{csv}", "--out", "{tmp}/no/such/dir/o.csv"], "does not exist"),
+        (["screen", "{csv}"], "give --out"),
+        (["screen"], "give the INPUT"),
+        (
+            ["screen", "{csv}", "--out", "{tmp}/o.csv", "--protocol", "{tmp}/nope.toml"],
+            "Protocol file",
+        ),
+        (["screen", "{csv}", "--out", "{tmp}/o.csv", "--protocol", "{bad_protocol}"], "line"),
+        (["screen", "{odd}", "--out", "{tmp}/o.csv"], "not in the screening layout"),
+        (["screen", "{csv}", "--out", "{csv}"], "--out is the INPUT"),
+        (["screen", "--schema", "{csv}"], "takes no INPUT"),
+    ],
+)
+def test_bad_usage_or_input_exits_2_with_a_message(
+    argv: list[str],
+    fragment: str,
+    cohort_csv: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Each bad usage or input: exit 2, one clear message on stderr, no traceback."""
+    bad_protocol = tmp_path / "bad.toml"
+    bad_protocol.write_text(
+        DEFAULT_TEXT.replace('severity = "exclusion"', 'severity = "fatal"', 1), encoding="utf-8"
+    )
+    odd = tmp_path / "odd.csv"
+    odd.write_text("age,sex\n40,female\n", encoding="utf-8")
+    values = {
+        "tmp": str(tmp_path),
+        "csv": str(cohort_csv),
+        "bad_protocol": str(bad_protocol),
+        "odd": str(odd),
+    }
+    code, _, stderr = run([a.format(**values) for a in argv], capsys)
+    assert code == cli.EXIT_USAGE
+    assert fragment in stderr and "Traceback" not in stderr
+    assert stderr.startswith("kaptools screen: error:")
+
+
+def test_argparse_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """No command or an unknown option is an argparse usage error with exit code 2."""
+    for argv in ([], ["screen", "--nope"], ["frobnicate"]):
+        with pytest.raises(SystemExit) as exc:
+            cli.main(argv)
+        assert exc.value.code == 2
+    assert "usage: kaptools" in capsys.readouterr().err
+
+
+def test_internal_error_is_reported_without_traceback(
+    cohort_csv: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An unexpected exception gives exit 70 and a one-line report, not a traceback."""
+    import kaptools.screening
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("unexpected")
+
+    monkeypatch.delenv(cli.DEBUG_ENV_VAR, raising=False)
+    monkeypatch.setattr(kaptools.screening, "screen_cohort", boom)
+    code, _, stderr = run(["screen", str(cohort_csv), "--out", str(tmp_path / "o.csv")], capsys)
+    assert code == cli.EXIT_INTERNAL
+    assert "internal error (RuntimeError: unexpected)" in stderr and "Traceback" not in stderr
+
+
+def test_commands_can_be_added(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Command appended to COMMANDS becomes a sub-command with its own arguments."""
+
+    def add(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--flag", action="store_true")
+
+    def run_it(args: argparse.Namespace) -> int:
+        return 0 if args.flag else 3
+
+    monkeypatch.setattr(
+        cli, "COMMANDS", [*cli.COMMANDS, cli.Command("hello", "say hi", add, run_it)]
+    )
+    assert cli.main(["hello", "--flag"]) == 0
+    assert cli.main(["hello"]) == 3
+
+
+def test_module_entry_point_runs_in_a_fresh_process(tmp_path: Path) -> None:
+    """`python -m kaptools.cli` reports a missing file with exit code 2 and no traceback."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kaptools.cli",
+            "screen",
+            str(tmp_path / "x.csv"),
+            "--out",
+            str(tmp_path / "o.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "does not exist" in done.stderr and "Traceback" not in done.stderr
