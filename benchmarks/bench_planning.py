@@ -1,0 +1,84 @@
+"""Benchmark: plan 10,000 courses and print plans per second.
+
+Run:  .venv/bin/python benchmarks/bench_planning.py [--courses N] [--seed S]
+
+Courses are synthetic: a route, a start date within 2026-2027, a clinic calendar
+(US, GB, CA or AU with a region, Monday-Friday, 0-2 random closures) and a
+patient weight and age. Every plan is checked by the planner's own final guard
+(check_plan), so the figure includes validation. Plans that cannot be made (a
+PlanningError naming the constraint) are counted separately and included in the
+timing. Public-holiday tables are warmed up first, as they are in a running
+dashboard (the holidays library builds each country-year once per process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import datetime as dt
+import random
+import time
+
+from kaptools.errors import PlanningError
+from kaptools.scheduling import ClinicCalendar, Route, plan_course
+
+REGIONS = [("US", "CA"), ("US", "NY"), ("GB", "ENG"), ("CA", "ON"), ("AU", "NSW")]
+
+
+def _cases(n: int, seed: int) -> list[tuple[Route, dt.date, ClinicCalendar, float, int]]:
+    rng = random.Random(seed)
+    calendars = []
+    for country, sub in REGIONS:
+        for _ in range(20):
+            closures = []
+            for _ in range(rng.randint(0, 2)):
+                start = dt.date(2026, 1, 1) + dt.timedelta(days=rng.randint(0, 700))
+                closures.append((start, start + dt.timedelta(days=rng.randint(0, 4))))
+            calendars.append(ClinicCalendar(country=country, subdivision=sub, closures=closures))
+    return [
+        (
+            rng.choice(list(Route)),
+            dt.date(2026, 1, 1) + dt.timedelta(days=rng.randint(0, 700)),
+            rng.choice(calendars),
+            round(rng.uniform(45, 140), 1),
+            rng.randint(18, 90),
+        )
+        for _ in range(n)
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--courses", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=20261127)
+    args = parser.parse_args()
+    cases = _cases(args.courses, args.seed)
+    for country, sub in REGIONS:  # warm the holiday tables
+        cal = ClinicCalendar(country=country, subdivision=sub)
+        for year in range(2026, 2030):
+            cal.is_open(dt.date(year, 6, 1))
+    outcomes: collections.Counter[str] = collections.Counter()
+    sessions = 0
+    t0 = time.perf_counter()
+    for route, start, calendar, weight, age in cases:
+        try:
+            plan = plan_course(
+                route,
+                start,
+                calendar=calendar,
+                screening_status="eligible",
+                weight_kg=weight,
+                age=age,
+            )
+        except PlanningError as exc:
+            outcomes[f"PlanningError ({exc.constraint})"] += 1
+        else:
+            outcomes["planned"] += 1
+            sessions += len(plan.sessions)
+    elapsed = time.perf_counter() - t0
+    print(f"{len(cases)} courses in {elapsed:.2f} s: {len(cases) / elapsed:,.0f} plans per second")
+    print(f"  {sessions:,} sessions planned; outcomes: {dict(outcomes)}")
+
+
+if __name__ == "__main__":
+    main()

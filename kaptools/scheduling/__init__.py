@@ -1,0 +1,88 @@
+"""Course planning: templates from the protocol, a clinic calendar, a dated plan, exports.
+
+Start with :func:`plan_course`; re-plan with :func:`replan`; check any plan with
+:func:`check_plan`; export with :func:`plan_to_ics` and :func:`plan_to_csv`; keep
+plans in the store with :func:`save_plan` and :func:`load_latest_plan`.
+
+Decision support: a plan meets the protocol's scheduling rules on the calendar
+given; every dose on it is for clinician confirmation.
+"""
+
+from __future__ import annotations
+
+from kaptools.scheduling.calendar import ClinicCalendar, Closure, Weekday
+from kaptools.scheduling.constraints import (
+    HORIZON_DAYS,
+    Constraint,
+    Violation,
+    check_plan,
+    plan_violations,
+)
+from kaptools.scheduling.doses import (
+    CLINICIAN_CONFIRMATION,
+    DoseBasis,
+    DoseCalculation,
+    calculate_dose,
+)
+from kaptools.scheduling.export import CSV_COLUMNS, plan_to_csv, plan_to_ics
+from kaptools.scheduling.plan import (
+    CoursePlan,
+    MeasurePoint,
+    PlannedSession,
+    PlanOptions,
+    SessionStatus,
+)
+from kaptools.scheduling.planner import plan_course, replan
+from kaptools.scheduling.storage import (
+    COURSE_PLAN_KIND,
+    SavedPlan,
+    load_latest_plan,
+    plan_for_patient,
+    plan_history,
+    save_plan,
+)
+from kaptools.scheduling.templates import (
+    CoursePhase,
+    CourseTemplate,
+    DoseSlot,
+    Route,
+    SessionKind,
+    course_template,
+)
+
+__all__ = [
+    "CLINICIAN_CONFIRMATION",
+    "COURSE_PLAN_KIND",
+    "CSV_COLUMNS",
+    "HORIZON_DAYS",
+    "ClinicCalendar",
+    "Closure",
+    "Constraint",
+    "CoursePhase",
+    "CoursePlan",
+    "CourseTemplate",
+    "DoseBasis",
+    "DoseCalculation",
+    "DoseSlot",
+    "MeasurePoint",
+    "PlanOptions",
+    "PlannedSession",
+    "Route",
+    "SavedPlan",
+    "SessionKind",
+    "SessionStatus",
+    "Violation",
+    "Weekday",
+    "calculate_dose",
+    "check_plan",
+    "course_template",
+    "load_latest_plan",
+    "plan_course",
+    "plan_for_patient",
+    "plan_history",
+    "plan_to_csv",
+    "plan_to_ics",
+    "plan_violations",
+    "replan",
+    "save_plan",
+]

@@ -1,0 +1,156 @@
+"""A course plan as an iCalendar (.ics) file and as CSV.
+
+The .ics file is built with the ``icalendar`` library: one all-day VEVENT per
+session (the planner dates sessions; the clinic's booking system sets the times).
+Events carry a stable UID per plan and session, so re-importing a re-planned
+course updates the same events (``SEQUENCE`` is the plan's revision). Missed
+sessions are exported as cancelled. No patient name is written, only the
+store's patient id when the plan has one.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+
+from icalendar import Calendar, Event
+
+from kaptools.errors import InvalidInputError
+from kaptools.scheduling.plan import CoursePlan, PlannedSession, SessionStatus
+
+__all__ = ["CSV_COLUMNS", "plan_to_csv", "plan_to_ics", "plan_uid"]
+
+PRODID = "-//kaptools//course plan//EN"
+
+CSV_COLUMNS = (
+    "index",
+    "date",
+    "weekday",
+    "kind",
+    "phase",
+    "label",
+    "status",
+    "dose_number",
+    "dose_mg",
+    "devices",
+    "dose_arithmetic",
+    "confirmation",
+    "instruments",
+    "note",
+)
+"""Columns of :func:`plan_to_csv`, in order."""
+
+_ICS_STATUS = {
+    SessionStatus.PLANNED: "CONFIRMED",
+    SessionStatus.DONE: "CONFIRMED",
+    SessionStatus.MISSED: "CANCELLED",
+}
+
+
+def plan_uid(plan: CoursePlan) -> str:
+    """A stable identifier of a course: patient, route, start date and protocol."""
+    parts = (plan.patient_id or "", plan.route.value, plan.start.isoformat(), plan.protocol.sha256)
+    basis = "|".join(parts)
+    return hashlib.sha256(basis.encode()).hexdigest()[:16]
+
+
+def _session_uid(plan: CoursePlan, s: PlannedSession) -> str:
+    # Stable across re-plans: the kind and its number in the course, not the list index.
+    number = s.dose_number or s.preparation_number or 0
+    tag = f"{s.kind.value}-{number}"
+    if s.measure_point is not None:
+        tag = f"{s.kind.value}-{s.measure_point.value}-{s.date.isoformat()}"
+    if s.status is SessionStatus.MISSED:
+        tag += f"-missed-{s.date.isoformat()}"
+    return f"{plan_uid(plan)}-{tag}@kaptools"
+
+
+def _description(plan: CoursePlan, s: PlannedSession) -> str:
+    lines = [s.label]
+    if s.dose is not None:
+        lines.append(f"Dose: {s.dose.arithmetic} ({s.dose.confirmation})")
+    if s.instruments:
+        lines.append("Measures: " + ", ".join(s.instruments))
+    if s.note:
+        lines.append(s.note)
+    if plan.cautions:
+        lines.append("Cautions from screening: " + "; ".join(plan.cautions))
+    lines.append(f"Protocol: {plan.protocol.short}")
+    return "\n".join(lines)
+
+
+def plan_to_ics(plan: CoursePlan, *, stamp: dt.datetime | None = None) -> bytes:
+    """The plan as an iCalendar file (bytes), one all-day event per session.
+
+    Args:
+        plan: the plan.
+        stamp: the DTSTAMP of every event (default: now, UTC). Pass a fixed value
+            for reproducible files.
+    """
+    if not isinstance(plan, CoursePlan):
+        msg = f"plan: must be a CoursePlan (got {type(plan).__name__})"
+        raise InvalidInputError(msg)
+    stamp = stamp or dt.datetime.now(dt.UTC).replace(microsecond=0)
+    if stamp.tzinfo is None:
+        msg = (
+            "stamp: must be timezone-aware (iCalendar DTSTAMP is UTC); pass datetime(..., "
+            "tzinfo=UTC)"
+        )
+        raise InvalidInputError(msg)
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    who = f" for patient {plan.patient_id}" if plan.patient_id else ""
+    cal.add("x-wr-calname", f"{plan.route_label} course{who}")
+    for s in plan.sessions:
+        event = Event()
+        event.add("uid", _session_uid(plan, s))
+        event.add("dtstamp", stamp.astimezone(dt.UTC))
+        event.add("dtstart", s.date)
+        event.add("dtend", s.date + dt.timedelta(days=1))
+        event.add("summary", s.label)
+        event.add("description", _description(plan, s))
+        event.add("categories", [s.kind.value])
+        event.add("status", _ICS_STATUS[s.status])
+        event.add("sequence", plan.revision - 1)
+        event.add("transp", "TRANSPARENT")
+        event.add("x-kaptools-kind", s.kind.value)
+        event.add("x-kaptools-index", str(s.index))
+        event.add("x-kaptools-status", s.status.value)
+        if s.dose is not None:
+            event.add("x-kaptools-dose-mg", f"{s.dose.mg:g}")
+        cal.add_component(event)
+    return cal.to_ical()
+
+
+def plan_to_csv(plan: CoursePlan) -> str:
+    """The plan as CSV text with :data:`CSV_COLUMNS` (a header row, then one row a session)."""
+    if not isinstance(plan, CoursePlan):
+        msg = f"plan: must be a CoursePlan (got {type(plan).__name__})"
+        raise InvalidInputError(msg)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for s in plan.sessions:
+        writer.writerow(
+            {
+                "index": s.index,
+                "date": s.date.isoformat(),
+                "weekday": s.date.strftime("%a"),
+                "kind": s.kind.value,
+                "phase": s.phase.value if s.phase else "",
+                "label": s.label,
+                "status": s.status.value,
+                "dose_number": s.dose_number if s.dose_number is not None else "",
+                "dose_mg": f"{s.dose.mg:g}" if s.dose else "",
+                "devices": s.dose.devices if s.dose and s.dose.devices else "",
+                "dose_arithmetic": s.dose.arithmetic if s.dose else "",
+                "confirmation": s.dose.confirmation if s.dose else "",
+                "instruments": "; ".join(s.instruments),
+                "note": s.note,
+            }
+        )
+    return buf.getvalue()

@@ -1,0 +1,453 @@
+"""A dated course plan: the value the planner returns and the store keeps.
+
+A :class:`CoursePlan` is frozen. Re-planning (a missed or moved session, new
+closures) makes a new plan with ``revision`` one higher; sessions already done
+keep their dates, missed ones stay on the plan marked missed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from kaptools.errors import InvalidInputError, RecordError
+from kaptools.protocol import ProtocolInfo
+from kaptools.protocol._courses import CoursePhase, Route
+from kaptools.scheduling.calendar import ClinicCalendar
+from kaptools.scheduling.doses import CLINICIAN_CONFIRMATION, DoseCalculation, fmt_number
+from kaptools.scheduling.templates import SessionKind
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "CoursePlan",
+    "MeasurePoint",
+    "PlanOptions",
+    "PlannedSession",
+    "SessionStatus",
+]
+
+
+class SessionStatus(enum.StrEnum):
+    """Where a session of a plan stands."""
+
+    PLANNED = "planned"
+    """On the plan, not yet held."""
+    DONE = "done"
+    """Dated before the re-planning date and not reported missed: it stays as it was."""
+    MISSED = "missed"
+    """Reported missed; kept on the plan as history, and re-planned where still needed."""
+
+
+class MeasurePoint(enum.StrEnum):
+    """When in the course a measure session falls (default protocol "Measures")."""
+
+    BASELINE = "baseline"
+    """Before the first dose."""
+    WEEKLY = "weekly"
+    """At the protocol's interval during the course."""
+    END_OF_COURSE = "end_of_course"
+    """After the last dose."""
+
+
+_KIND_ORDER = {
+    SessionKind.PREPARATION: 0,
+    SessionKind.MEASURE: 1,
+    SessionKind.INTEGRATION: 2,
+    SessionKind.BENEFIT_CHECK: 3,
+    SessionKind.DOSING: 4,
+}
+
+
+def sort_key(date: dt.date, kind: SessionKind, number: int | None) -> tuple[dt.date, int, int]:
+    """Sessions run by date; on one day preparation, measures, integration, check, dosing."""
+    return (date, _KIND_ORDER[kind], number or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedSession:
+    """One dated session of a course plan."""
+
+    index: int
+    kind: SessionKind
+    date: dt.date
+    label: str
+    status: SessionStatus = SessionStatus.PLANNED
+    phase: CoursePhase | None = None
+    """The dosing phase (dosing sessions, and the integration or benefit check after them)."""
+    dose_number: int | None = None
+    """For a dosing session its number in the course; for an integration, the dose it follows."""
+    preparation_number: int | None = None
+    dose: DoseCalculation | None = None
+    instruments: tuple[str, ...] = ()
+    measure_point: MeasurePoint | None = None
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.date, dt.datetime) or not isinstance(self.date, dt.date):
+            msg = f"session date: must be a date (got {self.date!r})"
+            raise InvalidInputError(msg)
+        if self.kind is SessionKind.DOSING and (
+            self.dose is None or self.dose_number is None or self.phase is None
+        ):
+            msg = (
+                f"session {self.index}: a dosing session needs its dose, dose_number and "
+                f"phase (got dose={self.dose!r}, dose_number={self.dose_number!r}, "
+                f"phase={self.phase!r})"
+            )
+            raise InvalidInputError(msg)
+        if self.kind is not SessionKind.DOSING and self.dose is not None:
+            msg = f"session {self.index}: only a dosing session carries a dose (kind {self.kind})"
+            raise InvalidInputError(msg)
+        if self.kind is SessionKind.INTEGRATION and self.dose_number is None:
+            msg = f"session {self.index}: an integration session names the dose it follows"
+            raise InvalidInputError(msg)
+        if self.kind is SessionKind.MEASURE and (
+            not self.instruments or self.measure_point is None
+        ):
+            msg = f"session {self.index}: a measure session lists its instruments and measure point"
+            raise InvalidInputError(msg)
+
+    @property
+    def active(self) -> bool:
+        """Held or to be held (not missed)."""
+        return self.status is not SessionStatus.MISSED
+
+    @property
+    def sort_key(self) -> tuple[dt.date, int, int]:
+        return sort_key(self.date, self.kind, self.dose_number or self.preparation_number)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "kind": self.kind.value,
+            "date": self.date.isoformat(),
+            "label": self.label,
+            "status": self.status.value,
+            "phase": self.phase.value if self.phase else None,
+            "dose_number": self.dose_number,
+            "preparation_number": self.preparation_number,
+            "dose": self.dose.to_dict() if self.dose else None,
+            "instruments": list(self.instruments),
+            "measure_point": self.measure_point.value if self.measure_point else None,
+            "note": self.note,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PlannedSession:
+        return cls(
+            index=int(data["index"]),
+            kind=SessionKind(data["kind"]),
+            date=dt.date.fromisoformat(data["date"]),
+            label=str(data["label"]),
+            status=SessionStatus(data.get("status", "planned")),
+            phase=CoursePhase(data["phase"]) if data.get("phase") else None,
+            dose_number=data.get("dose_number"),
+            preparation_number=data.get("preparation_number"),
+            dose=DoseCalculation.from_dict(data["dose"]) if data.get("dose") else None,
+            instruments=tuple(data.get("instruments") or ()),
+            measure_point=MeasurePoint(data["measure_point"])
+            if data.get("measure_point")
+            else None,
+            note=str(data.get("note") or ""),
+        )
+
+
+def _pairs(mapping: Mapping[Any, int] | None) -> tuple[tuple[CoursePhase, int], ...]:
+    if not mapping:
+        return ()
+    try:
+        return tuple(sorted((CoursePhase(k), v) for k, v in mapping.items()))
+    except ValueError:
+        msg = (
+            f"phase options: {dict(mapping)!r} names an unknown phase; use "
+            f"{[p.value for p in CoursePhase]}"
+        )
+        raise InvalidInputError(msg) from None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOptions:
+    """The per-patient choices a plan was made with (kept so re-planning reuses them)."""
+
+    phase_doses: tuple[tuple[CoursePhase, int], ...] = ()
+    phase_period_days: tuple[tuple[CoursePhase, int], ...] = ()
+    dose_mg_per_kg: float | None = None
+    later_dose_mg: float | None = None
+    extra_instruments: tuple[str, ...] = ()
+
+    @classmethod
+    def make(
+        cls,
+        *,
+        phase_doses: Mapping[Any, int] | None = None,
+        phase_period_days: Mapping[Any, int] | None = None,
+        dose_mg_per_kg: float | None = None,
+        later_dose_mg: float | None = None,
+        extra_instruments: Sequence[str] = (),
+    ) -> PlanOptions:
+        if isinstance(extra_instruments, str):
+            extra_instruments = (extra_instruments,)
+        return cls(
+            _pairs(phase_doses),
+            _pairs(phase_period_days),
+            dose_mg_per_kg,
+            later_dose_mg,
+            tuple(extra_instruments),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "phase_doses": {k.value: v for k, v in self.phase_doses},
+            "phase_period_days": {k.value: v for k, v in self.phase_period_days},
+            "dose_mg_per_kg": self.dose_mg_per_kg,
+            "later_dose_mg": self.later_dose_mg,
+            "extra_instruments": list(self.extra_instruments),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PlanOptions:
+        return cls.make(
+            phase_doses=data.get("phase_doses") or None,
+            phase_period_days=data.get("phase_period_days") or None,
+            dose_mg_per_kg=data.get("dose_mg_per_kg"),
+            later_dose_mg=data.get("later_dose_mg"),
+            extra_instruments=tuple(data.get("extra_instruments") or ()),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CoursePlan:
+    """A dated plan of every session of a course, in order.
+
+    Decision support: the plan meets the protocol's rules on the calendar given;
+    every dose on it is a proposal for clinician confirmation.
+    """
+
+    route: Route
+    route_label: str
+    sessions: tuple[PlannedSession, ...]
+    start: dt.date
+    as_of: dt.date
+    """Sessions before this date are history (done or missed); the rest are planned."""
+    calendar: ClinicCalendar
+    protocol: ProtocolInfo
+    screening_status: str
+    weight_kg: float | None = None
+    age: int | None = None
+    cautions: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    options: PlanOptions = field(default_factory=PlanOptions)
+    patient_id: str | None = None
+    revision: int = 1
+    changes: tuple[str, ...] = ()
+    """What each re-planning changed, oldest first."""
+
+    # -- views -------------------------------------------------------------------------
+
+    def of_kind(self, kind: SessionKind, *, active_only: bool = True) -> tuple[PlannedSession, ...]:
+        return tuple(s for s in self.sessions if s.kind is kind and (s.active or not active_only))
+
+    @property
+    def doses(self) -> tuple[PlannedSession, ...]:
+        """Dosing sessions held or planned (not missed), in order."""
+        return self.of_kind(SessionKind.DOSING)
+
+    @property
+    def planned(self) -> tuple[PlannedSession, ...]:
+        return tuple(s for s in self.sessions if s.status is SessionStatus.PLANNED)
+
+    @property
+    def end(self) -> dt.date:
+        return max(s.date for s in self.sessions)
+
+    def session(self, index: int) -> PlannedSession:
+        if (
+            isinstance(index, bool)
+            or not isinstance(index, int)
+            or not 0 <= index < len(self.sessions)
+        ):
+            msg = (
+                f"index: {index!r} is not a session of this plan; use 0 to {len(self.sessions) - 1}"
+            )
+            raise InvalidInputError(msg)
+        return self.sessions[index]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per session (a pandas DataFrame)."""
+        import pandas as pd
+
+        rows = [
+            {
+                "index": s.index,
+                "date": s.date,
+                "weekday": s.date.strftime("%a"),
+                "kind": s.kind.value,
+                "phase": s.phase.value if s.phase else None,
+                "label": s.label,
+                "status": s.status.value,
+                "dose_number": s.dose_number,
+                "dose_mg": s.dose.mg if s.dose else None,
+                "devices": s.dose.devices if s.dose else None,
+                "dose_arithmetic": s.dose.arithmetic if s.dose else None,
+                "confirmation": s.dose.confirmation if s.dose else None,
+                "instruments": ", ".join(s.instruments) or None,
+                "note": s.note or None,
+            }
+            for s in self.sessions
+        ]
+        frame = pd.DataFrame(rows).set_index("index")
+        for column in ("dose_number", "devices"):
+            frame[column] = frame[column].astype("Int64")
+        return frame
+
+    @property
+    def summary(self) -> str:
+        counts = {k: len(self.of_kind(k)) for k in SessionKind}
+        doses = self.doses
+        lines = [
+            f"{self.route_label} course plan (revision {self.revision}), protocol "
+            f"{self.protocol.short}",
+            (
+                f"{counts[SessionKind.PREPARATION]} preparation, {counts[SessionKind.DOSING]} "
+                "dosing, "
+                f"{counts[SessionKind.INTEGRATION]} integration, {counts[SessionKind.MEASURE]} "
+                "measure "
+                f"and {counts[SessionKind.BENEFIT_CHECK]} benefit-check sessions, "
+                f"{self.start.isoformat()} to {self.end.isoformat()}"
+            ),
+        ]
+        if doses:
+            lines.append(
+                f"First dose {doses[0].date.isoformat()}: {doses[0].dose.summary}"  # type: ignore[union-attr]
+            )
+        missed = [s for s in self.sessions if s.status is SessionStatus.MISSED]
+        if missed:
+            lines.append(
+                f"Missed: {', '.join(f'{s.label} ({s.date.isoformat()})' for s in missed)}"
+            )
+        if self.cautions:
+            lines.append("Cautions from screening: " + "; ".join(self.cautions))
+        lines.extend(self.notes)
+        lines.append(
+            f"Meets the protocol's scheduling rules on the clinic calendar; doses are "
+            f"{CLINICIAN_CONFIRMATION}."
+        )
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        head = (
+            f"<h4>{esc(self.route_label)} course plan "
+            f"<small>(revision {self.revision}; protocol {esc(self.protocol.short)})</small></h4>"
+        )
+        cautions = "".join(f"<li class='kap-caution'>{esc(c)}</li>" for c in self.cautions)
+        cautions_html = (
+            f"<div class='kap-cautions' role='note'><strong>Cautions from screening</strong>"
+            f"<ul>{cautions}</ul></div>"
+            if cautions
+            else ""
+        )
+        notes = "".join(f"<li>{esc(n)}</li>" for n in self.notes)
+        rows = []
+        for s in self.sessions:
+            dose = (
+                f"<strong>{esc(s.dose.mg_text)}</strong> <small>{esc(s.dose.arithmetic)}; "
+                f"<em>{esc(s.dose.confirmation)}</em></small>"
+                if s.dose
+                else ""
+            )
+            rows.append(
+                f"<tr class='kap-session kap-{esc(s.kind.value)} kap-{esc(s.status.value)}'>"
+                f"<td>{s.index}</td><td>{esc(s.date.strftime('%a %d %b %Y'))}</td>"
+                f"<td>{esc(s.kind.value)}</td><td>{esc(s.label)}</td><td>{dose}</td>"
+                f"<td>{esc(s.status.value)}</td></tr>"
+            )
+        table = (
+            "<table class='kap-plan'><thead><tr><th>#</th><th>date</th><th>kind</th>"
+            "<th>session</th><th>dose</th><th>status</th></tr></thead><tbody>"
+            + "".join(rows)
+            + "</tbody></table>"
+        )
+        return (
+            f"<div class='kap-course-plan'>{head}{cautions_html}<ul>{notes}</ul>{table}"
+            f"<p><em>Doses are {esc(CLINICIAN_CONFIRMATION)}.</em></p></div>"
+        )
+
+    # -- persistence ---------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form (:meth:`from_dict` reads it back)."""
+        return {
+            "route": self.route.value,
+            "route_label": self.route_label,
+            "sessions": [s.to_dict() for s in self.sessions],
+            "start": self.start.isoformat(),
+            "as_of": self.as_of.isoformat(),
+            "calendar": self.calendar.to_dict(),
+            "protocol": {
+                "name": self.protocol.name,
+                "version": self.protocol.version,
+                "sha256": self.protocol.sha256,
+            },
+            "screening_status": self.screening_status,
+            "weight_kg": self.weight_kg,
+            "age": self.age,
+            "cautions": list(self.cautions),
+            "notes": list(self.notes),
+            "options": self.options.to_dict(),
+            "patient_id": self.patient_id,
+            "revision": self.revision,
+            "changes": list(self.changes),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CoursePlan:
+        """A plan from :meth:`to_dict` output; RecordError when the data is not a plan."""
+        try:
+            proto = data["protocol"]
+            return cls(
+                route=Route(data["route"]),
+                route_label=str(data["route_label"]),
+                sessions=tuple(PlannedSession.from_dict(s) for s in data["sessions"]),
+                start=dt.date.fromisoformat(data["start"]),
+                as_of=dt.date.fromisoformat(data["as_of"]),
+                calendar=ClinicCalendar.from_dict(data["calendar"]),
+                protocol=ProtocolInfo(
+                    str(proto["name"]), str(proto["version"]), str(proto["sha256"])
+                ),
+                screening_status=str(data["screening_status"]),
+                weight_kg=data.get("weight_kg"),
+                age=data.get("age"),
+                cautions=tuple(data.get("cautions") or ()),
+                notes=tuple(data.get("notes") or ()),
+                options=PlanOptions.from_dict(data.get("options") or {}),
+                patient_id=data.get("patient_id"),
+                revision=int(data.get("revision", 1)),
+                changes=tuple(data.get("changes") or ()),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            msg = (
+                f"course plan record: cannot be read ({type(exc).__name__}: {exc}); "
+                f"it must be the output of CoursePlan.to_dict()"
+            )
+            raise RecordError(msg) from None
+
+
+def dose_label(
+    route_label: str,
+    number: int,
+    total: int,
+    phase_label: str,
+    dose: DoseCalculation,
+    infusion_minutes: float | None,
+) -> str:
+    """The label of a dosing session, e.g. ``Dose 1 of 6 (Induction): 35 mg over 40 min``."""
+    over = f" over {fmt_number(infusion_minutes)} min" if infusion_minutes else ""
+    devices = f" ({dose.devices} device{'s' if dose.devices != 1 else ''})" if dose.devices else ""
+    return f"Dose {number} of {total} ({phase_label}): {dose.mg_text}{devices}{over}"

@@ -1,0 +1,142 @@
+"""Course plans in the store: versioned and audit-logged like every clinical record.
+
+A plan is saved as a ``"course_plan"`` record. A re-planned course is a new
+version of the same record (the store keeps every version and asks for a
+reason: by default the re-plan's own line in ``plan.changes``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from kaptools.errors import IncompleteInputError, InvalidInputError
+from kaptools.scheduling.plan import CoursePlan
+from kaptools.scheduling.planner import plan_course
+
+if TYPE_CHECKING:
+    from kaptools.store import Store, StoredRecord
+
+__all__ = [
+    "COURSE_PLAN_KIND",
+    "SavedPlan",
+    "load_latest_plan",
+    "plan_for_patient",
+    "plan_history",
+    "save_plan",
+]
+
+COURSE_PLAN_KIND = "course_plan"
+
+
+@dataclass(frozen=True, slots=True)
+class SavedPlan:
+    """A plan as stored: which record and version it is, who saved it and when."""
+
+    record_id: str
+    version: int
+    author: str
+    created_at: dt.datetime
+    reason: str | None
+    plan: CoursePlan
+
+    @classmethod
+    def from_record(cls, record: StoredRecord) -> SavedPlan:
+        return cls(
+            record.record_id,
+            record.version,
+            record.author,
+            record.created_at,
+            record.reason,
+            CoursePlan.from_dict(record.payload),
+        )
+
+    @property
+    def summary(self) -> str:
+        return (
+            f"Plan record {self.record_id} v{self.version}, saved by {self.author} "
+            f"{self.created_at:%Y-%m-%d %H:%M}\n{self.plan.summary}"
+        )
+
+    def _repr_html_(self) -> str:
+        head = (
+            f"<p><small>Record {html.escape(self.record_id)} v{self.version}, saved by "
+            f"{html.escape(self.author)} {self.created_at:%Y-%m-%d %H:%M}</small></p>"
+        )
+        return head + self.plan._repr_html_()
+
+
+def save_plan(
+    store: Store,
+    plan: CoursePlan,
+    author: str,
+    *,
+    record_id: str | None = None,
+    reason: str | None = None,
+) -> StoredRecord:
+    """Save ``plan``; with ``record_id``, as a new version of that plan record.
+
+    A new version needs a reason; for a re-planned course it defaults to the
+    re-plan's line in ``plan.changes``.
+
+    Raises:
+        IncompleteInputError: the plan has no ``patient_id``.
+        InvalidInputError / NotFoundError / StoreError: from the store.
+    """
+    if not isinstance(plan, CoursePlan):
+        msg = f"plan: must be a CoursePlan (got {type(plan).__name__})"
+        raise InvalidInputError(msg)
+    if not plan.patient_id:
+        msg = "patient_id: the plan names no patient; plan with patient_id=... to save it"
+        raise IncompleteInputError(msg, missing=("patient_id",))
+    if record_id is not None and reason is None and plan.changes:
+        reason = plan.changes[-1]
+    return store.save_record(
+        COURSE_PLAN_KIND,
+        plan.patient_id,
+        plan.to_dict(),
+        author=author,
+        record_id=record_id,
+        reason=reason,
+    )
+
+
+def load_latest_plan(store: Store, patient_id: str) -> SavedPlan | None:
+    """The patient's most recent course plan (newest version), or None when there is none."""
+    records = store.latest_records(COURSE_PLAN_KIND, patient_id)
+    if not records:
+        return None
+    return SavedPlan.from_record(records[-1])
+
+
+def plan_history(store: Store, record_id: str) -> list[SavedPlan]:
+    """Every version of one plan record, oldest first."""
+    return [SavedPlan.from_record(r) for r in store.record_history(record_id)]
+
+
+def plan_for_patient(
+    store: Store,
+    patient_id: str,
+    route: str,
+    start: dt.date,
+    **kwargs: Any,
+) -> CoursePlan:
+    """:func:`plan_course` with weight and age (on ``start``) taken from the patient record.
+
+    Every other argument (``calendar``, ``screening_status``, ``cautions``, …) is
+    passed on to :func:`plan_course`.
+    """
+    for name in ("weight_kg", "age", "patient_id"):
+        if name in kwargs:
+            msg = f"{name}: taken from the patient record; do not pass it to plan_for_patient"
+            raise InvalidInputError(msg)
+    patient = store.get_patient(patient_id)
+    facts: Mapping[str, Any] = {
+        "weight_kg": patient.weight_kg,
+        "age": patient.age_on(start) if isinstance(start, dt.date) else None,
+        "patient_id": patient.patient_id,
+    }
+    return plan_course(route, start, **facts, **kwargs)

@@ -1,0 +1,207 @@
+"""Course templates: the protocol's ``[courses]`` table resolved for one route.
+
+The protocol says, per route, which dosing phases a course has, how many doses
+each holds and at what rhythm. :func:`course_template` turns that into the list
+of dose slots a plan must fill (phase, aimed-for gap from the previous dose,
+longest allowed gap), applying the per-patient choices the protocol allows:
+how many doses an optional phase gets, and which of its allowed periods to use.
+"""
+
+from __future__ import annotations
+
+import enum
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from kaptools.errors import InvalidInputError
+from kaptools.protocol import Protocol, default_protocol
+from kaptools.protocol._courses import CoursePhase, PhaseTemplate, Route, RouteCourse
+
+__all__ = [
+    "CoursePhase",
+    "CourseTemplate",
+    "DoseSlot",
+    "Route",
+    "SessionKind",
+    "course_template",
+]
+
+
+class SessionKind(enum.StrEnum):
+    """The kinds of session in a KAP course (clinical-sources.md §3.5, default protocol)."""
+
+    PREPARATION = "preparation"
+    """Psychotherapy before the first dose: set, setting, intentions, consent [3.5]."""
+    DOSING = "dosing"
+    """A monitored dosing session (any phase: induction, maintenance, booster) [3.1–3.4]."""
+    INTEGRATION = "integration"
+    """Psychotherapy on a later day than a dose, 1–3 days after it in practice [3.5]."""
+    MEASURE = "measure"
+    """Scheduled symptom measures (PHQ-9 etc.): baseline, weekly and end of course [4]."""
+    BENEFIT_CHECK = "benefit_check"
+    """End-of-induction review of benefit before going on (esketamine label) [3.4]."""
+
+
+@dataclass(frozen=True, slots=True)
+class DoseSlot:
+    """One dose a plan must place: its number, phase, and gaps to the previous dose."""
+
+    number: int
+    """1-based dose number within the course."""
+    phase: CoursePhase
+    number_in_phase: int
+    phase_doses: int
+    gap_days: int | None
+    """Aimed-for days after the previous dose (None for the first dose of the course)."""
+    max_gap_days: int | None
+    """Longest allowed gap from the previous dose (None for the first dose)."""
+    offset_days: int
+    """Days from the phase's first dose at the phase rhythm (0 for that first dose)."""
+    doses_per_period: int
+    period_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class CourseTemplate:
+    """A route's course as the planner fills it."""
+
+    route: Route
+    course: RouteCourse
+    slots: tuple[DoseSlot, ...]
+    phase_doses: Mapping[CoursePhase, int]
+    phase_period_days: Mapping[CoursePhase, int]
+
+    @property
+    def dose_count(self) -> int:
+        return len(self.slots)
+
+    def last_slot_of(self, phase: CoursePhase) -> DoseSlot | None:
+        """The last dose of ``phase`` in this course, or None when it has none."""
+        found = [s for s in self.slots if s.phase == phase]
+        return found[-1] if found else None
+
+    @property
+    def summary(self) -> str:
+        parts = [
+            f"{p.label}: {self.phase_doses[p.phase]} doses, "
+            f"{p.doses_per_period} per {self.phase_period_days[p.phase]} days"
+            for p in self.course.phases
+            if self.phase_doses[p.phase]
+        ]
+        return f"{self.course.label}: " + "; ".join(parts)
+
+    def _repr_html_(self) -> str:
+        return f"<p class='kap-template'>{html.escape(self.summary)}</p>"
+
+
+def _offset(k: int, template: PhaseTemplate, period_days: int) -> int:
+    """Days from a phase's first dose to its dose ``k`` (0-based) at the phase rhythm."""
+    return (k * period_days) // template.doses_per_period
+
+
+def course_template(
+    route: Route | str,
+    protocol: Protocol | None = None,
+    *,
+    phase_doses: Mapping[CoursePhase | str, int] | None = None,
+    phase_period_days: Mapping[CoursePhase | str, int] | None = None,
+) -> CourseTemplate:
+    """Resolve the protocol's template for ``route`` into dose slots.
+
+    Args:
+        route: the route (``Route`` or its value).
+        protocol: the protocol (default: the shipped one).
+        phase_doses: doses per phase where the clinician departs from the protocol's
+            count (e.g. ``{"continuation": 4}`` to plan 4 esketamine doses from week 9).
+        phase_period_days: for phases whose protocol lists alternative periods, the
+            period to use (e.g. ``{"continuation": 7}`` for weekly).
+
+    Raises:
+        InvalidInputError: an unknown route or phase, a negative count, or a period
+            the protocol does not allow for that phase.
+    """
+    protocol = protocol or default_protocol()
+    course = protocol.courses.route(route)
+    key = Route(route)
+    doses_wanted = _phase_map(phase_doses, course, "phase_doses")
+    periods_wanted = _phase_map(phase_period_days, course, "phase_period_days")
+    doses: dict[CoursePhase, int] = {}
+    periods: dict[CoursePhase, int] = {}
+    for p in course.phases:
+        n = doses_wanted.get(p.phase, int(p.doses.value))
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            msg = (
+                f"phase_doses[{p.phase.value!r}]: must be a whole number of doses, 0 or more "
+                f"(got {n!r}); the protocol plans {int(p.doses.value)}"
+            )
+            raise InvalidInputError(msg)
+        if p.phase is CoursePhase.INDUCTION and n < 1:
+            msg = "phase_doses['induction']: a course needs at least 1 induction dose (got 0)"
+            raise InvalidInputError(msg)
+        allowed = (int(p.period_days.value), *p.alternative_period_days)
+        period = periods_wanted.get(p.phase, allowed[0])
+        if period not in allowed:
+            msg = (
+                f"phase_period_days[{p.phase.value!r}]: {period!r} days is not a rhythm the "
+                f"protocol allows for this phase; use one of {list(allowed)}"
+            )
+            raise InvalidInputError(msg)
+        doses[p.phase] = n
+        periods[p.phase] = period
+
+    slots: list[DoseSlot] = []
+    for p in course.phases:
+        n, period = doses[p.phase], periods[p.phase]
+        for k in range(n):
+            gap: int | None
+            if not slots:
+                gap, max_gap = None, None
+            else:
+                # Inside a phase, the gap follows the rhythm; the first dose of a later
+                # phase comes one rhythm step after the last dose of the phase before.
+                gap = (
+                    _offset(k, p, period) - _offset(k - 1, p, period)
+                    if k
+                    else _offset(1, p, period) - _offset(0, p, period)
+                )
+                max_gap = int(p.max_gap_days.value)
+            slots.append(
+                DoseSlot(
+                    number=len(slots) + 1,
+                    phase=p.phase,
+                    number_in_phase=k + 1,
+                    phase_doses=n,
+                    gap_days=gap,
+                    max_gap_days=max_gap,
+                    offset_days=_offset(k, p, period),
+                    doses_per_period=p.doses_per_period,
+                    period_days=period,
+                )
+            )
+    return CourseTemplate(key, course, tuple(slots), doses, periods)
+
+
+def _phase_map(
+    given: Mapping[CoursePhase | str, int] | None, course: RouteCourse, name: str
+) -> dict[CoursePhase, int]:
+    if given is None:
+        return {}
+    if not isinstance(given, Mapping):
+        msg = f"{name}: must be a mapping of phase to number (got {given!r})"
+        raise InvalidInputError(msg)
+    out: dict[CoursePhase, int] = {}
+    names = [p.phase.value for p in course.phases]
+    for phase, value in given.items():
+        try:
+            key = CoursePhase(phase)
+        except ValueError:
+            key = None
+        if key is None or key.value not in names:
+            msg = (
+                f"{name}: {phase!r} is not a phase of the {course.label!r} course; "
+                f"use one of {names}"
+            )
+            raise InvalidInputError(msg)
+        out[key] = value
+    return out

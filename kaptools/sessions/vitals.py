@@ -1,0 +1,388 @@
+"""Vital signs at a dosing session, and the flags the protocol raises on them.
+
+Readings are taken pre-dose, during an infusion (every 15 min by default), about
+40 minutes after dosing and before discharge. A pre-dose blood pressure above the
+protocol's review line (140/90 by default) is highlighted for clinician review; a
+rise over the pre-dose value of at least the protocol's systolic or diastolic
+amount (40 / 25 mmHg) is flagged. Every number comes from the protocol's
+``[monitoring]`` table.
+
+References:
+    clinical-sources.md §2.1 (label: baseline BP, 40-min check, rise of ≥ 40/25 mmHg),
+    §5.3 (timing in practice).
+"""
+
+from __future__ import annotations
+
+import enum
+import html
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from kaptools.errors import InvalidInputError
+from kaptools.protocol import Protocol, default_protocol
+from kaptools.protocol._common import Threshold
+from kaptools.scheduling.doses import fmt_number
+from kaptools.sessions.scales import moaa_s, vitals_entry
+
+__all__ = [
+    "FlagLevel",
+    "VitalSigns",
+    "VitalsFlag",
+    "VitalsTimepoint",
+    "sedation_flags",
+    "vitals_flags",
+    "vitals_schedule",
+]
+
+
+class VitalsTimepoint(enum.StrEnum):
+    """When in a session a reading was taken (default protocol; label [2.1]; §5.3)."""
+
+    PRE_DOSE = "pre_dose"
+    """Before dosing: the baseline every rise is measured against [2.1]."""
+    DURING = "during"
+    """During an infusion, at the protocol's interval [5.3]."""
+    POST_DOSE = "post_dose"
+    """About 40 minutes after dosing, when the BP rise peaks [2.1]."""
+    PRE_DISCHARGE = "pre_discharge"
+    """Before the patient leaves [2.1, 5.4]."""
+    OTHER = "other"
+    """Any further reading (e.g. a recheck after a flag)."""
+
+
+class FlagLevel(enum.StrEnum):
+    """How a vitals or sedation flag is shown."""
+
+    REVIEW = "review"
+    """Highlighted for clinician review (e.g. pre-dose BP above the review line)."""
+    FLAG = "flag"
+    """A protocol threshold was crossed (e.g. a systolic rise of 40 mmHg or more)."""
+
+
+def _int_in(value: object, name: str, bounds: tuple[int, int], unit: str) -> int | None:
+    if value is None:
+        return None
+    lo, hi = bounds
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        msg = (
+            f"{name}: must be a whole number from {lo} to {hi} {unit} (got {value!r}); check "
+            f"the entry ({vitals_entry().source})"
+        )
+        raise InvalidInputError(msg)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class VitalSigns:
+    """One set of vital signs. Unmeasured values are ``None`` (unknown, never normal)."""
+
+    timepoint: VitalsTimepoint
+    minutes_after_dose: int | None = None
+    """Minutes after dosing started (negative or 0 for pre-dose; None if not noted)."""
+    systolic: int | None = None
+    diastolic: int | None = None
+    heart_rate: int | None = None
+    spo2: int | None = None
+    respiratory_rate: int | None = None
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "timepoint", VitalsTimepoint(self.timepoint))
+        except ValueError:
+            msg = (
+                f"vitals.timepoint: {self.timepoint!r} is not a reading time; use one of "
+                f"{[t.value for t in VitalsTimepoint]}"
+            )
+            raise InvalidInputError(msg) from None
+        r = vitals_entry()
+        _int_in(self.systolic, "vitals.systolic", r.systolic_mmhg, "mmHg")
+        _int_in(self.diastolic, "vitals.diastolic", r.diastolic_mmhg, "mmHg")
+        _int_in(self.heart_rate, "vitals.heart_rate", r.heart_rate_bpm, "beats/min")
+        _int_in(self.spo2, "vitals.spo2", r.spo2_pct, "%")
+        _int_in(
+            self.respiratory_rate,
+            "vitals.respiratory_rate",
+            r.respiratory_rate_per_min,
+            "breaths/min",
+        )
+        m = self.minutes_after_dose
+        if m is not None and (
+            isinstance(m, bool) or not isinstance(m, int) or not -24 * 60 <= m <= 24 * 60
+        ):
+            msg = (
+                "vitals.minutes_after_dose: must be whole minutes within a day of dosing (got "
+                f"{m!r})"
+            )
+            raise InvalidInputError(msg)
+        if (self.systolic is None) != (self.diastolic is None):
+            msg = (
+                f"vitals: blood pressure needs both systolic and diastolic (got "
+                f"{self.systolic!r}/{self.diastolic!r}); enter both or neither"
+            )
+            raise InvalidInputError(msg)
+        if (
+            self.systolic is not None
+            and self.diastolic is not None
+            and self.systolic <= self.diastolic
+        ):
+            msg = (
+                f"vitals: systolic ({self.systolic}) must be above diastolic ({self.diastolic}); "
+                f"check whether the two were swapped"
+            )
+            raise InvalidInputError(msg)
+
+    @property
+    def has_bp(self) -> bool:
+        return self.systolic is not None and self.diastolic is not None
+
+    @property
+    def bp_text(self) -> str:
+        return f"{self.systolic}/{self.diastolic} mmHg" if self.has_bp else "BP not taken"
+
+    @property
+    def summary(self) -> str:
+        when = f" at {self.minutes_after_dose} min" if self.minutes_after_dose is not None else ""
+        extra = [
+            f"{label} {value}{unit}"
+            for label, value, unit in (
+                ("HR", self.heart_rate, "/min"),
+                ("SpO2", self.spo2, "%"),
+                ("RR", self.respiratory_rate, "/min"),
+            )
+            if value is not None
+        ]
+        return f"{self.timepoint.value}{when}: {self.bp_text}" + (
+            f", {', '.join(extra)}" if extra else ""
+        )
+
+    def _repr_html_(self) -> str:
+        return f"<span class='kap-vitals'>{html.escape(self.summary)}</span>"
+
+
+@dataclass(frozen=True, slots=True)
+class VitalsFlag:
+    """A reading the protocol highlights: which rule, the value, the threshold and source."""
+
+    rule_id: str
+    level: FlagLevel
+    field: str
+    value: float | None
+    threshold: float | None
+    message: str
+    source: str
+    timepoint: VitalsTimepoint | None = None
+    minutes_after_dose: int | None = None
+
+    @property
+    def summary(self) -> str:
+        return f"[{self.level.value.upper()}] {self.message}"
+
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        return (
+            f"<div class='kap-flag kap-flag-{esc(self.level.value)}' role='status'>"
+            f"<strong>{esc(self.level.value.upper())}</strong> {esc(self.message)}"
+            f"<br><small>Source: {esc(self.source)}</small></div>"
+        )
+
+
+def _t(x: Threshold) -> str:
+    return f"{fmt_number(x.value)} mmHg"
+
+
+def vitals_flags(
+    vitals: Iterable[VitalSigns], protocol: Protocol | None = None
+) -> tuple[VitalsFlag, ...]:
+    """The flags the protocol's ``[monitoring]`` thresholds raise on a session's readings.
+
+    * pre-dose systolic above ``pre_dose_systolic_review_above`` or diastolic above
+      ``pre_dose_diastolic_review_above``: REVIEW;
+    * any later reading whose systolic rose by at least ``systolic_rise_flag_min``,
+      or diastolic by at least ``diastolic_rise_flag_min``, over pre-dose: FLAG;
+    * no pre-dose blood pressure: REVIEW (rises cannot be judged without it);
+    * a post-dose reading outside ``post_dose_check_minutes`` ±
+      ``post_dose_check_tolerance_minutes``: REVIEW.
+
+    Examples:
+        >>> pre = VitalSigns("pre_dose", 0, 128, 82)
+        >>> post = VitalSigns("post_dose", 40, 170, 95)
+        >>> [f.rule_id for f in vitals_flags([pre, post])]
+        ['systolic_rise']
+    """
+    m = (protocol or default_protocol()).monitoring
+    readings: Sequence[VitalSigns] = tuple(vitals)
+    for v in readings:
+        if not isinstance(v, VitalSigns):
+            msg = f"vitals: each reading must be a VitalSigns (got {type(v).__name__})"
+            raise InvalidInputError(msg)
+    out: list[VitalsFlag] = []
+    pre = next((v for v in readings if v.timepoint is VitalsTimepoint.PRE_DOSE and v.has_bp), None)
+    if pre is None:
+        out.append(
+            VitalsFlag(
+                "pre_dose_bp_missing",
+                FlagLevel.REVIEW,
+                "vitals.pre_dose",
+                None,
+                None,
+                "No pre-dose blood pressure: rises after dosing cannot be judged. Take it before "
+                "dosing.",
+                m.pre_dose_systolic_review_above.source,
+                VitalsTimepoint.PRE_DOSE,
+            )
+        )
+    else:
+        s_line, d_line = m.pre_dose_systolic_review_above, m.pre_dose_diastolic_review_above
+        if pre.systolic is not None and pre.systolic > s_line.value:
+            out.append(
+                VitalsFlag(
+                    "pre_dose_systolic_high",
+                    FlagLevel.REVIEW,
+                    "vitals.systolic",
+                    pre.systolic,
+                    s_line.value,
+                    f"Pre-dose systolic {pre.systolic} mmHg is above {_t(s_line)}: clinician "
+                    "review "
+                    f"before dosing (weigh the expected rise against the benefit).",
+                    s_line.source,
+                    pre.timepoint,
+                    pre.minutes_after_dose,
+                )
+            )
+        if pre.diastolic is not None and pre.diastolic > d_line.value:
+            out.append(
+                VitalsFlag(
+                    "pre_dose_diastolic_high",
+                    FlagLevel.REVIEW,
+                    "vitals.diastolic",
+                    pre.diastolic,
+                    d_line.value,
+                    f"Pre-dose diastolic {pre.diastolic} mmHg is above {_t(d_line)}: clinician "
+                    "review "
+                    f"before dosing (weigh the expected rise against the benefit).",
+                    d_line.source,
+                    pre.timepoint,
+                    pre.minutes_after_dose,
+                )
+            )
+        s_rise, d_rise = m.systolic_rise_flag_min, m.diastolic_rise_flag_min
+        for v in readings:
+            if v is pre or not v.has_bp or v.timepoint is VitalsTimepoint.PRE_DOSE:
+                continue
+            when = f" at {v.minutes_after_dose} min" if v.minutes_after_dose is not None else ""
+            ds = v.systolic - pre.systolic  # type: ignore[operator]
+            dd = v.diastolic - pre.diastolic  # type: ignore[operator]
+            if ds >= s_rise.value:
+                out.append(
+                    VitalsFlag(
+                        "systolic_rise",
+                        FlagLevel.FLAG,
+                        "vitals.systolic",
+                        ds,
+                        s_rise.value,
+                        f"Systolic rose {ds} mmHg ({pre.systolic} → {v.systolic}){when} "
+                        f"({v.timepoint.value}): at least {_t(s_rise)} over pre-dose.",
+                        s_rise.source,
+                        v.timepoint,
+                        v.minutes_after_dose,
+                    )
+                )
+            if dd >= d_rise.value:
+                out.append(
+                    VitalsFlag(
+                        "diastolic_rise",
+                        FlagLevel.FLAG,
+                        "vitals.diastolic",
+                        dd,
+                        d_rise.value,
+                        f"Diastolic rose {dd} mmHg ({pre.diastolic} → {v.diastolic}){when} "
+                        f"({v.timepoint.value}): at least {_t(d_rise)} over pre-dose.",
+                        d_rise.source,
+                        v.timepoint,
+                        v.minutes_after_dose,
+                    )
+                )
+    target, tol = m.post_dose_check_minutes.value, m.post_dose_check_tolerance_minutes.value
+    for v in readings:
+        if (
+            v.timepoint is VitalsTimepoint.POST_DOSE
+            and v.minutes_after_dose is not None
+            and abs(v.minutes_after_dose - target) > tol
+        ):
+            out.append(
+                VitalsFlag(
+                    "post_dose_timing",
+                    FlagLevel.REVIEW,
+                    "vitals.minutes_after_dose",
+                    v.minutes_after_dose,
+                    target,
+                    f"Post-dose reading at {v.minutes_after_dose} min; the protocol's check is at "
+                    "about "
+                    f"{fmt_number(target)} min (± {fmt_number(tol)}), when the rise peaks.",
+                    m.post_dose_check_minutes.source,
+                    v.timepoint,
+                    v.minutes_after_dose,
+                )
+            )
+    return tuple(out)
+
+
+def sedation_flags(
+    ratings: Iterable[tuple[int | None, int]], protocol: Protocol | None = None
+) -> tuple[VitalsFlag, ...]:
+    """FLAG each MOAA/S rating at or below the protocol's line (default 0: loss of consciousness).
+
+    ``ratings`` are ``(minutes_after_dose, moaa_s)`` pairs.
+    """
+    m = (protocol or default_protocol()).monitoring
+    line = m.sedation_flag_moaa_s_at_or_below
+    scale = moaa_s()
+    out = []
+    for minutes, score in ratings:
+        if score <= line.value:
+            when = f" at {minutes} min" if minutes is not None else ""
+            lost = " (loss of consciousness)" if score == scale.loss_of_consciousness else ""
+            out.append(
+                VitalsFlag(
+                    "sedation",
+                    FlagLevel.FLAG,
+                    "sedation.moaa_s",
+                    score,
+                    line.value,
+                    f"MOAA/S {score}{lost}{when}: at or below the protocol's line of "
+                    f"{fmt_number(line.value)}. Check airway, breathing and pulse oximetry.",
+                    line.source,
+                    None,
+                    minutes,
+                )
+            )
+    return tuple(out)
+
+
+def vitals_schedule(
+    route: str, protocol: Protocol | None = None
+) -> tuple[tuple[VitalsTimepoint, int | None], ...]:
+    """The readings the protocol asks for at a session on ``route``, in order.
+
+    ``(time point, minutes after dosing)`` pairs: pre-dose at 0; during an infusion
+    every ``infusion_vitals_interval_minutes`` up to ``infusion_minutes`` (the same
+    count :meth:`DosingSession.missing_for_completion` asks for); the post-dose check
+    at ``post_dose_check_minutes``; pre-discharge with no fixed minute (None).
+
+    Examples:
+        >>> [(t.value, m) for t, m in vitals_schedule("iv_ketamine")][:3]
+        [('pre_dose', 0), ('during', 15), ('during', 30)]
+    """
+    p = protocol or default_protocol()
+    m = p.monitoring
+    out: list[tuple[VitalsTimepoint, int | None]] = [(VitalsTimepoint.PRE_DOSE, 0)]
+    infusion = p.courses.route(route).infusion_minutes
+    if infusion is not None:
+        every = int(m.infusion_vitals_interval_minutes.value)
+        out.extend(
+            (VitalsTimepoint.DURING, every * (i + 1)) for i in range(int(infusion.value // every))
+        )
+    out.append((VitalsTimepoint.POST_DOSE, int(m.post_dose_check_minutes.value)))
+    out.append((VitalsTimepoint.PRE_DISCHARGE, None))
+    return tuple(out)
