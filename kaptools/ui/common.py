@@ -205,16 +205,18 @@ def guarded(
 
 
 def show_figure(out: w.Output, fig: Any) -> None:
-    """Draw a plotly figure in ``out`` through plotly's mimetype renderer.
+    """Draw a plotly figure (a ``go.Figure`` or plain plotly JSON) in ``out``.
 
-    Cheaper than a FigureWidget in Voilà: no 5 MB widget bundle per figure
-    (voila-notes), and the browser caches the extension's JavaScript.
+    Through plotly's mimetype renderer: cheaper than a FigureWidget in Voilà (no 5 MB
+    widget bundle per figure, voila-notes), and the browser caches its JavaScript.
     """
+    spec = json.loads(fig.to_json()) if hasattr(fig, "to_json") else fig
+    height = int(spec.get("layout", {}).get("height") or 450)
     out.add_class("kap-chart")
-    out.layout.height = f"{int(fig.layout.height or 450) + 10}px"
+    out.layout.height = f"{height + 10}px"
     bundle = {
         "application/vnd.plotly.v1+json": {
-            **json.loads(fig.to_json()),
+            **spec,
             "config": {"displaylogo": False, "responsive": True},
         }
     }

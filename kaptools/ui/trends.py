@@ -15,7 +15,7 @@ from kaptools.protocol import Protocol, protocol_from_env
 from kaptools.scores import Instrument, definition
 from kaptools.store import Store
 from kaptools.trends import PatientTrends, patient_trends
-from kaptools.ui.charts import trend_figure
+from kaptools.ui.charts import trend_figure_spec
 from kaptools.ui.common import (
     CSS,
     CrisisBanner,
@@ -289,7 +289,7 @@ class TrendsApp:
         t = self.trends
         self.banner.set_alerts(t.alerts)
         self.summary.value = summary_html(t)
-        show_figure(self.chart, trend_figure(t, self.protocol))
+        show_figure(self.chart, trend_figure_spec(t, self.protocol))
         current = self.item_measure.value
         self.item_measure.options = [(m.definition.title, i) for i, m in t.measures.items()]
         if current in t.measures:
