@@ -66,7 +66,7 @@ def main() -> int:
         pages = {
             "trends": (
                 f"/voila/render/trends.ipynb?patient={args.patient}",
-                ".kap-trend-chart .js-plotly-plot",
+                ".kap-trend-chart .js-plotly-plot .scatterlayer .trace",
             ),
             "baseline": ("/voila/render/baseline.ipynb", ".js-plotly-plot"),
         }
@@ -83,7 +83,11 @@ def main() -> int:
                     page = ctx.new_page()
                     t0 = time.perf_counter()
                     page.goto(base + path, timeout=120_000)
-                    page.locator(selector).first.wait_for(state="visible", timeout=120_000)
+                    try:
+                        page.locator(selector).first.wait_for(state="visible", timeout=60_000)
+                    except Exception:
+                        page.screenshot(path="/tmp/bench-fail.png", full_page=True)
+                        raise
                     elapsed = time.perf_counter() - t0
                     ctx.close()
                     if run > 0:

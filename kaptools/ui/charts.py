@@ -13,7 +13,7 @@ from typing import Any
 from kaptools.protocol import Protocol
 from kaptools.trends import PatientTrends
 
-__all__ = ["BAND_COLOURS", "trend_figure", "trend_figure_spec"]
+__all__ = ["BAND_COLOURS", "loading_figure_spec", "trend_figure", "trend_figure_spec"]
 
 #: Band shading, least to most severe (colour only; the bands come from the instrument table).
 BAND_COLOURS = ("#e8f5e9", "#fffde7", "#fff3e0", "#fde0dc", "#f8bbd0", "#f48fb1")
@@ -237,6 +237,31 @@ def trend_figure_spec(
         }
     )
     return {"data": data, "layout": layout}
+
+
+def loading_figure_spec(height: int = 320) -> dict[str, Any]:
+    """An empty chart saying "Loading…" (no traces), shown until the data arrive."""
+    return {
+        "data": [],
+        "layout": {
+            "height": height,
+            "xaxis": {"visible": False},
+            "yaxis": {"visible": False},
+            "plot_bgcolor": "white",
+            "paper_bgcolor": "white",
+            "annotations": [
+                {
+                    "text": "Loading…",
+                    "xref": "paper",
+                    "yref": "paper",
+                    "x": 0.5,
+                    "y": 0.5,
+                    "showarrow": False,
+                    "font": {"size": 16, "color": "#777"},
+                }
+            ],
+        },
+    }
 
 
 def trend_figure(trends: PatientTrends, protocol: Protocol, **kwargs: Any) -> Any:

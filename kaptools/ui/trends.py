@@ -15,7 +15,7 @@ from kaptools.protocol import Protocol, protocol_from_env
 from kaptools.scores import Instrument, definition
 from kaptools.store import Store
 from kaptools.trends import PatientTrends, patient_trends
-from kaptools.ui.charts import trend_figure_spec
+from kaptools.ui.charts import loading_figure_spec, trend_figure_spec
 from kaptools.ui.common import (
     CSS,
     CrisisBanner,
@@ -186,6 +186,9 @@ class TrendsApp:
         self.container = self._layout()
         if defer:
             self.summary.value = "<p class='kap-muted kap-loading'>Loading…</p>"
+            # An empty chart in the pre-rendered page makes the browser load plotly's
+            # JavaScript while the page loads, not after the patient's data arrive.
+            show_figure(self.chart, loading_figure_spec())
         else:
             self.select_patient(patient_id)
 
@@ -199,6 +202,9 @@ class TrendsApp:
         """
         app = cls(Store(), protocol_from_env(), defer=True, **kwargs)
         app.url.observe(app._on_url, names="search")
+        # Compile the queries once against no patient: nothing patient-related is read.
+        app.store.latest_records("assessment", "-")
+        app.store.latest_records("dosing_session", "-")
         return app
 
     def _on_url(self, change: dict[str, Any]) -> None:

@@ -16,7 +16,9 @@ TIMEOUT = 60_000
 def open_trends(page: Page, base: str, patient: str | None = None) -> None:
     url = f"{base}/voila/render/trends.ipynb" + (f"?patient={patient}" if patient else "")
     page.goto(url, timeout=TIMEOUT)
-    expect(page.locator(".kap-trend-chart .js-plotly-plot").first).to_be_visible(timeout=TIMEOUT)
+    expect(
+        page.locator(".kap-trend-chart .js-plotly-plot .scatterlayer .trace").first
+    ).to_be_visible(timeout=TIMEOUT)
 
 
 def picker(page: Page):
