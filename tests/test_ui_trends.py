@@ -43,8 +43,9 @@ def test_url_patient_is_selected_and_banner_follows_alerts(app: TrendsApp) -> No
 
 
 @pytest.mark.parametrize("search", ["?patient=%3Cscript%3E", "?patient=SYN-9999"])
-def test_bad_or_unknown_url_patient_is_named_and_first_patient_shown(app: TrendsApp,
-                                                                     search: str) -> None:
+def test_bad_or_unknown_url_patient_is_named_and_first_patient_shown(
+    app: TrendsApp, search: str
+) -> None:
     """A malformed or unknown ?patient= gives a message (escaped) and falls back to the list."""
     _arrive(app, search)
     assert app.notice.layout.display is None
@@ -71,7 +72,11 @@ def test_complete_form_saves_and_updates_summary(app: TrendsApp) -> None:
     app._on_save()
     assert "Saved" in app.form_error.value
     latest = app.trends.measures[next(iter(app.trends.measures))].latest
-    assert (latest.result.total, latest.entered_by, latest.administered_on) == (18, "dr-test", TODAY)
+    assert (latest.result.total, latest.entered_by, latest.administered_on) == (
+        18,
+        "dr-test",
+        TODAY,
+    )
     assert "18" in app.summary.value
 
 
@@ -81,3 +86,16 @@ def test_form_rebuilds_items_for_the_chosen_instrument(app: TrendsApp) -> None:
     assert len(app.form_items.children) == 20
     values = [v for _, v in app.form_items.children[0].children[0].options]
     assert values == [None, 0, 1, 2, 3, 4]
+
+
+def test_a_failure_while_loading_is_shown_not_swallowed(app: TrendsApp, monkeypatch) -> None:
+    """If reading the patient fails unexpectedly, the page says so instead of staying blank."""
+    import kaptools.ui.trends as ui
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(ui, "patient_trends", boom)
+    _arrive(app, "?patient=SYN-0002")
+    assert app.notice.layout.display is None
+    assert "Something went wrong" in app.notice.value

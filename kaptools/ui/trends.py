@@ -207,6 +207,7 @@ class TrendsApp:
         app.store.latest_records("dosing_session", "-")
         return app
 
+    @guarded(lambda self: self.notice)
     def _on_url(self, change: dict[str, Any]) -> None:
         pid, err = valid_patient_param(self.url.get("patient"))
         self.picker.set_patients(self.store.list_patients())
@@ -277,6 +278,7 @@ class TrendsApp:
         else:
             self._update()
 
+    @guarded(lambda self: self.notice)
     def _on_patient(self, change: dict[str, Any]) -> None:
         self._update()
 
@@ -303,10 +305,12 @@ class TrendsApp:
         self.items.value = items_html(t, self.item_measure.value)
         self.side_effects.value = side_effects_html(t)
 
+    @guarded(lambda self: self.notice)
     def _on_item_measure(self, change: dict[str, Any]) -> None:
         if self.trends is not None:
             self.items.value = items_html(self.trends, change["new"])
 
+    @guarded(lambda self: self.form_error)
     def _on_form_instrument(self, change: dict[str, Any]) -> None:
         self._build_form_items()
         self.form_error.clear()
