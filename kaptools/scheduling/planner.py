@@ -41,7 +41,6 @@ re-planned around them.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import functools
 import warnings
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -76,6 +75,7 @@ from kaptools.scheduling.plan import (
     sort_key,
 )
 from kaptools.scheduling.templates import CourseTemplate, DoseSlot, SessionKind, course_template
+from kaptools.screening.result import ScreeningStatus
 
 __all__ = ["plan_course", "replan"]
 
@@ -84,19 +84,10 @@ _START_SEARCH_DAYS = 60
 """How many later start dates the planner tries when suggesting one (a search limit)."""
 
 
-class _Screening(enum.StrEnum):
-    """Screening statuses the planner accepts (default protocol "Screening statuses")."""
-
-    ELIGIBLE = "eligible"
-    ELIGIBLE_WITH_CAUTIONS = "eligible_with_cautions"
-    INCOMPLETE = "incomplete"
-    NOT_ELIGIBLE = "not_eligible"
+_PLANNABLE = frozenset({ScreeningStatus.ELIGIBLE, ScreeningStatus.ELIGIBLE_WITH_CAUTIONS})
 
 
-_PLANNABLE = frozenset({_Screening.ELIGIBLE, _Screening.ELIGIBLE_WITH_CAUTIONS})
-
-
-def _gate(status: object, cautions: object) -> tuple[_Screening, tuple[str, ...]]:
+def _gate(status: object, cautions: object) -> tuple[ScreeningStatus, tuple[str, ...]]:
     """Only a screening that meets the protocol's criteria lets a course be planned."""
     if status is None:
         msg = (
@@ -106,20 +97,20 @@ def _gate(status: object, cautions: object) -> tuple[_Screening, tuple[str, ...]
         raise NotPlannableError(msg)
     raw = getattr(status, "value", status)
     try:
-        value = _Screening(str(raw).strip().lower())
+        value = ScreeningStatus(str(raw).strip().lower())
     except ValueError:
         msg = (
             f"screening_status: {status!r} is not a screening status; use one of "
-            f"{[s.value for s in _Screening]}"
+            f"{[s.value for s in ScreeningStatus]}"
         )
         raise InvalidInputError(msg) from None
-    if value is _Screening.NOT_ELIGIBLE:
+    if value is ScreeningStatus.NOT_ELIGIBLE:
         msg = (
             "The latest screening does not meet the protocol's criteria (not eligible): "
             "no course can be planned. Review the screening's exclusion findings."
         )
         raise NotPlannableError(msg)
-    if value is _Screening.INCOMPLETE:
+    if value is ScreeningStatus.INCOMPLETE:
         msg = (
             "The latest screening is incomplete: a course can only be planned once its "
             "required answers are in. Complete the screening first."
@@ -134,7 +125,7 @@ def _gate(status: object, cautions: object) -> tuple[_Screening, tuple[str, ...]
     if any(not isinstance(c, str) or not c.strip() for c in texts):
         msg = f"cautions: each caution must be a non-empty text (got {list(texts)!r})"
         raise InvalidInputError(msg)
-    if value is _Screening.ELIGIBLE_WITH_CAUTIONS and not texts:
+    if value is ScreeningStatus.ELIGIBLE_WITH_CAUTIONS and not texts:
         texts = ("The screening lists cautions: read them on the screening before dosing.",)
     return value, tuple(c.strip() for c in texts)
 
@@ -708,7 +699,7 @@ def _make(
     history: Sequence[PlannedSession],
     *,
     start: dt.date,
-    screening: _Screening,
+    screening: ScreeningStatus,
     cautions: tuple[str, ...],
     patient_id: str | None,
     revision: int = 1,
@@ -1096,7 +1087,7 @@ def replan(
         ctx,
         history,
         start=plan.start,
-        screening=_Screening(plan.screening_status),
+        screening=ScreeningStatus(plan.screening_status),
         cautions=plan.cautions,
         patient_id=plan.patient_id,
         revision=plan.revision + 1,
