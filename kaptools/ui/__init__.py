@@ -5,6 +5,7 @@ notebook in ``dashboards/``. Import this package only where ipywidgets and plotl
 are installed (the ``dashboards`` extra).
 """
 
+from kaptools.ui.eligibility import EligibilityApp
 from kaptools.ui.trends import TrendsApp
 
-__all__ = ["TrendsApp"]
+__all__ = ["EligibilityApp", "TrendsApp"]

@@ -1,0 +1,181 @@
+"""The eligibility dashboard in a real browser against a live Voilà server."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from kaptools.protocol import default_protocol
+from kaptools.screening import HistoryQuestion, load_screening
+from kaptools.store import Store
+
+pytestmark = pytest.mark.browser
+TIMEOUT = 60_000
+MALICIOUS = "<img src=x onerror=alert(1)>"
+WALKED = "SYN-0010"  # read only: the walk saves nothing
+SAVED = "SYN-0009"  # gets one more screening, with the status its demo screening has
+
+
+def open_eligibility(page: Page, base: str, patient: str) -> None:
+    page.goto(f"{base}/voila/render/eligibility.ipynb?patient={patient}", timeout=TIMEOUT)
+    expect(page.locator(".kap-patient-header b")).to_be_visible(timeout=TIMEOUT)
+
+
+def status(page: Page) -> Locator:
+    return page.locator(".kap-eligibility-status")
+
+
+def step(page: Page, number: int) -> None:
+    page.locator(".kap-steps .lm-TabBar-tab").nth(number - 1).click()
+
+
+def answer(scope: Locator, label: str) -> None:
+    """Click one button of a yes/no/unknown toggle."""
+    scope.get_by_role("button", name=label, exact=True).click()
+
+
+def type_in(field: Locator, text: str) -> None:
+    """Type into a text widget; Enter sends it (the form updates on commit, not per key)."""
+    box = field.locator("input")
+    box.fill(text)
+    box.press("Enter")
+
+
+def choose(select: Locator, pattern: str) -> None:
+    """ipywidgets' <select> carries labels as values, with non-breaking spaces."""
+    label = select.locator("option", has_text=re.compile(pattern)).first.text_content()
+    select.select_option(label=label)
+
+
+def test_walk_through_every_status_and_the_crisis_banner(page: Page, voila_server: str) -> None:
+    """A patient walked through the five steps reaches each status; C-SSRS intent is critical."""
+    open_eligibility(page, voila_server, WALKED)
+    expect(status(page)).to_have_text("not_eligible")  # no diagnosis yet
+    expect(page.locator(".kap-crisis-banner")).to_be_hidden()
+    expect(page.locator(".kap-question.kap-unanswered")).to_have_count(len(HistoryQuestion))
+
+    # 1. demographics (age, sex and weight are prefilled from the patient record)
+    expect(page.locator(".kap-age input")).not_to_have_value("")
+    type_in(page.locator(".kap-age"), "45")
+    answer(page.locator(".kap-pregnant"), "no")
+    answer(page.locator(".kap-breastfeeding"), "no")
+
+    # 2. diagnoses and antidepressant trials
+    step(page, 2)
+    page.locator(".kap-add-dx").click()
+    expect(page.locator(".kap-dx-row")).to_have_count(1)
+    type_in(page.locator(".kap-dx-code"), "F33.1")
+    expect(status(page)).to_have_text("incomplete", timeout=TIMEOUT)
+    trials = (
+        ("sertraline", "150", "10", r"^no\sresponse"),
+        ("venlafaxine", "150", "8", r"^partial\sresponse"),
+    )
+    for n, (drug, dose, weeks, outcome) in enumerate(trials, start=1):
+        page.locator(".kap-add-trial").click()
+        expect(page.locator(".kap-trial-row")).to_have_count(n)  # the new row has arrived
+        row = page.locator(".kap-trial-row").nth(n - 1)
+        type_in(row.locator(".kap-trial-drug"), drug)
+        type_in(row.locator(".kap-trial-dose"), dose)
+        type_in(row.locator(".kap-trial-weeks"), weeks)
+        choose(row.locator(".kap-trial-outcome select"), outcome)
+        choose(row.locator(".kap-trial-stop select"), r"^lack\sof\seffect")
+    expect(page.locator(".kap-trial-table .kap-trial-verdict-failed_adequate")).to_have_count(2)
+
+    # 3. medications: the list was taken and is empty
+    step(page, 3)
+    answer(page.locator(".kap-med-list"), "recorded below")
+
+    # 4. the checklist
+    step(page, 4)
+    for q in HistoryQuestion:
+        answer(page.locator(f".kap-q-{q.value}"), "no")
+    expect(page.locator(".kap-question.kap-unanswered")).to_have_count(0)
+    expect(status(page)).to_have_text("incomplete")  # blood pressure still unknown
+
+    # 5. vitals and scores
+    step(page, 5)
+    type_in(page.locator(".kap-systolic"), "120")
+    type_in(page.locator(".kap-diastolic"), "80")
+    expect(status(page)).to_have_text("eligible", timeout=TIMEOUT)
+    expect(page.locator(".kap-finding")).to_have_count(1)  # the indication, for information
+    type_in(page.locator(".kap-systolic"), "150")
+    expect(status(page)).to_have_text("eligible_with_cautions")
+    expect(page.locator(".kap-finding-caution")).to_contain_text("Blood pressure")
+    expect(page.locator(".kap-finding-caution")).to_contain_text("Source:")
+
+    banner = page.locator(".kap-crisis-banner")
+    choose(page.locator(".kap-phq9-item select").nth(8), r"^1\s")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("988")
+    expect(banner).not_to_have_class(re.compile("kap-critical"))
+    answer(page.locator(".kap-cssrs-active_thoughts"), "yes")
+    answer(page.locator(".kap-cssrs-intent"), "yes")
+    expect(banner).to_have_class(re.compile("kap-critical"))
+    expect(status(page)).to_have_text("not_eligible")
+    expect(page.locator(".kap-finding-exclusion")).to_contain_text("rule cssrs_urgent_risk")
+    assert banner.bounding_box()["y"] < page.locator(".kap-status-panel").bounding_box()["y"]
+
+    # the summary file
+    with page.expect_download() as download:
+        page.locator(".kap-download-html").click()
+    text = download.value.path().read_text()
+    assert "not_eligible" in text and default_protocol().info.sha256 in text
+    assert "988" in text and "Decision support" in text
+
+
+def test_load_saved_screening_reject_bad_input_escape_text_and_save(
+    page: Page, voila_server: str, demo_database: str
+) -> None:
+    """The latest saved screening loads; bad input is named and not saved; free text is
+    shown escaped; a changed screening is saved with the screener's name."""
+    store = Store(demo_database)
+    saved = store.latest_records("screening", SAVED)
+    expected = load_screening(store, saved[-1].record_id).status.value
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    open_eligibility(page, voila_server, SAVED)
+    page.locator(".kap-load-saved").click()
+    expect(page.locator(".kap-save-message")).to_contain_text("Loaded", timeout=TIMEOUT)
+    expect(status(page)).to_have_text(expected)
+
+    # invalid input: an inline error naming the field, and nothing written
+    before = len(store.audit_entries())
+    weight = page.locator(".kap-weight input").input_value()
+    type_in(page.locator(".kap-weight"), "-5")
+    expect(page.locator(".kap-form-error")).to_contain_text("Weight (kg)")
+    expect(status(page)).to_have_text("not_screened")
+    page.locator(".kap-save").click()
+    expect(page.locator(".kap-save-message")).to_contain_text("Nothing was saved")
+    assert len(store.audit_entries()) == before
+    type_in(page.locator(".kap-weight"), weight)
+    expect(status(page)).to_have_text(expected)
+
+    # free text is displayed as text
+    step(page, 3)
+    answer(page.locator(".kap-med-list"), "recorded below")
+    meds = page.locator(".kap-med-row")
+    count = meds.count()
+    page.locator(".kap-add-med").click()
+    expect(meds).to_have_count(count + 1)
+    type_in(meds.nth(count).locator(".kap-med-drug"), MALICIOUS)
+    expect(page.locator(".kap-findings")).to_contain_text(MALICIOUS)
+    expect(page.locator(".kap-app img")).to_have_count(0)
+    meds.nth(count).locator(".kap-remove-row").click()
+    expect(meds).to_have_count(count)
+    expect(page.locator(".kap-findings")).not_to_contain_text(MALICIOUS)
+    assert dialogs == []
+
+    # an unchanged screening is not saved twice; a changed one is saved once
+    page.locator(".kap-save").click()
+    expect(page.locator(".kap-save-message")).to_contain_text("nothing new to save")
+    step(page, 5)
+    rate = "71" if page.locator(".kap-heart-rate input").input_value() != "71" else "72"
+    type_in(page.locator(".kap-heart-rate"), rate)
+    page.locator(".kap-save").click()
+    expect(page.locator(".kap-save-message.kap-ok")).to_contain_text("Saved", timeout=TIMEOUT)
+    after = store.latest_records("screening", SAVED)
+    assert len(after) == len(saved) + 1
+    assert after[-1].author == "browser-test" and after[-1].payload["status"] == expected
+    expect(page.locator(".kap-status-panel")).to_contain_text("by browser-test")
