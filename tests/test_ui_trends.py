@@ -85,7 +85,8 @@ def test_form_rebuilds_items_for_the_chosen_instrument(app: TrendsApp) -> None:
     app.form_instrument.value = "pcl5"
     assert len(app.form_items.children) == 20
     values = [v for _, v in app.form_items.children[0].children[0].options]
-    assert values == [None, 0, 1, 2, 3, 4]
+    assert values == [-1, 0, 1, 2, 3, 4]
+    assert app.answers() == [None] * 20
 
 
 def test_a_failure_while_loading_is_shown_not_swallowed(app: TrendsApp, monkeypatch) -> None:

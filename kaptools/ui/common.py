@@ -41,6 +41,7 @@ CSS = """
 .kap-crisis-banner { border: 2px solid #b00020; background: #fdecea; color: #5f0010;
   padding: 0.6em 0.9em; border-radius: 6px; margin: 0.4em 0; font-size: 1.02em; }
 .kap-crisis-banner.kap-critical { background: #b00020; color: white; }
+.kap-crisis-banner.kap-critical .kap-muted { color: #ffe3e3; }
 .kap-error { color: #8a0010; background: #fff3f3; border-left: 4px solid #b00020;
   padding: 0.3em 0.6em; white-space: pre-wrap; }
 .kap-ok { color: #0a5c2c; background: #eefaf2; border-left: 4px solid #1e8e3e;

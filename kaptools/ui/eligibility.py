@@ -111,7 +111,6 @@ ELIGIBILITY_CSS = """
 .kap-trial-why { min-width: 16em; }
 .kap-download button:disabled { opacity: 0.45; }
 /* the shared banner's source notes are grey: keep them readable on the critical red */
-.kap-eligibility-app .kap-crisis-banner.kap-critical .kap-muted { color: #ffe3e3; }
 .kap-hint { color: #555; font-size: 0.88em; margin: 0.1em 0 0.4em; }
 .kap-section-title h3 { margin: 0.9em 0 0.2em; }
 .kap-patient-header { font-size: 1.02em; margin: 0.2em 0; }

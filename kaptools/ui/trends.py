@@ -30,6 +30,9 @@ from kaptools.ui.common import (
 
 __all__ = ["TrendsApp"]
 
+_UNANSWERED = -1
+"""The entry form's "unanswered" choice (an ipywidgets Dropdown cannot show a None choice)."""
+
 DISCLAIMER = (
     "Decision support for clinicians: kaptools shows scores against the protocol's "
     "thresholds and never replaces clinical judgement. Synthetic demo data only."
@@ -249,14 +252,14 @@ class TrendsApp:
     def _build_form_items(self) -> None:
         d = definition(self.form_instrument.value)
         labels = d.answer_labels
-        opts: list[tuple[str, int | None]] = [("— unanswered —", None)]
+        opts: list[tuple[str, int]] = [("— unanswered —", _UNANSWERED)]
         for v in range(d.item_min, d.item_max + 1):
             lab = labels[v - d.item_min] if labels else ""
             opts.append((f"{v} {lab}".strip(), v))
         texts = d.item_texts
         rows = []
         for i in range(1, d.item_count + 1):
-            dd = w.Dropdown(options=opts, value=None, layout=w.Layout(width="230px"))
+            dd = w.Dropdown(options=opts, value=_UNANSWERED, layout=w.Layout(width="230px"))
             dd.add_class("kap-entry-item")
             text = texts[i - 1] if texts else f"Item {i}"
             rows.append(w.HBox([dd, w.HTML(f"<span>{i}. {escape(text)}</span>")]))
@@ -317,7 +320,11 @@ class TrendsApp:
 
     # ---- writes -------------------------------------------------------------
     def answers(self) -> list[int | None]:
-        return [row.children[0].value for row in self.form_items.children]
+        """The form's answers in item order; None where an item is unanswered."""
+        return [
+            None if (v := row.children[0].value) == _UNANSWERED else v
+            for row in self.form_items.children
+        ]
 
     @guarded(lambda self: self.form_error)
     def _on_save(self, _button: Any = None) -> None:
