@@ -100,3 +100,10 @@ def test_a_failure_while_loading_is_shown_not_swallowed(app: TrendsApp, monkeypa
     _arrive(app, "?patient=SYN-0002")
     assert app.notice.layout.display is None
     assert "Something went wrong" in app.notice.value
+
+
+def test_item_view_shows_the_first_measure_of_a_patient(app: TrendsApp) -> None:
+    """On arrival the item view names a measure and lists its items, never an empty choice."""
+    _arrive(app, "?patient=SYN-0002")
+    assert app.item_measure.value is not None
+    assert "kap-item-table" in app.items.value

@@ -165,7 +165,11 @@ class TrendsApp:
             description="Measure", options=[(definition(i).title, i) for i in Instrument]
         )
         self.form_instrument.add_class("kap-entry-instrument")
-        self.form_date = w.DatePicker(description="Completed on", value=today or dt.date.today())
+        self.form_date = w.DatePicker(
+            description="Completed on",
+            value=today or dt.date.today(),
+            style={"description_width": "initial"},
+        )
         self.form_date.add_class("kap-entry-date")
         self.form_author = w.Text(description="Entered by", value=author or current_user())
         self.form_author.add_class("kap-entry-author")
@@ -259,7 +263,9 @@ class TrendsApp:
         texts = d.item_texts
         rows = []
         for i in range(1, d.item_count + 1):
-            dd = w.Dropdown(options=opts, value=_UNANSWERED, layout=w.Layout(width="230px"))
+            dd = w.Dropdown(
+                options=opts, value=_UNANSWERED, layout=w.Layout(width="230px", flex="0 0 auto")
+            )
             dd.add_class("kap-entry-item")
             text = texts[i - 1] if texts else f"Item {i}"
             rows.append(w.HBox([dd, w.HTML(f"<span>{i}. {escape(text)}</span>")]))
@@ -303,8 +309,8 @@ class TrendsApp:
         show_figure(self.chart, trend_figure_spec(t, self.protocol))
         current = self.item_measure.value
         self.item_measure.options = [(m.definition.title, i) for i, m in t.measures.items()]
-        if current in t.measures:
-            self.item_measure.value = current
+        if t.measures:
+            self.item_measure.value = current if current in t.measures else next(iter(t.measures))
         self.items.value = items_html(t, self.item_measure.value)
         self.side_effects.value = side_effects_html(t)
 
