@@ -48,6 +48,8 @@ demo-db: install
 run: install demo-db
 	@echo ""
 	@echo "  kaptools dashboards (synthetic demo data): http://$(HOST):$(PORT)/"
+	@echo "    eligibility:     http://$(HOST):$(PORT)/voila/render/eligibility.ipynb?patient=SYN-0001"
+	@echo "    course planner:  http://$(HOST):$(PORT)/voila/render/planner.ipynb?patient=SYN-0001"
 	@echo "    symptom trends:  http://$(HOST):$(PORT)/voila/render/trends.ipynb?patient=SYN-0003"
 	@echo "  Database: $(KAPTOOLS_DATABASE_URL)   Stop with Ctrl-C."
 	@echo ""
