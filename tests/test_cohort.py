@@ -172,7 +172,7 @@ def records(draw: st.DrawFn) -> dict[str, Any]:
         "sex": draw(st.sampled_from(["female", "male", "other", "unknown"])),
         "pregnant": draw(answers),
         "breastfeeding": draw(answers),
-        "diagnoses": draw(st.lists(st.sampled_from(CODES), max_size=7)),
+        "diagnoses": draw(st.one_of(st.none(), st.lists(st.sampled_from(CODES), max_size=7))),
         "antidepressant_trials": draw(st.one_of(st.none(), st.lists(trial, max_size=10))),
         "current_medications": draw(st.one_of(st.none(), st.lists(medication, max_size=11))),
         "history": {q.value: draw(answers) for q in HistoryQuestion},
@@ -379,6 +379,7 @@ BAD_CELLS = [
     ("phq9_item1", 1.5, "phq9_item1"),
     ("cssrs_intent", "y", "cssrs_intent"),
     ("trial_history", "partial", "trial_history must be one of"),
+    ("diagnosis_list", "none", "diagnosis_list must be one of"),
     ("input_error", "scanner could not read the form", "scanner could not read"),
 ]
 
@@ -412,6 +413,7 @@ def test_bad_cell_makes_only_its_row_malformed(column: str, value: Any, fragment
         ({"medication_list": "recorded", "med3_dose_mg": 5.0, "med3_drug": None}, "med3_drug"),
         ({"trial_history": "unknown", "trial1_drug": "sertraline"}, "trial_history is blank"),
         ({"medication_list": None, "med1_drug": "lorazepam"}, "medication_list is blank"),
+        ({"diagnosis_list": "unknown", "dx2": "F33.1"}, "diagnosis_list is 'unknown'"),
         ({"systolic_bp_mmhg": 80.0, "diastolic_bp_mmhg": 95.0}, "swapped"),
     ],
 )
@@ -519,6 +521,46 @@ def test_optional_columns_may_be_left_out() -> None:
     cohort = screen_cohort(frame)
     assert cohort.errors.empty and cohort.table["patient_id"].isna().all()
     assert cohort.fired["medications_unknown"].all()
+
+
+def legacy_frame() -> tuple[pd.DataFrame, list[ScreeningRecord]]:
+    """Records with diagnoses recorded, recorded as none, and unknown; their wide frame."""
+    base = synthetic_screening_records(1, seed=15)[0]
+    cases = [("F33.1",), ("F43.10", "F31.81"), (), None]
+    records = [base.model_copy(update={"diagnoses": dx}) for dx in cases]
+    return records_to_frame(records), records
+
+
+def test_diagnosis_list_column_round_trips_every_state() -> None:
+    """Recorded, recorded-as-none and unknown diagnoses survive records -> frame -> records."""
+    frame, records = legacy_frame()
+    assert list(frame["diagnosis_list"]) == ["recorded", "recorded", "recorded", "unknown"]
+    assert frame_to_records(frame) == records
+    cohort = screen_cohort(frame)
+    assert list(cohort.fired["diagnoses_unknown"]) == [False, False, False, True]
+    assert cohort.fired["indication_not_met"].iloc[2] and cohort.errors.empty
+
+
+@pytest.mark.parametrize("how", ["column left out", "blank cells"])
+def test_file_without_diagnosis_status_reads_filled_slots_as_recorded(
+    tmp_path: Path, how: str
+) -> None:
+    """Without a diagnosis_list status, filled dx slots are recorded and no code is unknown."""
+    frame, records = legacy_frame()
+    if how == "column left out":
+        frame = frame.drop(columns=["diagnosis_list"])
+    else:
+        frame["diagnosis_list"] = pd.Categorical([None] * len(frame))
+    path = tmp_path / "legacy.csv"
+    frame.to_csv(path, index=False)
+    cohort = screen_cohort(path)
+    assert cohort.errors.empty
+    expected = [*records[:2], records[3], records[3]]  # an empty list without status: unknown
+    read = frame_to_records(read_cohort(path))
+    assert [r.diagnoses for r in read] == [r.diagnoses for r in expected]
+    assert_same_as_single_path(cohort, expected)
+    assert cohort.fired["diagnoses_unknown"].iloc[2:].all()
+    assert not cohort.fired["indication_not_met"].iloc[2:].any()
 
 
 def test_more_slots_than_the_default_are_read() -> None:

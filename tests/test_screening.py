@@ -27,6 +27,7 @@ from kaptools.screening import (
     rule_catalogue,
     screen,
     screen_cohort,
+    synthetic_screening_records,
 )
 from kaptools.screening.result import status_of
 
@@ -83,6 +84,39 @@ def test_vignettes_give_the_same_result_on_the_cohort_path() -> None:
         assert cohort.table["status"].iloc[i] == v["expected_status"], v["id"]
         assert sorted(fired.columns[fired.iloc[i].to_numpy()]) == v["expected_rules"], v["id"]
         assert cohort.table["failed_adequate_trials"].iloc[i] == v["expected_failed_trials"]
+
+
+INDICATION_RULES = {
+    "indication_not_met",
+    "indication_undetermined",
+    "indication_off_label",
+    "indication_primary_met",
+}
+
+
+def test_unknown_diagnoses_are_never_read_as_no_diagnosis() -> None:
+    """Over synthetic records, unknown diagnoses give a missing answer, never an indication
+    finding, and judge everything else as a recorded empty list would."""
+    ignore = {"diagnoses_unknown", "indication_not_met", "trials_not_judged"}
+    for record in synthetic_screening_records(400, seed=23):
+        unknown = screen(record.model_copy(update={"diagnoses": None}))
+        none = screen(record.model_copy(update={"diagnoses": ()}))
+        assert "diagnoses_unknown" in unknown.rule_ids
+        assert not INDICATION_RULES & set(unknown.rule_ids)
+        assert "indication_not_met" in none.rule_ids and "diagnoses_unknown" not in none.rule_ids
+        excluded = bool(unknown.by_severity(Severity.EXCLUSION))
+        expected = ScreeningStatus.NOT_ELIGIBLE if excluded else ScreeningStatus.INCOMPLETE
+        assert unknown.status == expected, unknown.summary
+        assert set(unknown.rule_ids) - ignore == set(none.rule_ids) - ignore
+
+
+def test_unknown_diagnoses_finding_is_the_protocols_required_answer() -> None:
+    """diagnoses_unknown is a missing finding worded and sourced by [screening.required]."""
+    finding = screen(with_changes(diagnoses=None)).finding("diagnoses_unknown")
+    required = default_protocol().screening.required
+    assert finding is not None and finding.severity == Severity.MISSING
+    assert finding.message.startswith("Diagnoses (ICD-10-CM codes): not recorded")
+    assert finding.source == required.source and finding.detail
 
 
 def test_finding_carries_protocol_message_source_and_detail() -> None:

@@ -68,6 +68,25 @@ def test_left_out_answers_are_unknown_never_no() -> None:
     assert record.pregnant == Answer.UNKNOWN
     assert all(record.history.answer(q) == Answer.UNKNOWN for q in HistoryQuestion)
     assert record.antidepressant_trials is None and record.current_medications is None
+    assert record.diagnoses is None
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({}, None),
+        ({"diagnoses": None}, None),
+        ({"diagnoses": []}, ()),
+        ({"diagnoses": ["F33.1"]}, ("F33.1",)),
+    ],
+)
+def test_diagnoses_left_out_are_unknown_and_an_empty_list_is_none(
+    data: dict[str, Any], expected: tuple[str, ...] | None
+) -> None:
+    """Diagnoses left out or null are unknown; [] is "no diagnosis"; a list is recorded."""
+    record = ScreeningRecord.parse(data)
+    assert record.diagnoses == expected
+    assert ScreeningRecord.parse_json(record.model_dump_json()) == record
 
 
 def test_empty_screeners_are_read_as_not_given() -> None:

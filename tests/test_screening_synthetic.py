@@ -47,6 +47,12 @@ def test_edge_cases_are_present() -> None:
     assert FRAME["age_years"].isna().any() and FRAME["systolic_bp_mmhg"].isna().any()
     assert (FRAME["psychosis"] == "unknown").any() and FRAME["psychosis"].isna().any()
     assert (FRAME["trial_history"] == "unknown").any()
+    dx_blank = FRAME[[f"dx{i}" for i in range(1, 7)]].isna().all(axis=1)
+    dx_status = FRAME["diagnosis_list"]
+    assert ((dx_status == "unknown") & dx_blank).any()  # not recorded
+    assert (dx_status.isna() & dx_blank).any()  # no status, no code: unknown
+    assert (dx_status.isna() & ~dx_blank).any()  # no status, codes: recorded (older files)
+    assert ((dx_status == "recorded") & dx_blank).any()  # recorded: no diagnosis
     assert FRAME["trial8_drug"].notna().any() and FRAME["med10_drug"].notna().any()
     drugs = set(FRAME["trial1_drug"].dropna())
     assert "agomelatine" in drugs and "Zoloft" in drugs

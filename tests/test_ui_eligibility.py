@@ -152,6 +152,7 @@ def test_every_question_starts_unknown_and_every_number_empty(app: EligibilityAp
     assert (record.pregnant, record.breastfeeding) == (Answer.UNKNOWN, Answer.UNKNOWN)
     assert record.systolic_bp_mmhg is None and record.diastolic_bp_mmhg is None
     assert record.antidepressant_trials is None and record.current_medications is None
+    assert record.diagnoses is None
     assert record.phq9 is None and record.cssrs is None
     assert (app.systolic.value, app.diastolic.value, app.heart_rate.value) == ("", "", "")
     assert all("kap-unanswered" in row._dom_classes for row in app._question_rows.values())
@@ -176,8 +177,10 @@ def test_answering_one_question_leaves_the_others_unknown(app: EligibilityApp) -
 
 def test_status_follows_answers_through_all_four_statuses(app: EligibilityApp) -> None:
     """Each change re-screens: blank, a diagnosis, complete, a caution, unknown, an exclusion."""
-    assert status(app) == "not_eligible"  # an empty diagnosis list reads as "no diagnosis"
+    assert status(app) == "incomplete"  # nothing answered, the diagnoses included
+    assert "indication_not_met" not in app.result.rule_ids
     app.diagnoses.add({"code": "F33.1"})
+    assert app.diagnosis_list.value is ListStatus.RECORDED
     assert status(app) == "incomplete"
     fill_eligible(app)
     app.diagnoses.remove(app.diagnoses.rows[0])  # fill_eligible added a second F33.1
@@ -308,6 +311,51 @@ def test_filled_rows_under_an_unknown_list_are_an_error(app: EligibilityApp) -> 
     assert app.result is None and "Antidepressant trial" in app.form_error.value
 
 
+def test_diagnoses_start_unknown_and_no_diagnosis_is_said_explicitly(
+    app: EligibilityApp,
+) -> None:
+    """A blank diagnosis list is unknown (incomplete); "recorded" with no rows is no diagnosis."""
+    fill_eligible(app)
+    app.diagnoses.clear()
+    app.diagnosis_list.value = ListStatus.UNKNOWN
+    assert app.result.record.diagnoses is None
+    assert status(app) == "incomplete" and "diagnoses_unknown" in app.findings.value
+    assert "kap-unanswered" in app.diagnosis_list._dom_classes
+    app.diagnosis_list.value = ListStatus.RECORDED
+    assert app.result.record.diagnoses == ()
+    assert status(app) == "not_eligible" and "indication_not_met" in app.result.rule_ids
+    assert "kap-unanswered" not in app.diagnosis_list._dom_classes
+
+
+def test_a_blank_diagnosis_row_is_no_answer(app: EligibilityApp) -> None:
+    """Adding an empty row leaves the diagnoses unknown; typing a code records them."""
+    row = app.diagnoses.add()
+    assert app.diagnosis_list.value is ListStatus.UNKNOWN
+    assert "diagnoses_unknown" in app.result.rule_ids
+    row.fields["code"].value = "F33.1"
+    assert app.diagnosis_list.value is ListStatus.RECORDED
+    assert app.result.record.diagnoses == ("F33.1",)
+
+
+def test_diagnosis_rows_under_an_unknown_list_are_an_error(app: EligibilityApp) -> None:
+    """Codes entered while the diagnoses are marked unknown are named, not screened."""
+    app.diagnoses.add({"code": "F33.1"})
+    app.diagnosis_list.value = ListStatus.UNKNOWN
+    assert app.result is None and "Diagnosis (ICD-10-CM)" in app.form_error.value
+    assert "kap-invalid" in app.diagnosis_list._dom_classes
+
+
+@pytest.mark.parametrize("diagnoses", [None, [], ["F33.1"]])
+def test_loading_a_record_restores_the_diagnosis_list_status(
+    app: EligibilityApp, diagnoses: list[str] | None
+) -> None:
+    """fill() sets the diagnoses unknown, recorded and empty, or recorded with codes."""
+    fill_eligible(app)
+    record = app.form_record().model_copy(update={"diagnoses": diagnoses})
+    app.fill(record)
+    assert app.form_record().diagnoses == (None if diagnoses is None else tuple(diagnoses))
+
+
 def test_rows_are_added_and_removed(app: EligibilityApp) -> None:
     """Rows can be removed; a blank row is not a medication."""
     fill_eligible(app)
@@ -399,7 +447,7 @@ def test_latest_saved_screening_is_offered_and_loads_into_the_form(
     assert fresh.offer_box.layout.display is None
     assert "dr-lee" in fresh.saved_offer.value
     assert "kap-eligibility-status" not in fresh.saved_offer.value
-    assert status(fresh) == "not_eligible"  # the form starts blank, not from the saved one
+    assert status(fresh) == "incomplete"  # the form starts blank, not from the saved one
     fresh.load_button.click()
     assert fresh.form_record() == record
     assert status(fresh) == "eligible_with_cautions"

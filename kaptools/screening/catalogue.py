@@ -34,13 +34,16 @@ REQUIRED_ANSWERS: tuple[tuple[str, str], ...] = (
     ("pregnancy_unknown", "Pregnancy status (required unless male)"),
     ("breastfeeding_unknown", "Breastfeeding status (required unless male)"),
     ("blood_pressure_unknown", "Blood pressure at screening (systolic and diastolic)"),
+    ("diagnoses_unknown", "Diagnoses (ICD-10-CM codes)"),
     ("medications_unknown", "Current medication list"),
     *((unknown_rule_id(q), q.label) for q in HistoryQuestion),
 )
 """(rule id, what is missing) for every required answer (default protocol, "Required answers").
 
 The trial history, required when the indication rests on it, is covered by the
-``indication_undetermined`` rule of the protocol.
+``indication_undetermined`` rule of the protocol. The diagnoses are required because
+the indication cannot be judged without them: unknown diagnoses never read as "no
+diagnosis" (``indication_not_met``).
 """
 
 

@@ -194,15 +194,20 @@ def _screen_arrays(p: ParsedFrame, protocol: Protocol, catalogue: RuleCatalogue)
     needed = t.failed_adequate_trials_min.value
     trials_known = cat["trial_history"] == _idx(ListStatus, ListStatus.RECORDED)
     upper = np.where(trials_known, failed + not_judged, np.inf)
+    could_change = (failed < needed) & (upper >= needed)
+    # Unknown diagnoses have no filled slot (the layout refuses one), so no code fires;
+    # the indication is then neither met nor not met (unknown is never "no").
+    dx_known = p.diagnoses_known
     primary, off_label = has_code(0), has_code(1)
     met = primary & (failed >= needed)
-    undetermined = primary & ~met & (upper >= needed)
-    rest = ~met & ~undetermined
+    undetermined = primary & could_change
+    rest = dx_known & ~met & ~undetermined
+    fire("diagnoses_unknown", ~dx_known)
     fire("indication_primary_met", met)
     fire("indication_undetermined", undetermined)
     fire("indication_off_label", rest & off_label)
     fire("indication_not_met", rest & ~off_label)
-    fire("trials_not_judged", (not_judged > 0) & ~undetermined)
+    fire("trials_not_judged", (not_judged > 0) & ~((primary | ~dx_known) & could_change))
 
     # -- age, sex, pregnancy, blood pressure --------------------------------------------
     age = num["age_years"]
@@ -571,7 +576,7 @@ def frame_from_records(
             rows.append({INPUT_ERROR_COLUMN: str(exc)})
             continue
         rows.append(record_to_row(record))
-        dx_n = max(dx_n, len(record.diagnoses))
+        dx_n = max(dx_n, len(record.diagnoses or ()))
         tr_n = max(tr_n, len(record.antidepressant_trials or ()))
         md_n = max(md_n, len(record.current_medications or ()))
     cols = wide_columns(diagnosis_slots=dx_n, trial_slots=tr_n, medication_slots=md_n)

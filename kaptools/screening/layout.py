@@ -52,6 +52,7 @@ from kaptools.screening.record import (
 )
 
 __all__ = [
+    "DIAGNOSIS_LIST_COLUMN",
     "DIAGNOSIS_SLOTS",
     "INPUT_ERROR_COLUMN",
     "MEDICATION_SLOTS",
@@ -69,13 +70,22 @@ MEDICATION_SLOTS = 10
 """Slots written by :func:`records_to_frame` and the synthetic generator. Readers accept
 any number of slots (``trial9_drug``...), so longer histories fit."""
 
+DIAGNOSIS_LIST_COLUMN = "diagnosis_list"
+"""Optional status column of the diagnosis slots: ``recorded`` or ``unknown``. It is
+optional so that cohort files written before it existed still read: there a blank
+status is ``recorded`` when a diagnosis slot is filled and ``unknown`` when none is."""
+
 INPUT_ERROR_COLUMN = "input_error"
 """Optional text column: a row carrying a reason here is reported malformed with it
 (the JSON Lines reader uses it for lines that are not valid records)."""
 
 
 class ListStatus(enum.StrEnum):
-    """Whether a list (trial history, current medications) was taken. Blank = unknown."""
+    """Whether a list (diagnoses, trial history, current medications) was taken.
+
+    Blank is unknown, except for ``diagnosis_list``: a blank there with a filled
+    diagnosis slot is read as recorded (files written before the column existed).
+    """
 
     RECORDED = "recorded"
     """The slots hold the whole list; no filled slot means "none"."""
@@ -169,6 +179,14 @@ def _base_columns() -> list[Column]:
             "Heart rate at screening (no screening rule).",
             low=HEART_RATE_MIN_BPM,
             high=HEART_RATE_MAX_BPM,
+        ),
+        Column(
+            DIAGNOSIS_LIST_COLUMN,
+            Kind.CATEGORY,
+            False,
+            "Whether the diagnosis slots hold the whole diagnosis list (blank: recorded when a "
+            "slot is filled, otherwise unknown).",
+            tuple(s.value for s in ListStatus),
         ),
         Column(
             "trial_history",
@@ -373,6 +391,8 @@ class ParsedFrame:
     numbers: dict[str, np.ndarray]
     categories: dict[str, np.ndarray]
     dx: list[TextColumn]
+    diagnoses_known: np.ndarray
+    """Per row, True when the diagnosis list was recorded (empty = no diagnosis)."""
     trial_drugs: list[TextColumn]
     med_drugs: list[TextColumn]
     phq9: list[np.ndarray] | None
@@ -613,6 +633,21 @@ def parse_frame(df: pd.DataFrame) -> ParsedFrame:
 
     unknown = ListStatus.UNKNOWN
     order = list(ListStatus)
+    # Diagnoses: "unknown" with a filled slot is malformed, as for the other lists; a
+    # blank status (or no column) is read from the slots, for files older than the column.
+    dx_listed = np.zeros(n, dtype=bool)
+    for d in dx:
+        dx_listed |= d.present()
+    dx_status = categories[DIAGNOSIS_LIST_COLUMN]
+    problems.add(
+        dx_listed & (dx_status == order.index(unknown)),
+        DIAGNOSIS_LIST_COLUMN,
+        f"{DIAGNOSIS_LIST_COLUMN} is 'unknown' but dx slots are filled: write 'recorded' "
+        f"when the slots hold the diagnoses, or clear them",
+    )
+    diagnoses_known = (dx_status == order.index(ListStatus.RECORDED)) | (
+        (dx_status == BLANK) & dx_listed
+    )
     for status_col, drugs, what in (
         ("trial_history", trial_drugs, "trial"),
         ("medication_list", med_drugs, "med"),
@@ -669,6 +704,7 @@ def parse_frame(df: pd.DataFrame) -> ParsedFrame:
         numbers=numbers,
         categories=categories,
         dx=dx,
+        diagnoses_known=diagnoses_known,
         trial_drugs=trial_drugs,
         med_drugs=med_drugs,
         phq9=phq9,
@@ -734,6 +770,9 @@ def record_to_row(record: ScreeningRecord) -> dict[str, Any]:
         "systolic_bp_mmhg": record.systolic_bp_mmhg,
         "diastolic_bp_mmhg": record.diastolic_bp_mmhg,
         "heart_rate_bpm": record.heart_rate_bpm,
+        DIAGNOSIS_LIST_COLUMN: (
+            ListStatus.UNKNOWN if record.diagnoses is None else ListStatus.RECORDED
+        ).value,
         "trial_history": (
             ListStatus.UNKNOWN if record.antidepressant_trials is None else ListStatus.RECORDED
         ).value,
@@ -743,7 +782,7 @@ def record_to_row(record: ScreeningRecord) -> dict[str, Any]:
     }
     for q in HistoryQuestion:
         row[q.value] = record.history.answer(q).value
-    for i, code in enumerate(record.diagnoses, start=1):
+    for i, code in enumerate(record.diagnoses or (), start=1):
         row[f"dx{i}"] = code
     for i, t in enumerate(record.antidepressant_trials or (), start=1):
         row[f"trial{i}_drug"] = t.drug
@@ -793,7 +832,7 @@ def records_to_frame(
     """
     parsed = [ScreeningRecord.parse(r) for r in records]
     rows = [record_to_row(r) for r in parsed]
-    dx_n = max([diagnosis_slots, *(len(r.diagnoses) for r in parsed)])
+    dx_n = max([diagnosis_slots, *(len(r.diagnoses or ()) for r in parsed)])
     tr_n = max([trial_slots, *(len(r.antidepressant_trials or ()) for r in parsed)])
     md_n = max([medication_slots, *(len(r.current_medications or ()) for r in parsed)])
     cols = wide_columns(diagnosis_slots=dx_n, trial_slots=tr_n, medication_slots=md_n)
@@ -876,7 +915,11 @@ def _row_record(p: ParsedFrame, i: int) -> ScreeningRecord:
         "weight_kg": number("weight_kg"),
         "pregnant": answer("pregnant"),
         "breastfeeding": answer("breastfeeding"),
-        "diagnoses": [d.labels[d.codes[i]] for d in p.dx if d.codes[i] >= 0],
+        "diagnoses": (
+            [d.labels[d.codes[i]] for d in p.dx if d.codes[i] >= 0]
+            if p.diagnoses_known[i]
+            else None
+        ),
         "antidepressant_trials": trials,
         "current_medications": meds,
         "systolic_bp_mmhg": number("systolic_bp_mmhg"),

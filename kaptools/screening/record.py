@@ -5,8 +5,8 @@ form, a CSV row). Its JSON Schema is published (:func:`screening_record_schema`,
 ``kaptools screen --schema``, and ``screening_record.schema.json`` beside this
 module, kept in sync by a test). Every field is described there and in README.md.
 
-Unknown is never "no": a question left out is ``unknown``; a trial or medication
-list left out (``null``) is unknown, while an empty list means "none".
+Unknown is never "no": a question left out is ``unknown``; a diagnosis, trial or
+medication list left out (``null``) is unknown, while an empty list means "none".
 """
 
 from __future__ import annotations
@@ -239,10 +239,11 @@ class ScreeningRecord(_Edge):
     breastfeeding: Answer = Field(
         Answer.UNKNOWN, description="Currently breastfeeding: yes, no or unknown."
     )
-    diagnoses: tuple[str, ...] = Field(
-        (),
-        description="ICD-10-CM codes, e.g. 'F33.1' (the dot may be left out). "
-        "An empty list means no diagnosis recorded: the indication is not met.",
+    diagnoses: tuple[str, ...] | None = Field(
+        None,
+        description="ICD-10-CM codes, e.g. 'F33.1' (the dot may be left out); [] when the "
+        "patient has no diagnosis (the indication is then not met); null when the diagnoses "
+        "were not recorded (required: unknown makes screening incomplete).",
     )
     antidepressant_trials: tuple[AntidepressantTrial, ...] | None = Field(
         None,
@@ -278,7 +279,9 @@ class ScreeningRecord(_Edge):
 
     @field_validator("diagnoses")
     @classmethod
-    def _icd10(cls, codes: tuple[str, ...]) -> tuple[str, ...]:
+    def _icd10(cls, codes: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if codes is None:
+            return None
         out = []
         for code in codes:
             norm = normalise_icd10(code) if isinstance(code, str) else None

@@ -203,12 +203,12 @@ def _indication(
 ) -> tuple[tuple[TrialAssessment, ...], int]:
     s = protocol.screening
     ind = s.indication
+    diagnoses = record.diagnoses
+    codes = diagnoses or ()
     primary = [
-        c
-        for c in record.diagnoses
-        if code_matches(c, ind.primary_diagnoses, ind.primary_diagnoses_except)
+        c for c in codes if code_matches(c, ind.primary_diagnoses, ind.primary_diagnoses_except)
     ]
-    off_label = [c for c in record.diagnoses if code_matches(c, ind.off_label_diagnoses)]
+    off_label = [c for c in codes if code_matches(c, ind.off_label_diagnoses)]
     trials = record.antidepressant_trials
     assessments = tuple(
         assess_trial(i, t, protocol, tables) for i, t in enumerate(trials or (), start=1)
@@ -217,15 +217,22 @@ def _indication(
     not_judged = [a.number for a in assessments if a.verdict == TrialVerdict.NOT_JUDGED]
     needed = s.thresholds.failed_adequate_trials_min.value
     upper = math.inf if trials is None else failed + len(not_judged)
+    # Counting the not-judged trials (or an unknown history) could change the count
+    # that the primary indication needs.
+    could_change = failed < needed <= upper
+    # With the diagnoses unknown the primary indication may be there: the trials that
+    # were not judged could matter, so they are never reported as not mattering.
+    undetermined = bool(primary or diagnoses is None) and could_change
 
-    undetermined = False
     if primary and failed >= needed:
         out.fire(
             "indication_primary_met",
             f"{_join(primary)}; {failed} failed adequate trial(s)",
         )
-    elif primary and upper >= needed:
-        undetermined = True
+    elif diagnoses is None:
+        # Unknown is never "no diagnosis": the indication is neither met nor not met.
+        out.fire("diagnoses_unknown", "the indication cannot be judged without them")
+    elif primary and could_change:
         if trials is None:
             out.fire("indication_undetermined", f"{_join(primary)}; trial history unknown")
         else:
@@ -240,7 +247,7 @@ def _indication(
         detail = (
             f"{_join(primary)} with {failed} failed adequate trial(s)"
             if primary
-            else ("diagnoses: " + _join(record.diagnoses) if record.diagnoses else "no diagnosis")
+            else ("diagnoses: " + _join(codes) if codes else "no diagnosis")
         )
         out.fire("indication_not_met", detail)
     if not_judged and not undetermined:
@@ -293,8 +300,11 @@ def _history(record: ScreeningRecord, protocol: Protocol, out: _Findings) -> Non
     rules = protocol.screening.rules
     for q in HistoryQuestion:
         rule: QuestionRule = getattr(rules, q.value)
+        # Unknown diagnoses fire nothing: the question is judged on its answer alone.
         codes = [
-            c for c in record.diagnoses if code_matches(c, rule.diagnoses, rule.diagnoses_except)
+            c
+            for c in record.diagnoses or ()
+            if code_matches(c, rule.diagnoses, rule.diagnoses_except)
         ]
         answer = record.history.answer(q)
         if answer == Answer.YES or codes:

@@ -5,8 +5,10 @@ few seconds) and reads records back from it, so both forms hold the same patient
 It aims at the edges the rules care about: ages 17/18/64/65, blood pressure on and
 around every threshold, unknown answers, unknown drugs and outcomes, trials stopped
 for intolerance or shorter than the minimum, benzodiazepine totals around the
-high-dose line, C-SSRS skips, and PHQ-9 item 9 answers. Every screening status
-occurs in any sample of a few hundred records.
+high-dose line, C-SSRS skips, PHQ-9 item 9 answers, and diagnosis lists that were
+not recorded (``unknown``, or a blank status with no code), recorded as empty, or
+filled with a blank status (the reading of files older than ``diagnosis_list``).
+Every screening status occurs in any sample of a few hundred records.
 
 The edge values come from the protocol passed in (default: the shipped one), so a
 clinic's changed thresholds get their own edge cases.
@@ -27,6 +29,7 @@ from kaptools.protocol._screening import (
     TrialOutcome,
 )
 from kaptools.screening.layout import (
+    DIAGNOSIS_LIST_COLUMN,
     DIAGNOSIS_SLOTS,
     INPUT_ERROR_COLUMN,
     MEDICATION_SLOTS,
@@ -277,6 +280,24 @@ def synthetic_screening_frame(
         data[f"cssrs_{q.value}"] = _cat(np.where(c_given, value, None))
     behaviour = _choice(rng, n, [*answers, None], [0.03, 0.88, 0.05, 0.04])
     data["cssrs_behaviour_past_3_months"] = _cat(np.where(c_given, behaviour, None))
+
+    # The diagnosis list: drawn last, so the columns above stay as they were.
+    dx_known = rng.random(n) < 0.95
+    dx_filled = np.zeros(n, dtype=bool)
+    for i in range(1, DIAGNOSIS_SLOTS + 1):
+        codes = np.asarray(data[f"dx{i}"], dtype=object)
+        codes = np.where(dx_known, codes, None)
+        data[f"dx{i}"] = _cat(codes)
+        dx_filled |= pd.notna(codes)
+    unknown_status = _choice(rng, n, [ListStatus.UNKNOWN.value, None], [1, 1])
+    blank_when_filled = dx_filled & (rng.random(n) < 0.1)
+    data[DIAGNOSIS_LIST_COLUMN] = _cat(
+        np.where(
+            dx_known,
+            np.where(blank_when_filled, None, ListStatus.RECORDED.value),
+            unknown_status,
+        )
+    )
 
     order = [c.name for c in wide_columns() if c.name != INPUT_ERROR_COLUMN]
     return pd.DataFrame({name: data[name] for name in order})

@@ -784,12 +784,14 @@ class EligibilityApp:
         tables = drug_tables()
         antidepressants = sorted(tables.min_doses)
         all_drugs = sorted({*tables.classes, *tables.benzodiazepines, *tables.min_doses})
+        self.diagnosis_list = _toggle(_LIST_OPTIONS, ListStatus.UNKNOWN, "kap-dx-list")
+        self.diagnosis_list.style.button_width = "120px"
         self.diagnoses = _RowList(
             lambda: {"code": _text("e.g. F33.1", "9em", "kap-dx-code")},
             css="kap-dx-row",
             add_label="Add diagnosis",
             header=[("ICD-10-CM code", "9em")],
-            on_change=changed,
+            on_change=self._on_rows_added(self.diagnosis_list),
         )
         self.trial_history = _toggle(_LIST_OPTIONS, ListStatus.UNKNOWN, "kap-trial-history")
         self.trial_history.style.button_width = "120px"
@@ -840,9 +842,11 @@ class EligibilityApp:
         fields = AntidepressantTrial.model_fields
         history_step = [
             w.HTML("<b>Diagnoses</b>"),
+            _labelled("Diagnosis list", self.diagnosis_list),
             w.HTML(
-                "<div class='kap-hint'>One ICD-10-CM code per row (the dot may be left out). "
-                "Screening reads an empty list as “no diagnosis”.</div>"
+                "<div class='kap-hint'>“unknown”: the diagnoses were not taken. “recorded "
+                "below”: the rows are every diagnosis (no rows = no diagnosis). One ICD-10-CM "
+                "code per row (the dot may be left out).</div>"
             ),
             self.diagnoses.widget(),
             w.HTML("<b>Antidepressant trials in the current episode</b>"),
@@ -990,6 +994,7 @@ class EligibilityApp:
             self.weight,
             self.pregnant,
             self.breastfeeding,
+            self.diagnosis_list,
             self.trial_history,
             self.medication_list,
             *self.history.values(),
@@ -1001,11 +1006,17 @@ class EligibilityApp:
         ]
 
     def _on_rows_added(self, status: w.ToggleButtons) -> Callable[[], None]:
-        """Rows were added or changed: a list with rows is being recorded."""
+        """Rows were added or changed: a list with a filled row is being recorded (a row
+        just added and still blank is no answer yet, so it leaves "unknown" alone)."""
 
         def on_change() -> None:
-            rows = self.trials.rows if status is self.trial_history else self.medications.rows
-            if rows and status.value is ListStatus.UNKNOWN and self._holding == 0:
+            lists = {
+                id(self.diagnosis_list): self.diagnoses,
+                id(self.trial_history): self.trials,
+                id(self.medication_list): self.medications,
+            }
+            filled = [r for r in lists[id(status)].rows if not self._blank(r)]
+            if filled and status.value is ListStatus.UNKNOWN and self._holding == 0:
                 status.value = ListStatus.RECORDED  # triggers the update
             else:
                 self._on_change()
@@ -1166,6 +1177,7 @@ class EligibilityApp:
             self.sex.value = Sex.UNKNOWN
             for tb in (self.pregnant, self.breastfeeding, *self.history.values()):
                 tb.value = Answer.UNKNOWN
+            self.diagnosis_list.value = ListStatus.UNKNOWN
             self.trial_history.value = ListStatus.UNKNOWN
             self.medication_list.value = ListStatus.UNKNOWN
             for rows in (self.diagnoses, self.trials, self.medications):
@@ -1208,7 +1220,10 @@ class EligibilityApp:
             self.weight.value = _num(record.weight_kg)
             self.pregnant.value = record.pregnant
             self.breastfeeding.value = record.breastfeeding
-            for code in record.diagnoses:
+            self.diagnosis_list.value = (
+                ListStatus.UNKNOWN if record.diagnoses is None else ListStatus.RECORDED
+            )
+            for code in record.diagnoses or ():
                 self.diagnoses.add({"code": code})
             for status, rows, items in (
                 (self.trial_history, self.trials, record.antidepressant_trials),
@@ -1273,6 +1288,17 @@ class EligibilityApp:
         dx_rows = [r for r in self.diagnoses.rows if r.fields["code"].value.strip()]
         data["diagnoses"] = [r.fields["code"].value.strip() for r in dx_rows]
         where["diagnoses"] = [r.fields["code"] for r in dx_rows]
+        if self.diagnosis_list.value is ListStatus.UNKNOWN:
+            data["diagnoses"] = None
+            if dx_rows:
+                problems.append(
+                    _Problem(
+                        FIELD_LABELS["diagnoses"],
+                        f"the list is marked “unknown” but {len(dx_rows)} row(s) are filled "
+                        "in; choose “recorded below”, or remove the rows",
+                        (self.diagnosis_list,),
+                    )
+                )
 
         for key, status, rows, label in (
             ("antidepressant_trials", self.trial_history, self.trials, "Trial"),
@@ -1454,7 +1480,13 @@ class EligibilityApp:
         for box in (self.age, self.weight, self.systolic, self.diastolic, self.heart_rate):
             _mark(box, not box.value.strip())
         _mark(self.sex, self.sex.value == Sex.UNKNOWN)
-        for tb in (self.pregnant, self.breastfeeding, self.trial_history, self.medication_list):
+        for tb in (
+            self.pregnant,
+            self.breastfeeding,
+            self.diagnosis_list,
+            self.trial_history,
+            self.medication_list,
+        ):
             _mark(tb, tb.value == "unknown")
         for tb, row in self._question_rows.items():
             _mark(row, tb.value == Answer.UNKNOWN)

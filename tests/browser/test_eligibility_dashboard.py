@@ -52,7 +52,8 @@ def choose(select: Locator, pattern: str) -> None:
 def test_walk_through_every_status_and_the_crisis_banner(page: Page, voila_server: str) -> None:
     """A patient walked through the five steps reaches each status; C-SSRS intent is critical."""
     open_eligibility(page, voila_server, WALKED)
-    expect(status(page)).to_have_text("not_eligible")  # no diagnosis yet
+    expect(status(page)).to_have_text("incomplete")  # nothing answered, diagnoses included
+    expect(page.locator(".kap-findings")).not_to_contain_text("indication_not_met")
     expect(page.locator(".kap-crisis-banner")).to_be_hidden()
     expect(page.locator(".kap-question.kap-unanswered")).to_have_count(len(HistoryQuestion))
 
@@ -62,8 +63,11 @@ def test_walk_through_every_status_and_the_crisis_banner(page: Page, voila_serve
     answer(page.locator(".kap-pregnant"), "no")
     answer(page.locator(".kap-breastfeeding"), "no")
 
-    # 2. diagnoses and antidepressant trials
+    # 2. diagnoses and antidepressant trials: "recorded", no rows, is an explicit "none"
     step(page, 2)
+    answer(page.locator(".kap-dx-list"), "recorded below")
+    expect(status(page)).to_have_text("not_eligible", timeout=TIMEOUT)
+    expect(page.locator(".kap-finding-exclusion")).to_contain_text("rule indication_not_met")
     page.locator(".kap-add-dx").click()
     expect(page.locator(".kap-dx-row")).to_have_count(1)
     type_in(page.locator(".kap-dx-code"), "F33.1")
