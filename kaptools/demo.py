@@ -2,27 +2,306 @@
 
 Used by ``make run`` (creates ``var/demo.sqlite`` when it is missing) and by the
 tests, which build a private copy. Everything in it is synthetic.
+
+Each patient gets, through the same public APIs the dashboards use:
+
+* the patient record and every synthetic assessment (:mod:`kaptools.assessments`);
+* a screening (:func:`kaptools.screening.save_screening`) built from the patient:
+  age on the screening day, sex, weight, recurrent major depression with two or
+  three failed adequate antidepressant trials, blood pressure and heart rate from
+  the first session's pre-dose reading, and a C-SSRS screener (a warning for the
+  patients whose PHQ-9 item 9 is positive). Most patients meet the protocol's
+  criteria, some with cautions (age 65 or over, blood pressure above the caution
+  line, a benzodiazepine, a substance use disorder in remission);
+* a course plan (:func:`kaptools.scheduling.save_plan`) for the patient's route
+  from the first preparation day, made on :data:`DEMO_CALENDAR`, then re-planned
+  (version 2) onto the dates the synthetic course was held;
+* every dosing session as a completed :class:`kaptools.sessions.DosingSession`
+  (vitals at their protocol time points, MOAA/S, CADSS-6, side effects with
+  severity, the discharge checklist), linked to its session of the plan.
+
+The last patient (``SYN-0012`` in the default demo of 12) is re-screened a week
+after the course's last follow-up with a blood pressure at the protocol's defer
+line: the latest screening does not meet the criteria, so no new course can be
+planned for them (:func:`not_eligible_patient_id`).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from kaptools.assessments import record_assessment
-from kaptools.errors import KaptoolsError
+from kaptools.errors import KaptoolsError, PlanningError
 from kaptools.protocol import Protocol, default_protocol
-from kaptools.store import Store
-from kaptools.synthetic import DEMO_ANCHOR_DATE, SyntheticPatient, generate_patients
+from kaptools.scheduling import (
+    ClinicCalendar,
+    CoursePlan,
+    SessionKind,
+    plan_for_patient,
+    replan,
+    save_plan,
+)
+from kaptools.screening import (
+    HistoryQuestion,
+    ScreeningRecord,
+    ScreeningResult,
+    save_screening,
+    screen,
+)
+from kaptools.screening import Severity as FindingSeverity
+from kaptools.sessions import (
+    DischargeChecklist,
+    DissociationRating,
+    DosingSession,
+    SedationRating,
+    Severity,
+    SideEffect,
+    SideEffectReport,
+    VitalSigns,
+    VitalsTimepoint,
+    save_dosing_session,
+    vitals_schedule,
+)
+from kaptools.sessions.scales import cadss6
+from kaptools.store import Patient, Store
+from kaptools.synthetic import (
+    DEMO_ANCHOR_DATE,
+    SyntheticDosingSession,
+    SyntheticPatient,
+    generate_patients,
+)
 
-__all__ = ["DEMO_AUTHOR", "build_demo_database", "main"]
+__all__ = [
+    "DEMO_AUTHOR",
+    "DEMO_CALENDAR",
+    "build_demo_database",
+    "demo_dosing_session",
+    "demo_screening_record",
+    "main",
+    "not_eligible_patient_id",
+]
 
 DEMO_AUTHOR = "synthetic-data-generator"
 
+#: The demo clinic's calendar: open Monday to Saturday, no public-holiday closures.
+#: The synthetic courses were laid out on weekdays without a holiday calendar (some
+#: doses fall on US public holidays, and a Friday dose is followed by a Monday one,
+#: which leaves its integration the Saturday in between).
+DEMO_CALENDAR = ClinicCalendar(open_weekdays=range(6))
 
-def _store_patient(store: Store, p: SyntheticPatient, protocol: Protocol) -> None:
-    store.add_patient(
+_SESSION_START = dt.time(9, 30)
+_DISCHARGE_AFTER_MONITORING = dt.timedelta(minutes=10)
+_SCREENING_BEFORE_PREPARATION = dt.timedelta(days=7)
+_RESCREENING_AFTER_FOLLOW_UP = dt.timedelta(days=7)
+
+# Synthetic screening answers (illustrative values, not clinical rules): trials of
+# common antidepressants at adequate doses and lengths that did not work.
+_FAILED_TRIALS = (
+    {"drug": "sertraline", "daily_dose_mg": 150, "weeks": 8},
+    {"drug": "venlafaxine", "daily_dose_mg": 225, "weeks": 10},
+    {"drug": "bupropion", "daily_dose_mg": 300, "weeks": 6},
+)
+_DEFER_BP_MARGIN_MMHG = 4
+"""How far above the protocol's defer line the re-screening blood pressure is (synthetic)."""
+
+
+def not_eligible_patient_id(patients: Sequence[SyntheticPatient]) -> str | None:
+    """The demo patient whose latest screening is not eligible: the last of two or more."""
+    return patients[-1].patient_id if len(patients) >= 2 else None
+
+
+def _number(patient_id: str) -> int:
+    return int(patient_id.rsplit("-", 1)[-1])
+
+
+def demo_screening_record(
+    p: SyntheticPatient,
+    patient: Patient,
+    on: dt.date,
+    *,
+    protocol: Protocol,
+    rescreen: bool = False,
+) -> ScreeningRecord:
+    """A screening record consistent with the synthetic patient, as screened on ``on``.
+
+    With ``rescreen`` the record is the not-eligible re-screening after the course:
+    a blood pressure just above the protocol's defer line. The PHQ-9 is kept as the
+    baseline assessment rather than repeated on the screening; the C-SSRS screener
+    answers "wish to be dead" yes for the patients whose PHQ-9 item 9 is positive.
+    """
+    k = _number(p.patient_id)
+    pre = next(v for v in p.sessions[0].vitals if v.minutes_after_dose == 0)
+    systolic, diastolic = pre.systolic_mmhg, pre.diastolic_mmhg
+    if rescreen:
+        t = protocol.screening.thresholds
+        systolic = int(t.bp_defer_systolic_min.value) + _DEFER_BP_MARGIN_MMHG
+        diastolic = int(t.bp_defer_diastolic_min.value) + _DEFER_BP_MARGIN_MMHG
+    trials = [
+        {**t, "outcome": "partial_response" if i == 1 else "no_response"}
+        | {"stop_reason": "lack_of_effect"}
+        for i, t in enumerate(_FAILED_TRIALS[: 3 if k % 3 == 0 else 2])
+    ]
+    medications: list[dict[str, Any]] = [{"drug": "escitalopram", "daily_dose_mg": 20}]
+    if k % 4 == 0:
+        medications.append({"drug": "lorazepam", "daily_dose_mg": 0.5})
+    history = {q.value: "no" for q in HistoryQuestion}
+    if k == 6:
+        history[HistoryQuestion.REMITTED_SUBSTANCE_USE_DISORDER.value] = "yes"
+    female = p.sex == "female"
+    return ScreeningRecord.parse(
+        {
+            "patient_id": p.patient_id,
+            "age_years": patient.age_on(on),
+            "sex": p.sex,
+            "weight_kg": p.weight_kg,
+            "pregnant": "no" if female else "unknown",
+            "breastfeeding": "no" if female else "unknown",
+            "diagnoses": ["F33.1", *(["F43.10"] if p.has_ptsd else [])],
+            "antidepressant_trials": trials,
+            "current_medications": medications,
+            "systolic_bp_mmhg": systolic,
+            "diastolic_bp_mmhg": diastolic,
+            "heart_rate_bpm": pre.heart_rate_bpm,
+            "history": history,
+            "cssrs": {
+                "wish_to_be_dead": "yes" if p.item9_positive else "no",
+                "active_thoughts": "no",
+                "behaviour_past_3_months": "no",
+            },
+        }
+    )
+
+
+def _cautions(result: ScreeningResult) -> tuple[str, ...]:
+    """The caution findings that still count (not overridden), as the plan shows them."""
+    return tuple(
+        f.message + (f" ({f.detail})" if f.detail else "")
+        for f in result.by_severity(FindingSeverity.CAUTION)
+        if not f.overridden
+    )
+
+
+def _course_plan(
+    store: Store, p: SyntheticPatient, result: ScreeningResult, protocol: Protocol
+) -> CoursePlan:
+    """Plan the course from the first preparation day, then move it onto the dates held.
+
+    Version 1 is the planner's own plan; version 2 pins the preparation, dosing and
+    integration sessions to the synthetic dates (integration left to the planner where
+    the synthetic date breaks the protocol's window). When no pinned plan keeps the
+    rules, version 1 stays the plan.
+    """
+    plan = plan_for_patient(
+        store,
+        p.patient_id,
+        p.route,
+        p.preparation_dates[0],
+        calendar=DEMO_CALENDAR,
+        screening_status=result.status,
+        cautions=_cautions(result),
+        protocol=protocol,
+    )
+    saved = save_plan(store, plan, DEMO_AUTHOR)
+    preps = plan.of_kind(SessionKind.PREPARATION)
+    pins = {s.index: d for s, d in zip(preps[1:], p.preparation_dates[1:], strict=False)}
+    pins |= {s.index: x.session_date for s, x in zip(plan.doses, p.sessions, strict=False)}
+    integrations = plan.of_kind(SessionKind.INTEGRATION)
+    with_integration = pins | {
+        s.index: d for s, d in zip(integrations, p.integration_dates, strict=False)
+    }
+    for moved in (with_integration, pins):
+        try:
+            booked = replan(plan, as_of=plan.as_of, moved=moved, protocol=protocol)
+        except PlanningError:
+            continue
+        save_plan(
+            store,
+            booked,
+            DEMO_AUTHOR,
+            record_id=saved.record_id,
+            reason="Moved onto the dates the clinic booked (synthetic course).",
+        )
+        return booked
+    return plan
+
+
+def demo_dosing_session(
+    p: SyntheticPatient,
+    s: SyntheticDosingSession,
+    *,
+    protocol: Protocol,
+    plan: CoursePlan | None = None,
+) -> DosingSession:
+    """A completed dosing-session record from one synthetic session.
+
+    Readings go to the protocol's time points (:func:`kaptools.sessions.vitals_schedule`):
+    minute 0 pre-dose, the during-infusion minutes, the post-dose check, the last one
+    pre-discharge and any other minute as "other". The synthetic 0-4 dissociation
+    rating is used for each CADSS-6 item; MOAA/S and CADSS-6 are rated at the
+    post-dose check. The session is linked to the plan's dose on the same day.
+    """
+    schedule = vitals_schedule(s.route, protocol)
+    during = {m for t, m in schedule if t is VitalsTimepoint.DURING}
+    post = next(m for t, m in schedule if t is VitalsTimepoint.POST_DOSE)
+    last = max(v.minutes_after_dose for v in s.vitals)
+
+    def point(minutes: int) -> VitalsTimepoint:
+        if minutes == 0:
+            return VitalsTimepoint.PRE_DOSE
+        if minutes in during:
+            return VitalsTimepoint.DURING
+        if minutes == post:
+            return VitalsTimepoint.POST_DOSE
+        if minutes == last:
+            return VitalsTimepoint.PRE_DISCHARGE
+        return VitalsTimepoint.OTHER
+
+    started = dt.datetime.combine(s.session_date, _SESSION_START)
+    ended = started + dt.timedelta(minutes=last)
+    index = None
+    if plan is not None:
+        index = next((d.index for d in plan.doses if d.date == s.session_date), None)
+    session = DosingSession(
+        patient_id=p.patient_id,
+        route=s.route,
+        session_date=s.session_date,
+        started_at=started,
+        monitoring_ended_at=ended,
+        discharged_at=ended + _DISCHARGE_AFTER_MONITORING,
+        dose_mg=s.dose_mg,
+        lot_number=f"SYNLOT-{s.session_date:%Y%m%d}",
+        vitals=tuple(
+            VitalSigns(
+                point(v.minutes_after_dose),
+                v.minutes_after_dose,
+                v.systolic_mmhg,
+                v.diastolic_mmhg,
+                v.heart_rate_bpm,
+            )
+            for v in s.vitals
+        ),
+        sedation=(SedationRating(post, s.sedation_moaas),),
+        dissociation=(
+            DissociationRating(post, tuple(s.dissociation_rating for _ in cadss6().items)),
+        ),
+        side_effects=tuple(
+            SideEffectReport(SideEffect(name), Severity(severity))
+            for name, severity in s.side_effects
+        ),
+        discharge=DischargeChecklist(True, True, True, True),
+        plan_session_index=index,
+    )
+    return session.complete(protocol)
+
+
+def _store_patient(
+    store: Store, p: SyntheticPatient, protocol: Protocol, *, not_eligible: bool
+) -> None:
+    patient = store.add_patient(
         p.patient_id,
         p.display_name,
         birth_date=p.birth_date,
@@ -42,20 +321,25 @@ def _store_patient(store: Store, p: SyntheticPatient, protocol: Protocol) -> Non
             protocol=protocol,
             today=a.administered_on,
         )
+    screened_on = p.preparation_dates[0] - _SCREENING_BEFORE_PREPARATION
+    record = demo_screening_record(p, patient, screened_on, protocol=protocol)
+    result = screen(record, protocol=protocol)
+    save_screening(store, p.patient_id, record, result, DEMO_AUTHOR, effective_at=screened_on)
+    plan = _course_plan(store, p, result, protocol)
     for s in p.sessions:
-        # INTERIM: replaced by the dosing-session record once kaptools.sessions lands.
-        store.save_record(
-            "dosing_session",
+        save_dosing_session(
+            store, demo_dosing_session(p, s, protocol=protocol, plan=plan), DEMO_AUTHOR
+        )
+    if not_eligible:
+        on = max(a.administered_on for a in p.assessments) + _RESCREENING_AFTER_FOLLOW_UP
+        again = demo_screening_record(p, patient, on, protocol=protocol, rescreen=True)
+        save_screening(
+            store,
             p.patient_id,
-            {
-                "session_date": s.session_date.isoformat(),
-                "route": s.route,
-                "dose_mg": s.dose_mg,
-                "label": f"Dose {s.number}",
-                "side_effects": [{"name": n, "severity": sev} for n, sev in s.side_effects],
-            },
-            author=DEMO_AUTHOR,
-            effective_at=s.session_date,
+            again,
+            screen(again, protocol=protocol),
+            DEMO_AUTHOR,
+            effective_at=on,
         )
 
 
@@ -65,8 +349,9 @@ def build_demo_database(
     """Fill ``store`` with ``n`` synthetic patients (reproducible from ``seed``)."""
     protocol = protocol or default_protocol()
     patients = generate_patients(n, seed=seed, anchor=DEMO_ANCHOR_DATE)
+    excluded = not_eligible_patient_id(patients)
     for p in patients:
-        _store_patient(store, p, protocol)
+        _store_patient(store, p, protocol, not_eligible=p.patient_id == excluded)
     return patients
 
 

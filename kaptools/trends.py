@@ -14,6 +14,7 @@ from kaptools.alerts import Alert
 from kaptools.assessments import Assessment, assessments
 from kaptools.protocol import Protocol, ProtocolInfo, default_protocol
 from kaptools.scores import Change, Instrument, InstrumentDefinition, compare, definition
+from kaptools.sessions import SessionRecordStatus, dosing_sessions
 from kaptools.store import Patient, Store
 
 __all__ = ["MeasureTrend", "PatientTrends", "SessionMark", "patient_trends"]
@@ -95,19 +96,25 @@ class PatientTrends:
 
 
 def _session_marks(store: Store, patient_id: str) -> tuple[SessionMark, ...]:
-    # INTERIM: reads the raw payload until kaptools.sessions lands.
+    """The patient's recorded dosing sessions (newest version of each), in date order.
+
+    Labelled "Dose n" by their order; a record not yet marked complete says so.
+    Side effects are ``(SideEffect value, Severity value)`` pairs.
+    """
+    saved = sorted(dosing_sessions(store, patient_id), key=lambda s: s.session.session_date)
     marks = []
-    for r in store.latest_records("dosing_session", patient_id):
-        p = r.payload
+    for n, s in enumerate(saved, start=1):
+        session = s.session
+        open_ = session.status is not SessionRecordStatus.COMPLETE
         marks.append(
             SessionMark(
-                dt.date.fromisoformat(p["session_date"]),
-                p.get("label", "Dosing session"),
-                tuple((e["name"], e["severity"]) for e in p.get("side_effects", ())),
-                r.record_id,
+                session.session_date,
+                f"Dose {n}" + (" (record in progress)" if open_ else ""),
+                tuple((r.effect.value, r.severity.value) for r in session.side_effects or ()),
+                s.record_id,
             )
         )
-    return tuple(sorted(marks, key=lambda m: m.session_date))
+    return tuple(marks)
 
 
 def patient_trends(

@@ -6,6 +6,7 @@ are installed (the ``dashboards`` extra).
 """
 
 from kaptools.ui.eligibility import EligibilityApp
+from kaptools.ui.planner import PlannerApp
 from kaptools.ui.trends import TrendsApp
 
-__all__ = ["EligibilityApp", "TrendsApp"]
+__all__ = ["EligibilityApp", "PlannerApp", "TrendsApp"]

@@ -1,0 +1,130 @@
+"""The demo database: screenings, course plans and dosing sessions consistent with each patient."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from kaptools.demo import DEMO_AUTHOR, build_demo_database, main, not_eligible_patient_id
+from kaptools.protocol import default_protocol
+from kaptools.scheduling import load_latest_plan, plan_history, plan_violations
+from kaptools.screening import load_screening
+from kaptools.screening.persistence import SCREENING_KIND
+from kaptools.sessions import SessionRecordStatus, SideEffect, dosing_sessions
+from kaptools.store import Store
+from kaptools.synthetic import SIDE_EFFECT_SESSION_RATES
+
+PLANNABLE = {"eligible", "eligible_with_cautions"}
+
+
+@pytest.fixture(scope="module")
+def demo():
+    store = Store.in_memory()
+    patients = build_demo_database(store)
+    return store, patients
+
+
+def _screenings(store: Store, patient_id: str):
+    return [
+        load_screening(store, r.record_id) for r in store.latest_records(SCREENING_KIND, patient_id)
+    ]
+
+
+def test_every_patient_is_screened_consistently_with_their_record(demo) -> None:
+    """Each screening has the patient's age that day, sex, weight and 2+ failed adequate trials."""
+    store, patients = demo
+    for p in patients:
+        patient = store.get_patient(p.patient_id)
+        first = store.latest_records(SCREENING_KIND, p.patient_id)[0]
+        result = _screenings(store, p.patient_id)[0]
+        record = result.record
+        assert record.age_years == patient.age_on(first.effective_at.date())
+        assert (record.sex.value, record.weight_kg) == (p.sex, p.weight_kg)
+        assert result.failed_adequate_trials >= 2
+        assert result.status.value in PLANNABLE
+        assert first.author == DEMO_AUTHOR
+
+
+def test_most_patients_meet_the_criteria_and_the_last_is_not_eligible(demo) -> None:
+    """Eligible and with-cautions both occur; the last patient's latest screening excludes."""
+    store, patients = demo
+    latest = {p.patient_id: _screenings(store, p.patient_id)[-1] for p in patients}
+    statuses = [r.status.value for r in latest.values()]
+    assert {"eligible", "eligible_with_cautions"} <= set(statuses)
+    excluded = not_eligible_patient_id(patients)
+    assert excluded == "SYN-0012"
+    assert [pid for pid, r in latest.items() if r.status.value not in PLANNABLE] == [excluded]
+    assert latest[excluded].finding("blood_pressure_defer") is not None
+
+
+def test_item9_positive_patients_have_a_cssrs_warning_at_screening(demo) -> None:
+    """The C-SSRS 'wish to be dead' answer gives a screening alert exactly for item-9 patients."""
+    store, patients = demo
+    for p in patients:
+        alerts = _screenings(store, p.patient_id)[0].alerts
+        assert bool(alerts) == p.item9_positive
+
+
+def test_course_plans_follow_the_synthetic_course(demo) -> None:
+    """Route and first day match; version 2 holds the dates the doses were given; rules hold."""
+    store, patients = demo
+    protocol = default_protocol()
+    for p in patients:
+        saved = load_latest_plan(store, p.patient_id)
+        plan = saved.plan
+        assert plan.route.value == p.route and plan.start == p.preparation_dates[0]
+        assert [s.date for s in plan.doses] == [s.session_date for s in p.sessions]
+        assert [h.version for h in plan_history(store, saved.record_id)] == [1, 2]
+        assert plan_violations(plan, protocol) == []
+
+
+def test_dosing_sessions_are_complete_records_linked_to_the_plan(demo) -> None:
+    """Each synthetic session is a complete record, on its plan dose, with its side effects."""
+    store, patients = demo
+    for p in patients:
+        plan = load_latest_plan(store, p.patient_id).plan
+        saved = dosing_sessions(store, p.patient_id)
+        assert len(saved) == len(p.sessions)
+        for rec, syn in zip(saved, p.sessions, strict=True):
+            s = rec.session
+            assert s.status is SessionRecordStatus.COMPLETE
+            assert s.session_date == syn.session_date and s.dose_mg == syn.dose_mg
+            assert plan.session(s.plan_session_index).date == s.session_date
+            assert [(e.effect.value, e.severity.value) for e in s.side_effects] == list(
+                syn.side_effects
+            )
+            assert s.sedation[0].moaa_s == syn.sedation_moaas
+
+
+def test_big_blood_pressure_rises_are_flagged_by_the_sessions_module(demo) -> None:
+    """Sessions generated with a large rise carry the protocol's systolic-rise flag."""
+    store, patients = demo
+    flagged = [
+        f.rule_id
+        for p in patients
+        for rec in dosing_sessions(store, p.patient_id)
+        for f in rec.session.flags()
+    ]
+    assert "systolic_rise" in flagged
+
+
+def test_synthetic_side_effect_names_are_side_effects() -> None:
+    """Every side effect the generator draws is a member of the sessions SideEffect enum."""
+    assert set(SIDE_EFFECT_SESSION_RATES) <= {e.value for e in SideEffect}
+
+
+def test_demo_database_builds_quickly() -> None:
+    """Twelve patients with screenings, plans and sessions are built in well under 3 s."""
+    t = time.perf_counter()
+    build_demo_database(Store.in_memory())
+    assert time.perf_counter() - t < 3
+
+
+def test_demo_command_fills_an_empty_database_only(tmp_path, capsys) -> None:
+    """`python -m kaptools.demo` refuses a database with patients unless told --if-empty."""
+    url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
+    assert main(["--database", url]) == 0
+    assert main(["--database", url]) == 2
+    assert main(["--database", url, "--if-empty"]) == 0
+    assert "already has patients" in capsys.readouterr().out

@@ -1,0 +1,517 @@
+"""The course-planner App's Python side: the screening gate, re-plans, saves, the session form."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import datetime as dt
+import io
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from icalendar import Calendar
+
+from kaptools.demo import build_demo_database
+from kaptools.protocol import default_protocol
+from kaptools.scheduling import (
+    CSV_COLUMNS,
+    SessionKind,
+    SessionStatus,
+    load_latest_plan,
+    plan_history,
+    plan_violations,
+)
+from kaptools.screening import save_screening, screen
+from kaptools.sessions import SessionRecordStatus, dosing_session_history, dosing_sessions
+from kaptools.store import Store
+from kaptools.ui import PlannerApp
+from kaptools.ui.planner import parse_closures
+
+TODAY = dt.date(2026, 11, 27)
+START = dt.date(2026, 12, 7)  # a Monday after the demo courses
+PROTOCOL = default_protocol()
+
+
+def _app(n: int = 8) -> PlannerApp:
+    store = Store.in_memory()
+    build_demo_database(store, n=n)
+    return PlannerApp(store, PROTOCOL, defer=True, author="dr-test", today=TODAY)
+
+
+@pytest.fixture
+def app() -> PlannerApp:
+    """Eight demo patients: SYN-0004 has cautions, SYN-0008 (the last) is not eligible."""
+    return _app()
+
+
+def _arrive(app: PlannerApp, search: str) -> None:
+    app.url.observe(app._on_url, names="search")
+    app.url.search = search
+
+
+def _plan_new(app: PlannerApp, *, country: str = "US", start: dt.date = START) -> None:
+    app.country.value = country
+    for b in app.weekdays[5:]:
+        b.value = False
+    app.closures.value = ""
+    app.start.value = start
+    app._on_plan()
+
+
+def _index_of_dose(app: PlannerApp, number: int) -> int:
+    return next(s.index for s in app.plan.doses if s.dose_number == number)
+
+
+def _audit(app: PlannerApp) -> int:
+    return len(app.store.audit_entries())
+
+
+def _link(html: str, cls: str) -> bytes:
+    m = re.search(rf"class='{cls}' download='[^']+' href='data:[^;]+;base64,([^']+)'", html)
+    assert m, html
+    return base64.b64decode(m.group(1))
+
+
+# ---- loading and the screening gate ----------------------------------------------------
+
+
+def test_nothing_is_loaded_before_the_url_arrives(app: PlannerApp) -> None:
+    """A deferred app (a preheated kernel) holds no patient list, screening or plan."""
+    assert app.picker.options == ()
+    assert app.screening is None and app.plan is None
+    assert app.plan_area.layout.display == "none"
+
+
+def test_saved_plan_is_shown_with_doses_and_recorded_sessions(app: PlannerApp) -> None:
+    """SYN-0001's saved plan shows each dose with its arithmetic and its dosing record."""
+    _arrive(app, "?patient=SYN-0001")
+    saved = load_latest_plan(app.store, "SYN-0001")
+    assert app.plan == saved.plan and app.plan_area.layout.display is None
+    table = app.table.value
+    assert "kap-plan-table" in table
+    assert table.count("<span class='kap-confirm'>for clinician confirmation") == 6
+    assert len(app.plan.doses) == 6
+    assert table.count("kap-recorded") == 6
+    assert "× 0.5 mg/kg" in table
+    assert f"version {saved.version}" in app.plan_summary.value
+
+
+def test_not_eligible_patient_cannot_be_planned(app: PlannerApp) -> None:
+    """The last demo patient's latest screening excludes: a message, no plan, nothing written."""
+    _arrive(app, "?patient=SYN-0008")
+    assert app.screening.status.value == "not_eligible"
+    assert app.plan is None
+    assert app.controls.layout.display == "none" and app.plan_area.layout.display == "none"
+    assert "no course can be planned" in app.screening_box.value
+    assert "defer until blood pressure is controlled" in app.screening_box.value
+    before = _audit(app)
+    app._on_plan()
+    assert "not eligible" in app.plan_error.value and "kap-error" in app.plan_error._dom_classes
+    assert app.plan is None and _audit(app) == before
+
+
+def test_patient_without_screening_gets_the_planners_message(app: PlannerApp) -> None:
+    """No screening on record: the planner's own message, and no plan controls."""
+    app.store.add_patient(
+        "SYN-NEW",
+        "New P. (synthetic)",
+        birth_date=dt.date(1980, 1, 1),
+        sex="female",
+        weight_kg=70,
+        author="dr-test",
+    )
+    _arrive(app, "?patient=SYN-NEW")
+    assert app.screening is None and app.plan is None
+    assert "No screening on record" in app.screening_box.value
+    assert app.controls.layout.display == "none"
+
+
+def test_incomplete_screening_gets_a_message_and_no_plan(app: PlannerApp) -> None:
+    """A screening with answers missing is incomplete: the message says so; no plan."""
+    app.store.add_patient(
+        "SYN-INC",
+        "Inc P. (synthetic)",
+        birth_date=dt.date(1980, 1, 1),
+        sex="female",
+        weight_kg=70,
+        author="dr-test",
+    )
+    trial = {"daily_dose_mg": 150, "weeks": 8, "outcome": "no_response"}
+    record = {  # complete but for the history checklist, left unasked
+        "patient_id": "SYN-INC",
+        "age_years": 46,
+        "sex": "female",
+        "pregnant": "no",
+        "breastfeeding": "no",
+        "diagnoses": ["F33.1"],
+        "current_medications": [],
+        "antidepressant_trials": [
+            {"drug": "sertraline", "stop_reason": "lack_of_effect", **trial},
+            {"drug": "venlafaxine", "stop_reason": "lack_of_effect", **trial, "daily_dose_mg": 225},
+        ],
+        "systolic_bp_mmhg": 120,
+        "diastolic_bp_mmhg": 78,
+    }
+    save_screening(app.store, "SYN-INC", record, screen(record), "dr-test")
+    _arrive(app, "?patient=SYN-INC")
+    assert app.screening.status.value == "incomplete"
+    assert "incomplete" in app.screening_box.value and app.plan is None
+
+
+def test_cautions_from_screening_are_shown_on_the_plan(app: PlannerApp) -> None:
+    """An eligible-with-cautions patient is planned, and the plan lists the cautions."""
+    _arrive(app, "?patient=SYN-0004")
+    assert app.screening.status.value == "eligible_with_cautions"
+    _plan_new(app)
+    assert app.plan.cautions and "Benzodiazepine" in app.plan.cautions[0]
+    assert "kap-cautions" in app.plan_summary.value
+    assert "Benzodiazepine" in app.plan_summary.value
+    ics = Calendar.from_ical(_link(app.downloads.value, "kap-download-ics"))
+    assert "Benzodiazepine" in str(ics.walk("VEVENT")[0]["description"])
+
+
+def test_crisis_banner_follows_the_patients_alerts(app: PlannerApp) -> None:
+    """SYN-0003 (item 9 positive) shows the 988 banner; SYN-0001 does not."""
+    _arrive(app, "?patient=SYN-0003")
+    assert app.banner.layout.display is None and "988" in app.banner.value
+    app.picker.value = "SYN-0001"
+    assert app.banner.layout.display == "none"
+
+
+@pytest.mark.parametrize("search", ["?patient=%3Cscript%3E", "?patient=SYN-9999"])
+def test_bad_or_unknown_url_patient_is_named_and_first_patient_shown(
+    app: PlannerApp, search: str
+) -> None:
+    """A malformed or unknown ?patient= gives an escaped message and the first patient."""
+    _arrive(app, search)
+    assert app.notice.layout.display is None and "<script>" not in app.notice.value
+    assert app.picker.value == "SYN-0001"
+
+
+# ---- planning and re-planning ----------------------------------------------------------------
+
+
+def test_new_plan_follows_the_controls(app: PlannerApp) -> None:
+    """Route, start and the US calendar from the controls make a plan that keeps every rule."""
+    _arrive(app, "?patient=SYN-0002")
+    app.route.value = "im_ketamine"
+    _plan_new(app)
+    plan = app.plan
+    assert plan.route.value == "im_ketamine" and plan.start == START
+    assert plan.calendar.country == "US" and plan.patient_id == "SYN-0002"
+    assert plan_violations(plan, PROTOCOL) == []
+    assert "not saved yet" in app.plan_summary.value
+    assert "kap-ok" in app.plan_error._dom_classes
+
+
+def test_moving_a_dose_replans_and_keeps_the_constraints(app: PlannerApp) -> None:
+    """Dose 2 moved a day later: it is on the new day, later sessions follow, every rule holds."""
+    _arrive(app, "?patient=SYN-0001")
+    _plan_new(app)
+    i = _index_of_dose(app, 2)
+    new_day = app.plan.session(i).date + dt.timedelta(days=1)
+    app.move_which.value = i
+    assert app.move_date.value == app.plan.session(i).date
+    app.move_date.value = new_day
+    app._on_move()
+    assert "Re-planned (revision 2)" in app.replan_error.value
+    assert [s.date for s in app.plan.doses if s.dose_number == 2] == [new_day]
+    assert plan_violations(app.plan, PROTOCOL) == []
+    assert app.changed and "kap-changed" in app.table.value
+
+
+def test_moving_onto_a_closed_day_names_the_constraint_and_keeps_the_plan(app: PlannerApp) -> None:
+    """Christmas Day is a US public holiday: the error names open_day; the plan is unchanged."""
+    _arrive(app, "?patient=SYN-0001")
+    _plan_new(app)
+    before, audit = app.plan, _audit(app)
+    app.move_which.value = _index_of_dose(app, 6)
+    app.move_date.value = dt.date(2026, 12, 25)
+    app._on_move()
+    assert "open_day" in app.replan_error.value and "Christmas" in app.replan_error.value
+    assert app.plan == before and _audit(app) == audit
+
+
+def test_start_inside_a_long_closure_shows_the_planning_error_and_writes_nothing(
+    app: PlannerApp,
+) -> None:
+    """A closure over the whole planning horizon: PlanningError inline, no plan, no write."""
+    _arrive(app, "?patient=SYN-0002")
+    audit = _audit(app)
+    app.closures.value = "2026-12-01 to 2029-12-31 building work"
+    app.start.value = START
+    app._on_plan()
+    assert "planning_horizon" in app.plan_error.value
+    assert "kap-error" in app.plan_error._dom_classes
+    assert app.plan == load_latest_plan(app.store, "SYN-0002").plan  # the saved one, untouched
+    assert _audit(app) == audit
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [("christmas", "line 1"), ("2026-12-24\nnext week", "line 2"), ("2026-02-30", "2026-02-30")],
+)
+def test_bad_closure_lines_are_named(app: PlannerApp, text: str, field: str) -> None:
+    """A closure line that is not a date (range) is named in the inline error."""
+    _arrive(app, "?patient=SYN-0002")
+    app.closures.value = text
+    app._on_plan()
+    assert field in app.plan_error.value
+
+
+def test_closure_lines_are_read_with_reasons() -> None:
+    """Single days and ranges, with or without a reason, become closure dicts."""
+    assert parse_closures("2026-12-24 to 2027-01-01 winter break\n\n2026-11-27") == [
+        {"start": "2026-12-24", "end": "2027-01-01", "reason": "winter break"},
+        {"start": "2026-11-27", "end": "2026-11-27", "reason": "clinic closure"},
+    ]
+
+
+@pytest.fixture(scope="module")
+def planned() -> PlannerApp:
+    a = _app(n=2)
+    _arrive(a, "?patient=SYN-0001")
+    _plan_new(a)
+    return a
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(dose=st.integers(1, 6), shift=st.integers(-3, 12))
+def test_any_move_either_keeps_every_rule_or_names_the_broken_one(
+    planned: PlannerApp, dose: int, shift: int
+) -> None:
+    """Moving any dose by any number of days gives a valid plan or an inline named constraint."""
+    app = planned
+    app._on_plan()  # a fresh plan each example
+    before = app.plan
+    i = _index_of_dose(app, dose)
+    app.move_which.value = i
+    app.move_date.value = before.session(i).date + dt.timedelta(days=shift)
+    app._on_move()
+    if app.plan is before:
+        assert "kap-error" in app.replan_error._dom_classes
+        assert re.search(r"rule: [a-z_]+|as_of|before", app.replan_error.value)
+    else:
+        assert plan_violations(app.plan, PROTOCOL) == []
+        assert app.plan.revision == before.revision + 1
+
+
+def test_a_missed_dose_is_planned_again(app: PlannerApp) -> None:
+    """A dose dated before today reported missed stays as missed; the course keeps its doses."""
+    _arrive(app, "?patient=SYN-0002")
+    _plan_new(app, start=dt.date(2026, 11, 16))
+    missed = next(i for label, i in app.miss_which.options if "Dose 1" in label)
+    app.miss_which.value = missed
+    app._on_missed()
+    assert app.plan.session(missed).status is SessionStatus.MISSED
+    assert len(app.plan.doses) == 6
+    assert all(s.date >= TODAY for s in app.plan.doses if s.status is SessionStatus.PLANNED)
+    assert plan_violations(app.plan, PROTOCOL) == []
+
+
+# ---- saving and exporting ----------------------------------------------------------------------
+
+
+def test_saving_a_plan_stores_a_new_version_with_author_and_reason(app: PlannerApp) -> None:
+    """A new plan becomes the next version of the patient's plan record; a re-plan the one after."""
+    _arrive(app, "?patient=SYN-0001")
+    record_id = app.saved.record_id
+    _plan_new(app)
+    app._on_save()
+    history = plan_history(app.store, record_id)
+    assert [h.version for h in history] == [1, 2, 3]
+    assert history[-1].author == "dr-test" and history[-1].reason.startswith("New plan")
+    app.move_which.value = _index_of_dose(app, 3)
+    app.move_date.value = app.plan.session(app.move_which.value).date + dt.timedelta(days=1)
+    app._on_move()
+    app._on_save()
+    history = plan_history(app.store, record_id)
+    assert len(history) == 4 and "moved" in history[-1].reason
+    assert history[-1].plan == app.plan
+    audit = _audit(app)
+    app._on_save()
+    assert "already saved" in app.save_error.value and _audit(app) == audit
+
+
+def test_downloads_are_the_plan_as_ics_and_csv(app: PlannerApp) -> None:
+    """The .ics link holds one event per session; the CSV has the export's columns."""
+    _arrive(app, "?patient=SYN-0001")
+    _plan_new(app)
+    events = Calendar.from_ical(_link(app.downloads.value, "kap-download-ics")).walk("VEVENT")
+    assert len(events) == len(app.plan.sessions)
+    assert {str(e["summary"]) for e in events} == {s.label for s in app.plan.sessions}
+    rows = list(csv.reader(io.StringIO(_link(app.downloads.value, "kap-download-csv").decode())))
+    assert tuple(rows[0]) == CSV_COLUMNS and len(rows) == len(app.plan.sessions) + 1
+
+
+# ---- the dosing-session form -------------------------------------------------------------------
+
+
+def _open_dose(app: PlannerApp, number: int) -> None:
+    value = next(v for label, v in app.session_pick.options if f"Dose {number} of" in label)
+    app.session_pick.value = value
+    app._on_open_session()
+    assert app.form.container.layout.display is None
+
+
+def _row(app: PlannerApp, point: str):
+    return next(r for r in app.form.rows if r.point.value == point)
+
+
+def _bp(row, systolic: int | str, diastolic: int | str) -> None:
+    row.systolic.value, row.diastolic.value = str(systolic), str(diastolic)
+
+
+def test_session_form_flags_come_from_the_protocol(app: PlannerApp) -> None:
+    """Pre-dose 150/95 is highlighted for review; a 45 mmHg systolic rise is flagged."""
+    _arrive(app, "?patient=SYN-0001")
+    _plan_new(app)
+    _open_dose(app, 1)
+    form = app.form
+    assert [r.point.value for r in form.rows][:4] == ["pre_dose", "during", "during", "post_dose"]
+    _bp(_row(app, "pre_dose"), 150, 95)
+    assert "kap-flag-review" in form.flags.value and "Pre-dose systolic 150" in form.flags.value
+    assert "kap-vitals-review" in _row(app, "pre_dose").box._dom_classes
+    _bp(_row(app, "post_dose"), 195, 100)
+    assert "kap-flag-flag" in form.flags.value and "Systolic rose 45" in form.flags.value
+    assert "kap-vitals-flagged" in _row(app, "post_dose").box._dom_classes
+
+
+def test_a_blood_pressure_of_400_is_an_inline_error_and_nothing_is_written(
+    app: PlannerApp,
+) -> None:
+    """Systolic 400 is outside the entry range: the form says so and saves nothing."""
+    _arrive(app, "?patient=SYN-0001")
+    _plan_new(app)
+    _open_dose(app, 1)
+    _bp(_row(app, "pre_dose"), 400, 90)
+    assert "kap-vitals-error" in app.form.flags.value and "400" in app.form.flags.value
+    audit = _audit(app)
+    app.form._on_save()
+    assert (
+        "kap-error" in app.form.errors._dom_classes and "vitals.systolic" in app.form.errors.value
+    )
+    assert _audit(app) == audit
+
+
+def test_bad_time_is_named_and_nothing_is_written(app: PlannerApp) -> None:
+    """A start time of 25:00 names the field and the fix; nothing is saved."""
+    _arrive(app, "?patient=SYN-0001")
+    _plan_new(app)
+    _open_dose(app, 1)
+    app.form.started.value = "25:00"
+    audit = _audit(app)
+    app.form._on_save()
+    assert "started_at" in app.form.errors.value and "HH:MM" in app.form.errors.value
+    assert _audit(app) == audit
+
+
+def _fill_complete(app: PlannerApp) -> None:
+    f = app.form
+    f.started.value, f.ended.value, f.discharged.value = "09:30", "11:30", "11:45"
+    f.dose.value, f.lot.value = "45", "LOT-123"
+    for r, (s, d) in zip(
+        f.rows[:5], [(128, 80), (135, 84), (140, 86), (150, 90), (126, 80)], strict=True
+    ):
+        _bp(r, s, d)
+    f.rows[4].minutes.value = "120"
+    f.sedation.answer = 4
+    for item in f.dissociation_items:
+        item.answer = 1
+    f.side_effects_asked.answer = "asked"
+    effect, severity, _ = f.side_effect_rows[0]
+    effect.answer, severity.answer = "nausea", "mild"
+    for d in f.discharge.values():
+        d.answer = True
+
+
+def test_mark_complete_names_missing_fields_then_saves_versions(app: PlannerApp) -> None:
+    """Complete refuses with the missing fields and writes nothing; filled in, it saves v1, v2."""
+    _arrive(app, "?patient=SYN-0001")
+    _plan_new(app)
+    _open_dose(app, 1)
+    _bp(_row(app, "pre_dose"), 128, 80)
+    audit = _audit(app)
+    app.form._on_complete()
+    message = app.form.errors.value
+    assert "cannot be marked complete" in message
+    assert "lot_number" in message and "discharge.escort_home" in message
+    assert _audit(app) == audit
+    app.form._on_save()  # in progress: allowed with fields missing
+    first = app.form.record_id
+    assert dosing_session_history(app.store, first)[-1].session.status.value == "in_progress"
+    _fill_complete(app)
+    app.form.reason.value = "Completed after discharge"
+    app.form._on_complete()
+    assert "Saved version 2" in app.form.errors.value
+    history = dosing_session_history(app.store, first)
+    assert [h.version for h in history] == [1, 2]
+    assert history[-1].session.status is SessionRecordStatus.COMPLETE
+    assert history[-1].session.plan_session_index == _index_of_dose(app, 1)
+    assert history[-1].author == "dr-test" and history[-1].reason == "Completed after discharge"
+    assert _audit(app) == audit + 2
+    assert "kap-recorded" in app.table.value
+
+
+def test_correcting_a_recorded_session_needs_a_reason(app: PlannerApp) -> None:
+    """A demo session opened from the saved plan is corrected only with a written reason."""
+    _arrive(app, "?patient=SYN-0001")
+    _open_dose(app, 1)
+    form = app.form
+    assert form.record_id is not None and form.dose.value != ""
+    assert form.side_effects_asked.answer == "asked"
+    form.lot.value = "CORRECTED-LOT"
+    audit = _audit(app)
+    form._on_save()
+    assert "Reason for the correction" in form.errors.value and _audit(app) == audit
+    form.reason.value = "Lot number mistyped"
+    form._on_complete()
+    (saved,) = [s for s in dosing_sessions(app.store, "SYN-0001") if s.record_id == form.record_id]
+    assert saved.version == 2 and saved.session.lot_number == "CORRECTED-LOT"
+
+
+def test_rems_forms_due_are_listed_for_esketamine_sessions(app: PlannerApp) -> None:
+    """An unfiled esketamine session over a week old is listed as overdue, with missing fields."""
+    _arrive(app, "?patient=SYN-0002")
+    assert "has none" in app.rems.value
+    app.route.value = "esketamine_nasal"
+    _plan_new(app, start=dt.date(2026, 11, 9))
+    assert app.plan.doses[0].dose.devices == 2
+    _open_dose(app, 1)
+    assert app.form.rems_box.layout.display is None
+    _bp(_row(app, "pre_dose"), 128, 80)
+    app.form._on_save()
+    assert "kap-ok" in app.form.errors._dom_classes
+    assert "kap-rems-overdue" in app.rems.value and "lot number" in app.rems.value
+
+
+def test_session_kinds_of_a_plan_all_reach_the_timeline(app: PlannerApp) -> None:
+    """The timeline spec has one trace per session kind on the plan, doses labelled D1..D6."""
+    from kaptools.ui.planner import plan_timeline_spec
+
+    _arrive(app, "?patient=SYN-0001")
+    _plan_new(app)
+    spec = plan_timeline_spec(app.plan, as_of=TODAY)
+    names = [t["name"] for t in spec["data"]]
+    assert set(names) >= {"Preparation", "Dosing", "Integration", "Measures"}
+    dosing = spec["data"][names.index("Dosing")]
+    assert dosing["text"] == [f"D{i}" for i in range(1, 7)]
+    assert len(app.plan.of_kind(SessionKind.DOSING)) == 6
+
+
+def test_typed_closure_reasons_are_escaped_everywhere(app: PlannerApp) -> None:
+    """A closure reason with markup is shown as text in the summary and on the timeline."""
+    from kaptools.ui.planner import plan_timeline_spec
+
+    _arrive(app, "?patient=SYN-0001")
+    _plan_new(app)
+    app.closures.value = "2026-12-10 <img src=x onerror=alert(1)>"
+    app._on_calendar()
+    assert app.plan.calendar.closures[0].reason.startswith("<img")
+    assert "<img" not in app.plan_summary.value and "&lt;img" in app.plan_summary.value
+    texts = [a["text"] for a in plan_timeline_spec(app.plan)["layout"]["annotations"]]
+    assert any("&lt;img" in t for t in texts) and not any("<img" in t for t in texts)
