@@ -18,12 +18,14 @@ from IPython.display import display
 
 from kaptools.alerts import CRISIS_LINE_TEXT, Alert, AlertLevel, highest_level
 from kaptools.errors import KaptoolsError
-from kaptools.store import Patient
+from kaptools.protocol import Protocol, protocol_from_env
+from kaptools.store import Patient, Store
 
 __all__ = [
     "CSS",
     "CrisisBanner",
     "ErrorBox",
+    "PatientApp",
     "PatientPicker",
     "UrlParameters",
     "guarded",
@@ -228,3 +230,66 @@ def show_figure(out: w.Output, fig: Any) -> None:
 
 def escape(value: object) -> str:
     return html.escape(str(value))
+
+
+class PatientApp:
+    """Base of the dashboard apps: one patient at a time, from the picker or ``?patient=``.
+
+    A subclass calls :meth:`_init_patient` first in ``__init__``, builds its widgets,
+    and implements :meth:`_load_patient`, its single update path. With ``defer=True``
+    (what :meth:`from_environment` uses under Voilà's preheated kernels) nothing is
+    read from the database until the browser has sent the page's URL parameters.
+    """
+
+    store: Store
+    protocol: Protocol
+
+    def _init_patient(self, store: Store, protocol: Protocol, *, defer: bool) -> None:
+        self.store = store
+        self.protocol = protocol
+        self.url = UrlParameters()
+        self.picker = PatientPicker(() if defer else store.list_patients())
+        self.notice = ErrorBox()
+        self.notice.add_class("kap-url-error")
+        self.picker.observe(self._on_patient, names="value")
+
+    @classmethod
+    def from_environment(cls, **kwargs: Any) -> Any:
+        """The dashboard: configured database and protocol, patient from ``?patient=``."""
+        app = cls(Store(), protocol_from_env(), defer=True, **kwargs)
+        app.url.observe(app._on_url, names="search")
+        app._warm_up()
+        return app
+
+    def _warm_up(self) -> None:
+        """Work done before any request arrives; must read no patient data."""
+
+    @guarded(lambda self: self.notice)
+    def _on_url(self, change: dict[str, Any]) -> None:
+        pid, err = valid_patient_param(self.url.get("patient"))
+        self.picker.set_patients(self.store.list_patients())
+        if err:
+            self.notice.error(err)
+        self.select_patient(pid)
+
+    def select_patient(self, patient_id: str | None) -> None:
+        """Show ``patient_id`` (or the first patient when None or unknown, saying so)."""
+        ids = [v for _, v in self.picker.options]
+        if patient_id is not None and patient_id not in ids:
+            self.notice.error(
+                f"No patient with id {patient_id!r} in this database. Pick a patient from the list."
+            )
+            patient_id = None
+        if patient_id is None and ids:
+            patient_id = ids[0]
+        if self.picker.value != patient_id:
+            self.picker.value = patient_id  # triggers _on_patient
+        else:
+            self._load_patient()
+
+    @guarded(lambda self: self.notice)
+    def _on_patient(self, change: dict[str, Any]) -> None:
+        self._load_patient()
+
+    def _load_patient(self) -> None:
+        raise NotImplementedError

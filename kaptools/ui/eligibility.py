@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from kaptools.alerts import Alert
 from kaptools.config import current_user
 from kaptools.errors import InvalidInputError, KaptoolsError, NotFoundError
-from kaptools.protocol import Protocol, protocol_from_env
+from kaptools.protocol import Protocol
 from kaptools.scores import Instrument, definition
 from kaptools.screening import (
     Answer,
@@ -59,11 +59,9 @@ from kaptools.ui.common import (
     CSS,
     CrisisBanner,
     ErrorBox,
-    PatientPicker,
-    UrlParameters,
+    PatientApp,
     escape,
     guarded,
-    valid_patient_param,
 )
 
 __all__ = ["EligibilityApp", "SummaryExport", "summary_document", "summary_text"]
@@ -629,7 +627,7 @@ class _Problem:
 # The App
 
 
-class EligibilityApp:
+class EligibilityApp(PatientApp):
     """Screening one patient against the protocol. ``app.container`` is what the dashboard shows.
 
     Every input change goes through one path (:meth:`refresh`): read the form into a
@@ -647,8 +645,7 @@ class EligibilityApp:
         today: dt.date | None = None,
         defer: bool = False,
     ):
-        self.store = store
-        self.protocol = protocol
+        self._init_patient(store, protocol, defer=defer)
         self.today = today
         self.patient: Patient | None = None
         self.result: ScreeningResult | None = None
@@ -664,10 +661,6 @@ class EligibilityApp:
         self._invalid: set[w.Widget] = set()
 
         self.banner = CrisisBanner()
-        self.url = UrlParameters()
-        self.picker = PatientPicker(() if defer else store.list_patients())
-        self.notice = ErrorBox()
-        self.notice.add_class("kap-url-error")
         self.patient_header = w.HTML()
         self.patient_header.add_class("kap-patient-header")
         self.saved_offer = w.HTML()
@@ -723,7 +716,6 @@ class EligibilityApp:
         self.override_message = ErrorBox()
         self.override_message.add_class("kap-override-message")
 
-        self.picker.observe(self._on_patient, names="value")
         self.load_button.on_click(self._on_load_saved)
         self.save_button.on_click(self._on_save)
         self.override_button.on_click(self._on_override)
@@ -737,24 +729,6 @@ class EligibilityApp:
             self.select_patient(patient_id)
 
     # ---- construction -------------------------------------------------------
-    @classmethod
-    def from_environment(cls, **kwargs: Any) -> EligibilityApp:
-        """The dashboard: configured database and protocol, patient from ``?patient=``.
-
-        Nothing is read from the database until the browser has sent the page's URL
-        parameters (so a preheated Voilà kernel holds no patient data).
-        """
-        app = cls(Store(), protocol_from_env(), defer=True, **kwargs)
-        app.url.observe(app._on_url, names="search")
-        return app
-
-    def _on_url(self, change: dict[str, Any]) -> None:
-        pid, err = valid_patient_param(self.url.get("patient"))
-        self.picker.set_patients(self.store.list_patients())
-        if err:
-            self.notice.error(err)
-        self.select_patient(pid)
-
     def _build_form(self) -> None:
         changed = self._on_change
         # 1. Demographics
@@ -1075,25 +1049,6 @@ class EligibilityApp:
         return box
 
     # ---- patient selection ------------------------------------------------------
-    def select_patient(self, patient_id: str | None) -> None:
-        """Screen ``patient_id`` (or the first patient when None)."""
-        ids = [v for _, v in self.picker.options]
-        if patient_id is not None and patient_id not in ids:
-            self.notice.error(
-                f"No patient with id {patient_id!r} in this database. Pick a patient from the list."
-            )
-            patient_id = None
-        if patient_id is None and ids:
-            patient_id = ids[0]
-        if self.picker.value != patient_id:
-            self.picker.value = patient_id  # triggers _on_patient
-        else:
-            self._load_patient()
-
-    @guarded(lambda self: self.notice)
-    def _on_patient(self, change: dict[str, Any]) -> None:
-        self._load_patient()
-
     def _load_patient(self) -> None:
         pid = self.picker.value
         self.saved = self.latest_saved = None

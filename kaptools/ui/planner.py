@@ -27,7 +27,7 @@ from kaptools.errors import (
     NotPlannableError,
     PlanningError,
 )
-from kaptools.protocol import Protocol, protocol_from_env
+from kaptools.protocol import Protocol
 from kaptools.scheduling import (
     ClinicCalendar,
     CoursePlan,
@@ -60,12 +60,10 @@ from kaptools.ui.common import (
     CSS,
     CrisisBanner,
     ErrorBox,
-    PatientPicker,
-    UrlParameters,
+    PatientApp,
     escape,
     guarded,
     show_figure,
-    valid_patient_param,
 )
 from kaptools.ui.session_form import UNSET, Choice, SessionForm, offered_routes
 
@@ -439,7 +437,7 @@ def _country_options() -> list[tuple[str, str]]:
     return [("none (no public holidays)", ""), *((c, c) for c in codes)]
 
 
-class PlannerApp:
+class PlannerApp(PatientApp):
     """Course planning for one patient at a time. ``app.container`` is what the dashboard shows."""
 
     def __init__(
@@ -452,8 +450,7 @@ class PlannerApp:
         today: dt.date | None = None,
         defer: bool = False,
     ):
-        self.store = store
-        self.protocol = protocol
+        self._init_patient(store, protocol, defer=defer)
         self._today = today
         self.screening: ScreeningResult | None = None
         self.screening_record: StoredRecord | None = None
@@ -466,10 +463,6 @@ class PlannerApp:
         """Why no course can be planned (the planner's message), or None when one can."""
 
         self.banner = CrisisBanner()
-        self.url = UrlParameters()
-        self.picker = PatientPicker(() if defer else store.list_patients())
-        self.notice = ErrorBox()
-        self.notice.add_class("kap-url-error")
         self.screening_box = w.HTML()
         self.screening_box.add_class("kap-screening-box")
 
@@ -633,7 +626,6 @@ class PlannerApp:
             f"Protocol: {escape(protocol.info.short)}.</p>"
         )
 
-        self.picker.observe(self._on_patient, names="value")
         self.country.observe(self._on_country, names="value")
         self.move_which.observe(self._on_move_which, names="value")
         self.plan_button.on_click(self._on_plan)
@@ -652,24 +644,6 @@ class PlannerApp:
             self.select_patient(patient_id)
 
     # ---- construction -------------------------------------------------------
-    @classmethod
-    def from_environment(cls, **kwargs: Any) -> PlannerApp:
-        """The dashboard: configured database and protocol, patient from ``?patient=``.
-
-        Nothing is read from the database until the browser has sent the page's URL
-        parameters (so a preheated Voilà kernel holds no patient data).
-        """
-        app = cls(Store(), protocol_from_env(), defer=True, **kwargs)
-        app.url.observe(app._on_url, names="search")
-        return app
-
-    def _on_url(self, change: dict[str, Any]) -> None:
-        pid, err = valid_patient_param(self.url.get("patient"))
-        self.picker.set_patients(self.store.list_patients())
-        if err:
-            self.notice.error(err)
-        self.select_patient(pid)
-
     def _layout(self) -> w.VBox:
         box = w.VBox(
             [
@@ -694,22 +668,7 @@ class PlannerApp:
         return self._today or dt.date.today()
 
     # ---- the single update path -----------------------------------------------
-    def select_patient(self, patient_id: str | None) -> None:
-        """Show ``patient_id`` (or the first patient when None)."""
-        ids = [v for _, v in self.picker.options]
-        if patient_id is not None and patient_id not in ids:
-            self.notice.error(
-                f"No patient with id {patient_id!r} in this database. Pick a patient from the list."
-            )
-            patient_id = None
-        if patient_id is None and ids:
-            patient_id = ids[0]
-        if self.picker.value != patient_id:
-            self.picker.value = patient_id  # triggers _on_patient
-        else:
-            self._load()
-
-    def _on_patient(self, change: dict[str, Any]) -> None:
+    def _load_patient(self) -> None:
         self._load()
 
     def _load(self) -> None:

@@ -11,7 +11,7 @@ from IPython.display import HTML, display
 from kaptools.assessments import record_assessment
 from kaptools.config import current_user
 from kaptools.errors import NotFoundError
-from kaptools.protocol import Protocol, protocol_from_env
+from kaptools.protocol import Protocol
 from kaptools.scores import Instrument, definition
 from kaptools.store import Store
 from kaptools.trends import PatientTrends, patient_trends
@@ -20,12 +20,10 @@ from kaptools.ui.common import (
     CSS,
     CrisisBanner,
     ErrorBox,
-    PatientPicker,
-    UrlParameters,
+    PatientApp,
     escape,
     guarded,
     show_figure,
-    valid_patient_param,
 )
 
 __all__ = ["TrendsApp"]
@@ -126,7 +124,7 @@ def side_effects_html(trends: PatientTrends) -> str:
     )
 
 
-class TrendsApp:
+class TrendsApp(PatientApp):
     """Symptom trends for one patient at a time. ``app.container`` is what the dashboard shows."""
 
     def __init__(
@@ -139,16 +137,11 @@ class TrendsApp:
         today: dt.date | None = None,
         defer: bool = False,
     ):
-        self.store = store
-        self.protocol = protocol
+        self._init_patient(store, protocol, defer=defer)
         self.today = today
         self.trends: PatientTrends | None = None
 
         self.banner = CrisisBanner()
-        self.url = UrlParameters()
-        self.picker = PatientPicker(() if defer else store.list_patients())
-        self.notice = ErrorBox()
-        self.notice.add_class("kap-url-error")
         self.summary = w.HTML()
         self.summary.add_class("kap-summary")
         self.chart = w.Output()
@@ -185,7 +178,6 @@ class TrendsApp:
             f"Protocol: {escape(protocol.info.short)}.</p>"
         )
 
-        self.picker.observe(self._on_patient, names="value")
         self.item_measure.observe(self._on_item_measure, names="value")
         self.form_instrument.observe(self._on_form_instrument, names="value")
         self.save_button.on_click(self._on_save)
@@ -200,27 +192,10 @@ class TrendsApp:
             self.select_patient(patient_id)
 
     # ---- construction -------------------------------------------------------
-    @classmethod
-    def from_environment(cls, **kwargs: Any) -> TrendsApp:
-        """The dashboard: configured database and protocol, patient from ``?patient=``.
-
-        Nothing is read from the database until the browser has sent the page's URL
-        parameters (so a preheated Voilà kernel holds no patient data).
-        """
-        app = cls(Store(), protocol_from_env(), defer=True, **kwargs)
-        app.url.observe(app._on_url, names="search")
+    def _warm_up(self) -> None:
         # Compile the queries once against no patient: nothing patient-related is read.
-        app.store.latest_records("assessment", "-")
-        app.store.latest_records("dosing_session", "-")
-        return app
-
-    @guarded(lambda self: self.notice)
-    def _on_url(self, change: dict[str, Any]) -> None:
-        pid, err = valid_patient_param(self.url.get("patient"))
-        self.picker.set_patients(self.store.list_patients())
-        if err:
-            self.notice.error(err)
-        self.select_patient(pid)
+        self.store.latest_records("assessment", "-")
+        self.store.latest_records("dosing_session", "-")
 
     def _layout(self) -> w.VBox:
         def h(text: str) -> w.HTML:
@@ -272,23 +247,7 @@ class TrendsApp:
         self.form_items.children = rows
 
     # ---- the single update path --------------------------------------------
-    def select_patient(self, patient_id: str | None) -> None:
-        """Show ``patient_id`` (or the first patient when None)."""
-        ids = [v for _, v in self.picker.options]
-        if patient_id is not None and patient_id not in ids:
-            self.notice.error(
-                f"No patient with id {patient_id!r} in this database. Pick a patient from the list."
-            )
-            patient_id = None
-        if patient_id is None and ids:
-            patient_id = ids[0]
-        if self.picker.value != patient_id:
-            self.picker.value = patient_id  # triggers _on_patient
-        else:
-            self._update()
-
-    @guarded(lambda self: self.notice)
-    def _on_patient(self, change: dict[str, Any]) -> None:
+    def _load_patient(self) -> None:
         self._update()
 
     def _update(self) -> None:
