@@ -52,7 +52,6 @@ from kaptools.screening import (
     save_screening,
     screen,
 )
-from kaptools.screening import Severity as FindingSeverity
 from kaptools.sessions import (
     DischargeChecklist,
     DissociationRating,
@@ -176,14 +175,6 @@ def demo_screening_record(
     )
 
 
-def _cautions(result: ScreeningResult) -> tuple[str, ...]:
-    """The caution findings that still count (not overridden), as the plan shows them."""
-    return tuple(
-        f.message + (f" ({f.detail})" if f.detail else "")
-        for f in result.by_severity(FindingSeverity.CAUTION)
-        if not f.overridden
-    )
-
 
 def _course_plan(
     store: Store, p: SyntheticPatient, result: ScreeningResult, protocol: Protocol
@@ -202,7 +193,7 @@ def _course_plan(
         p.preparation_dates[0],
         calendar=DEMO_CALENDAR,
         screening_status=result.status,
-        cautions=_cautions(result),
+        cautions=result.cautions,
         protocol=protocol,
     )
     saved = save_plan(store, plan, DEMO_AUTHOR)

@@ -403,3 +403,19 @@ def test_record_is_kept_on_the_result() -> None:
     result = screen(with_changes(diagnoses=["f331"]))
     assert isinstance(result.record, ScreeningRecord)
     assert result.record.diagnoses == ("F33.1",)
+
+
+def test_cautions_lists_caution_findings_with_detail_and_skips_overridden() -> None:
+    """ScreeningResult.cautions: every caution that still counts, message then detail."""
+    from kaptools.screening import synthetic_screening_records
+
+    for record in synthetic_screening_records(300, seed=12):
+        result = screen(record)
+        expected = [
+            f for f in result.findings if f.severity.value == "caution" and not f.overridden
+        ]
+        assert len(result.cautions) == len(expected)
+        for text, f in zip(result.cautions, expected, strict=True):
+            assert text.startswith(f.message)
+            if f.detail:
+                assert text.endswith(f"({f.detail})")

@@ -336,6 +336,16 @@ class ScreeningResult:
         return tuple(f for f in self.findings if f.severity == sev)
 
     @property
+    def cautions(self) -> tuple[str, ...]:
+        """The caution findings that still count (not overridden), with their detail:
+        what a course plan shows the clinician."""
+        return tuple(
+            f.message + (f" ({f.detail})" if f.detail else "")
+            for f in self.by_severity(Severity.CAUTION)
+            if not f.overridden
+        )
+
+    @property
     def overridden(self) -> bool:
         return bool(self.overrides)
 

@@ -163,14 +163,6 @@ def parse_closures(text: str) -> list[dict[str, str]]:
     return out
 
 
-def _cautions(result: ScreeningResult) -> tuple[str, ...]:
-    """The screening's caution findings that still count (not overridden), for the plan."""
-    return tuple(
-        f.message + (f" ({f.detail})" if f.detail else "")
-        for f in result.by_severity(FindingSeverity.CAUTION)
-        if not f.overridden
-    )
-
 
 def _dose_cell(s: PlannedSession) -> str:
     if s.dose is None:
@@ -855,7 +847,7 @@ class PlannerApp(PatientApp):
                 f"<div class='kap-screening'>{head}<div class='kap-not-plannable' role='note'>"
                 f"<b>{escape(gate)}</b><ul>{items}</ul></div>{kept}</div>"
             )
-        cautions = _cautions(r)
+        cautions = r.cautions
         caution_html = ""
         if cautions and self.plan is None:  # a plan on show carries them itself
             caution_html = (
@@ -1026,7 +1018,7 @@ class PlannerApp(PatientApp):
             self.start.value,
             calendar=self.calendar(),
             screening_status=self.screening.status,
-            cautions=_cautions(self.screening),
+            cautions=self.screening.cautions,
             protocol=self.protocol,
         )
         self.changed = frozenset()
