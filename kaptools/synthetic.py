@@ -251,7 +251,11 @@ def generate_patients(
         # Patients 3 and 8 (1-based) keep item 9 positive to the end: crisis banner demos.
         item9_positive = idx in (2, 7)
         route = "im_ketamine" if idx % 5 == 4 else "iv_ketamine"
-        start = _next_weekday(anchor + dt.timedelta(days=int(rng.integers(0, 21))))
+        # Courses start on a Monday or Tuesday: with two doses a week (Mon/Thu or
+        # Tue/Fri) every integration falls on a working day before the next dose.
+        start = anchor + dt.timedelta(days=int(rng.integers(0, 21)))
+        while start.weekday() not in (0, 1):
+            start += dt.timedelta(days=1)
         prep = (start - dt.timedelta(days=14), start - dt.timedelta(days=7))
         prep = tuple(_next_weekday(d) for d in prep)
         # Two doses a week (Mon/Thu pattern), at least two days apart [3.1].

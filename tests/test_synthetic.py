@@ -31,6 +31,8 @@ def test_every_course_has_prep_six_doses_and_integration_after_each() -> None:
         assert all((b - a).days >= 2 for a, b in itertools.pairwise(doses))
         for dose, integ in zip(doses, p.integration_dates, strict=True):
             assert 1 <= (integ - dose).days <= 3
+        for integ, next_dose in zip(p.integration_dates, doses[1:], strict=False):
+            assert integ < next_dose  # integration between consecutive doses
         assert all(d.weekday() < 5 for d in doses + list(p.integration_dates))
 
 
