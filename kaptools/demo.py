@@ -175,7 +175,6 @@ def demo_screening_record(
     )
 
 
-
 def _course_plan(
     store: Store, p: SyntheticPatient, result: ScreeningResult, protocol: Protocol
 ) -> CoursePlan:
@@ -216,8 +215,25 @@ def _course_plan(
             record_id=saved.record_id,
             reason="Moved onto the dates the clinic booked (synthetic course).",
         )
-        return booked
+        return _mark_held(store, booked, saved.record_id, protocol)
     return plan
+
+
+def _mark_held(store: Store, plan: CoursePlan, record_id: str, protocol: Protocol) -> CoursePlan:
+    """The course as it went: sessions up to the last dose marked done (a third version)."""
+    last = max(s.date for s in plan.doses)
+    try:
+        held = replan(plan, as_of=last + dt.timedelta(days=1), protocol=protocol)
+    except PlanningError:
+        return plan
+    save_plan(
+        store,
+        held,
+        DEMO_AUTHOR,
+        record_id=record_id,
+        reason="Sessions up to the last dose held as booked (synthetic course).",
+    )
+    return held
 
 
 def demo_dosing_session(

@@ -67,7 +67,7 @@ def test_item9_positive_patients_have_a_cssrs_warning_at_screening(demo) -> None
 
 
 def test_course_plans_follow_the_synthetic_course(demo) -> None:
-    """Route and first day match; version 2 holds the dates the doses were given; rules hold."""
+    """Route and first day match; v2 holds the dates the doses were given, v3 marks them held."""
     store, patients = demo
     protocol = default_protocol()
     for p in patients:
@@ -75,7 +75,8 @@ def test_course_plans_follow_the_synthetic_course(demo) -> None:
         plan = saved.plan
         assert plan.route.value == p.route and plan.start == p.preparation_dates[0]
         assert [s.date for s in plan.doses] == [s.session_date for s in p.sessions]
-        assert [h.version for h in plan_history(store, saved.record_id)] == [1, 2]
+        assert [h.version for h in plan_history(store, saved.record_id)] == [1, 2, 3]
+        assert all(s.status.value == "done" for s in plan.sessions if s.date <= plan.doses[-1].date)
         assert plan_violations(plan, protocol) == []
 
 

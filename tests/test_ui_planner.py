@@ -320,17 +320,18 @@ def test_saving_a_plan_stores_a_new_version_with_author_and_reason(app: PlannerA
     """A new plan becomes the next version of the patient's plan record; a re-plan the one after."""
     _arrive(app, "?patient=SYN-0001")
     record_id = app.saved.record_id
+    before = len(plan_history(app.store, record_id))
     _plan_new(app)
     app._on_save()
     history = plan_history(app.store, record_id)
-    assert [h.version for h in history] == [1, 2, 3]
+    assert [h.version for h in history] == list(range(1, before + 2))
     assert history[-1].author == "dr-test" and history[-1].reason.startswith("New plan")
     app.move_which.value = _index_of_dose(app, 3)
     app.move_date.value = app.plan.session(app.move_which.value).date + dt.timedelta(days=1)
     app._on_move()
     app._on_save()
     history = plan_history(app.store, record_id)
-    assert len(history) == 4 and "moved" in history[-1].reason
+    assert len(history) == before + 2 and "moved" in history[-1].reason
     assert history[-1].plan == app.plan
     audit = _audit(app)
     app._on_save()
