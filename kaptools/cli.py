@@ -170,7 +170,31 @@ SCREEN = Command(
     run=_run_screen,
 )
 
-COMMANDS: list[Command] = [SCREEN]
+
+def _demo_arguments(parser: argparse.ArgumentParser) -> None:
+    from kaptools.demo import add_arguments
+
+    add_arguments(parser)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from kaptools.demo import run
+
+    return run(args)
+
+
+DEMO = Command(
+    name="demo",
+    help="create a demo database of synthetic patients",
+    description=(
+        "Fill an empty database with seeded synthetic patients: screenings, course plans, "
+        "dosing sessions and symptom measures. Synthetic data only."
+    ),
+    add_arguments=_demo_arguments,
+    run=_run_demo,
+)
+
+COMMANDS: list[Command] = [SCREEN, DEMO]
 """Every sub-command, in the order ``kaptools --help`` lists them."""
 
 

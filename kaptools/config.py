@@ -42,19 +42,20 @@ def default_database_path() -> Path:
 def database_url(value: str | None = None) -> URL:
     """The database URL to use: ``value``, else the environment, else the default file."""
     raw = value if value is not None else os.environ.get(DATABASE_URL_ENV_VAR, "").strip()
+    name = "The database URL" if value is not None else DATABASE_URL_ENV_VAR
     if not raw:
         return make_url(f"sqlite:///{default_database_path()}")
     try:
         url = make_url(raw)
     except ArgumentError:
         raise ConfigurationError(
-            f"{DATABASE_URL_ENV_VAR}={raw!r} is not a database URL. Use e.g. "
+            f"{name} {raw!r} is not a database URL. Use e.g. "
             "'sqlite:////path/to/kaptools.sqlite' or "
             "'postgresql+psycopg://user@host/dbname'."
         ) from None
     if url.get_backend_name() not in {"sqlite", "postgresql"}:
         raise ConfigurationError(
-            f"{DATABASE_URL_ENV_VAR} names the {url.get_backend_name()!r} backend; kaptools "
+            f"{name} {raw!r} names the {url.get_backend_name()!r} backend; kaptools "
             "supports 'sqlite' and 'postgresql'."
         )
     return url

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from kaptools.assessments import record_assessment
-from kaptools.errors import KaptoolsError, PlanningError
+from kaptools.errors import InvalidInputError, PlanningError
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.scheduling import (
     ClinicCalendar,
@@ -362,38 +362,38 @@ def build_demo_database(
     return patients
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kaptools.demo", description=__doc__)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``kaptools demo`` / ``python -m kaptools.demo``."""
     parser.add_argument("--database", help="SQLAlchemy URL (default: KAPTOOLS_DATABASE_URL)")
     parser.add_argument("--patients", type=int, default=12, help="how many patients (default 12)")
     parser.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
     parser.add_argument(
         "--if-empty", action="store_true", help="do nothing when the database already has patients"
     )
-    args = parser.parse_args(argv)
-    try:
-        store = Store(args.database)
-        if store.has_patients():
-            if args.if_empty:
-                print(
-                    f"Demo database {store.url.render_as_string(hide_password=True)} "
-                    "already has patients; left as it is."
-                )
-                return 0
-            print(
-                "error: the database already has patients; use an empty database or --if-empty.",
-                file=sys.stderr,
-            )
-            return 2
-        patients = build_demo_database(store, n=args.patients, seed=args.seed)
-    except KaptoolsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(
-        f"Created {len(patients)} synthetic patients in "
-        f"{store.url.render_as_string(hide_password=True)}."
-    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Create the demo database; 0 when done (or left alone with --if-empty), 2 on bad input."""
+    store = Store(args.database)
+    where = store.url.render_as_string(hide_password=True)
+    if store.has_patients():
+        if args.if_empty:
+            print(f"Demo database {where} already has patients; left as it is.")
+            return 0
+        raise InvalidInputError(
+            f"the database {where} already has patients; name an empty database with "
+            "--database, or pass --if-empty to leave it as it is."
+        )
+    patients = build_demo_database(store, n=args.patients, seed=args.seed)
+    print(f"Created {len(patients)} synthetic patients in {where}.")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m kaptools.demo``: the same as ``kaptools demo``."""
+    from kaptools.cli import main as cli_main
+
+    return cli_main(["demo", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from kaptools.errors import InvalidInputError
+
 __all__ = [
     "DEMO_ANCHOR_DATE",
     "SIDE_EFFECT_SESSION_RATES",
@@ -230,7 +232,7 @@ def generate_patients(
 ) -> list[SyntheticPatient]:
     """``n`` synthetic patients with a full six-session course, reproducible from ``seed``."""
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 100_000:
-        raise ValueError(f"n must be an integer from 1 to 100000; got {n!r}.")
+        raise InvalidInputError(f"n must be an integer from 1 to 100000; got {n!r}.")
     rng = np.random.default_rng(seed)
     kinds = list(TRAJECTORY_PROPORTIONS)
     probs = np.array([TRAJECTORY_PROPORTIONS[k] for k in kinds])

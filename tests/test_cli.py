@@ -211,3 +211,31 @@ def test_module_entry_point_runs_in_a_fresh_process(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "does not exist" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_demo_command_fills_an_empty_database_and_refuses_a_full_one(tmp_path, capsys) -> None:
+    """`kaptools demo` creates synthetic patients once; a second run without --if-empty is
+    refused with a message (exit 2) and --if-empty leaves the database alone (exit 0)."""
+    from kaptools.store import Store
+
+    url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
+    assert cli.main(["demo", "--database", url, "--patients", "2"]) == 0
+    assert [p.patient_id for p in Store(url).list_patients()] == ["SYN-0001", "SYN-0002"]
+    assert cli.main(["demo", "--database", url]) == 2
+    assert "already has patients" in capsys.readouterr().err
+    assert cli.main(["demo", "--database", url, "--if-empty"]) == 0
+    assert len(Store(url).list_patients()) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "text"),
+    [
+        (["--patients", "0"], "n must be"),
+        (["--database", "mysql://x@y/z"], "database URL"),
+    ],
+)
+def test_demo_command_bad_input_is_a_message_not_a_traceback(tmp_path, capsys, args, text):
+    """Bad options give exit code 2 and a one-line message naming the problem."""
+    argv = ["demo", "--database", f"sqlite:///{tmp_path / 'd.sqlite'}", *args]
+    assert cli.main(argv) == 2
+    assert text in capsys.readouterr().err
