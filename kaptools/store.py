@@ -29,6 +29,7 @@ from sqlalchemy.pool import StaticPool
 
 from kaptools.config import database_url
 from kaptools.errors import IncompleteInputError, InvalidInputError, NotFoundError, StoreError
+from kaptools.limits import entry_range
 
 __all__ = ["AuditEntry", "Patient", "Store", "StoredRecord"]
 
@@ -234,9 +235,10 @@ class Store:
         author = _require_text(author, "author")
         if sex not in _SEXES:
             raise InvalidInputError(f"sex {sex!r} is not one of {', '.join(_SEXES)}.")
-        if weight_kg is not None and not (20 <= float(weight_kg) <= 350):
+        low, high = entry_range("weight_kg")
+        if weight_kg is not None and not (low <= float(weight_kg) <= high):
             raise InvalidInputError(
-                f"weight_kg {weight_kg!r} is outside 20-350 kg; check the unit."
+                f"weight_kg {weight_kg!r} is outside {low:g}-{high:g} kg; check the value and unit."
             )
         if birth_date is not None and not isinstance(birth_date, dt.date):
             raise InvalidInputError(f"birth_date must be a date; got {birth_date!r}.")

@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from kaptools.errors import RecordError
+from kaptools.limits import entry_range
 from kaptools.protocol._screening import (
     Answer,
     CssrsQuestion,
@@ -62,15 +63,12 @@ __all__ = [
 
 # Plausibility limits of the input. They reject typing errors (an age of 420, a
 # blood pressure of 12); they are not clinical thresholds, which live in the protocol.
-AGE_MAX_YEARS = 120
-WEIGHT_MIN_KG = 1.0
-WEIGHT_MAX_KG = 400.0
-SYSTOLIC_MIN_MMHG = 50.0
-SYSTOLIC_MAX_MMHG = 300.0
-DIASTOLIC_MIN_MMHG = 20.0
-DIASTOLIC_MAX_MMHG = 200.0
-HEART_RATE_MIN_BPM = 20.0
-HEART_RATE_MAX_BPM = 250.0
+# The shared ones come from kaptools/limits.toml.
+AGE_MAX_YEARS = int(entry_range("age_years")[1])
+WEIGHT_MIN_KG, WEIGHT_MAX_KG = map(float, entry_range("weight_kg"))
+SYSTOLIC_MIN_MMHG, SYSTOLIC_MAX_MMHG = map(float, entry_range("systolic_mmhg"))
+DIASTOLIC_MIN_MMHG, DIASTOLIC_MAX_MMHG = map(float, entry_range("diastolic_mmhg"))
+HEART_RATE_MIN_BPM, HEART_RATE_MAX_BPM = map(float, entry_range("heart_rate_bpm"))
 DOSE_MAX_MG = 10_000.0
 """Largest daily dose of any one drug accepted, in mg (typing-error guard)."""
 TRIAL_WEEKS_MAX = 520.0

@@ -12,6 +12,8 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 
+from kaptools.limits import ENTRY_LIMITS_SOURCE, entry_range
+
 __all__ = ["Cadss6Scale", "MoaasScale", "VitalsEntryRanges", "cadss6", "moaa_s", "vitals_entry"]
 
 
@@ -75,12 +77,15 @@ def cadss6() -> Cadss6Scale:
 
 @functools.cache
 def vitals_entry() -> VitalsEntryRanges:
-    t = _table()["vitals_entry"]
+    def r(name: str) -> tuple[int, int]:
+        low, high = entry_range(name)
+        return int(low), int(high)
+
     return VitalsEntryRanges(
-        tuple(t["systolic_mmhg"]),
-        tuple(t["diastolic_mmhg"]),
-        tuple(t["heart_rate_bpm"]),
-        tuple(t["spo2_pct"]),
-        tuple(t["respiratory_rate_per_min"]),
-        t["source"],
+        r("systolic_mmhg"),
+        r("diastolic_mmhg"),
+        r("heart_rate_bpm"),
+        r("spo2_pct"),
+        r("respiratory_rate_per_min"),
+        ENTRY_LIMITS_SOURCE,
     )

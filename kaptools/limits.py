@@ -1,0 +1,32 @@
+"""Plausibility limits of typed-in values, read once from ``limits.toml``.
+
+These reject typing errors wherever a value enters kaptools; clinical thresholds
+live in the protocol. ``entry_range("weight_kg")`` gives ``(1, 400)``.
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from importlib import resources
+
+__all__ = ["ENTRY_LIMITS_SOURCE", "entry_range"]
+
+
+@functools.cache
+def _table() -> dict[str, object]:
+    text = (resources.files("kaptools") / "limits.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def entry_range(name: str) -> tuple[float, float]:
+    """The inclusive (min, max) accepted for a typed-in ``name`` (e.g. ``"systolic_mmhg"``)."""
+    try:
+        low, high = _table()[name]  # type: ignore[misc]
+    except KeyError:
+        known = sorted(k for k in _table() if k != "source")
+        raise KeyError(f"no entry limit named {name!r}; known: {known}") from None
+    return low, high
+
+
+ENTRY_LIMITS_SOURCE: str = str(_table()["source"])
