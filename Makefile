@@ -67,6 +67,7 @@ browser: install-test
 
 lint: install-test
 	$(BIN)/ruff check kaptools tests benchmarks
+	$(BIN)/mypy
 
 test: install-test browser lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -75,4 +76,4 @@ bench: install-test browser
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .hypothesis .ruff_cache .mypy_cache

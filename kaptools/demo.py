@@ -40,7 +40,9 @@ from kaptools.protocol import Protocol, default_protocol
 from kaptools.scheduling import (
     ClinicCalendar,
     CoursePlan,
+    Route,
     SessionKind,
+    Weekday,
     plan_for_patient,
     replan,
     save_plan,
@@ -90,7 +92,7 @@ DEMO_AUTHOR = "synthetic-data-generator"
 #: The synthetic courses were laid out on weekdays without a holiday calendar (some
 #: doses fall on US public holidays, and a Friday dose is followed by a Monday one,
 #: which leaves its integration the Saturday in between).
-DEMO_CALENDAR = ClinicCalendar(open_weekdays=range(6))
+DEMO_CALENDAR = ClinicCalendar(open_weekdays=frozenset(Weekday(d) for d in range(6)))
 
 _SESSION_START = dt.time(9, 30)
 _DISCHARGE_AFTER_MONITORING = dt.timedelta(minutes=10)
@@ -254,6 +256,7 @@ def demo_dosing_session(
     schedule = vitals_schedule(s.route, protocol)
     during = {m for t, m in schedule if t is VitalsTimepoint.DURING}
     post = next(m for t, m in schedule if t is VitalsTimepoint.POST_DOSE)
+    assert post is not None  # vitals_schedule gives the post-dose check its minute
     last = max(v.minutes_after_dose for v in s.vitals)
 
     def point(minutes: int) -> VitalsTimepoint:
@@ -274,7 +277,7 @@ def demo_dosing_session(
         index = next((d.index for d in plan.doses if d.date == s.session_date), None)
     session = DosingSession(
         patient_id=p.patient_id,
-        route=s.route,
+        route=Route(s.route),
         session_date=s.session_date,
         started_at=started,
         monitoring_ended_at=ended,

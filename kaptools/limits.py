@@ -9,12 +9,13 @@ from __future__ import annotations
 import functools
 import tomllib
 from importlib import resources
+from typing import Any
 
 __all__ = ["ENTRY_LIMITS_SOURCE", "entry_range"]
 
 
 @functools.cache
-def _table() -> dict[str, object]:
+def _table() -> dict[str, Any]:
     text = (resources.files("kaptools") / "limits.toml").read_text("utf-8")
     return tomllib.loads(text)
 
@@ -22,7 +23,7 @@ def _table() -> dict[str, object]:
 def entry_range(name: str) -> tuple[float, float]:
     """The inclusive (min, max) accepted for a typed-in ``name`` (e.g. ``"systolic_mmhg"``)."""
     try:
-        low, high = _table()[name]  # type: ignore[misc]
+        low, high = _table()[name]
     except KeyError:
         known = sorted(k for k in _table() if k != "source")
         raise KeyError(f"no entry limit named {name!r}; known: {known}") from None

@@ -8,6 +8,7 @@ Change the protocol (e.g. a different response fraction) to ask "what if".
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import cast
 
 import pandas as pd
 
@@ -103,7 +104,7 @@ def outcome_rates(outcomes: pd.DataFrame, by: str | Iterable[str] | None = None)
     flags = ["response", "remission", "mcid_met", "worsening"]
 
     def rates(df: pd.DataFrame) -> pd.Series:
-        out = {"patients": len(df)}
+        out: dict[str, object] = {"patients": len(df)}
         for f in flags:
             col = df[f]
             out[f] = col.mean() if col.notna().any() else pd.NA
@@ -112,4 +113,6 @@ def outcome_rates(outcomes: pd.DataFrame, by: str | Iterable[str] | None = None)
     if by is None:
         return rates(outcomes).to_frame().T
     keys = [by] if isinstance(by, str) else list(by)
-    return outcomes.groupby(keys, sort=True)[flags].apply(rates)
+    # rates() gives every group a Series with the same index, so apply() builds a
+    # DataFrame (pandas-stubs allow a Series for functions returning Series).
+    return cast(pd.DataFrame, outcomes.groupby(keys, sort=True)[flags].apply(rates))

@@ -293,7 +293,7 @@ class Store:
 
     def has_patients(self) -> bool:
         with self._sessions() as s:
-            return s.scalar(sa.select(sa.func.count()).select_from(_PatientRow)) > 0
+            return s.execute(sa.select(sa.func.count()).select_from(_PatientRow)).scalar_one() > 0
 
     # ---- records ------------------------------------------------------------
     def save_record(

@@ -258,7 +258,7 @@ def generate_patients(
         start = anchor + dt.timedelta(days=int(rng.integers(0, 21)))
         while start.weekday() not in (0, 1):
             start += dt.timedelta(days=1)
-        prep = (start - dt.timedelta(days=14), start - dt.timedelta(days=7))
+        prep: tuple[dt.date, ...] = (start - dt.timedelta(days=14), start - dt.timedelta(days=7))
         prep = tuple(_next_weekday(d) for d in prep)
         # Two doses a week (Mon/Thu pattern), at least two days apart [3.1].
         dose_dates, d = [], start
@@ -353,7 +353,7 @@ def assessment_frame(patients: Iterable[SyntheticPatient], instrument: str) -> p
     for p in patients:
         for a in p.assessments:
             if a.instrument == instrument:
-                row = {
+                row: dict[str, object] = {
                     "patient_id": p.patient_id,
                     "trajectory": p.trajectory.value,
                     "administered_on": a.administered_on,

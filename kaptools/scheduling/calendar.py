@@ -241,9 +241,10 @@ class ClinicCalendar:
         return None
 
     def with_closures(self, *closures: object) -> ClinicCalendar:
-        """A copy with more closures added."""
+        """A copy with more closures added (anything :meth:`Closure.coerce` takes)."""
+        added = tuple(Closure.coerce(c) for c in closures)
         return ClinicCalendar(
-            self.open_weekdays, self.country, self.subdivision, (*self.closures, *closures)
+            self.open_weekdays, self.country, self.subdivision, (*self.closures, *added)
         )
 
     @property

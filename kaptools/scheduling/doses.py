@@ -21,7 +21,7 @@ import html
 import math
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, TypeGuard
 
 from kaptools.errors import IncompleteInputError, InvalidInputError
 from kaptools.protocol import Protocol, default_protocol
@@ -148,7 +148,7 @@ class DoseCalculation:
         )
 
 
-def _is_number(x: object) -> bool:
+def _is_number(x: object) -> TypeGuard[int | float | Decimal]:
     return isinstance(x, int | float | Decimal) and not isinstance(x, bool) and math.isfinite(x)
 
 
@@ -161,14 +161,14 @@ def check_weight(weight_kg: object, protocol: Protocol) -> float:
         )
         raise IncompleteInputError(msg, missing=("weight_kg",))
     lo, hi = protocol.courses.patient_weight_min_kg, protocol.courses.patient_weight_max_kg
-    if not _is_number(weight_kg) or not lo.value <= float(weight_kg) <= hi.value:  # type: ignore[arg-type]
+    if not _is_number(weight_kg) or not lo.value <= float(weight_kg) <= hi.value:
         msg = (
             f"weight_kg: must be a number from {fmt_number(lo.value)} to "
             f"{fmt_number(hi.value)} {lo.unit} (got {weight_kg!r}); check the entry "
             f"(source: {lo.source})"
         )
         raise InvalidInputError(msg)
-    return float(weight_kg)  # type: ignore[arg-type]
+    return float(weight_kg)
 
 
 _AGE_YEARS_MAX = 130

@@ -323,9 +323,9 @@ class CoursePlan:
             ),
         ]
         if doses:
-            lines.append(
-                f"First dose {doses[0].date.isoformat()}: {doses[0].dose.summary}"  # type: ignore[union-attr]
-            )
+            first = doses[0]
+            assert first.dose is not None  # PlannedSession: a dosing session carries its dose
+            lines.append(f"First dose {first.date.isoformat()}: {first.dose.summary}")
         missed = [s for s in self.sessions if s.status is SessionStatus.MISSED]
         if missed:
             lines.append(

@@ -189,8 +189,13 @@ class _Ctx:
         return None
 
     def pinned(self, key: Key, what: str) -> dt.date | None:
-        day = self.pins.pop(key, None)
-        if day is not None and not self.calendar.is_open(day):
+        """The day ``key`` is pinned to (taken from the pins), or None when it is not pinned."""
+        return self.take_pin(key, what) if key in self.pins else None
+
+    def take_pin(self, key: Key, what: str) -> dt.date:
+        """Take the day of a pinned ``key`` from the pins; it must be an open day."""
+        day = self.pins.pop(key)
+        if not self.calendar.is_open(day):
             msg = (
                 f"Cannot move {what} to {day}: {self.calendar.closed_reason(day)} "
                 f"(constraint {Constraint.OPEN_DAY.value}). Choose an open day."
@@ -199,7 +204,7 @@ class _Ctx:
         return day
 
     def closed_between(self, start: dt.date, end: dt.date, limit: int = 6) -> str:
-        reasons = []
+        reasons: list[str] = []
         day = start
         while day <= end and len(reasons) < limit:
             why = self.calendar.closed_reason(day)
@@ -449,20 +454,20 @@ def _build(ctx: _Ctx, history: Sequence[PlannedSession]) -> list[PlannedSession]
     phase = course.benefit_check_after
     last = template.last_slot_of(phase) if phase is not None else None
     checks_done = [s for s in done if s.kind is SessionKind.BENEFIT_CHECK]
-    if last is not None and last.number <= len(dose_dates):
+    if phase is not None and last is not None and last.number <= len(dose_dates):
         end_day, end_status = dose_dates[last.number - 1]
         nxt = dose_dates[last.number] if last.number < len(dose_dates) else None
         required = (
             end_status is SessionStatus.PLANNED or nxt is None or nxt[1] is SessionStatus.PLANNED
         )
         if required and not any(c.date > end_day for c in checks_done):
-            phase_label = course.phase(phase).label  # type: ignore[arg-type]
+            phase_label = course.phase(phase).label
             what = f"the end-of-{phase} benefit check"
             day = ctx.pinned(("benefit_check",), what)
             if day is None:
-                integ = integration_after.get(last.number)
-                if integ is not None and integ[1] is SessionStatus.PLANNED:
-                    day = integ[0]
+                after_last = integration_after.get(last.number)
+                if after_last is not None and after_last[1] is SessionStatus.PLANNED:
+                    day = after_last[0]
                 else:
                     day = ctx.first_open(max(as_of, end_day + _DAY), what)
             elif not (day > end_day and (nxt is None or day <= nxt[0])):
@@ -536,7 +541,7 @@ def _build(ctx: _Ctx, history: Sequence[PlannedSession]) -> list[PlannedSession]
     # Weekly measures, on a day the patient already comes in where there is one.
     busy = sorted({kw["date"] for kw in ctx.out} | {s.date for s in done})
     weekly_keys = [k for k in ctx.pins if k[:2] == ("measure", MeasurePoint.WEEKLY)]
-    pinned_weekly = sorted(ctx.pinned(k, "weekly measures") for k in weekly_keys)  # type: ignore[type-var]
+    pinned_weekly = sorted(ctx.take_pin(k, "weekly measures") for k in weekly_keys)
     anchors = [m.date for m in done_measures] + ([baseline_day] if baseline_day else [])
     cursor = max(anchors) if anchors else as_of - interval
     weekly: list[dt.date] = []

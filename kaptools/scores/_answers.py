@@ -90,12 +90,11 @@ def _as_list(defn: InstrumentDefinition, answers: object) -> list[object]:
         for key, value in answers.items():
             keyed[_item_number(defn, key)] = value
         return [keyed.get(i, _ABSENT) for i in defn.items]
-    ordered = (
-        isinstance(answers, Sequence | np.ndarray | pd.Series)
-        and not isinstance(answers, str | bytes | bytearray)
-        and not isinstance(answers, Set)
-    )
-    if not ordered:
+    if (
+        not isinstance(answers, Sequence | np.ndarray | pd.Series)
+        or isinstance(answers, str | bytes | bytearray)
+        or isinstance(answers, Set)
+    ):
         msg = (
             f"{defn.name} answers must be a sequence of {defn.item_count} answers in item order "
             f"or a mapping of item number (1–{defn.item_count}) to answer; got "

@@ -55,7 +55,7 @@ def score_frame(
             f"item_columns in item order."
         )
         raise InvalidInputError(msg)
-    rows = []
+    rows: list[dict[str, object]] = []
     for index, values in zip(df.index, df[columns].itertuples(index=False), strict=True):
         try:
             result = score(defn.instrument, list(values), protocol=protocol)
@@ -80,8 +80,12 @@ def score_frame(
     out = pd.DataFrame(rows, index=df.index)
     ints = ["total", "band_rank", "alerts"] + [f"subscore_{s.key}" for s in defn.subscales]
     for col in ints:
-        out[col] = pd.array(out[col] if col in out else [pd.NA] * len(out), dtype="Int64")
+        out[col] = pd.array(  # type: ignore[call-overload]  # stubs reject a Series
+            out[col] if col in out else [pd.NA] * len(out), dtype="Int64"
+        )
     for col in ("band", "flags", "missing_items"):
-        out[col] = pd.array(out[col] if col in out else [pd.NA] * len(out), dtype="string")
+        out[col] = pd.array(  # type: ignore[call-overload]  # stubs reject a Series
+            out[col] if col in out else [pd.NA] * len(out), dtype="string"
+        )
     order = ["total", "band", "band_rank", "flags", "alerts", "missing_items"]
     return out[order + [c for c in ints if c.startswith("subscore_")]]

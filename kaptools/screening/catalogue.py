@@ -9,7 +9,7 @@ so their rule ids, messages and order are the same.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kaptools.protocol import Protocol, ProtocolInfo
 from kaptools.protocol._screening import HistoryQuestion, Severity
@@ -63,6 +63,7 @@ class RuleCatalogue:
 
     protocol: ProtocolInfo
     rules: tuple[RuleSpec, ...]
+    _index: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_index", {r.rule_id: i for i, r in enumerate(self.rules)})
@@ -71,7 +72,7 @@ class RuleCatalogue:
         return self.rules[self.index(rule_id)]
 
     def __contains__(self, rule_id: object) -> bool:
-        return rule_id in self._index  # type: ignore[attr-defined]
+        return rule_id in self._index
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -79,7 +80,7 @@ class RuleCatalogue:
     def index(self, rule_id: str) -> int:
         """Position of ``rule_id`` (KeyError naming the known ids if absent)."""
         try:
-            return self._index[rule_id]  # type: ignore[attr-defined,no-any-return]
+            return self._index[rule_id]
         except KeyError:
             msg = f"no screening rule {rule_id!r} in protocol {self.protocol.short}"
             raise KeyError(msg) from None

@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -284,11 +284,11 @@ def _screen_arrays(p: ParsedFrame, protocol: Protocol, catalogue: RuleCatalogue)
     for codes in raw.values():
         given |= codes >= 0
     thoughts_no = raw[CssrsQuestion.ACTIVE_THOUGHTS] == no
-    effective = {}
-    for q, codes in raw.items():
+    effective: dict[CssrsQuestion, np.ndarray] = {}
+    for cq, codes in raw.items():
         blank = codes < 0
-        skipped = blank & thoughts_no if q.asked_only_after_active_thoughts else np.zeros(n, bool)
-        effective[q] = np.where(skipped, no, np.where(blank, unknown, codes))
+        skipped = blank & thoughts_no if cq.asked_only_after_active_thoughts else np.zeros(n, bool)
+        effective[cq] = np.where(skipped, no, np.where(blank, unknown, codes))
 
     def any_answer(questions: Iterable[CssrsQuestion], value: int) -> np.ndarray:
         out = np.zeros(n, dtype=bool)
@@ -328,6 +328,13 @@ def _screen_arrays(p: ParsedFrame, protocol: Protocol, catalogue: RuleCatalogue)
     )
 
 
+def _from_codes(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
+    """``pd.Categorical.from_codes`` with the categories as a list (code -1 is missing)."""
+    return pd.Categorical.from_codes(  # type: ignore[call-overload]  # stubs want an Index
+        codes, categories=categories
+    )
+
+
 def _combination_strings(matrix: np.ndarray, names: list[str]) -> pd.Categorical:
     """Per column of the (k, n) bool ``matrix``, the names set in it, space-separated.
 
@@ -347,7 +354,7 @@ def _combination_strings(matrix: np.ndarray, names: list[str]) -> pd.Categorical
         unique_bytes, codes = np.unique(np.ascontiguousarray(packed.T), axis=0, return_inverse=True)
     bits = np.unpackbits(unique_bytes[:, :width], axis=1)[:, :k].astype(bool)
     labels = [" ".join(names[j] for j in np.flatnonzero(b)) for b in bits]
-    return pd.Categorical.from_codes(np.asarray(codes).reshape(-1), categories=labels)
+    return _from_codes(np.asarray(codes).reshape(-1), labels)
 
 
 def _error_text(p: ParsedFrame) -> np.ndarray:
@@ -356,8 +363,8 @@ def _error_text(p: ParsedFrame) -> np.ndarray:
     for mask, _, reason in p.problems:
         for i in np.flatnonzero(mask):
             reasons.setdefault(int(i), []).append(reason)
-    for i, rs in reasons.items():
-        out[i] = "; ".join(rs)
+    for row, rs in reasons.items():
+        out[row] = "; ".join(rs)
     return out
 
 
@@ -432,8 +439,8 @@ class CohortResult:
                 "row": self.table["row"].to_numpy()[rows],
                 "index": self.table.index[rows],
                 "patient_id": self.table["patient_id"].to_numpy()[rows],
-                "rule_id": pd.Categorical.from_codes(cols, categories=list(self.catalogue.ids)),
-                "severity": pd.Categorical.from_codes(severity_code[cols], categories=severities),
+                "rule_id": _from_codes(cols, list(self.catalogue.ids)),
+                "severity": _from_codes(severity_code[cols], severities),
                 "message": np.array([r.message for r in rules], dtype=object)[cols],
             }
         )
@@ -454,7 +461,11 @@ class CohortResult:
         top = self.rule_counts.head(10)
         lines.append(
             "Most frequent findings: "
-            + "; ".join(f"{r.rule_id} {r.patients:,}" for r in top.itertuples() if r.patients)
+            + "; ".join(
+                f"{rule_id} {patients:,}"
+                for rule_id, patients in zip(top["rule_id"], top["patients"], strict=True)
+                if patients
+            )
         )
         alerts = self.alert_counts
         lines.append("Safety alerts: " + "; ".join(f"{k} {int(v):,}" for k, v in alerts.items()))
@@ -464,11 +475,20 @@ class CohortResult:
     def _repr_html_(self) -> str:
         esc = html.escape
         counts = self.status_counts
-        rows = "".join(f"<tr><td>{esc(k)}</td><td>{int(v):,}</td></tr>" for k, v in counts.items())
+        rows = "".join(
+            f"<tr><td>{esc(str(k))}</td><td>{int(v):,}</td></tr>" for k, v in counts.items()
+        )
+        rules = self.rule_counts.head(15)
         top = "".join(
-            f"<tr><td>{esc(r.rule_id)}</td><td>{esc(r.severity)}</td><td>{int(r.patients):,}</td>"
-            f"<td>{r.percent}</td></tr>"
-            for r in self.rule_counts.head(15).itertuples()
+            f"<tr><td>{esc(rule_id)}</td><td>{esc(severity)}</td><td>{int(patients):,}</td>"
+            f"<td>{percent}</td></tr>"
+            for rule_id, severity, patients, percent in zip(
+                rules["rule_id"],
+                rules["severity"],
+                rules["patients"],
+                rules["percent"],
+                strict=True,
+            )
         )
         return (
             f"<div class='kap-cohort'><p>{esc(self.summary.splitlines()[0])}</p>"
@@ -505,7 +525,9 @@ def _result(p: ParsedFrame, screened: _Screened, protocol: Protocol) -> CohortRe
 
     def any_of(severity: Severity) -> np.ndarray:
         rows = np.flatnonzero(sev == severity.value)
-        return fired[rows].any(axis=0) if len(rows) else np.zeros(p.n, dtype=bool)
+        if not len(rows):
+            return np.zeros(p.n, dtype=bool)
+        return cast(np.ndarray, fired[rows].any(axis=0))  # (k, n) -> (n,): never a scalar
 
     status_codes = np.select(
         [bad, any_of(Severity.EXCLUSION), any_of(Severity.MISSING), any_of(Severity.CAUTION)],
@@ -526,7 +548,7 @@ def _result(p: ParsedFrame, screened: _Screened, protocol: Protocol) -> CohortRe
         {
             "row": np.arange(1, p.n + 1),
             "patient_id": p.patient_id,
-            "status": pd.Categorical.from_codes(status_codes, categories=list(STATUS_CATEGORIES)),
+            "status": _from_codes(status_codes, list(STATUS_CATEGORIES)),
             "failed_adequate_trials": pd.arrays.IntegerArray(
                 screened.failed.astype(np.int16), bad.copy()
             ),
@@ -535,9 +557,7 @@ def _result(p: ParsedFrame, screened: _Screened, protocol: Protocol) -> CohortRe
             ),
             **by_severity,
             "alerts": _combination_strings(alerts, list(screened.alert_ids)),
-            "alert_level": pd.Categorical.from_codes(
-                level_rank - 1, categories=list(_ALERT_LEVELS)
-            ),
+            "alert_level": _from_codes(level_rank - 1, list(_ALERT_LEVELS)),
             "error": _error_text(p),
         },
         index=p.index,

@@ -348,7 +348,7 @@ def _number_of(value: object) -> float | None:
 
 def _categorical(series: pd.Series) -> pd.Categorical:
     if isinstance(series.dtype, pd.CategoricalDtype):
-        return series.array  # type: ignore[return-value]
+        return series.array
     return pd.Categorical(series)
 
 
@@ -565,7 +565,10 @@ def parse_frame(df: pd.DataFrame) -> ParsedFrame:
         return df[name] if name in names else None
 
     def blank_series() -> pd.Series:
-        return pd.Series(pd.Categorical.from_codes(np.full(n, -1, np.int8), categories=[]))
+        blank = pd.Categorical.from_codes(  # type: ignore[call-overload]  # stubs want an Index
+            np.full(n, -1, np.int8), categories=[]
+        )
+        return pd.Series(blank)
 
     numbers: dict[str, np.ndarray] = {}
     categories: dict[str, np.ndarray] = {}
@@ -583,7 +586,9 @@ def parse_frame(df: pd.DataFrame) -> ParsedFrame:
     else:
         # Identifiers pass through as given (one per row: mapping them per category
         # would cost as much as the screening itself).
-        patient_id = pid_series.to_numpy(dtype=object, na_value=None)
+        patient_id = pid_series.to_numpy(  # type: ignore[call-overload]  # stubs: na_value=None
+            dtype=object, na_value=None
+        )
 
     dx = []
     for i in range(1, _slot_numbers(names, "dx") + 1):
@@ -797,8 +802,8 @@ def record_to_row(record: ScreeningRecord) -> dict[str, Any]:
         for i, v in enumerate(record.phq9, start=1):
             row[f"phq9_item{i}"] = np.nan if v is None else float(v)
     if record.cssrs is not None:
-        for q in CssrsQuestion:
-            row[f"cssrs_{q.value}"] = _answer(getattr(record.cssrs, q.value))
+        for cq in CssrsQuestion:
+            row[f"cssrs_{cq.value}"] = _answer(getattr(record.cssrs, cq.value))
     return row
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -93,21 +93,24 @@ def _no_bool(value: object) -> object:
     return value
 
 
-def _number(lo: float, hi: float, *, gt: bool = False) -> Any:
-    bound = {"gt": lo} if gt else {"ge": lo}
-    return Annotated[float, BeforeValidator(_no_bool), Field(allow_inf_nan=False, le=hi, **bound)]
+def _bounds(lo: float, hi: float, *, gt: bool = False) -> Any:
+    """The pydantic constraints of a finite number from ``lo`` (exclusive if ``gt``) to ``hi``."""
+    if gt:
+        return Field(allow_inf_nan=False, le=hi, gt=lo)
+    return Field(allow_inf_nan=False, le=hi, ge=lo)
 
 
+_NO_BOOL = BeforeValidator(_no_bool)
 DrugName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=DRUG_NAME_MAX_LENGTH)
 ]
-DailyDose = _number(0.0, DOSE_MAX_MG, gt=True)
-Weeks = _number(0.0, TRIAL_WEEKS_MAX)
-WeightKg = _number(WEIGHT_MIN_KG, WEIGHT_MAX_KG)
-SystolicMmHg = _number(SYSTOLIC_MIN_MMHG, SYSTOLIC_MAX_MMHG)
-DiastolicMmHg = _number(DIASTOLIC_MIN_MMHG, DIASTOLIC_MAX_MMHG)
-HeartRateBpm = _number(HEART_RATE_MIN_BPM, HEART_RATE_MAX_BPM)
-AgeYears = Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=AGE_MAX_YEARS)]
+DailyDose = Annotated[float, _NO_BOOL, _bounds(0.0, DOSE_MAX_MG, gt=True)]
+Weeks = Annotated[float, _NO_BOOL, _bounds(0.0, TRIAL_WEEKS_MAX)]
+WeightKg = Annotated[float, _NO_BOOL, _bounds(WEIGHT_MIN_KG, WEIGHT_MAX_KG)]
+SystolicMmHg = Annotated[float, _NO_BOOL, _bounds(SYSTOLIC_MIN_MMHG, SYSTOLIC_MAX_MMHG)]
+DiastolicMmHg = Annotated[float, _NO_BOOL, _bounds(DIASTOLIC_MIN_MMHG, DIASTOLIC_MAX_MMHG)]
+HeartRateBpm = Annotated[float, _NO_BOOL, _bounds(HEART_RATE_MIN_BPM, HEART_RATE_MAX_BPM)]
+AgeYears = Annotated[int, _NO_BOOL, Field(ge=0, le=AGE_MAX_YEARS)]
 PatientId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
@@ -192,17 +195,25 @@ class _HistoryBase(_Edge):
         return getattr(self, question.value)
 
 
-HistoryChecklist = create_model(  # type: ignore[call-overload]
-    "HistoryChecklist",
-    __base__=_HistoryBase,
-    __doc__=(
-        "The history checklist: every contraindication and caution question, answered "
-        "yes, no or unknown. A question left out is unknown, never no."
-    ),
-    **{
-        q.value: (Answer, Field(Answer.UNKNOWN, description=f"{q.label}?")) for q in HistoryQuestion
-    },
-)
+_HISTORY_FIELDS: dict[str, Any] = {
+    q.value: (Answer, Field(Answer.UNKNOWN, description=f"{q.label}?")) for q in HistoryQuestion
+}
+
+if TYPE_CHECKING:
+    # Type checkers see a class; its fields, one per HistoryQuestion, are made at run time.
+    class HistoryChecklist(_HistoryBase):
+        """The history checklist (one ``Answer`` field per :class:`HistoryQuestion`)."""
+
+else:
+    HistoryChecklist = create_model(
+        "HistoryChecklist",
+        __base__=_HistoryBase,
+        __doc__=(
+            "The history checklist: every contraindication and caution question, answered "
+            "yes, no or unknown. A question left out is unknown, never no."
+        ),
+        **_HISTORY_FIELDS,
+    )
 
 
 class ScreeningRecord(_Edge):
@@ -262,7 +273,7 @@ class ScreeningRecord(_Edge):
     heart_rate_bpm: HeartRateBpm | None = Field(
         None, description="Heart rate at screening, beats per minute (recorded; no rule)."
     )
-    history: HistoryChecklist = Field(  # type: ignore[valid-type]
+    history: HistoryChecklist = Field(
         default_factory=HistoryChecklist,
         description="The history checklist; every question is required.",
     )

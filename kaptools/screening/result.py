@@ -258,7 +258,8 @@ class TrialAssessment:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrialAssessment:
-        return cls(**{k: (tuple(v) if k == "reasons" else v) for k, v in data.items()})
+        fields: dict[str, Any] = {k: (tuple(v) if k == "reasons" else v) for k, v in data.items()}
+        return cls(**fields)
 
 
 def _alert_dict(a: Alert) -> dict[str, Any]:
@@ -297,18 +298,19 @@ class ScreeningResult:
         for name in ("findings", "alerts", "trials", "overrides"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         object.__setattr__(self, "status", ScreeningStatus(self.status))
-        if self.original_status is None:
-            object.__setattr__(self, "original_status", self.status)
-        object.__setattr__(self, "original_status", ScreeningStatus(self.original_status))
+        original = ScreeningStatus(
+            self.status if self.original_status is None else self.original_status
+        )
+        object.__setattr__(self, "original_status", original)
         ids = [f.rule_id for f in self.findings]
         if len(ids) != len(set(ids)):
             msg = f"a rule fires at most once per screening (got {ids})"
             raise InvalidInputError(msg)
         expected_original = status_of(f.severity for f in self.findings)
         expected = status_of(f.severity for f in self.findings if not f.overridden)
-        if self.original_status != expected_original or self.status != expected:
+        if original != expected_original or self.status != expected:
             msg = (
-                f"status {self.status.value!r} / original {self.original_status.value!r} do not "
+                f"status {self.status.value!r} / original {original.value!r} do not "
                 f"follow from the findings ({expected.value!r} / {expected_original.value!r}); "
                 f"build results with screen()"
             )
@@ -359,10 +361,8 @@ class ScreeningResult:
     def summary(self) -> str:
         lines = [f"Screening: {self.status.label} ({self.status.value})."]
         if self.overridden:
-            lines.append(
-                f"Before clinician overrides: {self.original_status.label} "
-                f"({self.original_status.value})."
-            )
+            original = self.original_status or self.status
+            lines.append(f"Before clinician overrides: {original.label} ({original.value}).")
         lines.extend(f"ALERT {a.summary}" for a in self.alerts)
         lines.extend(f"- {f.summary}" for f in self.findings)
         if self.trials:
@@ -379,9 +379,9 @@ class ScreeningResult:
             f"<p><strong>{esc(self.status.label)}</strong> ({esc(self.status.value)})</p>",
         ]
         if self.overridden:
+            original = self.original_status or self.status
             parts.append(
-                f"<p>Before clinician overrides: {esc(self.original_status.label)} "
-                f"({esc(self.original_status.value)})</p>"
+                f"<p>Before clinician overrides: {esc(original.label)} ({esc(original.value)})</p>"
             )
         if self.findings:
             rows = []
@@ -403,7 +403,7 @@ class ScreeningResult:
                 "<th>detail</th><th>source</th><th>override</th></tr>" + "".join(rows) + "</table>"
             )
         if self.trials:
-            rows = "".join(
+            trial_rows = "".join(
                 f"<tr><td>{t.number}</td><td>{esc(t.drug)}</td><td>{esc(t.verdict.value)}</td>"
                 f"<td>{esc('; '.join(t.reasons))}</td></tr>"
                 for t in self.trials
@@ -411,7 +411,7 @@ class ScreeningResult:
             parts.append(
                 f"<p>Failed adequate antidepressant trials: {self.failed_adequate_trials}</p>"
                 "<table class='kap-trials'><tr><th>#</th><th>drug</th><th>verdict</th>"
-                f"<th>why</th></tr>{rows}</table>"
+                f"<th>why</th></tr>{trial_rows}</table>"
             )
         parts.append(
             f"<p><small>Protocol {esc(self.protocol.short)}. Decision support, not a decision."
@@ -450,7 +450,7 @@ class ScreeningResult:
         return {
             "schema": PAYLOAD_SCHEMA,
             "record": self.record.model_dump(mode="json"),
-            "status": self.original_status.value,
+            "status": (self.original_status or self.status).value,
             "findings": [f.as_dict() for f in self.findings],
             "alerts": [_alert_dict(a) for a in self.alerts],
             "trials": [t.as_dict() for t in self.trials],

@@ -16,6 +16,8 @@ clinic's changed thresholds get their own edge cases.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -91,7 +93,14 @@ def _cat(values: np.ndarray | list[object]) -> pd.Categorical:
     return pd.Categorical(values)
 
 
-def _choice(rng: np.random.Generator, n: int, values: list[object], p: list[float]) -> np.ndarray:
+def _where(condition: np.ndarray, x: object, y: object) -> np.ndarray:
+    """``np.where`` for object columns, where ``None`` stands for a blank cell."""
+    return np.where(condition, x, y)  # type: ignore[call-overload]  # numpy stubs reject None
+
+
+def _choice(
+    rng: np.random.Generator, n: int, values: Sequence[object], p: Sequence[float]
+) -> np.ndarray:
     probs = np.asarray(p, dtype=float)
     out = np.empty(n, dtype=object)
     out[:] = np.asarray(values, dtype=object)[
@@ -146,7 +155,7 @@ def synthetic_screening_frame(
     male = sex == Sex.MALE.value
     for name in ("pregnant", "breastfeeding"):
         could = _choice(rng, n, answers, [0.02, 0.92, 0.06])
-        data[name] = _cat(np.where(male, _choice(rng, n, ["no", None], [0.7, 0.3]), could))
+        data[name] = _cat(_where(male, _choice(rng, n, ["no", None], [0.7, 0.3]), could))
 
     cs, cd = t.bp_caution_systolic_above.value, t.bp_caution_diastolic_above.value
     ds, dd = t.bp_defer_systolic_min.value, t.bp_defer_diastolic_min.value
@@ -222,14 +231,14 @@ def synthetic_screening_frame(
             p=[0.02, 0.03, 0.04, 0.02, 0.15, 0.22, 0.28, 0.14, 0.06, 0.04],
         )
         outcome = _choice(rng, n, [o.value for o in TrialOutcome], outcome_p)
-        outcome = np.where(rng.random(n) < 0.02, None, outcome)
+        outcome = _where(rng.random(n) < 0.02, None, outcome)
         stop = _choice(rng, n, [s.value for s in StopReason], stop_p)
-        stop = np.where(rng.random(n) < 0.02, None, stop)
-        data[f"trial{i}_drug"] = _cat(np.where(has, drug, None))
+        stop = _where(rng.random(n) < 0.02, None, stop)
+        data[f"trial{i}_drug"] = _cat(_where(has, drug, None))
         data[f"trial{i}_dose_mg"] = np.where(has, dose, np.nan)
         data[f"trial{i}_weeks"] = np.where(has, weeks, np.nan)
-        data[f"trial{i}_outcome"] = _cat(np.where(has, outcome, None))
-        data[f"trial{i}_stop_reason"] = _cat(np.where(has, stop, None))
+        data[f"trial{i}_outcome"] = _cat(_where(has, outcome, None))
+        data[f"trial{i}_stop_reason"] = _cat(_where(has, stop, None))
 
     meds_known = rng.random(n) < 0.96
     data["medication_list"] = _cat(
@@ -256,7 +265,7 @@ def synthetic_screening_frame(
         drug = np.where(is_benzo, np.asarray(benzos, dtype=object)[pick], other)
         dose = np.where(is_benzo, benzo_dose, other_dose)
         dose[rng.random(n) < 0.08] = np.nan
-        data[f"med{i}_drug"] = _cat(np.where(has, drug, None))
+        data[f"med{i}_drug"] = _cat(_where(has, drug, None))
         data[f"med{i}_dose_mg"] = np.where(has, dose, np.nan)
 
     defn = phq9_definition()
@@ -271,22 +280,22 @@ def synthetic_screening_frame(
     c_given = rng.random(n) < 0.45
     wish = _choice(rng, n, answers, [0.15, 0.8, 0.05])
     thoughts = _choice(rng, n, answers, [0.1, 0.85, 0.05])
-    data["cssrs_wish_to_be_dead"] = _cat(np.where(c_given, wish, None))
-    data["cssrs_active_thoughts"] = _cat(np.where(c_given, thoughts, None))
-    for q in (CssrsQuestion.METHOD, CssrsQuestion.INTENT, CssrsQuestion.PLAN):
+    data["cssrs_wish_to_be_dead"] = _cat(_where(c_given, wish, None))
+    data["cssrs_active_thoughts"] = _cat(_where(c_given, thoughts, None))
+    for cq in (CssrsQuestion.METHOD, CssrsQuestion.INTENT, CssrsQuestion.PLAN):
         asked = _choice(rng, n, [*answers, None], [0.3, 0.55, 0.1, 0.05])
         skipped = _choice(rng, n, [None, "no"], [0.9, 0.1])
         value = np.where(thoughts == Answer.NO.value, skipped, asked)
-        data[f"cssrs_{q.value}"] = _cat(np.where(c_given, value, None))
+        data[f"cssrs_{cq.value}"] = _cat(_where(c_given, value, None))
     behaviour = _choice(rng, n, [*answers, None], [0.03, 0.88, 0.05, 0.04])
-    data["cssrs_behaviour_past_3_months"] = _cat(np.where(c_given, behaviour, None))
+    data["cssrs_behaviour_past_3_months"] = _cat(_where(c_given, behaviour, None))
 
     # The diagnosis list: drawn last, so the columns above stay as they were.
     dx_known = rng.random(n) < 0.95
     dx_filled = np.zeros(n, dtype=bool)
     for i in range(1, DIAGNOSIS_SLOTS + 1):
         codes = np.asarray(data[f"dx{i}"], dtype=object)
-        codes = np.where(dx_known, codes, None)
+        codes = _where(dx_known, codes, None)
         data[f"dx{i}"] = _cat(codes)
         dx_filled |= pd.notna(codes)
     unknown_status = _choice(rng, n, [ListStatus.UNKNOWN.value, None], [1, 1])
@@ -294,7 +303,7 @@ def synthetic_screening_frame(
     data[DIAGNOSIS_LIST_COLUMN] = _cat(
         np.where(
             dx_known,
-            np.where(blank_when_filled, None, ListStatus.RECORDED.value),
+            _where(blank_when_filled, None, ListStatus.RECORDED.value),
             unknown_status,
         )
     )

@@ -506,7 +506,7 @@ class DosingSession:
         post = self.reading(VitalsTimepoint.POST_DOSE)
         out = self.reading(VitalsTimepoint.PRE_DISCHARGE)
         spo2 = [v.spo2 for v in self.vitals if v.spo2 is not None]
-        values: dict[str, object] = {
+        values: dict[str, Any] = {
             "patient_enrolled": rems.patient_enrolled,
             "first_treatment": rems.first_treatment,
             "concomitant_medications": rems.concomitant_medications,
@@ -532,7 +532,7 @@ class DosingSession:
             dissociation=self.dissociation,
             serious_adverse_event_description=rems.serious_adverse_event_description,
             missing=tuple(missing),
-            **values,  # type: ignore[arg-type]
+            **values,
         )
 
     # -- display and persistence -----------------------------------------------------------

@@ -268,11 +268,17 @@ def vitals_flags(
             )
         s_rise, d_rise = m.systolic_rise_flag_min, m.diastolic_rise_flag_min
         for v in readings:
-            if v is pre or not v.has_bp or v.timepoint is VitalsTimepoint.PRE_DOSE:
+            if (
+                v is pre
+                or v.systolic is None  # not v.has_bp
+                or v.diastolic is None
+                or v.timepoint is VitalsTimepoint.PRE_DOSE
+            ):
                 continue
+            assert pre.systolic is not None and pre.diastolic is not None  # pre.has_bp
             when = f" at {v.minutes_after_dose} min" if v.minutes_after_dose is not None else ""
-            ds = v.systolic - pre.systolic  # type: ignore[operator]
-            dd = v.diastolic - pre.diastolic  # type: ignore[operator]
+            ds = v.systolic - pre.systolic
+            dd = v.diastolic - pre.diastolic
             if ds >= s_rise.value:
                 out.append(
                     VitalsFlag(

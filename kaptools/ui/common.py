@@ -8,7 +8,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import parse_qs
 
 import anywidget
@@ -244,6 +244,12 @@ class PatientApp:
     store: Store
     protocol: Protocol
 
+    if TYPE_CHECKING:
+        # The constructor every app defines (from_environment calls it); the base has none.
+        def __init__(
+            self, store: Store, protocol: Protocol, *, defer: bool = False, **kwargs: Any
+        ) -> None: ...
+
     def _init_patient(self, store: Store, protocol: Protocol, *, defer: bool) -> None:
         self.store = store
         self.protocol = protocol
@@ -254,7 +260,7 @@ class PatientApp:
         self.picker.observe(self._on_patient, names="value")
 
     @classmethod
-    def from_environment(cls, **kwargs: Any) -> Any:
+    def from_environment(cls, **kwargs: Any) -> Self:
         """The dashboard: configured database and protocol, patient from ``?patient=``."""
         app = cls(Store(), protocol_from_env(), defer=True, **kwargs)
         app.url.observe(app._on_url, names="search")

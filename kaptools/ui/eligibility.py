@@ -291,10 +291,11 @@ def status_html(result: ScreeningResult | None, protocol: Protocol, saved_note: 
         )
     before = ""
     if result.overridden:
+        original = result.original_status or result.status
         before = (
             f"<div class='kap-original-status'>Before clinician overrides the protocol gave "
-            f"{status_badge(result.original_status.value, 'kap-original-status-badge')} "
-            f"{escape(result.original_status.label)}.</div>"
+            f"{status_badge(original.value, 'kap-original-status-badge')} "
+            f"{escape(original.label)}.</div>"
         )
     alerts = ""
     if result.alerts:
@@ -362,10 +363,8 @@ def summary_text(
         f"Status: {result.status.value} ({result.status.label})",
     ]
     if result.overridden:
-        lines.append(
-            f"Before clinician overrides: {result.original_status.value} "
-            f"({result.original_status.label})"
-        )
+        original = result.original_status or result.status
+        lines.append(f"Before clinician overrides: {original.value} ({original.label})")
     if result.alerts:
         lines += ["", "SAFETY ALERTS", *(f"- {a.summary}" for a in result.alerts)]
     for sev in _SEVERITIES:
@@ -428,10 +427,11 @@ def summary_document(
         alerts = "<h2>Safety alerts</h2>" + "".join(a._repr_html_() for a in result.alerts)
     before = ""
     if result.overridden:
+        original = result.original_status or result.status
         before = (
             f"<p>Before clinician overrides: "
-            f"<span class='kap-eligibility-status'>{escape(result.original_status.value)}</span> "
-            f"{escape(result.original_status.label)}</p>"
+            f"<span class='kap-eligibility-status'>{escape(original.value)}</span> "
+            f"{escape(original.label)}</p>"
         )
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
@@ -906,9 +906,9 @@ class EligibilityApp(PatientApp):
             q: _toggle(_CSSRS_OPTIONS, _NOT_ASKED, f"kap-cssrs-{q.value}") for q in CssrsQuestion
         }
         cssrs_rows = []
-        for q, tb in self.cssrs.items():
-            desc = CssrsScreener.model_fields[q.value].description or ""
-            label = f"{_words(q.value).capitalize()}: {desc}"
+        for cq, tb in self.cssrs.items():
+            desc = CssrsScreener.model_fields[cq.value].description or ""
+            label = f"{_words(cq.value).capitalize()}: {desc}"
             cssrs_rows.append(w.HBox([tb, w.HTML(f"<span>&nbsp;{escape(label)}</span>")]))
         vitals_step = [
             _labelled(FIELD_LABELS["systolic_bp_mmhg"], self.systolic),
@@ -1194,8 +1194,8 @@ class EligibilityApp(PatientApp):
             self.heart_rate.value = _num(record.heart_rate_bpm)
             for dd, value in zip(self.phq9, record.phq9 or [None] * len(self.phq9), strict=True):
                 dd.value = _PHQ9_NOT_ASKED if value is None else value
-            for q, tb in self.cssrs.items():
-                answer = None if record.cssrs is None else getattr(record.cssrs, q.value)
+            for cq, tb in self.cssrs.items():
+                answer = None if record.cssrs is None else getattr(record.cssrs, cq.value)
                 tb.value = _NOT_ASKED if answer is None else answer
 
     def _number(self, widget: w.Text, label: str, problems: list[_Problem]) -> float | None:
@@ -1578,10 +1578,11 @@ class EligibilityApp(PatientApp):
         self.latest_saved = self.saved
         self.override_reason.value = ""
         self.refresh()
+        result = self.saved.result
         self.override_message.ok(
             f"Overrode {override.rule_id} ({override.author}); the status is now "
-            f"{self.saved.result.status.value} (before overrides: "
-            f"{self.saved.result.original_status.value})."
+            f"{result.status.value} (before overrides: "
+            f"{(result.original_status or result.status).value})."
         )
 
     @guarded(lambda self: self.save_message)

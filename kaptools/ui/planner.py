@@ -163,7 +163,6 @@ def parse_closures(text: str) -> list[dict[str, str]]:
     return out
 
 
-
 def _dose_cell(s: PlannedSession) -> str:
     if s.dose is None:
         return ""
@@ -1158,7 +1157,7 @@ def _keyed(plan: CoursePlan) -> list[tuple[tuple[object, ...], PlannedSession]]:
     sessions with those (the third weekly measure is the third, whatever its date).
     """
     seen: dict[tuple[object, ...], int] = {}
-    out = []
+    out: list[tuple[tuple[object, ...], PlannedSession]] = []
     for s in plan.sessions:
         base = (s.kind, s.dose_number, s.preparation_number, s.measure_point)
         seen[base] = seen.get(base, 0) + 1
