@@ -107,3 +107,27 @@ def test_item_view_shows_the_first_measure_of_a_patient(app: TrendsApp) -> None:
     _arrive(app, "?patient=SYN-0002")
     assert app.item_measure.value is not None
     assert "kap-item-table" in app.items.value
+
+
+def test_dashboard_uses_the_clinics_protocol_and_names_a_bad_one(monkeypatch, tmp_path) -> None:
+    """KAPTOOLS_PROTOCOL points the dashboard at a clinic's copy; an unusable file gives a
+    page naming the problem, not an error cell."""
+    from kaptools.protocol import DEFAULT_PROTOCOL_PATH
+    from kaptools.ui.common import ConfigurationProblem
+
+    copy = tmp_path / "clinic.toml"
+    copy.write_text(
+        DEFAULT_PROTOCOL_PATH.read_text().replace(
+            'version = "1.0.0"', 'version = "1.0.0-clinic"', 1
+        )
+    )
+    monkeypatch.setenv("KAPTOOLS_PROTOCOL", str(copy))
+    app = TrendsApp.from_environment()
+    assert isinstance(app, TrendsApp) and app.protocol.info.version == "1.0.0-clinic"
+    assert "1.0.0-clinic" in app.protocol_note.value
+
+    copy.write_text("[protocol]\nname = 'x'\n")
+    problem = TrendsApp.from_environment()
+    assert isinstance(problem, ConfigurationProblem)
+    assert "cannot start" in problem.container.children[1].value
+    assert "measures" in problem.message

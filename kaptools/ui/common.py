@@ -23,6 +23,7 @@ from kaptools.store import Patient, Store
 
 __all__ = [
     "CSS",
+    "ConfigurationProblem",
     "CrisisBanner",
     "ErrorBox",
     "PatientApp",
@@ -232,6 +233,20 @@ def escape(value: object) -> str:
     return html.escape(str(value))
 
 
+class ConfigurationProblem:
+    """Shown in place of a dashboard whose configuration cannot be used."""
+
+    def __init__(self, message: str):
+        self.message = message
+        box = ErrorBox()
+        box.error(
+            f"This dashboard cannot start: {message}\n\nFix the setting named above "
+            "(see the README, 'Where the data lives' and 'The protocol') and reload the page."
+        )
+        box.add_class("kap-config-error")
+        self.container = w.VBox([w.HTML(CSS), box])
+
+
 class PatientApp:
     """Base of the dashboard apps: one patient at a time, from the picker or ``?patient=``.
 
@@ -260,9 +275,17 @@ class PatientApp:
         self.picker.observe(self._on_patient, names="value")
 
     @classmethod
-    def from_environment(cls, **kwargs: Any) -> Self:
-        """The dashboard: configured database and protocol, patient from ``?patient=``."""
-        app = cls(Store(), protocol_from_env(), defer=True, **kwargs)
+    def from_environment(cls, **kwargs: Any) -> Self | ConfigurationProblem:
+        """The dashboard: configured database and protocol, patient from ``?patient=``.
+
+        A configuration that cannot be used (a bad ``KAPTOOLS_PROTOCOL`` file, an
+        unusable ``KAPTOOLS_DATABASE_URL``) gives a page that says what is wrong and
+        how to fix it, instead of an error cell.
+        """
+        try:
+            app = cls(Store(), protocol_from_env(), defer=True, **kwargs)
+        except KaptoolsError as exc:
+            return ConfigurationProblem(str(exc))
         app.url.observe(app._on_url, names="search")
         app._warm_up()
         return app
