@@ -140,11 +140,25 @@ def test_rise_flags_fire_exactly_at_the_protocol_thresholds(pre, post):
     )
 )
 def test_any_systolic_entry_is_accepted_or_rejected_cleanly(value):
-    """Whatever is typed as systolic gives a reading or an InvalidInputError, nothing else."""
+    """Whatever is typed as systolic gives a reading or an InvalidInputError, nothing else:
+    accepted exactly when it is a whole number in the entry range and above the diastolic."""
+    from kaptools.limits import entry_range
+
+    diastolic = 70 if value is not None else None
+    low, high = entry_range("systolic_mmhg")
+    valid = value is None or (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and low <= value <= high
+        and value > 70
+    )
     try:
-        VitalSigns(VitalsTimepoint.PRE_DOSE, 0, value, 70 if value is not None else None)
+        reading = VitalSigns(VitalsTimepoint.PRE_DOSE, 0, value, diastolic)
     except InvalidInputError:
-        pass
+        assert not valid, value
+    else:
+        assert valid, value
+        assert reading.systolic == value
 
 
 def test_vitals_schedule_follows_the_protocol_and_the_completion_check():
