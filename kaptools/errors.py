@@ -12,7 +12,8 @@ KaptoolsError                      base of everything kaptools raises
 ├── IncompleteInputError(ValueError)
 │   │                              nothing is wrong, but something required is
 │   │                              missing; ``missing`` lists what to supply.
-│   └── IncompleteAnswersError     unanswered items of a measure
+│   └── IncompleteAnswersError     unanswered items of a measure; ``alerts``
+│                                  keeps the answered items' safety alerts
 ├── PlanningError(ValueError)      no valid course plan exists; ``constraint``
 │                                  names the rule that cannot be met
 ├── NotPlannableError              the patient's screening does not allow a plan
@@ -25,6 +26,7 @@ ClinicalWarning(UserWarning)       a valid result that needs care
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 __all__ = [
     "ClinicalWarning",
@@ -87,11 +89,24 @@ class IncompleteInputError(KaptoolsError, ValueError):
 
 
 class IncompleteAnswersError(IncompleteInputError):
-    """Some items of a measure are unanswered: no partial score is computed."""
+    """Some items of a measure are unanswered: no partial score is computed.
 
-    def __init__(self, message: str, *, instrument: str, missing: Iterable[int]):
+    ``alerts`` holds the safety alerts the answered items raise (a suicide item at or
+    above its alert line raises its alert whatever else is missing): a caller that
+    catches this error must still show them.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        instrument: str,
+        missing: Iterable[int],
+        alerts: Iterable[object] = (),
+    ):
         super().__init__(message, missing=missing)
         self.instrument = instrument
+        self.alerts: tuple[Any, ...] = tuple(alerts)
 
 
 class PlanningError(KaptoolsError, ValueError):

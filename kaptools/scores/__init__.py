@@ -38,9 +38,15 @@ from kaptools.scores._definitions import (
 )
 from kaptools.scores._frame import score_frame
 from kaptools.scores._result import ScoreResult
-from kaptools.scores._scoring import score
+from kaptools.scores._scoring import (
+    AnswersCheck,
+    check_administration,
+    score,
+    suicide_item_alerts,
+)
 
 __all__ = [
+    "AnswersCheck",
     "Band",
     "Change",
     "ClusterRule",
@@ -56,8 +62,10 @@ __all__ = [
     "SafetyItem",
     "ScoreResult",
     "Subscale",
+    "check_administration",
     "compare",
     "definition",
     "score",
     "score_frame",
+    "suicide_item_alerts",
 ]

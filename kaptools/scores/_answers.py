@@ -23,7 +23,7 @@ import pandas as pd
 from kaptools.errors import IncompleteAnswersError, InvalidAnswerError
 from kaptools.scores._definitions import InstrumentDefinition
 
-__all__ = ["check_answers"]
+__all__ = ["check_answers", "check_partial_answers", "missing_items_message"]
 
 _ABSENT = object()
 
@@ -118,6 +118,34 @@ def _as_list(defn: InstrumentDefinition, answers: object) -> list[object]:
     return values
 
 
+def check_partial_answers(defn: InstrumentDefinition, answers: object) -> tuple[int | None, ...]:
+    """The answers in item order, each a checked int or None where unanswered.
+
+    Every given answer is checked exactly as :func:`check_answers` checks it; gaps are
+    allowed. Used to look at the suicide item of an incomplete administration.
+
+    Raises:
+        InvalidAnswerError: wrong container or number of answers, an unknown item
+            number, or an answer that is not a whole number in the item's range.
+    """
+    raw = _as_list(defn, answers)
+    return tuple(
+        None if _is_missing(value) else _check_value(defn, item, value)
+        for item, value in enumerate(raw, start=1)
+    )
+
+
+def missing_items_message(defn: InstrumentDefinition, missing: list[int]) -> str:
+    """The message of an IncompleteAnswersError for ``missing`` items."""
+    which = ", ".join(map(str, missing))
+    noun = "item" if len(missing) == 1 else "items"
+    verb = "is" if len(missing) == 1 else "are"
+    return (
+        f"{defn.name} {noun} {which} {verb} unanswered: a total needs all {defn.item_count} "
+        f"answers, so no partial score is computed. Supply the missing {noun}."
+    )
+
+
 def check_answers(defn: InstrumentDefinition, answers: object) -> tuple[int, ...]:
     """The answers as a tuple of ints in item order.
 
@@ -125,22 +153,13 @@ def check_answers(defn: InstrumentDefinition, answers: object) -> tuple[int, ...
         InvalidAnswerError: wrong container or number of answers, an unknown item
             number, or an answer that is not a whole number in the item's range.
         IncompleteAnswersError: some items are unanswered; ``missing`` lists them.
+            (:func:`kaptools.scores.score` adds the suicide-item alerts of the
+            answered items to the error it raises.)
     """
-    raw = _as_list(defn, answers)
-    checked: list[int] = []
-    missing: list[int] = []
-    for item, value in enumerate(raw, start=1):
-        if _is_missing(value):
-            missing.append(item)
-        else:
-            checked.append(_check_value(defn, item, value))
+    values = check_partial_answers(defn, answers)
+    missing = [item for item, value in enumerate(values, start=1) if value is None]
     if missing:
-        which = ", ".join(map(str, missing))
-        noun = "item" if len(missing) == 1 else "items"
-        verb = "is" if len(missing) == 1 else "are"
-        msg = (
-            f"{defn.name} {noun} {which} {verb} unanswered: a total needs all {defn.item_count} "
-            f"answers, so no partial score is computed. Supply the missing {noun}."
+        raise IncompleteAnswersError(
+            missing_items_message(defn, missing), instrument=defn.name, missing=missing
         )
-        raise IncompleteAnswersError(msg, instrument=defn.name, missing=missing)
-    return tuple(checked)
+    return tuple(v for v in values if v is not None)

@@ -32,9 +32,10 @@ def score_frame(
 
     Returns:
         Columns ``total`` and ``band_rank`` (nullable Int64), ``band``, ``flags``
-        (joined with "; "), ``alerts`` (count), ``missing_items`` (item numbers of an
-        incomplete row, whose total stays <NA>: never a partial sum), and one
-        ``subscore_<key>`` column per subscale.
+        (joined with "; "), ``alerts`` (count; an incomplete row counts its suicide
+        item's alert too), ``missing_items`` (item numbers of an incomplete row, whose
+        total stays <NA>: never a partial sum), and one ``subscore_<key>`` column per
+        subscale.
 
     Raises:
         InvalidInputError: item columns absent from ``df``.
@@ -60,7 +61,10 @@ def score_frame(
         try:
             result = score(defn.instrument, list(values), protocol=protocol)
         except IncompleteAnswersError as exc:
-            rows.append({"missing_items": ", ".join(map(str, exc.missing))})
+            # the total stays <NA>; the answered suicide item's alert still counts
+            rows.append(
+                {"missing_items": ", ".join(map(str, exc.missing)), "alerts": len(exc.alerts)}
+            )
             continue
         except InvalidAnswerError as exc:
             msg = f"row {index!r}: {exc}"

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from kaptools.alerts import Alert, AlertLevel
-from kaptools.errors import ProtocolError
+from kaptools.errors import IncompleteAnswersError, ProtocolError
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.scores import pcl5
-from kaptools.scores._answers import check_answers
+from kaptools.scores._answers import check_partial_answers, missing_items_message
 from kaptools.scores._definitions import Instrument, InstrumentDefinition, definition
 from kaptools.scores._result import ScoreResult
 
-__all__ = ["SAFETY_ACTION", "safety_threshold", "score"]
+__all__ = [
+    "SAFETY_ACTION",
+    "AnswersCheck",
+    "check_administration",
+    "safety_threshold",
+    "score",
+    "suicide_item_alerts",
+]
 
 SAFETY_ACTION = (
     "Complete a C-SSRS screen at this visit, before the patient leaves, and follow the "
@@ -46,15 +54,25 @@ def safety_threshold(defn: InstrumentDefinition, protocol: Protocol) -> int | No
 
 
 def _safety_alert(
-    defn: InstrumentDefinition, answers: tuple[int, ...], threshold: int, protocol: Protocol
+    defn: InstrumentDefinition,
+    answers: tuple[int | None, ...],
+    threshold: int,
+    protocol: Protocol,
 ) -> tuple[bool, str | None, Alert | None]:
     item = defn.safety_item
     assert item is not None  # only called for instruments with a suicide item
     value = answers[item.item - 1]
-    if value < threshold:
+    if value is None or value < threshold:
         return False, None, None
     label = defn.answer_label(value)
     said = f"{value} ({label})" if label else f"{value}"
+    missing = [i for i, a in enumerate(answers, start=1) if a is None]
+    gaps = (
+        f" Items {', '.join(map(str, missing))} are unanswered: the total stays incomplete, "
+        "the alert stands."
+        if missing
+        else ""
+    )
     flag = (
         f"item {item.item} ({item.topic}) answered {said}, at or above the alert "
         f"threshold of {threshold}: see the safety alert"
@@ -64,7 +82,7 @@ def _safety_alert(
         level=AlertLevel.WARNING,
         message=(
             f"{defn.name} item {item.item} ({item.topic}) answered {said}: at or above the "
-            f"protocol's alert threshold of {threshold}."
+            f"protocol's alert threshold of {threshold}.{gaps}"
         ),
         action=SAFETY_ACTION,
         source=(
@@ -73,6 +91,86 @@ def _safety_alert(
         ),
     )
     return True, flag, alert
+
+
+@dataclass(frozen=True, slots=True)
+class AnswersCheck:
+    """One administration checked as far as its answers allow.
+
+    ``result`` is the full score when every item is answered, else None (no partial
+    total, ever); ``missing`` lists the unanswered items; ``alerts`` are the safety
+    alerts the answered items raise, present whether or not the score is complete.
+    """
+
+    instrument: Instrument
+    answers: tuple[int | None, ...]
+    missing: tuple[int, ...]
+    alerts: tuple[Alert, ...]
+    result: ScoreResult | None
+
+    @property
+    def complete(self) -> bool:
+        return self.result is not None
+
+    def incomplete_error(self) -> IncompleteAnswersError:
+        """The error for an incomplete administration, carrying its alerts."""
+        defn = definition(self.instrument)
+        msg = missing_items_message(defn, list(self.missing))
+        if self.alerts:
+            msg += " SAFETY ALERT (raised from the answered items): " + " ".join(
+                a.summary for a in self.alerts
+            )
+        return IncompleteAnswersError(
+            msg, instrument=defn.name, missing=self.missing, alerts=self.alerts
+        )
+
+
+def suicide_item_alerts(
+    instrument: str | Instrument,
+    answers: Sequence[Any] | Mapping[int, Any],
+    *,
+    protocol: Protocol | None = None,
+) -> tuple[Alert, ...]:
+    """The suicide-item alert of one administration, complete or not [7].
+
+    The suicide item (PHQ-9 item 9, QIDS-SR16 item 12, MADRS item 10) at or above the
+    protocol's alert line raises its alert whether or not the other items are
+    answered. Every given answer is checked as :func:`score` checks it.
+
+    Raises:
+        UnknownInstrumentError, InvalidAnswerError, ProtocolError: as :func:`score`.
+    """
+    return check_administration(instrument, answers, protocol=protocol).alerts
+
+
+def check_administration(
+    instrument: str | Instrument,
+    answers: Sequence[Any] | Mapping[int, Any],
+    *,
+    protocol: Protocol | None = None,
+) -> AnswersCheck:
+    """Check one administration and return both its score (when complete) and its alerts.
+
+    Every path that records answers uses this (or :func:`score`, which raises an
+    :class:`IncompleteAnswersError` carrying the same alerts), so an incomplete form
+    never loses its suicide-item alert.
+
+    Raises:
+        UnknownInstrumentError, InvalidAnswerError, ProtocolError: as :func:`score`.
+    """
+    defn = definition(instrument)
+    protocol = default_protocol() if protocol is None else protocol
+    threshold = safety_threshold(defn, protocol)
+    values = check_partial_answers(defn, answers)
+    missing = tuple(i for i, v in enumerate(values, start=1) if v is None)
+    if missing:
+        alerts: tuple[Alert, ...] = ()
+        if threshold is not None:
+            _, _, alert = _safety_alert(defn, values, threshold, protocol)
+            alerts = () if alert is None else (alert,)
+        return AnswersCheck(defn.instrument, values, missing, alerts, None)
+    result = _score_complete(defn, tuple(v for v in values if v is not None), threshold, protocol)
+    return AnswersCheck(defn.instrument, values, (), result.alerts, result)
 
 
 def score(
@@ -100,7 +198,9 @@ def score(
         UnknownInstrumentError: no such instrument.
         InvalidAnswerError: an answer that is not a whole number in the item's range,
             a wrong number of answers, or an unknown item number.
-        IncompleteAnswersError: unanswered items (``.missing``); no partial score.
+        IncompleteAnswersError: unanswered items (``.missing``); no partial score. Its
+            ``.alerts`` hold the suicide-item alert of the answered items, which must
+            still be shown (see :func:`check_administration`).
         ProtocolError: a suicide-item threshold outside the item's answer range.
 
     Examples:
@@ -111,10 +211,18 @@ def score(
     References:
         clinical-sources.md §4.1–4.5 (instruments), §7 (suicide items).
     """
-    defn = definition(instrument)
-    protocol = default_protocol() if protocol is None else protocol
-    threshold = safety_threshold(defn, protocol)
-    values = check_answers(defn, answers)
+    checked = check_administration(instrument, answers, protocol=protocol)
+    if checked.result is None:
+        raise checked.incomplete_error()
+    return checked.result
+
+
+def _score_complete(
+    defn: InstrumentDefinition,
+    values: tuple[int, ...],
+    threshold: int | None,
+    protocol: Protocol,
+) -> ScoreResult:
     total = defn.total_of(values)
     flags: list[str] = []
     criteria: dict[str, bool] = {}

@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from kaptools.alerts import Alert, AlertLevel
+from kaptools.alerts import Alert
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.protocol._screening import (
     Answer,
@@ -148,37 +148,15 @@ def phq9_alert_id() -> str:
 def phq9_alerts(answers: tuple[int | None, ...] | None, protocol: Protocol) -> tuple[Alert, ...]:
     """The PHQ-9 suicide-item alert for baseline ``answers`` [4.1, 7].
 
-    With every item answered the alert comes from :func:`kaptools.scores.score`; with
-    gaps, item 9 alone is checked against the same protocol threshold.
+    From :func:`kaptools.scores.check_administration`, so item 9 at or above the
+    protocol's alert line raises the alert whether or not other items are answered.
     """
     if answers is None:
         return ()
-    from kaptools.scores import score
-    from kaptools.scores._scoring import SAFETY_ACTION, safety_threshold
+    from kaptools.scores import check_administration
 
     defn = phq9_definition()
-    item = defn.safety_item
-    threshold = safety_threshold(defn, protocol)
-    value = answers[item.item - 1]
-    if value is None or threshold is None or value < threshold:
-        return ()
-    if all(a is not None for a in answers):
-        return tuple(a for a in score(defn.instrument, list(answers), protocol=protocol).alerts)
-    return (
-        Alert(
-            rule_id=phq9_alert_id(),
-            level=AlertLevel.WARNING,
-            message=(
-                f"{defn.name} item {item.item} ({item.topic}) answered {value}: at or above "
-                f"the protocol's alert threshold of {threshold} (other items unanswered)."
-            ),
-            action=SAFETY_ACTION,
-            source=(
-                f"{item.source}; threshold measures.{item.protocol_key} of protocol "
-                f"{protocol.info.short}"
-            ),
-        ),
-    )
+    return check_administration(defn.instrument, list(answers), protocol=protocol).alerts
 
 
 class _Findings:
