@@ -8,7 +8,7 @@ The public names are re-exported here; ``__all__`` is the public API.
 
 from __future__ import annotations
 
-from kaptools.alerts import CRISIS_LINE_TEXT, Alert, AlertLevel
+from kaptools.alerts import CRISIS_LINE_TEXT, Acknowledgement, Alert, AlertLevel, StoredAlert
 from kaptools.assessments import Assessment, assessment_frame, assessments, record_assessment
 from kaptools.errors import (
     ClinicalWarning,
@@ -26,6 +26,12 @@ from kaptools.errors import (
     StoreError,
     UnknownInstrumentError,
 )
+from kaptools.patient_alerts import (
+    PatientAlerts,
+    acknowledge_alert,
+    patient_alerts,
+    sync_patient_alerts,
+)
 from kaptools.protocol import Protocol, ProtocolInfo, default_protocol, load_protocol
 from kaptools.scheduling import (
     ClinicCalendar,
@@ -40,15 +46,18 @@ from kaptools.scheduling import (
     save_plan,
 )
 from kaptools.scores import (
+    AnswersCheck,
     Band,
     Change,
     Instrument,
     InstrumentDefinition,
     ScoreResult,
+    check_administration,
     compare,
     definition,
     score,
     score_frame,
+    suicide_item_alerts,
 )
 from kaptools.screening import (
     CohortResult,
@@ -78,8 +87,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CRISIS_LINE_TEXT",
+    "Acknowledgement",
     "Alert",
     "AlertLevel",
+    "AnswersCheck",
     "Assessment",
     "Band",
     "Change",
@@ -100,6 +111,7 @@ __all__ = [
     "NotFoundError",
     "NotPlannableError",
     "Patient",
+    "PatientAlerts",
     "PatientTrends",
     "PlanningError",
     "Protocol",
@@ -113,11 +125,14 @@ __all__ = [
     "ScreeningStatus",
     "Store",
     "StoreError",
+    "StoredAlert",
     "StoredRecord",
     "UnknownInstrumentError",
     "__version__",
+    "acknowledge_alert",
     "assessment_frame",
     "assessments",
+    "check_administration",
     "check_plan",
     "compare",
     "default_protocol",
@@ -128,6 +143,7 @@ __all__ = [
     "load_screening",
     "override_finding",
     "parse_dosing_session",
+    "patient_alerts",
     "patient_trends",
     "plan_course",
     "plan_to_csv",
@@ -143,5 +159,7 @@ __all__ = [
     "screen",
     "screen_cohort",
     "screening_record_schema",
+    "suicide_item_alerts",
+    "sync_patient_alerts",
     "vitals_flags",
 ]

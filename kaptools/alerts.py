@@ -1,16 +1,29 @@
 """Safety alerts: shown wherever they apply, separate from any status.
 
 The crisis line text lives here once; every view that shows an alert shows
-``CRISIS_LINE_TEXT`` beside it.
+``CRISIS_LINE_TEXT`` beside it. A :class:`StoredAlert` is an alert kept for a
+patient in the store (:meth:`kaptools.store.Store.raise_alert`), open until a
+clinician acknowledges it with a note.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["CRISIS_LINE_TEXT", "Alert", "AlertLevel", "highest_level"]
+__all__ = [
+    "CRISIS_LINE_TEXT",
+    "Acknowledgement",
+    "Alert",
+    "AlertLevel",
+    "StoredAlert",
+    "alerts_html",
+    "alerts_text",
+    "highest_level",
+]
 
 #: 988 Suicide & Crisis Lifeline (clinical-sources.md §7): call or text 988;
 #: veterans press 1. 911 in an emergency.
@@ -61,3 +74,105 @@ def highest_level(alerts: tuple[Alert, ...] | list[Alert]) -> AlertLevel | None:
     if not alerts:
         return None
     return max((a.level for a in alerts), key=_LEVEL_ORDER.__getitem__)
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledgement:
+    """A clinician's acknowledgement of a stored alert: who, when and why (its own record)."""
+
+    alert_id: str
+    at: dt.datetime
+    """UTC, naive (as the store keeps times)."""
+    who: str
+    note: str
+
+    @property
+    def summary(self) -> str:
+        return f"acknowledged {self.at:%Y-%m-%d %H:%M} UTC by {self.who}: {self.note}"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAlert:
+    """A safety alert stored for a patient: open until a clinician acknowledges it.
+
+    ``source_kind``/``source_ref`` name what raised it (e.g. an ``assessment`` record
+    id); the same source never opens a second alert for the same rule. Acknowledging
+    adds an :class:`Acknowledgement`; the alert itself is never changed or deleted.
+    """
+
+    alert_id: str
+    patient_id: str
+    alert: Alert
+    source_kind: str
+    source_ref: str
+    effective_at: dt.datetime
+    """When the finding was made (the assessment's or session's date)."""
+    raised_at: dt.datetime
+    raised_by: str
+    acknowledgement: Acknowledgement | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.acknowledgement is None
+
+    @property
+    def level(self) -> AlertLevel:
+        return self.alert.level
+
+    @property
+    def origin(self) -> str:
+        """Where the alert came from, in words."""
+        what = _SOURCE_WORDS.get(self.source_kind, self.source_kind.replace("_", " "))
+        return f"{what} of {self.effective_at:%d %b %Y}"
+
+    @property
+    def summary(self) -> str:
+        state = "OPEN" if self.is_open else self.acknowledgement.summary  # type: ignore[union-attr]
+        return f"{self.alert.summary} ({self.origin}; alert {self.alert_id}; {state})"
+
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        ack = (
+            "<strong>open until a clinician acknowledges it</strong>"
+            if self.acknowledgement is None
+            else esc(self.acknowledgement.summary)
+        )
+        return (
+            f"<div class='kap-stored-alert' data-alert-id='{esc(self.alert_id)}'>"
+            f"{self.alert._repr_html_()}<small>{esc(self.origin)}; {ack}</small></div>"
+        )
+
+
+_SOURCE_WORDS = {
+    "assessment": "assessment",
+    "assessment_incomplete": "incomplete assessment (not saved)",
+    "screening": "screening",
+    "dosing_session": "dosing session",
+}
+
+
+def alerts_text(alerts: Sequence[StoredAlert] | Sequence[Alert], *, heading: str) -> list[str]:
+    """Plain-text lines for a list of alerts, with the crisis line once at the top.
+
+    Empty when there are none. Used by every text summary and the CLI.
+    """
+    if not alerts:
+        return []
+    lines = [heading, CRISIS_LINE_TEXT]
+    lines.extend(f"- {a.summary}" for a in alerts)
+    return lines
+
+
+def alerts_html(alerts: Sequence[StoredAlert] | Sequence[Alert], *, heading: str) -> str:
+    """An HTML block for a list of alerts with the crisis line; empty when there are none."""
+    if not alerts:
+        return ""
+    esc = html.escape
+    level = highest_level([a.alert if isinstance(a, StoredAlert) else a for a in alerts])
+    css = "kap-critical" if level is AlertLevel.CRITICAL else ""
+    return (
+        f"<div class='kap-alert-block {css}' role='alert'><h3>{esc(heading)}</h3>"
+        f"<p><strong>{esc(CRISIS_LINE_TEXT)}</strong></p>"
+        + "".join(a._repr_html_() for a in alerts)
+        + "</div>"
+    )

@@ -14,13 +14,15 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from kaptools.config import current_user
 from kaptools.errors import InvalidInputError
 from kaptools.protocol import Protocol, default_protocol
-from kaptools.scores import Instrument, ScoreResult, score
+from kaptools.scores import Instrument, ScoreResult, check_administration, score
 from kaptools.store import Store, StoredRecord
 
 __all__ = [
     "ASSESSMENT_KIND",
+    "INCOMPLETE_ASSESSMENT_ALERT_KIND",
     "Assessment",
     "assessment_frame",
     "assessments",
@@ -28,6 +30,8 @@ __all__ = [
 ]
 
 ASSESSMENT_KIND = "assessment"
+INCOMPLETE_ASSESSMENT_ALERT_KIND = "assessment_incomplete"
+"""Source kind of an alert raised from an incomplete (and so unsaved) assessment."""
 
 #: How far back or ahead an administration date may lie (typing errors, not policy).
 _OLDEST_DATE = dt.date(1990, 1, 1)
@@ -95,15 +99,40 @@ def record_assessment(
     reason: str | None = None,
     today: dt.date | None = None,
 ) -> Assessment:
-    """Score and store one assessment. Invalid or incomplete answers raise; nothing is saved.
+    """Score and store one assessment. Invalid or incomplete answers raise; the
+    assessment is not saved.
 
-    Pass ``correct_record_id`` and a ``reason`` to store a corrected version.
+    A suicide item at or above its alert line raises its alert whatever else is
+    answered: the alert is stored for the patient with the assessment, and for an
+    incomplete form the alert alone is stored (open until acknowledged; raising the
+    same form again opens no second alert) before IncompleteAnswersError is raised
+    with ``.alerts``. Pass ``correct_record_id`` and a ``reason`` to store a corrected
+    version.
     """
     protocol = protocol or default_protocol()
     inst = Instrument.parse(instrument)
     when = _check_date(administered_on, today=today)
     store.get_patient(patient_id)  # raises NotFoundError before anything is written
-    result = score(inst, answers, protocol=protocol)  # raises before anything is written
+    checked = check_administration(inst, answers, protocol=protocol)  # invalid: raises
+    if checked.result is None:
+        if checked.alerts:
+            key = f"{inst.value}:{when.isoformat()}:" + ",".join(
+                "-" if v is None else str(v) for v in checked.answers
+            )
+            for alert in checked.alerts:
+                store.raise_alert(
+                    patient_id,
+                    alert,
+                    source_kind=INCOMPLETE_ASSESSMENT_ALERT_KIND,
+                    source_ref=key,
+                    who=author or current_user(),
+                    effective_at=when,
+                )
+        raise checked.incomplete_error(
+            "The alert is stored for the patient and stays open until a clinician "
+            "acknowledges it; the incomplete answers are not saved."
+        )
+    result = checked.result
     payload = {
         "instrument": inst.value,
         "answers": list(result.answers),
@@ -117,6 +146,7 @@ def record_assessment(
         effective_at=when,
         record_id=correct_record_id,
         reason=reason,
+        alerts=result.alerts,
     )
     return _from_record(rec, protocol)
 

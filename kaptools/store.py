@@ -27,11 +27,15 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from kaptools.alerts import Acknowledgement, Alert, AlertLevel, StoredAlert
 from kaptools.config import database_url
 from kaptools.errors import IncompleteInputError, InvalidInputError, NotFoundError, StoreError
 from kaptools.limits import entry_range
 
 __all__ = ["AuditEntry", "Patient", "Store", "StoredRecord"]
+
+#: Longest acknowledgement note kept (characters).
+ACK_NOTE_MAX_CHARS = 2000
 
 _KIND_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 _PATIENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
@@ -87,6 +91,39 @@ class _AuditRow(_Base):
     record_id: Mapped[str | None] = mapped_column(sa.String(36), nullable=True)
     version: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
     detail: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class _AlertRow(_Base):
+    """A stored safety alert. Never updated or deleted; acknowledgements are their own rows."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "patient_id", "source_kind", "source_ref", "rule_id", name="uq_alert_source_rule"
+        ),
+    )
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(sa.String(36), unique=True)
+    patient_id: Mapped[str] = mapped_column(sa.ForeignKey("patients.patient_id"), index=True)
+    rule_id: Mapped[str] = mapped_column(sa.String(80))
+    level: Mapped[str] = mapped_column(sa.String(16))
+    message: Mapped[str] = mapped_column(sa.Text)
+    action: Mapped[str] = mapped_column(sa.Text)
+    source: Mapped[str] = mapped_column(sa.Text)
+    source_kind: Mapped[str] = mapped_column(sa.String(40))
+    source_ref: Mapped[str] = mapped_column(sa.String(120))
+    effective_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
+    raised_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
+    raised_by: Mapped[str] = mapped_column(sa.String(120))
+
+
+class _AlertAckRow(_Base):
+    __tablename__ = "alert_acknowledgements"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(sa.ForeignKey("alerts.alert_id"), unique=True)
+    at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
+    who: Mapped[str] = mapped_column(sa.String(120))
+    note: Mapped[str] = mapped_column(sa.Text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,10 +343,13 @@ class Store:
         effective_at: dt.date | dt.datetime | None = None,
         record_id: str | None = None,
         reason: str | None = None,
+        alerts: tuple[Alert, ...] | list[Alert] = (),
     ) -> StoredRecord:
         """Save a new record, or (with ``record_id``) a new version of one.
 
         A correction needs a written ``reason``. Nothing is ever overwritten.
+        ``alerts`` (the record's safety alerts) are stored for the patient in the same
+        transaction, raised from this record (see :meth:`raise_alert`).
         """
         if not isinstance(kind, str) or not _KIND_RE.match(kind):
             raise InvalidInputError(
@@ -381,6 +421,16 @@ class Store:
                     detail=(reason or "")[:2000],
                 )
             )
+            for alert in alerts:
+                self._raise_in(
+                    s,
+                    patient_id,
+                    alert,
+                    source_kind=kind,
+                    source_ref=rid,
+                    who=author,
+                    effective_at=when,
+                )
         return _record(row)
 
     def latest_records(self, kind: str, patient_id: str) -> list[StoredRecord]:
@@ -454,6 +504,213 @@ class Store:
                 for r in s.scalars(q)
             ]
 
+    # ---- safety alerts --------------------------------------------------------
+    def raise_alert(
+        self,
+        patient_id: str,
+        alert: Alert,
+        *,
+        source_kind: str,
+        source_ref: str,
+        who: str,
+        effective_at: dt.date | dt.datetime | None = None,
+    ) -> StoredAlert:
+        """Store ``alert`` for the patient, raised from ``source_kind``/``source_ref``.
+
+        Idempotent: the same source and rule never open a second alert (the stored one,
+        open or acknowledged, is returned). Audit-logged in the same transaction.
+        """
+        who = _require_text(who, "who")
+        if not isinstance(alert, Alert):
+            raise InvalidInputError(
+                f"alert must be a kaptools.alerts.Alert; got {type(alert).__name__}."
+            )
+        if not isinstance(source_kind, str) or not _KIND_RE.match(source_kind):
+            raise InvalidInputError(
+                f"source_kind {source_kind!r} must be a short snake_case name such as 'assessment'."
+            )
+        source_ref = _require_text(source_ref, "source_ref")
+        when = _as_datetime(effective_at, "effective_at")
+        try:
+            with self._tx() as s:
+                if s.get(_PatientRow, patient_id) is None:
+                    raise NotFoundError(
+                        f"No patient with id {patient_id!r}; add the patient first."
+                    )
+                alert_id = self._raise_in(
+                    s,
+                    patient_id,
+                    alert,
+                    source_kind=source_kind,
+                    source_ref=source_ref,
+                    who=who,
+                    effective_at=when,
+                )
+        except StoreError:
+            # a concurrent writer stored the same alert first: that one stands
+            found = self._find_alert(patient_id, source_kind, source_ref, alert.rule_id)
+            if found is None:
+                raise
+            return found
+        return self.get_alert(alert_id)
+
+    def _find_alert(
+        self, patient_id: str, source_kind: str, source_ref: str, rule_id: str
+    ) -> StoredAlert | None:
+        with self._sessions() as s:
+            row = s.scalars(
+                sa.select(_AlertRow).where(
+                    _AlertRow.patient_id == patient_id,
+                    _AlertRow.source_kind == source_kind,
+                    _AlertRow.source_ref == source_ref,
+                    _AlertRow.rule_id == rule_id,
+                )
+            ).first()
+            return None if row is None else self._stored_alert(s, row)
+
+    def _raise_in(
+        self,
+        s: Session,
+        patient_id: str,
+        alert: Alert,
+        *,
+        source_kind: str,
+        source_ref: str,
+        who: str,
+        effective_at: dt.datetime,
+    ) -> str:
+        existing = s.scalars(
+            sa.select(_AlertRow).where(
+                _AlertRow.patient_id == patient_id,
+                _AlertRow.source_kind == source_kind,
+                _AlertRow.source_ref == source_ref,
+                _AlertRow.rule_id == alert.rule_id,
+            )
+        ).first()
+        if existing is not None:
+            return existing.alert_id
+        now = _utcnow()
+        alert_id = str(uuid.uuid4())
+        s.add(
+            _AlertRow(
+                alert_id=alert_id,
+                patient_id=patient_id,
+                rule_id=alert.rule_id[:80],
+                level=alert.level.value,
+                message=alert.message,
+                action=alert.action,
+                source=alert.source,
+                source_kind=source_kind,
+                source_ref=source_ref[:120],
+                effective_at=effective_at,
+                raised_at=now,
+                raised_by=who,
+            )
+        )
+        s.flush()  # the alert row exists before the audit row names it
+        s.add(
+            _AuditRow(
+                at=now,
+                who=who,
+                action="raise_alert",
+                patient_id=patient_id,
+                kind=source_kind,
+                record_id=alert_id,
+                detail=f"{alert.level.value} {alert.rule_id} from {source_kind} {source_ref}",
+            )
+        )
+        return alert_id
+
+    def acknowledge_alert(self, alert_id: str, *, who: str, note: str) -> StoredAlert:
+        """Acknowledge an open alert with a written note; audit-logged in the same transaction.
+
+        The alert row is never changed or deleted: the acknowledgement is its own record.
+
+        Raises:
+            IncompleteInputError: no note (or no ``who``); nothing is saved.
+            InvalidInputError: the alert is already acknowledged (says by whom and when).
+            NotFoundError: no such alert.
+        """
+        who = _require_text(who, "who")
+        if not isinstance(note, str) or not note.strip():
+            raise IncompleteInputError(
+                f"note: acknowledging a safety alert needs a written note (rule: every "
+                f"acknowledgement says why); got {note!r}. Write what was done, e.g. "
+                "'C-SSRS completed, low risk, safety plan reviewed'. Nothing was saved.",
+                missing=["note"],
+            )
+        note = note.strip()
+        if len(note) > ACK_NOTE_MAX_CHARS:
+            raise InvalidInputError(
+                f"note is {len(note)} characters; at most {ACK_NOTE_MAX_CHARS} are kept. "
+                "Shorten it. Nothing was saved."
+            )
+        with self._tx() as s:
+            row = (
+                s.scalars(sa.select(_AlertRow).where(_AlertRow.alert_id == alert_id)).first()
+                if isinstance(alert_id, str)
+                else None
+            )
+            if row is None:
+                raise NotFoundError(
+                    f"No alert {alert_id!r}. List a patient's alerts to find its id."
+                )
+            done = s.scalars(
+                sa.select(_AlertAckRow).where(_AlertAckRow.alert_id == alert_id)
+            ).first()
+            if done is not None:
+                raise InvalidInputError(
+                    f"alert {alert_id}: already acknowledged {done.at:%Y-%m-%d %H:%M} UTC by "
+                    f"{done.who} ({done.note!r}); an acknowledgement is kept as written. "
+                    "Nothing was saved."
+                )
+            now = _utcnow()
+            s.add(_AlertAckRow(alert_id=alert_id, at=now, who=who, note=note))
+            s.add(
+                _AuditRow(
+                    at=now,
+                    who=who,
+                    action="acknowledge_alert",
+                    patient_id=row.patient_id,
+                    kind=row.source_kind,
+                    record_id=alert_id,
+                    detail=note[:2000],
+                )
+            )
+        return self.get_alert(alert_id)
+
+    def get_alert(self, alert_id: str) -> StoredAlert:
+        with self._sessions() as s:
+            row = (
+                s.scalars(sa.select(_AlertRow).where(_AlertRow.alert_id == alert_id)).first()
+                if isinstance(alert_id, str)
+                else None
+            )
+            if row is None:
+                raise NotFoundError(
+                    f"No alert {alert_id!r}. List a patient's alerts to find its id."
+                )
+            return self._stored_alert(s, row)
+
+    def patient_alerts(self, patient_id: str, *, open_only: bool = False) -> list[StoredAlert]:
+        """A patient's stored alerts, oldest finding first (open ones only, if asked)."""
+        with self._sessions() as s:
+            q = (
+                sa.select(_AlertRow, _AlertAckRow)
+                .outerjoin(_AlertAckRow, _AlertAckRow.alert_id == _AlertRow.alert_id)
+                .where(_AlertRow.patient_id == patient_id)
+                .order_by(_AlertRow.effective_at, _AlertRow.id)
+            )
+            if open_only:
+                q = q.where(_AlertAckRow.id.is_(None))
+            return [_stored_alert(a, ack) for a, ack in s.execute(q)]
+
+    def _stored_alert(self, s: Session, row: _AlertRow) -> StoredAlert:
+        ack = s.scalars(
+            sa.select(_AlertAckRow).where(_AlertAckRow.alert_id == row.alert_id)
+        ).first()
+        return _stored_alert(row, ack)
+
     def _repr_html_(self) -> str:
         return f"<code>{html.escape(repr(self))}</code>"
 
@@ -489,4 +746,26 @@ def _record(r: _RecordRow) -> StoredRecord:
         r.created_at,
         r.effective_at,
         r.reason,
+    )
+
+
+def _stored_alert(r: _AlertRow, ack: _AlertAckRow | None) -> StoredAlert:
+    return StoredAlert(
+        alert_id=r.alert_id,
+        patient_id=r.patient_id,
+        alert=Alert(
+            rule_id=r.rule_id,
+            level=AlertLevel(r.level),
+            message=r.message,
+            action=r.action,
+            source=r.source,
+        ),
+        source_kind=r.source_kind,
+        source_ref=r.source_ref,
+        effective_at=r.effective_at,
+        raised_at=r.raised_at,
+        raised_by=r.raised_by,
+        acknowledgement=None
+        if ack is None
+        else Acknowledgement(alert_id=r.alert_id, at=ack.at, who=ack.who, note=ack.note),
     )

@@ -135,3 +135,34 @@ def _exercise(store: Store, other: Store) -> None:
     ]
     # a second Store on the same URL sees the same data
     assert other.get_patient("SYN-1").weight_kg == 80
+
+
+def test_stored_alerts_on_postgresql(postgres_url: str) -> None:
+    """Alerts raise idempotently, acknowledgement needs a note and never deletes."""
+    from kaptools.alerts import Alert, AlertLevel
+
+    with Store(postgres_url) as store:
+        store.add_patient(
+            "SYN-ALERT", "P", birth_date=None, sex="unknown", weight_kg=None, author="t"
+        )
+        alert = Alert(
+            rule_id="phq9_item9", level=AlertLevel.WARNING, message="m", action="a", source="s"
+        )
+        a = store.raise_alert("SYN-ALERT", alert, source_kind="assessment", source_ref="r", who="t")
+        assert (
+            store.raise_alert(
+                "SYN-ALERT", alert, source_kind="assessment", source_ref="r", who="t"
+            ).alert_id
+            == a.alert_id
+        )
+        with pytest.raises(IncompleteInputError):
+            store.acknowledge_alert(a.alert_id, who="dr", note=" ")
+        assert store.patient_alerts("SYN-ALERT", open_only=True)[0].alert_id == a.alert_id
+        store.acknowledge_alert(a.alert_id, who="dr", note="seen")
+        assert store.patient_alerts("SYN-ALERT", open_only=True) == []
+        (kept,) = store.patient_alerts("SYN-ALERT")
+        assert kept.acknowledgement is not None and kept.acknowledgement.note == "seen"
+        assert [e.action for e in store.audit_entries("SYN-ALERT")][-2:] == [
+            "raise_alert",
+            "acknowledge_alert",
+        ]

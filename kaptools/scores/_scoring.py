@@ -112,14 +112,17 @@ class AnswersCheck:
     def complete(self) -> bool:
         return self.result is not None
 
-    def incomplete_error(self) -> IncompleteAnswersError:
-        """The error for an incomplete administration, carrying its alerts."""
+    def incomplete_error(self, note: str = "") -> IncompleteAnswersError:
+        """The error for an incomplete administration, carrying its alerts (``note``
+        is added after them, e.g. where the alert was stored)."""
         defn = definition(self.instrument)
         msg = missing_items_message(defn, list(self.missing))
         if self.alerts:
             msg += " SAFETY ALERT (raised from the answered items): " + " ".join(
                 a.summary for a in self.alerts
             )
+            if note:
+                msg += f" {note}"
         return IncompleteAnswersError(
             msg, instrument=defn.name, missing=self.missing, alerts=self.alerts
         )

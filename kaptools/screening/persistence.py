@@ -44,6 +44,9 @@ def save_screening(
 ) -> StoredRecord:
     """Save ``result`` (computed from ``record``) as a ``screening`` record; audit-logged.
 
+    Its safety alerts (C-SSRS, PHQ-9 item 9) are stored for the patient in the same
+    transaction and stay open until a clinician acknowledges them.
+
     Raises:
         InvalidInputError: ``result`` was not computed from ``record``.
         NotFoundError: no such patient.
@@ -59,7 +62,12 @@ def save_screening(
         )
         raise InvalidInputError(msg)
     return store.save_record(
-        SCREENING_KIND, patient_id, result.to_payload(), author=author, effective_at=effective_at
+        SCREENING_KIND,
+        patient_id,
+        result.to_payload(),
+        author=author,
+        effective_at=effective_at,
+        alerts=result.alerts,  # stored for the patient, open until acknowledged
     )
 
 
