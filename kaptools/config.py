@@ -26,6 +26,7 @@ __all__ = [
     "current_user",
     "database_url",
     "default_database_path",
+    "default_demo_database_path",
 ]
 
 DATABASE_URL_ENV_VAR = "KAPTOOLS_DATABASE_URL"
@@ -37,6 +38,11 @@ def default_database_path() -> Path:
     home = os.environ.get(HOME_ENV_VAR, "").strip()
     base = Path(home).expanduser() if home else Path.home() / ".kaptools"
     return base / "kaptools.sqlite"
+
+
+def default_demo_database_path() -> Path:
+    """The demo's own SQLite file, next to (never the same as) the clinic's default store."""
+    return default_database_path().with_name("demo.sqlite")
 
 
 def database_url(value: str | None = None) -> URL:

@@ -30,11 +30,18 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from kaptools.assessments import record_assessment
+from kaptools.config import (
+    DATABASE_URL_ENV_VAR,
+    default_database_path,
+    default_demo_database_path,
+)
 from kaptools.errors import InvalidInputError, PlanningError
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.scheduling import (
@@ -80,6 +87,7 @@ __all__ = [
     "DEMO_AUTHOR",
     "DEMO_CALENDAR",
     "build_demo_database",
+    "check_demo_store",
     "demo_dosing_session",
     "demo_screening_record",
     "main",
@@ -353,10 +361,41 @@ def _store_patient(
         )
 
 
+def check_demo_store(store: Store) -> None:
+    """Refuse a store the demo must never write to.
+
+    The clinic's default store (``KAPTOOLS_HOME/kaptools.sqlite``) is never a demo
+    database, and neither is any database holding a patient not marked synthetic.
+    Raises InvalidInputError naming the database and what to use instead.
+    """
+    where = store.url.render_as_string(hide_password=True)
+    db = store.url.database
+    if store.url.get_backend_name() == "sqlite" and db not in (None, "", ":memory:"):
+        path = Path(str(store.url.database)).expanduser().resolve()
+        if path == default_database_path().expanduser().resolve():
+            raise InvalidInputError(
+                f"database: the demo never writes to the clinic's default store ({where}); "
+                f"give a demo file with --database, e.g. "
+                f"sqlite:///{default_demo_database_path()}, or leave --database out."
+            )
+    real = store.count_non_synthetic_patients()
+    if real:
+        raise InvalidInputError(
+            f"database: {where} holds {real} patient(s) not marked synthetic; the demo "
+            f"writes only to databases of synthetic patients. Name another (empty) demo "
+            f"database with --database."
+        )
+
+
 def build_demo_database(
     store: Store, *, n: int = 12, seed: int = 2026, protocol: Protocol | None = None
 ) -> list[SyntheticPatient]:
-    """Fill ``store`` with ``n`` synthetic patients (reproducible from ``seed``)."""
+    """Fill ``store`` with ``n`` synthetic patients (reproducible from ``seed``).
+
+    Refuses (:func:`check_demo_store`) the clinic's default store and any database
+    that holds a non-synthetic patient, before writing anything.
+    """
+    check_demo_store(store)
     protocol = protocol or default_protocol()
     patients = generate_patients(n, seed=seed, anchor=DEMO_ANCHOR_DATE)
     excluded = not_eligible_patient_id(patients)
@@ -367,7 +406,13 @@ def build_demo_database(
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``kaptools demo`` / ``python -m kaptools.demo``."""
-    parser.add_argument("--database", help="SQLAlchemy URL (default: KAPTOOLS_DATABASE_URL)")
+    parser.add_argument(
+        "--database",
+        help=(
+            "SQLAlchemy URL of the demo database (default: KAPTOOLS_DATABASE_URL when set, "
+            "else the demo file KAPTOOLS_HOME/demo.sqlite; never the clinic's default store)"
+        ),
+    )
     parser.add_argument("--patients", type=int, default=12, help="how many patients (default 12)")
     parser.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
     parser.add_argument(
@@ -377,7 +422,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Create the demo database; 0 when done (or left alone with --if-empty), 2 on bad input."""
-    store = Store(args.database)
+    url = args.database
+    if url is None and not os.environ.get(DATABASE_URL_ENV_VAR, "").strip():
+        url = f"sqlite:///{default_demo_database_path()}"
+        print(f"No database given: using the demo file {default_demo_database_path()}.")
+    store = Store(url, create=False)
+    check_demo_store(store)
+    store = Store(url)
     where = store.url.render_as_string(hide_password=True)
     if store.has_patients():
         if args.if_empty:
@@ -389,6 +440,7 @@ def run(args: argparse.Namespace) -> int:
         )
     patients = build_demo_database(store, n=args.patients, seed=args.seed)
     print(f"Created {len(patients)} synthetic patients in {where}.")
+    print(f"Serve the dashboards on it with: make run KAPTOOLS_DATABASE_URL={where}")
     return 0
 
 

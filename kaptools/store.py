@@ -332,6 +332,14 @@ class Store:
         with self._sessions() as s:
             return s.execute(sa.select(sa.func.count()).select_from(_PatientRow)).scalar_one() > 0
 
+    def count_non_synthetic_patients(self) -> int:
+        """How many stored patients are not marked synthetic (real patients)."""
+        if not sa.inspect(self.engine).has_table(_PatientRow.__tablename__):
+            return 0  # a store not yet created (Store(url, create=False)) holds nobody
+        with self._sessions() as s:
+            query = sa.select(sa.func.count()).where(_PatientRow.synthetic.is_not(True))
+            return int(s.execute(query).scalar_one())
+
     # ---- records ------------------------------------------------------------
     def save_record(
         self,

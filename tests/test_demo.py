@@ -7,6 +7,7 @@ import time
 import pytest
 
 from kaptools.demo import DEMO_AUTHOR, build_demo_database, main, not_eligible_patient_id
+from kaptools.errors import InvalidInputError
 from kaptools.protocol import default_protocol
 from kaptools.scheduling import load_latest_plan, plan_history, plan_violations
 from kaptools.screening import load_screening
@@ -129,3 +130,44 @@ def test_demo_command_fills_an_empty_database_only(tmp_path, capsys) -> None:
     assert main(["--database", url]) == 2
     assert main(["--database", url, "--if-empty"]) == 0
     assert "already has patients" in capsys.readouterr().out
+
+
+def test_demo_command_without_a_database_uses_the_demo_file_never_the_clinic_store(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    """No --database and no KAPTOOLS_DATABASE_URL: the demo file in KAPTOOLS_HOME, named."""
+    monkeypatch.setenv("KAPTOOLS_HOME", str(tmp_path))
+    monkeypatch.delenv("KAPTOOLS_DATABASE_URL", raising=False)
+    assert main(["--patients", "2"]) == 0
+    out = capsys.readouterr().out
+    assert str(tmp_path / "demo.sqlite") in out
+    assert (tmp_path / "demo.sqlite").is_file()
+    assert not (tmp_path / "kaptools.sqlite").exists()
+
+
+def test_demo_refuses_the_clinic_default_store_even_when_named(tmp_path, monkeypatch) -> None:
+    """--database naming the clinic's default file is refused, and nothing is written."""
+    monkeypatch.setenv("KAPTOOLS_HOME", str(tmp_path))
+    clinic = tmp_path / "kaptools.sqlite"
+    assert main(["--database", f"sqlite:///{clinic}"]) == 2
+    assert not clinic.exists() or not Store(f"sqlite:///{clinic}").has_patients()
+    with pytest.raises(InvalidInputError, match="clinic's default store"):
+        build_demo_database(Store(f"sqlite:///{clinic}"))
+
+
+@pytest.mark.parametrize("if_empty", [False, True])
+def test_demo_refuses_a_database_holding_real_patients(tmp_path, capsys, if_empty) -> None:
+    """A database with one non-synthetic patient is refused (exit 2), even with --if-empty."""
+    url = f"sqlite:///{tmp_path / 'clinic.sqlite'}"
+    store = Store(url)
+    store.add_patient(
+        "REAL-1", "A Patient", birth_date=None, sex="female", weight_kg=None, author="clinic",
+        synthetic=False,
+    )
+    args = ["--database", url, *(["--if-empty"] if if_empty else [])]
+    assert main(args) == 2
+    assert "not marked synthetic" in capsys.readouterr().err
+    assert [p.patient_id for p in store.list_patients()] == ["REAL-1"]
+    with pytest.raises(InvalidInputError, match="not marked synthetic"):
+        build_demo_database(store)
+    assert [p.patient_id for p in store.list_patients()] == ["REAL-1"]
