@@ -29,7 +29,7 @@ from kaptools.errors import (
     NotPlannableError,
     PlanningError,
 )
-from kaptools.protocol import DEFAULT_PROTOCOL_PATH, default_protocol, parse_protocol
+from kaptools.protocol import default_protocol
 from kaptools.scheduling import (
     ClinicCalendar,
     Constraint,
@@ -339,9 +339,8 @@ def test_check_plan_flags_a_dose_that_is_not_the_protocols():
 
 def test_check_plan_refuses_another_protocol():
     """Checking a plan against a different protocol is an input error, not a silent pass."""
-    other = parse_protocol(
-        DEFAULT_PROTOCOL_PATH.read_text(encoding="utf-8") + "\n# copy\n", origin="copy"
-    )
+    # (a comment-only copy has the same content hash: the protocol is the same)
+    other = default_protocol().with_changes({"measures.worsening_increase_min": 6})
     with pytest.raises(InvalidInputError, match="made with"):
         check_plan(_plan(), other)
 
@@ -478,9 +477,7 @@ def test_boosters_can_be_added_when_re_planning():
 
 def test_replanning_with_another_protocol_warns():
     """Re-planning under a different protocol than the plan's raises a ClinicalWarning."""
-    other = parse_protocol(
-        DEFAULT_PROTOCOL_PATH.read_text(encoding="utf-8") + "\n# copy\n", origin="copy"
-    )
+    other = default_protocol().with_changes({"measures.worsening_increase_min": 6})
     plan = _plan()
     with pytest.warns(ClinicalWarning, match="Re-planning with protocol"):
         new = replan(plan, as_of=plan.start, protocol=other)

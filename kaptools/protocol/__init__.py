@@ -13,10 +13,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import html
+import json
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -77,15 +79,52 @@ class _ProtocolModel(Section):
 
 @dataclass(frozen=True)
 class Protocol:
-    """A validated protocol. Sections are frozen pydantic models."""
+    """A validated protocol. Sections are frozen pydantic models.
 
-    info: ProtocolInfo
+    Provenance is computed, never stored: ``info.sha256`` is the SHA-256 of the
+    protocol's content (header and every section, as canonical JSON), so any
+    protocol that differs in one value has a different hash, however it was made.
+    A protocol whose content differs from what was loaded or derived through
+    :meth:`with_changes` (e.g. ``dataclasses.replace`` with an edited section)
+    says so in its name and version. Use :meth:`with_changes` for what-if
+    protocols: it validates the changes like a protocol file and names them.
+    """
+
+    header: _Header
     measures: MeasuresSection
     screening: ScreeningSection
     courses: CoursesSection
     monitoring: MonitoringSection
     path: Path | None = None
-    description: str = ""
+    _made_digest: str = field(default="", repr=False, compare=False)
+    """Sections digest when this protocol was parsed or derived (see ``info``)."""
+
+    @property
+    def description(self) -> str:
+        return self.header.description
+
+    @functools.cached_property
+    def _model(self) -> _ProtocolModel:
+        return _ProtocolModel(
+            protocol=self.header,
+            measures=self.measures,
+            screening=self.screening,
+            courses=self.courses,
+            monitoring=self.monitoring,
+        )
+
+    @functools.cached_property
+    def info(self) -> ProtocolInfo:
+        """Name, version and content hash, computed from the content."""
+        sections = _sections_digest(self._model)
+        name, version = self.header.name, self.header.version
+        if sections != self._made_digest:
+            # Content edited outside with_changes: never report the old provenance.
+            name = f"{name} (modified outside with_changes; changes not recorded)"
+            version = f"{version}+modified.{sections[:12]}"
+        header = {"name": name, "version": version, "based_on": self.header.based_on}
+        digest = _digest({"protocol": header, "sections": sections})
+        return ProtocolInfo(name, version, digest)
 
     @property
     def summary(self) -> str:
@@ -93,6 +132,130 @@ class Protocol:
 
     def _repr_html_(self) -> str:
         return f"<p class='kap-protocol'>{html.escape(self.summary)}</p>"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The protocol's content as plain data (the shape of the TOML file)."""
+        return self._model.model_dump(mode="json")
+
+    def value(self, key_path: str) -> Any:
+        """The value at a dotted key path, e.g. ``"measures.response_reduction_min"``."""
+        node: Any = self.as_dict()
+        for part in key_path.split("."):
+            node = _child(node, part, key_path)
+        return node
+
+    def with_changes(self, changes: Mapping[str, Any], *, name: str | None = None) -> Protocol:
+        """A new, validated protocol with ``changes`` applied, for what-if comparisons.
+
+        ``changes`` maps dotted key paths to new values, e.g.
+        ``{"screening.thresholds.bp_caution_systolic_above": 130}``. A plain number
+        (or text) given for a threshold ``{ value, unit, source }`` replaces its
+        ``value`` and keeps its unit and source, noting the old value; a table
+        replaces the whole entry. The result is validated exactly like a protocol
+        file (ProtocolError naming the key, the problem and the value). Its name
+        says it is modified and lists the changes (or is ``name`` when given, still
+        marked modified), its version gains a ``+whatif.<hash>`` suffix, its content
+        hash is new, and every rule message is built from the new values.
+        """
+        if not isinstance(changes, Mapping) or not changes:
+            raise ProtocolError(
+                f"Protocol.with_changes needs a non-empty mapping of key paths to values "
+                f"(got {changes!r}); e.g. {{'measures.response_reduction_min': 0.4}}."
+            )
+        data = self.as_dict()
+        described = []
+        for key_path, new_value in changes.items():
+            if not isinstance(key_path, str) or not key_path.strip():
+                raise ProtocolError(
+                    f"Protocol.with_changes: key path {key_path!r} is not a dotted key such "
+                    f"as 'measures.response_reduction_min'."
+                )
+            parts = key_path.split(".")
+            if parts[0] == "protocol":
+                raise ProtocolError(
+                    f"Protocol.with_changes: {key_path!r} is the protocol's header; it is "
+                    f"set from the changes (use name= to name the what-if protocol)."
+                )
+            parent: Any = data
+            for part in parts[:-1]:
+                parent = _child(parent, part, key_path)
+            last: Any = parts[-1]
+            old = _child(parent, last, key_path)
+            if isinstance(parent, list):
+                last = int(last)
+            if _is_threshold(old) and not isinstance(new_value, Mapping):
+                parent[last] = {
+                    **old,
+                    "value": new_value,
+                    "note": f"what-if: changed from {_plain(old['value'])} {old['unit']}",
+                }
+                described.append(f"{key_path}={_plain(new_value)}")
+            else:
+                parent[last] = dict(new_value) if isinstance(new_value, Mapping) else new_value
+                described.append(f"{key_path}={_plain(new_value)}")
+        origin = f"{self.info.name!r} with changes {', '.join(described)}"
+        try:
+            model = _ProtocolModel.model_validate(data)
+        except ValidationError as exc:
+            raise ProtocolError(_format_errors(exc, "", origin)) from None
+        sections = _sections_digest(model)
+        base = self.info
+        label = name.strip() if name and name.strip() else base.name
+        header = model.protocol.model_copy(
+            update={
+                "name": f"{label} (modified: {'; '.join(described)})",
+                "version": f"{base.version}+whatif.{sections[:12]}",
+                "based_on": f"{base.name} v{base.version} ({base.sha256[:12]})",
+            }
+        )
+        protocol = Protocol(
+            header=header,
+            measures=model.measures,
+            screening=model.screening,
+            courses=model.courses,
+            monitoring=model.monitoring,
+            path=None,
+            _made_digest=sections,
+        )
+        _check_cross_section(protocol, "", origin)
+        return protocol
+
+
+def _digest(data: Any) -> str:
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _sections_digest(model: _ProtocolModel) -> str:
+    """Digest of every section (the rules and numbers), without the header."""
+    return _digest(model.model_dump(mode="json", exclude={"protocol"}))
+
+
+def _child(node: Any, part: str, key_path: str) -> Any:
+    """``node[part]``: a table's key, or an array-of-tables index (``phases.0``)."""
+    if isinstance(node, dict) and part in node:
+        return node[part]
+    if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+        return node[int(part)]
+    raise ProtocolError(_unknown_key(key_path, part))
+
+
+def _is_threshold(node: Any) -> bool:
+    return isinstance(node, dict) and {"value", "unit", "source"} <= node.keys()
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _unknown_key(key_path: str, part: str) -> str:
+    return (
+        f"Protocol key path {key_path!r}: {part!r} is not a key of the protocol there "
+        f"(arrays of tables take an index, e.g. 'courses.iv_ketamine.phases.0'); check its "
+        f"spelling against the default protocol (kaptools/protocol/default.toml)."
+    )
 
 
 def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
@@ -156,16 +319,14 @@ def parse_protocol(text: str, *, origin: str = "<text>", path: Path | None = Non
         model = _ProtocolModel.model_validate(data)
     except ValidationError as exc:
         raise ProtocolError(_format_errors(exc, text, origin)) from None
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    info = ProtocolInfo(model.protocol.name, model.protocol.version, digest)
     protocol = Protocol(
-        info=info,
+        header=model.protocol,
         measures=model.measures,
         screening=model.screening,
         courses=model.courses,
         monitoring=model.monitoring,
         path=path,
-        description=model.protocol.description,
+        _made_digest=_sections_digest(model),
     )
     _check_cross_section(protocol, text, origin)
     return protocol

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -15,6 +16,15 @@ class Section(BaseModel):
     """Base of every protocol table: frozen, and unknown keys are an error (typos)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; with ``update``, validated like the protocol file (pydantic's own
+        ``model_copy(update=...)`` skips validation, which would let an invalid or
+        unsourced value into a protocol). What-if protocols: ``Protocol.with_changes``.
+        """
+        if not update:
+            return super().model_copy(deep=deep)
+        return self.model_validate({**self.model_dump(), **dict(update)})
 
 
 class Threshold(Section):
