@@ -105,3 +105,38 @@ def test_plan_without_patient_cannot_be_saved(store):
 def test_no_plan_yet_is_none(store):
     """A patient without a plan has no latest plan."""
     assert load_latest_plan(store, "SYN-0001") is None
+
+
+TUE_THU = ClinicCalendar(open_weekdays=["tue", "thu"])
+
+
+def _deviating_plan():
+    return plan_course(
+        "esketamine_nasal",
+        START,
+        calendar=TUE_THU,
+        screening_status="eligible",
+        age=40,
+        patient_id="SYN-0001",
+    )
+
+
+def test_a_plan_with_a_deviation_is_saved_only_with_an_acknowledgement(store):
+    """No reason: refused, nothing written; a short reason: refused; a reason: saved and logged."""
+    plan = _deviating_plan()
+    assert plan.deviations
+    with pytest.raises(IncompleteInputError) as err:
+        save_plan(store, plan, "dr.test")
+    assert "acknowledge_deviations" in str(err.value)
+    with pytest.raises(InvalidInputError):
+        save_plan(store, plan, "dr.test", acknowledge_deviations="ok")
+    assert load_latest_plan(store, "SYN-0001") is None
+    reason = "Patient can only attend Tuesdays and Thursdays; slower induction agreed"
+    record = save_plan(store, plan, "dr.test", acknowledge_deviations=reason)
+    assert reason in (record.reason or "")
+    saved = load_latest_plan(store, "SYN-0001")
+    assert saved is not None
+    ack = saved.plan.acknowledgement
+    assert ack is not None and ack.reason == reason and ack.by == "dr.test"
+    assert "Acknowledged by dr.test" in saved.plan.summary
+    assert "Meets the protocol's scheduling rules" not in saved.plan.summary

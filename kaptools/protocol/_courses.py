@@ -25,6 +25,8 @@ __all__ = [
     "CoursePhase",
     "CoursesSection",
     "FixedLabelDose",
+    "IntegrationPlace",
+    "IntegrationRules",
     "MeasureSchedule",
     "MonitoringSection",
     "PhaseTemplate",
@@ -58,6 +60,17 @@ class CoursePhase(enum.StrEnum):
     """Esketamine week 9 onward: every 2 weeks or weekly, the least frequent that holds [3.4]."""
     BOOSTER = "booster"
     """Booster doses after an IV/IM induction, often every 2–6 weeks (clinic practice) [3.1]."""
+
+
+class IntegrationPlace(enum.StrEnum):
+    """Where an integration session is held (default protocol "Integration and rhythm")."""
+
+    CLINIC = "clinic"
+    """In the clinic, on an open clinic day after the dose [3.5]."""
+    VIDEO = "video"
+    """By video, on a day the therapist's own calendar is open (the clinic may be closed)."""
+    BEFORE_NEXT_DOSE = "before_next_dose"
+    """In the clinic on the day of the next dose, before it (only when the protocol allows)."""
 
 
 class RoundingMode(enum.StrEnum):
@@ -206,6 +219,17 @@ class PhaseTemplate(Section):
     max_gap_days: Threshold
     """No two consecutive doses of the phase may be further apart than this."""
     optional: bool = False
+    within_days: Threshold | None = None
+    """The rhythm rule: all the phase's doses fall within this many days of its first
+    dose (day 1 = the first dose), e.g. esketamine induction: 8 doses within 28 days."""
+    max_doses_per_period: int | None = Field(default=None, gt=0)
+    """The rhythm rule: at most this many doses in any ``period_days`` window (default
+    ``doses_per_period``), e.g. IV 2-3 a week: 3."""
+
+    @property
+    def most_per_period(self) -> int:
+        """The most doses any ``period_days`` window may hold."""
+        return self.max_doses_per_period or self.doses_per_period
 
     @field_validator("doses")
     @classmethod
@@ -217,6 +241,11 @@ class PhaseTemplate(Section):
     def _days_whole(cls, t: Threshold) -> Threshold:
         return _whole(t, minimum=1, what="a number of days")
 
+    @field_validator("within_days")
+    @classmethod
+    def _within_whole(cls, t: Threshold | None) -> Threshold | None:
+        return None if t is None else _whole(t, minimum=1, what="within_days")
+
     @model_validator(mode="after")
     def _gap_fits_rhythm(self) -> PhaseTemplate:
         periods = [int(self.period_days.value), *self.alternative_period_days]
@@ -225,6 +254,14 @@ class PhaseTemplate(Section):
             msg = (
                 f"max_gap_days ({self.max_gap_days.value}) is shorter than the rhythm's own "
                 f"gap ({longest} days) in phase {self.phase.value!r}; raise max_gap_days"
+            )
+            raise ValueError(msg)
+        if self.max_doses_per_period is not None and (
+            self.max_doses_per_period < self.doses_per_period
+        ):
+            msg = (
+                f"max_doses_per_period ({self.max_doses_per_period}) is below doses_per_period "
+                f"({self.doses_per_period}) in phase {self.phase.value!r}; raise it"
             )
             raise ValueError(msg)
         return self
@@ -243,6 +280,9 @@ class RouteCourse(Section):
     phases: tuple[PhaseTemplate, ...] = Field(min_length=1)
     benefit_check_after: CoursePhase | None = None
     """The phase after whose last dose the end-of-phase benefit check is planned."""
+    benefit_check_day: Threshold | None = None
+    """When set, the benefit check is due on this day of that phase (day 1 = its first
+    dose) even when the phase ran late (esketamine label: day 28 of induction)."""
     notes: tuple[Label, ...] = ()
     """Operational reminders printed on every plan of this route."""
 
@@ -299,6 +339,21 @@ class MeasureSchedule(Section):
         return _whole(t, minimum=1, what="interval_days")
 
 
+class IntegrationRules(Section):
+    """Where integration may be held: the places the planner may use, in its order of choice."""
+
+    places: tuple[IntegrationPlace, ...] = Field(min_length=1)
+    source: Source
+
+    @field_validator("places")
+    @classmethod
+    def _clinic_first(cls, v: tuple[IntegrationPlace, ...]) -> tuple[IntegrationPlace, ...]:
+        if len(set(v)) != len(v):
+            msg = f"places must name each place once (got {[p.value for p in v]})"
+            raise ValueError(msg)
+        return v
+
+
 class CoursesSection(Section):
     """Course templates: preparation, dosing phases per route, integration, measures."""
 
@@ -310,6 +365,10 @@ class CoursesSection(Section):
     patient_weight_min_kg: Threshold
     patient_weight_max_kg: Threshold
     measures: MeasureSchedule
+    integration: IntegrationRules = IntegrationRules(
+        places=(IntegrationPlace.CLINIC, IntegrationPlace.VIDEO),
+        source="default protocol: integration in clinic or by video",
+    )
     iv_ketamine: RouteCourse | None = None
     im_ketamine: RouteCourse | None = None
     esketamine_nasal: RouteCourse | None = None

@@ -13,19 +13,34 @@ break), the rule asks for the earliest open day from ``as_of`` instead.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import enum
 import itertools
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from kaptools.errors import InvalidInputError, PlanningError
 from kaptools.protocol import Protocol, default_protocol
+from kaptools.protocol._courses import CoursePhase, IntegrationPlace
 from kaptools.scheduling.calendar import ClinicCalendar
 from kaptools.scheduling.doses import CLINICIAN_CONFIRMATION, DoseCalculation, calculate_dose
-from kaptools.scheduling.plan import CoursePlan, MeasurePoint, PlannedSession, SessionStatus
+from kaptools.scheduling.plan import (
+    CoursePlan,
+    MeasurePoint,
+    PlannedSession,
+    SessionStatus,
+)
 from kaptools.scheduling.templates import CourseTemplate, SessionKind, course_template
 
-__all__ = ["HORIZON_DAYS", "Constraint", "Violation", "check_plan", "plan_violations"]
+__all__ = [
+    "HORIZON_DAYS",
+    "Constraint",
+    "Violation",
+    "check_plan",
+    "deviation_violations",
+    "plan_violations",
+]
 
 HORIZON_DAYS = 730
 """How far ahead the planner looks for an open day (a search limit, not a clinical rule)."""
@@ -60,6 +75,13 @@ class Constraint(enum.StrEnum):
     """Each planned dose is the protocol's, with its arithmetic, for clinician confirmation."""
     PLANNING_HORIZON = "planning_horizon"
     """An open day can be found within the planner's search horizon."""
+    RHYTHM = "rhythm"
+    """Each phase keeps its rhythm: all its doses within ``within_days`` of its first
+    dose, and no more than ``max_doses_per_period`` in any ``period_days`` (default
+    protocol "Integration and rhythm"; label [3.4]). A plan that cannot keep it carries
+    a named :class:`~kaptools.scheduling.Deviation`."""
+    SCREENING = "screening"
+    """The planner's own gates: age, route contraindications, screening status."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +91,7 @@ class Violation:
     constraint: Constraint
     message: str
     session_index: int | None = None
+    phase: CoursePhase | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         where = f"session {self.session_index}: " if self.session_index is not None else ""
@@ -92,12 +115,493 @@ def template_for(plan: CoursePlan, protocol: Protocol) -> CourseTemplate:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _View:
+    """What every section check reads: the plan, its template and its sessions by kind."""
+
+    plan: CoursePlan
+    protocol: Protocol
+    calendar: ClinicCalendar
+    template: CourseTemplate
+    doses: list[PlannedSession]
+    preps: list[PlannedSession]
+    integrations: list[PlannedSession]
+    checks: list[PlannedSession]
+    measures: list[PlannedSession]
+    any_dose_done: bool
+    out: list[Violation] = field(default_factory=list)
+
+    def add(
+        self,
+        constraint: Constraint,
+        message: str,
+        index: int | None = None,
+        phase: CoursePhase | None = None,
+    ) -> None:
+        self.out.append(Violation(constraint, message, index, phase))
+
+    def calendar_for(self, s: PlannedSession) -> ClinicCalendar | None:
+        """The calendar a session must be open on (the therapist's for video integration)."""
+        if s.place is IntegrationPlace.VIDEO:
+            return self.plan.therapist_calendar
+        return self.calendar
+
+
+def _view(plan: CoursePlan, protocol: Protocol, calendar: ClinicCalendar) -> _View:
+    by_kind: dict[SessionKind, list[PlannedSession]] = {k: [] for k in SessionKind}
+    for s in plan.sessions:
+        if s.active:
+            by_kind[s.kind].append(s)
+    doses = by_kind[SessionKind.DOSING]
+    return _View(
+        plan,
+        protocol,
+        calendar,
+        template_for(plan, protocol),
+        doses,
+        by_kind[SessionKind.PREPARATION],
+        by_kind[SessionKind.INTEGRATION],
+        by_kind[SessionKind.BENEFIT_CHECK],
+        by_kind[SessionKind.MEASURE],
+        any(d.status is SessionStatus.DONE for d in doses),
+    )
+
+
+def _check_order(v: _View) -> None:
+    sessions, as_of = v.plan.sessions, v.plan.as_of
+    if any(s.index != i for i, s in enumerate(sessions)):
+        v.add(Constraint.SESSION_ORDER, "session indices must run 0, 1, 2, … in order")
+    for a, b in itertools.pairwise(sessions):
+        if b.sort_key < a.sort_key:
+            v.add(Constraint.SESSION_ORDER, f"out of date order after session {a.index}", b.index)
+    for s in sessions:
+        planned = s.status is SessionStatus.PLANNED
+        if planned and s.date < as_of:
+            v.add(
+                Constraint.SESSION_ORDER,
+                f"planned for {s.date} before the plan's as-of date {as_of}",
+                s.index,
+            )
+        if not planned and s.date >= as_of:
+            v.add(
+                Constraint.SESSION_ORDER,
+                f"marked {s.status.value} but dated {s.date}, on or after {as_of}",
+                s.index,
+            )
+        if planned:
+            _check_open(v, s)
+
+
+def _check_open(v: _View, s: PlannedSession) -> None:
+    cal = v.calendar_for(s)
+    if cal is None:
+        v.add(
+            Constraint.OPEN_DAY,
+            f"{s.label} on {s.date} is by video, but the plan has no therapist calendar",
+            s.index,
+        )
+    elif not cal.is_open(s.date):
+        whose = "therapist's calendar" if s.place is IntegrationPlace.VIDEO else "clinic"
+        v.add(
+            Constraint.OPEN_DAY,
+            f"{s.label} on {s.date}: {cal.closed_reason(s.date)} ({whose})",
+            s.index,
+        )
+
+
+def _check_doses(v: _View) -> None:
+    template, plan = v.template, v.plan
+    doses = v.doses
+    if len(doses) != template.dose_count:
+        v.add(
+            Constraint.DOSE_COUNT,
+            f"{len(doses)} doses on the plan; the course has {template.dose_count}",
+        )
+    weight_based = template.course.dose.basis == "weight"
+    expected_doses: dict[int, DoseCalculation | None] = {}
+    for d, slot in zip(doses, template.slots, strict=False):
+        if d.dose_number != slot.number or d.phase != slot.phase:
+            v.add(
+                Constraint.DOSE_COUNT,
+                f"dose {slot.number} is numbered {d.dose_number} in phase {d.phase}; expected "
+                f"{slot.number} in phase {slot.phase.value}",
+                d.index,
+            )
+        if d.status is not SessionStatus.PLANNED:
+            continue
+        assert d.dose is not None  # PlannedSession guarantees it
+        key = 1 if weight_based else slot.number
+        if key not in expected_doses:
+            try:
+                expected_doses[key] = calculate_dose(
+                    plan.route,
+                    dose_number=key,
+                    weight_kg=plan.weight_kg,
+                    age=plan.age,
+                    dose_mg_per_kg=plan.options.dose_mg_per_kg,
+                    later_dose_mg=plan.options.later_dose_mg,
+                    protocol=v.protocol,
+                )
+            except (InvalidInputError, ValueError) as exc:
+                expected_doses[key] = None
+                v.add(Constraint.DOSE_CALCULATION, f"dose cannot be computed: {exc}", d.index)
+        expected = expected_doses[key]
+        if expected is not None and (
+            expected.mg != d.dose.mg or d.dose.confirmation != CLINICIAN_CONFIRMATION
+        ):
+            v.add(
+                Constraint.DOSE_CALCULATION,
+                f"planned {d.dose.mg_text}; the protocol gives {expected.mg_text} "
+                f"({expected.arithmetic})",
+                d.index,
+            )
+
+
+def _check_spacing(v: _View) -> None:
+    template, as_of = v.template, v.plan.as_of
+    spacing = int(template.course.min_dose_spacing_days.value)
+    doses = v.doses[: template.dose_count]
+    for i in range(1, len(doses)):
+        a, b = doses[i - 1], doses[i]
+        if not _planned(a, b):
+            continue
+        gap = (b.date - a.date).days
+        if gap < spacing:
+            v.add(
+                Constraint.MIN_DOSE_SPACING,
+                f"dose on {b.date} is {gap} days after the one on {a.date}; the route needs "
+                f"at least {spacing} ({template.course.min_dose_spacing_days.source})",
+                b.index,
+            )
+        slot = template.slots[i]
+        if b.status is SessionStatus.PLANNED and slot.max_gap_days is not None:
+            ref = max(a.date, as_of - dt.timedelta(days=slot.gap_days or 0))
+            if (b.date - ref).days > slot.max_gap_days:
+                v.add(
+                    Constraint.MAX_DOSE_GAP,
+                    f"dose on {b.date} is more than {slot.max_gap_days} days after {ref} "
+                    f"(phase {slot.phase.value})",
+                    b.index,
+                )
+
+
+def _check_preparation(v: _View) -> None:
+    courses = v.protocol.courses
+    prep_gap = int(courses.preparation_min_gap_days.value)
+    wanted = int(courses.preparation_sessions.value)
+    first_dose = v.doses[0] if v.doses else None
+    if not v.any_dose_done and len(v.preps) != wanted:
+        v.add(
+            Constraint.PREPARATION,
+            f"{len(v.preps)} preparation sessions before the first dose; the protocol asks "
+            f"for {wanted}",
+        )
+    for i, p in enumerate(v.preps):
+        if p.status is not SessionStatus.PLANNED:
+            continue
+        if first_dose is not None and (first_dose.date - p.date).days < prep_gap:
+            v.add(
+                Constraint.PREPARATION,
+                f"preparation on {p.date} is not at least {prep_gap} day(s) before the "
+                f"first dose ({first_dose.date})",
+                p.index,
+            )
+        if i and (p.date - v.preps[i - 1].date).days < prep_gap:
+            v.add(
+                Constraint.PREPARATION,
+                f"two preparation sessions less than {prep_gap} day(s) apart",
+                p.index,
+            )
+
+
+def _check_integration(v: _View) -> None:
+    courses, as_of = v.protocol.courses, v.plan.as_of
+    lo = dt.timedelta(days=int(courses.integration_min_days_after_dose.value))
+    hi = dt.timedelta(days=int(courses.integration_max_days_after_dose.value))
+    allowed = set(courses.integration.places)
+    integrations = v.integrations
+    dates = [s.date for s in integrations]
+    doses = v.doses
+    for s in integrations:
+        if s.status is SessionStatus.PLANNED and s.place not in allowed:
+            v.add(
+                Constraint.INTEGRATION,
+                f"integration on {s.date} is {s.place}; the protocol allows "
+                f"{[p.value for p in courses.integration.places]}",
+                s.index,
+            )
+    for i, d in enumerate(doses):
+        nxt = doses[i + 1] if i + 1 < len(doses) else None
+        if not (d.status is SessionStatus.PLANNED or nxt is None or _planned(nxt)):
+            continue
+        k = bisect.bisect_right(dates, d.date)
+        first = integrations[k] if k < len(integrations) else None
+        if first is not None and nxt is not None and not _before_next(first, nxt):
+            first = None
+        if first is None:
+            v.add(
+                Constraint.INTEGRATION,
+                f"no integration session after the dose on {d.date}"
+                + (f" and before the next dose on {nxt.date}" if nxt else ""),
+                d.index,
+            )
+            continue
+        if first.status is SessionStatus.DONE:
+            continue
+        latest = d.date + hi
+        if d.status is SessionStatus.DONE:
+            # History may have closed the window (a missed integration): make up as soon as open.
+            cal = v.calendar_for(first) or v.calendar
+            catch_up = first_open(cal, max(as_of, d.date + lo))
+            if catch_up is not None and catch_up > latest:
+                latest = catch_up
+        if not d.date + lo <= first.date <= latest:
+            v.add(
+                Constraint.INTEGRATION_WINDOW,
+                f"integration on {first.date} is outside {d.date + lo}..{latest} after the "
+                f"dose on {d.date}",
+                first.index,
+            )
+        if d.status is SessionStatus.PLANNED and first.dose_number != d.dose_number:
+            v.add(
+                Constraint.INTEGRATION,
+                f"integration names dose {first.dose_number}, follows dose {d.dose_number}",
+                first.index,
+            )
+    _check_integration_places(v)
+
+
+def _before_next(s: PlannedSession, nxt: PlannedSession) -> bool:
+    """An integration comes before the next dose: a day earlier, or that morning when allowed."""
+    if s.place is IntegrationPlace.BEFORE_NEXT_DOSE:
+        return s.date <= nxt.date
+    return s.date < nxt.date
+
+
+def _check_integration_places(v: _View) -> None:
+    first_dose = v.doses[0] if v.doses else None
+    dose_days = {d.date for d in v.doses}
+    for s in v.integrations:
+        if s.status is not SessionStatus.PLANNED:
+            continue
+        if first_dose is not None and s.date <= first_dose.date:
+            v.add(Constraint.INTEGRATION, "integration planned before any dose", s.index)
+        if s.place is IntegrationPlace.BEFORE_NEXT_DOSE and s.date not in dose_days:
+            v.add(
+                Constraint.INTEGRATION,
+                f"integration on {s.date} is marked 'before the next dose', but no dose is "
+                "planned that day",
+                s.index,
+            )
+        if s.place is not IntegrationPlace.BEFORE_NEXT_DOSE and s.date in dose_days:
+            v.add(
+                Constraint.INTEGRATION,
+                f"integration on {s.date} falls on a dosing day without being marked "
+                "'before the next dose'",
+                s.index,
+            )
+
+
+def phase_doses(
+    template: CourseTemplate, doses: Sequence[PlannedSession]
+) -> dict[CoursePhase, list[PlannedSession]]:
+    """The plan's doses by the phase of the course they fill, in order."""
+    out: dict[CoursePhase, list[PlannedSession]] = {}
+    for d, slot in zip(doses, template.slots, strict=False):
+        out.setdefault(slot.phase, []).append(d)
+    return out
+
+
+def _check_rhythm(v: _View) -> None:
+    course = v.template.course
+    for phase, ds in phase_doses(v.template, v.doses).items():
+        if not any(d.status is SessionStatus.PLANNED for d in ds):
+            continue
+        t = course.phase(phase)
+        period = v.template.phase_period_days[phase]
+        wanted = v.template.phase_doses[phase]
+        if t.within_days is not None and len(ds) == wanted and ds:
+            within = int(t.within_days.value)
+            span = (ds[-1].date - ds[0].date).days + 1
+            if span > within:
+                v.add(
+                    Constraint.RHYTHM,
+                    f"{t.label}: {wanted} doses over {span} days ({ds[0].date} to "
+                    f"{ds[-1].date}); the rhythm is {wanted} within {within} days "
+                    f"({t.within_days.source})",
+                    ds[-1].index,
+                    phase,
+                )
+        most = t.most_per_period
+        for k in range(most, len(ds)):
+            a, b = ds[k - most], ds[k]
+            if _planned(a, b) and (b.date - a.date).days < period:
+                v.add(
+                    Constraint.RHYTHM,
+                    f"{t.label}: {most + 1} doses from {a.date} to {b.date}, within "
+                    f"{period} days; the rhythm allows at most {most} ({t.period_days.source})",
+                    b.index,
+                    phase,
+                )
+
+
+def benefit_check_due(template: CourseTemplate, doses: Sequence[PlannedSession]) -> dt.date | None:
+    """The day the benefit check is due when the protocol fixes its day (label: day 28)."""
+    course = template.course
+    day = course.benefit_check_day
+    phase = course.benefit_check_after
+    if day is None or phase is None:
+        return None
+    first = next((d for d, s in zip(doses, template.slots, strict=False) if s.phase == phase), None)
+    if first is None:
+        return None
+    return first.date + dt.timedelta(days=int(day.value) - 1)
+
+
+def _check_benefit(v: _View) -> None:
+    template, doses = v.template, v.doses
+    phase = template.course.benefit_check_after
+    last = template.last_slot_of(phase) if phase is not None else None
+    planned_checks = [c for c in v.checks if c.status is SessionStatus.PLANNED]
+    if phase is None or last is None or last.number > len(doses):
+        for c in planned_checks:
+            v.add(Constraint.BENEFIT_CHECK, "a benefit check with no phase to follow", c.index)
+        return
+    end_dose = doses[last.number - 1]
+    next_dose = doses[last.number] if last.number < len(doses) else None
+    due = benefit_check_due(template, doses)
+    if due is not None:
+        _check_benefit_day(v, due, next_dose, planned_checks)
+        return
+    done_checks = [c for c in v.checks if c.status is SessionStatus.DONE and c.date > end_dose.date]
+    required = end_dose.status is SessionStatus.PLANNED or next_dose is None or _planned(next_dose)
+    if not done_checks and required and not planned_checks:
+        v.add(
+            Constraint.BENEFIT_CHECK,
+            f"no benefit check after the last {phase} dose ({end_dose.date})",
+        )
+    for c in planned_checks:
+        if not (end_dose.date < c.date and (next_dose is None or c.date <= next_dose.date)):
+            v.add(
+                Constraint.BENEFIT_CHECK,
+                f"benefit check on {c.date} must fall after the last {phase} dose "
+                f"({end_dose.date})"
+                + (f" and by the next dose ({next_dose.date})" if next_dose else ""),
+                c.index,
+            )
+
+
+def _check_benefit_day(
+    v: _View, due: dt.date, next_dose: PlannedSession | None, planned: list[PlannedSession]
+) -> None:
+    as_of = v.plan.as_of
+    done = [c for c in v.checks if c.status is SessionStatus.DONE and c.date >= v.doses[0].date]
+    if done:
+        return
+    day = first_open(v.calendar, max(due, as_of))
+    if not planned:
+        v.add(Constraint.BENEFIT_CHECK, f"no benefit check on day {due} (the label's day)")
+        return
+    for c in planned:
+        if day is not None and c.date != day:
+            v.add(
+                Constraint.BENEFIT_CHECK,
+                f"benefit check on {c.date}; it is due on {due}, so on the first open day "
+                f"from then ({day})",
+                c.index,
+            )
+        if (
+            next_dose is not None
+            and next_dose.status is SessionStatus.PLANNED
+            and (next_dose.date < c.date)
+        ):
+            v.add(
+                Constraint.BENEFIT_CHECK,
+                f"the dose after induction on {next_dose.date} comes before the benefit check "
+                f"({c.date})",
+                next_dose.index,
+            )
+
+
+def _check_measures(v: _View) -> None:
+    courses = v.protocol.courses
+    wanted = set(courses.measures.instruments) | set(v.plan.options.extra_instruments)
+    measures = v.measures
+    for m in measures:
+        if m.status is SessionStatus.PLANNED and not wanted <= set(m.instruments):
+            v.add(
+                Constraint.MEASURES,
+                f"measures {list(m.instruments)} miss {sorted(wanted - set(m.instruments))}",
+                m.index,
+            )
+    doses = v.doses
+    if doses and not v.any_dose_done:
+        first = doses[0].date
+        if not any(m.measure_point is MeasurePoint.BASELINE and m.date <= first for m in measures):
+            v.add(Constraint.MEASURES, f"no baseline measures by the first dose ({first})")
+    if doses:
+        last = doses[-1].date
+        ends = [m for m in measures if m.measure_point is MeasurePoint.END_OF_COURSE]
+        if not any(m.date > last for m in ends):
+            v.add(
+                Constraint.MEASURES,
+                f"no end-of-course measures after the last dose ({last})",
+            )
+
+
+_SECTIONS: tuple[Callable[[_View], None], ...] = (
+    _check_order,
+    _check_doses,
+    _check_spacing,
+    _check_preparation,
+    _check_integration,
+    _check_rhythm,
+    _check_benefit,
+    _check_measures,
+)
+
+_RULE_VALUES = frozenset(c.value for c in Constraint)
+
+DEVIATION_RULES = frozenset({Constraint.RHYTHM})
+"""Rules a plan may break only with a named, acknowledged deviation."""
+
+
+def _all_violations(
+    plan: CoursePlan, protocol: Protocol | None, calendar: ClinicCalendar | None
+) -> list[Violation]:
+    protocol = protocol or default_protocol()
+    if protocol.info.sha256 != plan.protocol.sha256:
+        msg = (
+            f"protocol: the plan was made with {plan.protocol.short}, not "
+            f"{protocol.info.short}; check it against the protocol it was made with"
+        )
+        raise InvalidInputError(msg)
+    v = _view(plan, protocol, calendar or plan.calendar)
+    for section in _SECTIONS:
+        section(v)
+    return v.out
+
+
+def deviation_violations(
+    plan: CoursePlan,
+    protocol: Protocol | None = None,
+    calendar: ClinicCalendar | None = None,
+) -> list[Violation]:
+    """The broken rules a plan may carry as named deviations (the rhythm), found afresh."""
+    return [x for x in _all_violations(plan, protocol, calendar) if x.constraint in DEVIATION_RULES]
+
+
 def plan_violations(
     plan: CoursePlan,
     protocol: Protocol | None = None,
     calendar: ClinicCalendar | None = None,
 ) -> list[Violation]:
     """Every rule ``plan`` breaks under ``protocol`` on ``calendar`` (empty: it holds).
+
+    A rhythm rule the plan breaks is not listed when the plan names it as a
+    :class:`~kaptools.scheduling.Deviation` (the checker confirms it); a deviation the
+    plan names but does not have is listed, so a plan can neither hide a broken
+    rhythm nor claim one it keeps.
 
     Args:
         plan: the plan to check.
@@ -106,306 +610,23 @@ def plan_violations(
         calendar: the calendar to check against (default: the plan's own; pass a
             newer calendar to ask whether the plan still holds).
     """
-    protocol = protocol or default_protocol()
-    if protocol.info.sha256 != plan.protocol.sha256:
-        msg = (
-            f"protocol: the plan was made with {plan.protocol.short}, not "
-            f"{protocol.info.short}; check it against the protocol it was made with"
+    found = _all_violations(plan, protocol, calendar)
+    named = {d.key for d in plan.deviations}
+    out = [
+        x
+        for x in found
+        if x.constraint not in DEVIATION_RULES or (x.constraint.value, x.phase) not in named
+    ]
+    confirmed = {(x.constraint.value, x.phase) for x in found if x.constraint in DEVIATION_RULES}
+    out.extend(
+        Violation(
+            Constraint(d.rule) if d.rule in _RULE_VALUES else Constraint.RHYTHM,
+            f"the plan names a deviation the checker does not find: {d.message}",
+            phase=d.phase,
         )
-        raise InvalidInputError(msg)
-    calendar = calendar or plan.calendar
-    out: list[Violation] = []
-    add = out.append
-    courses = protocol.courses
-    template = template_for(plan, protocol)
-    sessions = plan.sessions
-    as_of = plan.as_of
-
-    # -- order and dates ---------------------------------------------------------------
-    if [s.index for s in sessions] != list(range(len(sessions))):
-        add(Violation(Constraint.SESSION_ORDER, "session indices must run 0, 1, 2, … in order"))
-    for a, b in itertools.pairwise(sessions):
-        if b.sort_key < a.sort_key:
-            add(
-                Violation(
-                    Constraint.SESSION_ORDER, f"out of date order after session {a.index}", b.index
-                )
-            )
-    for s in sessions:
-        if s.status is SessionStatus.PLANNED and s.date < as_of:
-            add(
-                Violation(
-                    Constraint.SESSION_ORDER,
-                    f"planned for {s.date} before the plan's as-of date {as_of}",
-                    s.index,
-                )
-            )
-        if s.status is not SessionStatus.PLANNED and s.date >= as_of:
-            add(
-                Violation(
-                    Constraint.SESSION_ORDER,
-                    f"marked {s.status.value} but dated {s.date}, on or after {as_of}",
-                    s.index,
-                )
-            )
-        if s.status is SessionStatus.PLANNED and not calendar.is_open(s.date):
-            add(
-                Violation(
-                    Constraint.OPEN_DAY,
-                    f"{s.label} on {s.date}: {calendar.closed_reason(s.date)}",
-                    s.index,
-                )
-            )
-
-    active = [s for s in sessions if s.active]
-    doses = [s for s in active if s.kind is SessionKind.DOSING]
-    preps = [s for s in active if s.kind is SessionKind.PREPARATION]
-    integrations = [s for s in active if s.kind is SessionKind.INTEGRATION]
-    any_dose_done = any(d.status is SessionStatus.DONE for d in doses)
-    expected_doses: dict[int, DoseCalculation] = {}
-
-    # -- doses: count, numbering, phases, calculation --------------------------------------
-    if len(doses) != template.dose_count:
-        add(
-            Violation(
-                Constraint.DOSE_COUNT,
-                f"{len(doses)} doses on the plan; the course has {template.dose_count}",
-            )
-        )
-    for i, d in enumerate(doses):
-        if i >= template.dose_count:
-            break
-        slot = template.slots[i]
-        if d.dose_number != slot.number or d.phase != slot.phase:
-            add(
-                Violation(
-                    Constraint.DOSE_COUNT,
-                    f"dose {i + 1} is numbered {d.dose_number} in phase {d.phase}; expected "
-                    f"{slot.number} in phase {slot.phase.value}",
-                    d.index,
-                )
-            )
-        if d.status is SessionStatus.PLANNED:
-            assert d.dose is not None  # PlannedSession guarantees it
-            key = 1 if template.course.dose.basis == "weight" else slot.number
-            try:
-                expected = expected_doses.get(key) or calculate_dose(
-                    plan.route,
-                    dose_number=key,
-                    weight_kg=plan.weight_kg,
-                    age=plan.age,
-                    dose_mg_per_kg=plan.options.dose_mg_per_kg,
-                    later_dose_mg=plan.options.later_dose_mg,
-                    protocol=protocol,
-                )
-            except (InvalidInputError, ValueError) as exc:
-                add(
-                    Violation(
-                        Constraint.DOSE_CALCULATION, f"dose cannot be computed: {exc}", d.index
-                    )
-                )
-            else:
-                expected_doses[key] = expected
-                if expected.mg != d.dose.mg or d.dose.confirmation != CLINICIAN_CONFIRMATION:
-                    add(
-                        Violation(
-                            Constraint.DOSE_CALCULATION,
-                            f"planned {d.dose.mg_text}; the protocol gives {expected.mg_text} "
-                            f"({expected.arithmetic})",
-                            d.index,
-                        )
-                    )
-
-    spacing = int(template.course.min_dose_spacing_days.value)
-    for i in range(1, min(len(doses), template.dose_count)):
-        a, b = doses[i - 1], doses[i]
-        if not _planned(a, b):
-            continue
-        gap = (b.date - a.date).days
-        if gap < spacing:
-            add(
-                Violation(
-                    Constraint.MIN_DOSE_SPACING,
-                    f"dose on {b.date} is {gap} days after the one on {a.date}; the route needs "
-                    f"at least {spacing} ({template.course.min_dose_spacing_days.source})",
-                    b.index,
-                )
-            )
-        slot = template.slots[i]
-        if b.status is SessionStatus.PLANNED and slot.max_gap_days is not None:
-            ref = max(a.date, as_of - dt.timedelta(days=slot.gap_days or 0))
-            if (b.date - ref).days > slot.max_gap_days:
-                add(
-                    Violation(
-                        Constraint.MAX_DOSE_GAP,
-                        f"dose on {b.date} is more than {slot.max_gap_days} days after {ref} "
-                        f"(phase {slot.phase.value})",
-                        b.index,
-                    )
-                )
-
-    # -- preparation --------------------------------------------------------------------------
-    prep_gap = int(courses.preparation_min_gap_days.value)
-    first_dose = doses[0] if doses else None
-    if not any_dose_done and len(preps) != int(courses.preparation_sessions.value):
-        add(
-            Violation(
-                Constraint.PREPARATION,
-                f"{len(preps)} preparation sessions before the first dose; the protocol asks "
-                f"for {int(courses.preparation_sessions.value)}",
-            )
-        )
-    for i, p in enumerate(preps):
-        if p.status is not SessionStatus.PLANNED:
-            continue
-        if first_dose is not None and (first_dose.date - p.date).days < prep_gap:
-            add(
-                Violation(
-                    Constraint.PREPARATION,
-                    f"preparation on {p.date} is not at least {prep_gap} day(s) before the "
-                    f"first dose ({first_dose.date})",
-                    p.index,
-                )
-            )
-        if i and (p.date - preps[i - 1].date).days < prep_gap:
-            add(
-                Violation(
-                    Constraint.PREPARATION,
-                    f"two preparation sessions less than {prep_gap} day(s) apart",
-                    p.index,
-                )
-            )
-
-    # -- integration ------------------------------------------------------------------------
-    lo = dt.timedelta(days=int(courses.integration_min_days_after_dose.value))
-    hi = dt.timedelta(days=int(courses.integration_max_days_after_dose.value))
-    for i, d in enumerate(doses):
-        nxt = doses[i + 1] if i + 1 < len(doses) else None
-        if not (d.status is SessionStatus.PLANNED or nxt is None or _planned(nxt)):
-            continue
-        after = [s for s in integrations if d.date < s.date and (nxt is None or s.date < nxt.date)]
-        if not after:
-            add(
-                Violation(
-                    Constraint.INTEGRATION,
-                    f"no integration session after the dose on {d.date}"
-                    + (f" and before the next dose on {nxt.date}" if nxt else ""),
-                    d.index,
-                )
-            )
-            continue
-        first = after[0]
-        if first.status is SessionStatus.DONE:
-            continue
-        latest = d.date + hi
-        if d.status is SessionStatus.DONE:
-            # History may have closed the window (a missed integration): make up as soon as open.
-            catch_up = first_open(calendar, max(as_of, d.date + lo))
-            if catch_up is not None and catch_up > latest:
-                latest = catch_up
-        if not d.date + lo <= first.date <= latest:
-            add(
-                Violation(
-                    Constraint.INTEGRATION_WINDOW,
-                    f"integration on {first.date} is outside {d.date + lo}..{latest} after the "
-                    f"dose on {d.date}",
-                    first.index,
-                )
-            )
-        if (
-            first.status is SessionStatus.PLANNED
-            and first.dose_number != d.dose_number
-            and d.status is SessionStatus.PLANNED
-        ):
-            add(
-                Violation(
-                    Constraint.INTEGRATION,
-                    f"integration names dose {first.dose_number}, follows dose {d.dose_number}",
-                    first.index,
-                )
-            )
-    if first_dose is not None:
-        for s in integrations:
-            if s.status is SessionStatus.PLANNED and s.date <= first_dose.date:
-                add(
-                    Violation(
-                        Constraint.INTEGRATION, "integration planned before any dose", s.index
-                    )
-                )
-
-    # -- benefit check ------------------------------------------------------------------------
-    checks = [s for s in active if s.kind is SessionKind.BENEFIT_CHECK]
-    phase = template.course.benefit_check_after
-    last = template.last_slot_of(phase) if phase is not None else None
-    if last is None or last.number > len(doses):
-        for c in checks:
-            if c.status is SessionStatus.PLANNED:
-                add(
-                    Violation(
-                        Constraint.BENEFIT_CHECK, "a benefit check with no phase to follow", c.index
-                    )
-                )
-    else:
-        end_dose = doses[last.number - 1]
-        next_dose = doses[last.number] if last.number < len(doses) else None
-        done_checks = [
-            c for c in checks if c.status is SessionStatus.DONE and c.date > end_dose.date
-        ]
-        planned_checks = [c for c in checks if c.status is SessionStatus.PLANNED]
-        required = (
-            end_dose.status is SessionStatus.PLANNED or next_dose is None or _planned(next_dose)
-        )
-        if not done_checks and required and not planned_checks:
-            add(
-                Violation(
-                    Constraint.BENEFIT_CHECK,
-                    f"no benefit check after the last {phase} dose ({end_dose.date})",
-                )
-            )
-        for c in planned_checks:
-            if not (end_dose.date < c.date and (next_dose is None or c.date <= next_dose.date)):
-                add(
-                    Violation(
-                        Constraint.BENEFIT_CHECK,
-                        f"benefit check on {c.date} must fall after the last {phase} dose "
-                        f"({end_dose.date})"
-                        + (f" and by the next dose ({next_dose.date})" if next_dose else ""),
-                        c.index,
-                    )
-                )
-
-    # -- measures ---------------------------------------------------------------------------
-    measures = [s for s in active if s.kind is SessionKind.MEASURE]
-    wanted = set(courses.measures.instruments) | set(plan.options.extra_instruments)
-    for m in measures:
-        if m.status is SessionStatus.PLANNED and not wanted <= set(m.instruments):
-            add(
-                Violation(
-                    Constraint.MEASURES,
-                    f"measures {list(m.instruments)} miss {sorted(wanted - set(m.instruments))}",
-                    m.index,
-                )
-            )
-    if first_dose is not None and not any_dose_done:
-        if not any(
-            m.measure_point is MeasurePoint.BASELINE and m.date <= first_dose.date for m in measures
-        ):
-            add(
-                Violation(
-                    Constraint.MEASURES,
-                    f"no baseline measures by the first dose ({first_dose.date})",
-                )
-            )
-    if doses:
-        last_dose = doses[-1]
-        ends = [m for m in measures if m.measure_point is MeasurePoint.END_OF_COURSE]
-        if not any(m.date > last_dose.date for m in ends):
-            add(
-                Violation(
-                    Constraint.MEASURES,
-                    f"no end-of-course measures after the last dose ({last_dose.date})",
-                )
-            )
+        for d in plan.deviations
+        if d.key not in confirmed
+    )
     return out
 
 

@@ -39,6 +39,8 @@ CSV_COLUMNS = (
     "confirmation",
     "instruments",
     "note",
+    "place",
+    "deviation",
 )
 """Columns of :func:`plan_to_csv`, in order."""
 
@@ -67,8 +69,20 @@ def _session_uid(plan: CoursePlan, s: PlannedSession) -> str:
     return f"{plan_uid(plan)}-{tag}@kaptools"
 
 
+def _deviation_text(plan: CoursePlan, s: PlannedSession) -> str:
+    """The plan's deviations that concern this session (its phase), in plain words."""
+    if s.kind.value != "dosing":
+        return ""
+    return " | ".join(d.summary for d in plan.deviations if d.phase in (None, s.phase))
+
+
 def _description(plan: CoursePlan, s: PlannedSession) -> str:
     lines = [s.label]
+    if s.place is not None:
+        lines.append(f"Place: {s.place.value}")
+    deviation = _deviation_text(plan, s)
+    if deviation:
+        lines.append(f"DEVIATION from the protocol: {deviation}")
     if s.dose is not None:
         lines.append(f"Dose: {s.dose.arithmetic} ({s.dose.confirmation})")
     if s.instruments:
@@ -122,6 +136,9 @@ def plan_to_ics(plan: CoursePlan, *, stamp: dt.datetime | None = None) -> bytes:
         event.add("x-kaptools-status", s.status.value)
         if s.dose is not None:
             event.add("x-kaptools-dose-mg", f"{s.dose.mg:g}")
+        if s.place is not None:
+            event.add("location", s.place.value)
+            event.add("x-kaptools-place", s.place.value)
         cal.add_component(event)
     return cal.to_ical()
 
@@ -151,6 +168,8 @@ def plan_to_csv(plan: CoursePlan) -> str:
                 "confirmation": s.dose.confirmation if s.dose else "",
                 "instruments": "; ".join(s.instruments),
                 "note": s.note,
+                "place": s.place.value if s.place else "",
+                "deviation": _deviation_text(plan, s),
             }
         )
     return buf.getvalue()

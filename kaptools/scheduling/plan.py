@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from kaptools.errors import InvalidInputError, RecordError
 from kaptools.protocol import ProtocolInfo
-from kaptools.protocol._courses import CoursePhase, Route
+from kaptools.protocol._courses import CoursePhase, IntegrationPlace, Route
 from kaptools.scheduling.calendar import ClinicCalendar
 from kaptools.scheduling.doses import CLINICIAN_CONFIRMATION, DoseCalculation, fmt_number
 from kaptools.scheduling.templates import SessionKind
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CoursePlan",
+    "Deviation",
+    "DeviationAcknowledgement",
     "MeasurePoint",
     "PlanOptions",
     "PlannedSession",
@@ -87,6 +89,8 @@ class PlannedSession:
     instruments: tuple[str, ...] = ()
     measure_point: MeasurePoint | None = None
     note: str = ""
+    place: IntegrationPlace | None = None
+    """For an integration session: in the clinic, by video, or before the next dose."""
 
     def __post_init__(self) -> None:
         if isinstance(self.date, dt.datetime) or not isinstance(self.date, dt.date):
@@ -106,6 +110,13 @@ class PlannedSession:
             raise InvalidInputError(msg)
         if self.kind is SessionKind.INTEGRATION and self.dose_number is None:
             msg = f"session {self.index}: an integration session names the dose it follows"
+            raise InvalidInputError(msg)
+        if (self.kind is SessionKind.INTEGRATION) != (self.place is not None):
+            msg = (
+                f"session {self.index}: an integration session says where it is held "
+                f"(place one of {[p.value for p in IntegrationPlace]}), and only it "
+                f"(kind {self.kind}, place {self.place!r})"
+            )
             raise InvalidInputError(msg)
         if self.kind is SessionKind.MEASURE and (
             not self.instruments or self.measure_point is None
@@ -136,13 +147,18 @@ class PlannedSession:
             "instruments": list(self.instruments),
             "measure_point": self.measure_point.value if self.measure_point else None,
             "note": self.note,
+            "place": self.place.value if self.place else None,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PlannedSession:
+        kind = SessionKind(data["kind"])
+        place = data.get("place")
+        if place is None and kind is SessionKind.INTEGRATION:
+            place = IntegrationPlace.CLINIC.value  # plans saved before places were recorded
         return cls(
             index=int(data["index"]),
-            kind=SessionKind(data["kind"]),
+            kind=kind,
             date=dt.date.fromisoformat(data["date"]),
             label=str(data["label"]),
             status=SessionStatus(data.get("status", "planned")),
@@ -155,7 +171,66 @@ class PlannedSession:
             if data.get("measure_point")
             else None,
             note=str(data.get("note") or ""),
+            place=IntegrationPlace(place) if place else None,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Deviation:
+    """A rule the plan cannot keep, said plainly, with what would fix it.
+
+    The planner names it and :func:`~kaptools.scheduling.check_plan` confirms it
+    (a deviation the plan does not have, or one it has and does not name, is an
+    error). A plan with a deviation is saved only with a clinician's acknowledgement.
+    """
+
+    rule: str
+    """The :class:`~kaptools.scheduling.Constraint` value (e.g. ``"rhythm"``)."""
+    phase: CoursePhase | None
+    message: str
+    fixes: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> tuple[str, CoursePhase | None]:
+        return (self.rule, self.phase)
+
+    @property
+    def summary(self) -> str:
+        fixes = f" What would fix it: {'; '.join(self.fixes)}." if self.fixes else ""
+        return f"{self.message}{fixes}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "phase": self.phase.value if self.phase else None,
+            "message": self.message,
+            "fixes": list(self.fixes),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Deviation:
+        return cls(
+            str(data["rule"]),
+            CoursePhase(data["phase"]) if data.get("phase") else None,
+            str(data["message"]),
+            tuple(str(f) for f in data.get("fixes") or ()),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DeviationAcknowledgement:
+    """A clinician's acknowledgement of a plan's deviations, with the reason (audit-logged)."""
+
+    by: str
+    reason: str
+    at: dt.datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"by": self.by, "reason": self.reason, "at": self.at.isoformat()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DeviationAcknowledgement:
+        return cls(str(data["by"]), str(data["reason"]), dt.datetime.fromisoformat(data["at"]))
 
 
 def _pairs(mapping: Mapping[Any, int] | None) -> tuple[tuple[CoursePhase, int], ...]:
@@ -247,6 +322,23 @@ class CoursePlan:
     revision: int = 1
     changes: tuple[str, ...] = ()
     """What each re-planning changed, oldest first."""
+    therapist_calendar: ClinicCalendar | None = None
+    """The therapist's own calendar, for integration by video (None: no video integration)."""
+    deviations: tuple[Deviation, ...] = ()
+    """Rules the plan cannot keep, named (see :class:`Deviation`)."""
+    acknowledgement: DeviationAcknowledgement | None = None
+    """A clinician's acknowledgement of the deviations (needed to save a plan that has any)."""
+
+    @property
+    def meets_protocol(self) -> bool:
+        """Whether the plan keeps every scheduling rule (no open deviation)."""
+        return not self.deviations
+
+    def acknowledged(self, by: str, reason: str, at: dt.datetime) -> CoursePlan:
+        """This plan with the clinician's acknowledgement of its deviations."""
+        from dataclasses import replace
+
+        return replace(self, acknowledgement=DeviationAcknowledgement(by, reason, at))
 
     # -- views -------------------------------------------------------------------------
 
@@ -298,6 +390,7 @@ class CoursePlan:
                 "confirmation": s.dose.confirmation if s.dose else None,
                 "instruments": ", ".join(s.instruments) or None,
                 "note": s.note or None,
+                "place": s.place.value if s.place else None,
             }
             for s in self.sessions
         ]
@@ -334,11 +427,34 @@ class CoursePlan:
         if self.cautions:
             lines.append("Cautions from screening: " + "; ".join(self.cautions))
         lines.extend(self.notes)
-        lines.append(
+        lines.extend(self._deviation_lines())
+        lines.append(self.verdict)
+        return "\n".join(lines)
+
+    def _deviation_lines(self) -> list[str]:
+        lines = [f"DEVIATION: {d.summary}" for d in self.deviations]
+        if self.deviations:
+            ack = self.acknowledgement
+            lines.append(
+                f"Acknowledged by {ack.by} ({ack.at:%Y-%m-%d %H:%M}): {ack.reason}"
+                if ack
+                else "Not yet acknowledged: a clinician must acknowledge the deviation, with a "
+                "reason, before the plan is saved."
+            )
+        return lines
+
+    @property
+    def verdict(self) -> str:
+        """One line: meets the protocol's scheduling rules, or names the open deviations."""
+        if self.deviations:
+            return (
+                f"Does NOT meet the protocol's scheduling rules: {len(self.deviations)} "
+                f"deviation(s) above; doses are {CLINICIAN_CONFIRMATION}."
+            )
+        return (
             f"Meets the protocol's scheduling rules on the clinic calendar; doses are "
             f"{CLINICIAN_CONFIRMATION}."
         )
-        return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         esc = html.escape
@@ -354,6 +470,15 @@ class CoursePlan:
             else ""
         )
         notes = "".join(f"<li>{esc(n)}</li>" for n in self.notes)
+        deviations = "".join(
+            f"<li class='kap-deviation'>{esc(line)}</li>" for line in self._deviation_lines()
+        )
+        deviations_html = (
+            f"<div class='kap-deviations' role='alert'><strong>Deviation from the protocol"
+            f"</strong><ul>{deviations}</ul></div>"
+            if deviations
+            else ""
+        )
         rows = []
         for s in self.sessions:
             dose = (
@@ -362,10 +487,11 @@ class CoursePlan:
                 if s.dose
                 else ""
             )
+            place = f" <small>({esc(s.place.value)})</small>" if s.place else ""
             rows.append(
                 f"<tr class='kap-session kap-{esc(s.kind.value)} kap-{esc(s.status.value)}'>"
                 f"<td>{s.index}</td><td>{esc(s.date.strftime('%a %d %b %Y'))}</td>"
-                f"<td>{esc(s.kind.value)}</td><td>{esc(s.label)}</td><td>{dose}</td>"
+                f"<td>{esc(s.kind.value)}{place}</td><td>{esc(s.label)}</td><td>{dose}</td>"
                 f"<td>{esc(s.status.value)}</td></tr>"
             )
         table = (
@@ -375,8 +501,8 @@ class CoursePlan:
             + "</tbody></table>"
         )
         return (
-            f"<div class='kap-course-plan'>{head}{cautions_html}<ul>{notes}</ul>{table}"
-            f"<p><em>Doses are {esc(CLINICIAN_CONFIRMATION)}.</em></p></div>"
+            f"<div class='kap-course-plan'>{head}{cautions_html}{deviations_html}"
+            f"<ul>{notes}</ul>{table}<p><em>{esc(self.verdict)}</em></p></div>"
         )
 
     # -- persistence ---------------------------------------------------------------------
@@ -404,6 +530,11 @@ class CoursePlan:
             "patient_id": self.patient_id,
             "revision": self.revision,
             "changes": list(self.changes),
+            "therapist_calendar": self.therapist_calendar.to_dict()
+            if self.therapist_calendar
+            else None,
+            "deviations": [d.to_dict() for d in self.deviations],
+            "acknowledgement": self.acknowledgement.to_dict() if self.acknowledgement else None,
         }
 
     @classmethod
@@ -430,6 +561,13 @@ class CoursePlan:
                 patient_id=data.get("patient_id"),
                 revision=int(data.get("revision", 1)),
                 changes=tuple(data.get("changes") or ()),
+                therapist_calendar=ClinicCalendar.from_dict(data["therapist_calendar"])
+                if data.get("therapist_calendar")
+                else None,
+                deviations=tuple(Deviation.from_dict(d) for d in data.get("deviations") or ()),
+                acknowledgement=DeviationAcknowledgement.from_dict(data["acknowledgement"])
+                if data.get("acknowledgement")
+                else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             msg = (

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kaptools.errors import IncompleteInputError, InvalidInputError
+from kaptools.protocol import Protocol, default_protocol
 from kaptools.scheduling.plan import CoursePlan
 from kaptools.scheduling.planner import plan_course
 
@@ -76,14 +77,20 @@ def save_plan(
     *,
     record_id: str | None = None,
     reason: str | None = None,
+    acknowledge_deviations: str | None = None,
+    protocol: Protocol | None = None,
 ) -> StoredRecord:
     """Save ``plan``; with ``record_id``, as a new version of that plan record.
 
     A new version needs a reason; for a re-planned course it defaults to the
-    re-plan's line in ``plan.changes``.
+    re-plan's line in ``plan.changes``. A plan with a deviation (a rule it cannot
+    keep) is saved only with a clinician's acknowledgement: ``acknowledge_deviations``
+    is the clinician's reason (at least the protocol's ``override_reason_min_length``
+    characters); it is stored on the plan and in the store's audit log.
 
     Raises:
-        IncompleteInputError: the plan has no ``patient_id``.
+        IncompleteInputError: the plan has no ``patient_id``, or it has a deviation
+            and no acknowledgement.
         InvalidInputError / NotFoundError / StoreError: from the store.
     """
     if not isinstance(plan, CoursePlan):
@@ -92,16 +99,47 @@ def save_plan(
     if not plan.patient_id:
         msg = "patient_id: the plan names no patient; plan with patient_id=... to save it"
         raise IncompleteInputError(msg, missing=("patient_id",))
+    patient_id = plan.patient_id
+    if plan.deviations and plan.acknowledgement is None:
+        text = _acknowledgement(plan, acknowledge_deviations, protocol)
+        plan = plan.acknowledged(author.strip() if isinstance(author, str) else "", text, _now())
+        reason = f"{reason}; " if reason else ""
+        reason += f"deviation acknowledged: {text}"
     if record_id is not None and reason is None and plan.changes:
         reason = plan.changes[-1]
     return store.save_record(
         COURSE_PLAN_KIND,
-        plan.patient_id,
+        patient_id,
         plan.to_dict(),
         author=author,
         record_id=record_id,
         reason=reason,
     )
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _acknowledgement(plan: CoursePlan, reason: object, protocol: Protocol | None) -> str:
+    """The clinician's reason for saving a plan with deviations, checked."""
+    protocol = protocol or default_protocol()
+    minimum = protocol.screening.thresholds.override_reason_min_length
+    named = "; ".join(d.message for d in plan.deviations)
+    if reason is None or (isinstance(reason, str) and not reason.strip()):
+        msg = (
+            f"acknowledge_deviations: the plan does not meet the protocol's scheduling rules "
+            f"({named}); a clinician must acknowledge the deviation with a written reason "
+            f"(acknowledge_deviations='...') to save it, or re-plan with one of the fixes"
+        )
+        raise IncompleteInputError(msg, missing=("acknowledge_deviations",))
+    if not isinstance(reason, str) or len(reason.strip()) < minimum.value:
+        msg = (
+            f"acknowledge_deviations: {reason!r} is too short; the protocol asks for a reason "
+            f"of at least {minimum}. Say why the deviation is acceptable for this patient."
+        )
+        raise InvalidInputError(msg)
+    return reason.strip()
 
 
 def load_latest_plan(store: Store, patient_id: str) -> SavedPlan | None:

@@ -16,12 +16,19 @@ from dataclasses import dataclass
 
 from kaptools.errors import InvalidInputError
 from kaptools.protocol import Protocol, default_protocol
-from kaptools.protocol._courses import CoursePhase, PhaseTemplate, Route, RouteCourse
+from kaptools.protocol._courses import (
+    CoursePhase,
+    IntegrationPlace,
+    PhaseTemplate,
+    Route,
+    RouteCourse,
+)
 
 __all__ = [
     "CoursePhase",
     "CourseTemplate",
     "DoseSlot",
+    "IntegrationPlace",
     "Route",
     "SessionKind",
     "course_template",
