@@ -15,7 +15,8 @@ def test_all_names_exist_and_are_unique() -> None:
 def test_every_public_attribute_is_in_all() -> None:
     """No public class or function is reachable from kaptools without being in __all__."""
     public = {
-        n for n, v in vars(kaptools).items()
+        n
+        for n, v in vars(kaptools).items()
         if not n.startswith("_") and (isinstance(v, type) or callable(v))
     }
     assert public <= set(kaptools.__all__), public - set(kaptools.__all__)
@@ -26,7 +27,9 @@ def test_domain_logic_does_not_import_widgets() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, kaptools; bad = [m for m in ('ipywidgets', 'plotly') if m in sys.modules];"
-            " print(','.join(bad))")
+    code = (
+        "import sys, kaptools; bad = [m for m in ('ipywidgets', 'plotly') if m in sys.modules];"
+        " print(','.join(bad))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

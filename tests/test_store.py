@@ -111,7 +111,8 @@ def test_correction_must_keep_kind_and_patient(store: Store) -> None:
     [
         ("../etc", "female", 70, "patient_id"),
         ("SYN-9", "F", 70, "sex"),
-        ("SYN-9", "male", 7000, "weight_kg"), ("SYN-9", "male", 0.5, "weight_kg"),
+        ("SYN-9", "male", 7000, "weight_kg"),
+        ("SYN-9", "male", 0.5, "weight_kg"),
         ("SYN-1", "male", 70, "already exists"),
     ],
 )

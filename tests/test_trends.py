@@ -63,6 +63,7 @@ def test_response_threshold_comes_from_the_protocol(demo) -> None:
     m = patient_trends(store, "SYN-0002").measures[Instrument.PHQ9]
     frac = default_protocol().measures.response_reduction_min.value
     assert m.response_threshold(default_protocol()) == pytest.approx(
-        m.baseline.result.total * (1 - frac))
+        m.baseline.result.total * (1 - frac)
+    )
     assert m.baseline.administered_on < m.latest.administered_on
     assert isinstance(m.latest.administered_on, dt.date)

@@ -516,3 +516,49 @@ def test_typed_closure_reasons_are_escaped_everywhere(app: PlannerApp) -> None:
     assert "<img" not in app.plan_summary.value and "&lt;img" in app.plan_summary.value
     texts = [a["text"] for a in plan_timeline_spec(app.plan)["layout"]["annotations"]]
     assert any("&lt;img" in t for t in texts) and not any("<img" in t for t in texts)
+
+
+def _tue_thu(app: PlannerApp) -> None:
+    app.route.value = "esketamine_nasal"
+    app.country.value = ""
+    for b, on in zip(app.weekdays, [0, 1, 0, 1, 0, 0, 0], strict=True):
+        b.value = bool(on)
+    app.closures.value = ""
+    app.start.value = START
+
+
+def test_deviation_is_shown_and_saving_asks_for_the_acknowledgement(app: PlannerApp) -> None:
+    """Tue/Thu esketamine: the deviation shows; save refuses without a reason, then saves it."""
+    _arrive(app, "?patient=SYN-0002")
+    _tue_thu(app)
+    app._on_plan()
+    assert app.plan is not None and app.plan.deviations
+    assert "kap-deviations" in app.plan_summary.value
+    assert "7 weeks instead of 4" in app.plan_summary.value
+    assert "Meets the protocol" not in app.plan_summary.value
+    assert app.ack_reason.layout.display is None
+    before = _audit(app)
+    app._on_save()
+    assert "acknowledge" in app.save_error.value.lower()
+    assert _audit(app) == before  # nothing written
+    app.ack_reason.value = "Patient can only come on Tuesdays and Thursdays: agreed with her"
+    app._on_save()
+    saved = load_latest_plan(app.store, "SYN-0002")
+    assert saved is not None and saved.plan.acknowledgement is not None
+    assert "Acknowledged by dr-test" in app.plan_summary.value
+    assert app.ack_reason.layout.display == "none"
+
+
+def test_video_integration_makes_the_deviation_disappear(app: PlannerApp) -> None:
+    """Switching integration to video (therapist Monday to Friday) keeps the rhythm."""
+    _arrive(app, "?patient=SYN-0002")
+    _tue_thu(app)
+    app._on_plan()
+    assert app.plan is not None and app.plan.deviations
+    app.video.value = True
+    app._on_plan()
+    assert app.plan.deviations == ()
+    assert "kap-deviations" not in app.plan_summary.value
+    assert "Meets the protocol" in app.plan_summary.value
+    assert "(video)" in app.table.value
+    assert plan_violations(app.plan, PROTOCOL) == []

@@ -82,6 +82,7 @@ DEFAULT_COUNTRY = "US"
 PLANNER_CSS = """
 <style>
 .kap-plan-table td, .kap-plan-table th { vertical-align: top; }
+.kap-deviations { border-left: 4px solid #b35c00; background: #fff4e5; padding: 0.4em 0.8em; margin: 0.5em 0; }
 .kap-plan-table td:nth-child(2) { white-space: nowrap; }
 .kap-plan-table tr.kap-kind-dosing td { background: #f6f2fb; }
 .kap-plan-table tr.kap-status-missed td { color: #888; text-decoration: line-through; }
@@ -497,6 +498,38 @@ class PlannerApp(PatientApp):
             layout=w.Layout(width="560px", height="56px"),
         )
         self.closures.add_class("kap-closures")
+        self.video = w.Checkbox(
+            description="Integration by video on the therapist's calendar",
+            value=False,
+            indent=False,
+            layout=w.Layout(width="360px"),
+        )
+        self.video.add_class("kap-video")
+        self.therapist_days = [
+            w.ToggleButton(
+                description=d.name.title(), value=d < Weekday.SAT, layout=w.Layout(width="56px")
+            )
+            for d in Weekday
+        ]
+        for b in self.therapist_days:
+            b.add_class("kap-therapist-weekday")
+            b.observe(_weekday_style, names="value")
+            _weekday_style({"owner": b})
+        self.therapist_closures = w.Textarea(
+            description="Therapist away",
+            placeholder="one per line: 2026-08-03 to 2026-08-14 leave",
+            style=style,
+            layout=w.Layout(width="560px", height="40px"),
+        )
+        self.therapist_closures.add_class("kap-therapist-closures")
+        self.therapist_row = w.VBox(
+            [
+                w.HBox([w.HTML("Therapist works on&nbsp;"), *self.therapist_days]),
+                self.therapist_closures,
+            ]
+        )
+        self.video.observe(self._on_video, names="value")
+        self._on_video()
         self.plan_button = w.Button(
             description="Plan course", button_style="primary", icon="calendar"
         )
@@ -513,6 +546,8 @@ class PlannerApp(PatientApp):
                 w.HBox([self.route, self.start]),
                 w.HBox([self.country, self.subdivision, w.HTML("&nbsp;Open on"), *self.weekdays]),
                 self.closures,
+                self.video,
+                self.therapist_row,
                 w.HBox([self.plan_button, self.calendar_button]),
                 self.plan_error,
             ]
@@ -568,6 +603,13 @@ class PlannerApp(PatientApp):
             layout=w.Layout(width="520px"),
         )
         self.save_reason.add_class("kap-plan-reason")
+        self.ack_reason = w.Text(
+            description="Acknowledge the deviation; reason",
+            placeholder="why this plan is right for this patient despite the deviation",
+            style=style,
+            layout=w.Layout(width="720px"),
+        )
+        self.ack_reason.add_class("kap-deviation-ack")
         self.save_button = w.Button(description="Save plan", button_style="success", icon="save")
         self.save_button.add_class("kap-save-plan")
         self.save_error = ErrorBox()
@@ -577,6 +619,7 @@ class PlannerApp(PatientApp):
         self.save_box = w.VBox(
             [
                 w.HBox([self.author, self.save_reason, self.save_button]),
+                self.ack_reason,
                 self.save_error,
                 self.downloads,
             ]
@@ -726,20 +769,21 @@ class PlannerApp(PatientApp):
             for b, d in zip(self.weekdays, Weekday, strict=True):
                 b.value = d < Weekday.SAT
             self.closures.value = ""
+            self.video.value = False
             return
         self.route.value = plan.route.value
+        self.video.value = plan.therapist_calendar is not None
+        if plan.therapist_calendar is not None:
+            for b, d in zip(self.therapist_days, Weekday, strict=True):
+                b.value = d in plan.therapist_calendar.open_weekdays
+            self.therapist_closures.value = _closures_text(plan.therapist_calendar)
         self.start.value = plan.start
         cal = plan.calendar
         self.country.value = cal.country or ""
         self.subdivision.answer = cal.subdivision
         for b, d in zip(self.weekdays, Weekday, strict=True):
             b.value = d in cal.open_weekdays
-        self.closures.value = "\n".join(
-            c.start.isoformat()
-            + (f" to {c.end.isoformat()}" if c.end != c.start else "")
-            + f" {c.reason}"
-            for c in cal.closures
-        )
+        self.closures.value = _closures_text(cal)
 
     def _render(self) -> None:
         """Draw everything from the App's state (screening, plan, sessions)."""
@@ -786,6 +830,8 @@ class PlannerApp(PatientApp):
         self.move_button.disabled = not self.move_which.options
         self._on_move_which()
         self.downloads.value = self._downloads_html(plan)
+        open_deviation = bool(plan.deviations) and plan.acknowledgement is None
+        self.ack_reason.layout.display = None if open_deviation else "none"
         self._render_sessions(plan, recorded)
 
     def _draw(self, plan: CoursePlan, recorded: dict[dt.date, SavedDosingSession]) -> None:
@@ -888,6 +934,7 @@ class PlannerApp(PatientApp):
                 if cautions
                 else ""
             )
+            + self._deviation_html(plan)
             + (f"<ul class='kap-muted'>{notes}</ul>" if notes else "")
             + "<p class='kap-muted kap-timeline-key'>Timeline: open circle planned, filled held, "
             "× missed; a green dot marks a recorded dosing session; grey bands are clinic "
@@ -897,6 +944,36 @@ class PlannerApp(PatientApp):
                 if changes
                 else ""
             )
+        )
+
+    def _deviation_html(self, plan: CoursePlan) -> str:
+        """The plan's deviations and its verdict, from the plan itself (never decided here)."""
+        verdict = f"<p class='kap-verdict'><b>{escape(plan.verdict)}</b></p>"
+        if not plan.deviations:
+            return verdict
+        items = "".join(
+            f"<li class='kap-deviation'>{escape(d.message)}"
+            + (
+                "<br><span class='kap-muted'>What would fix it: "
+                + escape("; ".join(d.fixes))
+                + "</span>"
+                if d.fixes
+                else ""
+            )
+            + "</li>"
+            for d in plan.deviations
+        )
+        ack = plan.acknowledgement
+        ack_html = (
+            f"<p class='kap-deviation-acknowledged'>Acknowledged by {escape(ack.by)} "
+            f"({ack.at:%d %b %Y %H:%M}): {escape(ack.reason)}</p>"
+            if ack
+            else "<p class='kap-deviation-open'>Not acknowledged: to save this plan, a "
+            "clinician gives the reason below; or re-plan with one of the fixes.</p>"
+        )
+        return (
+            "<div class='kap-deviations' role='alert'><b>Deviation from the protocol</b>"
+            f"<ul>{items}</ul>{ack_html}{verdict}</div>"
         )
 
     def _downloads_html(self, plan: CoursePlan) -> str:
@@ -997,6 +1074,24 @@ class PlannerApp(PatientApp):
             }
         )
 
+    def _on_video(self, change: dict[str, Any] | None = None) -> None:
+        self.therapist_row.layout.display = None if self.video.value else "none"
+
+    def therapist_calendar(self) -> ClinicCalendar | None:
+        """The therapist's calendar from the controls, when integration by video is chosen."""
+        if not self.video.value:
+            return None
+        return ClinicCalendar.from_dict(
+            {
+                "open_weekdays": [
+                    d for b, d in zip(self.therapist_days, Weekday, strict=True) if b.value
+                ],
+                "country": self.country.value or None,
+                "subdivision": self.subdivision.answer,
+                "closures": parse_closures(self.therapist_closures.value),
+            }
+        )
+
     @guarded(lambda self: self.plan_error)
     def _on_plan(self, _button: Any = None) -> None:
         """A new plan from the route, start date and calendar chosen (nothing is saved)."""
@@ -1016,6 +1111,7 @@ class PlannerApp(PatientApp):
             self.route.value,
             self.start.value,
             calendar=self.calendar(),
+            therapist_calendar=self.therapist_calendar(),
             screening_status=self.screening.status,
             cautions=self.screening.cautions,
             protocol=self.protocol,
@@ -1074,7 +1170,7 @@ class PlannerApp(PatientApp):
         if self.plan is None:
             raise IncompleteInputError("Plan a course first.", missing=["plan"])
         try:
-            self._replan(calendar=self.calendar())
+            self._replan(calendar=self.calendar(), therapist_calendar=self.therapist_calendar())
         except PlanningError as exc:
             self._planning_error(self.plan_error, exc)
 
@@ -1092,7 +1188,16 @@ class PlannerApp(PatientApp):
         reason = self.save_reason.value.strip() or None
         if record_id is not None and reason is None and plan.revision == 1:
             reason = f"New plan: {plan.route_label} from {plan.start.isoformat()}."
-        record = save_plan(self.store, plan, self.author.value, record_id=record_id, reason=reason)
+        record = save_plan(
+            self.store,
+            plan,
+            self.author.value,
+            record_id=record_id,
+            reason=reason,
+            acknowledge_deviations=self.ack_reason.value.strip() or None,
+            protocol=self.protocol,
+        )
+        self.ack_reason.value = ""
         self.saved = SavedPlan.from_record(record)
         self.plan = self.saved.plan
         self.save_reason.value = ""
@@ -1175,6 +1280,15 @@ def _set_options(dropdown: w.Dropdown, options: list[tuple[str, Any]], *, keep: 
     values = [v for _, v in options]
     if values:
         dropdown.value = current if keep and current in values else values[0]
+
+
+def _closures_text(cal: ClinicCalendar) -> str:
+    return "\n".join(
+        c.start.isoformat()
+        + (f" to {c.end.isoformat()}" if c.end != c.start else "")
+        + f" {c.reason}"
+        for c in cal.closures
+    )
 
 
 def _weekday_style(change: dict[str, Any]) -> None:

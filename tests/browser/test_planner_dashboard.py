@@ -138,3 +138,34 @@ def test_not_eligible_patient_gets_a_message_and_no_plan(page: Page, voila_serve
     expect(message).to_contain_text(re.compile("no course can be planned", re.IGNORECASE))
     expect(page.locator(".kap-plan-controls")).to_be_hidden()
     expect(page.locator(".kap-plan-table")).to_be_hidden()
+
+
+def test_tuesday_thursday_esketamine_deviation_goes_away_with_video(
+    page: Page, voila_server: str
+) -> None:
+    """Esketamine on a Tue/Thu clinic shows the deviation; video integration removes it."""
+    open_planner(page, voila_server, PATIENT)
+    start = _next_monday(dt.date.today() + dt.timedelta(days=7))
+    _select(page, ".kap-route", r"esketamine")
+    _select(page, ".kap-country", r"^none")
+    for day in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"):
+        button = page.locator(".kap-weekday", has_text=day)
+        active = "mod-active" in (button.get_attribute("class") or "")
+        if active != (day in ("Tue", "Thu")):
+            button.click()
+    expect(page.locator(".kap-weekday.mod-active")).to_have_count(2, timeout=TIMEOUT)
+    _fill_date(page, ".kap-start-date", start)
+    page.locator(".kap-plan-button").click()
+    deviation = page.locator(".kap-plan-summary .kap-deviations")
+    expect(deviation).to_contain_text("instead of 4 weeks", timeout=TIMEOUT)
+    expect(page.locator(".kap-plan-summary")).not_to_contain_text("Meets the protocol")
+    expect(page.locator(".kap-deviation-ack")).to_be_visible()
+
+    page.locator(".kap-video input").check()
+    page.locator(".kap-plan-button").click()
+    expect(deviation).to_have_count(0, timeout=TIMEOUT)
+    expect(page.locator(".kap-plan-summary .kap-verdict")).to_contain_text(
+        "Meets the protocol's scheduling rules", timeout=TIMEOUT
+    )
+    expect(page.locator(".kap-plan-table")).to_contain_text("(video)")
+    expect(page.locator(".kap-deviation-ack")).to_be_hidden()
