@@ -82,7 +82,7 @@ DEFAULT_COUNTRY = "US"
 PLANNER_CSS = """
 <style>
 .kap-plan-table td, .kap-plan-table th { vertical-align: top; }
-.kap-deviations { border-left: 4px solid #b35c00; background: #fff4e5; padding: 0.4em 0.8em; margin: 0.5em 0; }
+.kap-deviations { border-left: 4px solid #b35c00; background: #fff4e5; padding: 0.4em 0.8em; }
 .kap-plan-table td:nth-child(2) { white-space: nowrap; }
 .kap-plan-table tr.kap-kind-dosing td { background: #f6f2fb; }
 .kap-plan-table tr.kap-status-missed td { color: #888; text-decoration: line-through; }
