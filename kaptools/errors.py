@@ -118,7 +118,14 @@ class PlanningError(KaptoolsError, ValueError):
 
 
 class NotPlannableError(KaptoolsError):
-    """The patient's latest screening does not allow a course to be planned."""
+    """The patient's latest screening (or the planner's own gates) do not allow a course.
+
+    ``rule`` names the gate or screening rule that refused (e.g. ``age_under_minimum``).
+    """
+
+    def __init__(self, message: str, *, rule: str | None = None):
+        super().__init__(message)
+        self.rule = rule
 
 
 class StoreError(KaptoolsError):

@@ -161,7 +161,12 @@ def test_demo_refuses_a_database_holding_real_patients(tmp_path, capsys, if_empt
     url = f"sqlite:///{tmp_path / 'clinic.sqlite'}"
     store = Store(url)
     store.add_patient(
-        "REAL-1", "A Patient", birth_date=None, sex="female", weight_kg=None, author="clinic",
+        "REAL-1",
+        "A Patient",
+        birth_date=None,
+        sex="female",
+        weight_kg=None,
+        author="clinic",
         synthetic=False,
     )
     args = ["--database", url, *(["--if-empty"] if if_empty else [])]

@@ -17,6 +17,8 @@ from kaptools.scheduling import (
     replan,
     save_plan,
 )
+from kaptools.screening import save_screening, screen
+from kaptools.screening.synthetic import synthetic_screening_records
 from kaptools.store import Store
 
 CAL = ClinicCalendar(country="US", subdivision="CA")
@@ -34,7 +36,20 @@ def store():
             weight_kg=82.4,
             author="test",
         )
+        _save_eligible_screening(s, "SYN-0001")
         yield s
+
+
+def _save_eligible_screening(store, patient_id, age=None, **changes):
+    """A synthetic record that screens eligible, saved for ``patient_id``."""
+    for record in synthetic_screening_records(300, seed=3):
+        if screen(record).status.value == "eligible":
+            break
+    data = record.model_dump(mode="json") if hasattr(record, "model_dump") else dict(record)
+    data.update(patient_id=patient_id, **changes)
+    if age is not None:
+        data["age_years"] = age
+    save_screening(store, patient_id, data, screen(data), "dr.synthetic")
 
 
 def _plan(**kw):

@@ -91,8 +91,7 @@ def partial_with_suicide_item(draw: st.DrawFn):
     inst = draw(st.sampled_from(WITH_SUICIDE_ITEM))
     defn = definition(inst)
     answers: list[int | None] = [
-        draw(st.one_of(st.none(), st.integers(defn.item_min, defn.item_max)))
-        for _ in defn.items
+        draw(st.one_of(st.none(), st.integers(defn.item_min, defn.item_max))) for _ in defn.items
     ]
     return inst, answers
 

@@ -23,11 +23,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import ValidationError, model_validator
 
 from kaptools.errors import ProtocolError
 from kaptools.protocol._common import Section, Source, Threshold
-from kaptools.protocol._courses import CoursesSection, MonitoringSection
+from kaptools.protocol._courses import CoursesSection, MonitoringSection, Route
 from kaptools.protocol._measures import MeasuresSection
 from kaptools.protocol._screening import ScreeningSection
 
@@ -75,6 +75,20 @@ class _ProtocolModel(Section):
     screening: ScreeningSection
     courses: CoursesSection
     monitoring: MonitoringSection
+
+    @model_validator(mode="after")
+    def _contraindications_are_rules(self) -> _ProtocolModel:
+        known = set(type(self.screening.rules).model_fields)
+        for route in Route:
+            course = getattr(self.courses, route.value)
+            unknown = sorted(set(course.contraindications) - known) if course else []
+            if unknown:
+                msg = (
+                    f"courses.{route.value}.contraindications names {unknown}, which are not "
+                    f"screening rules; use rule ids from [screening.rules]"
+                )
+                raise ValueError(msg)
+        return self
 
 
 @dataclass(frozen=True)

@@ -285,6 +285,9 @@ class RouteCourse(Section):
     dose) even when the phase ran late (esketamine label: day 28 of induction)."""
     notes: tuple[Label, ...] = ()
     """Operational reminders printed on every plan of this route."""
+    contraindications: tuple[Label, ...] = ()
+    """Screening rule ids that refuse this route when they fire (the planner's route gate)."""
+    contraindications_source: str = ""
 
     @field_validator("min_dose_spacing_days")
     @classmethod
@@ -364,6 +367,8 @@ class CoursesSection(Section):
     integration_max_days_after_dose: Threshold
     patient_weight_min_kg: Threshold
     patient_weight_max_kg: Threshold
+    weight_review_above_kg: Threshold | None = None
+    """A weight-based dose for a weight above this is flagged for clinician review."""
     measures: MeasureSchedule
     integration: IntegrationRules = IntegrationRules(
         places=(IntegrationPlace.CLINIC, IntegrationPlace.VIDEO),

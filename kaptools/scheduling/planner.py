@@ -49,7 +49,6 @@ from typing import Any
 from kaptools.errors import (
     ClinicalWarning,
     InvalidInputError,
-    NotPlannableError,
     PlanningError,
 )
 from kaptools.protocol import Protocol, default_protocol
@@ -64,6 +63,7 @@ from kaptools.scheduling.doses import (
     check_weight,
     fmt_number,
 )
+from kaptools.scheduling.gates import age_gate, route_gate, screening_gate, weight_reviews
 from kaptools.scheduling.placement import Ctx, Key, build
 from kaptools.scheduling.plan import (
     CoursePlan,
@@ -74,59 +74,13 @@ from kaptools.scheduling.plan import (
     dose_label,
 )
 from kaptools.scheduling.templates import CourseTemplate, SessionKind, course_template
-from kaptools.screening.result import ScreeningStatus
+from kaptools.screening.result import ScreeningResult
 
 __all__ = ["plan_course", "replan"]
 
 _DAY = dt.timedelta(days=1)
 _START_SEARCH_DAYS = 60
 """How many later start dates the planner tries when suggesting one (a search limit)."""
-
-
-_PLANNABLE = frozenset({ScreeningStatus.ELIGIBLE, ScreeningStatus.ELIGIBLE_WITH_CAUTIONS})
-
-
-def _gate(status: object, cautions: object) -> tuple[ScreeningStatus, tuple[str, ...]]:
-    """Only a screening that meets the protocol's criteria lets a course be planned."""
-    if status is None:
-        msg = (
-            "No screening on record: a course can only be planned after a screening that "
-            "meets the protocol's criteria. Complete a screening first."
-        )
-        raise NotPlannableError(msg)
-    raw = getattr(status, "value", status)
-    try:
-        value = ScreeningStatus(str(raw).strip().lower())
-    except ValueError:
-        msg = (
-            f"screening_status: {status!r} is not a screening status; use one of "
-            f"{[s.value for s in ScreeningStatus]}"
-        )
-        raise InvalidInputError(msg) from None
-    if value is ScreeningStatus.NOT_ELIGIBLE:
-        msg = (
-            "The latest screening does not meet the protocol's criteria (not eligible): "
-            "no course can be planned. Review the screening's exclusion findings."
-        )
-        raise NotPlannableError(msg)
-    if value is ScreeningStatus.INCOMPLETE:
-        msg = (
-            "The latest screening is incomplete: a course can only be planned once its "
-            "required answers are in. Complete the screening first."
-        )
-        raise NotPlannableError(msg)
-    if isinstance(cautions, str):
-        cautions = (cautions,)
-    if not isinstance(cautions, Iterable):
-        msg = f"cautions: must be a list of caution messages (got {cautions!r})"
-        raise InvalidInputError(msg)
-    texts = tuple(cautions)
-    if any(not isinstance(c, str) or not c.strip() for c in texts):
-        msg = f"cautions: each caution must be a non-empty text (got {list(texts)!r})"
-        raise InvalidInputError(msg)
-    if value is ScreeningStatus.ELIGIBLE_WITH_CAUTIONS and not texts:
-        texts = ("The screening lists cautions: read them on the screening before dosing.",)
-    return value, tuple(c.strip() for c in texts)
 
 
 def _therapist(value: object) -> ClinicCalendar | None:
@@ -179,6 +133,7 @@ def _assemble(ctx: Ctx, history: Sequence[PlannedSession], meta: Mapping[str, An
         weight_kg=ctx.weight_kg,
         age=ctx.age,
         notes=(
+            *weight_reviews(ctx.weight_kg, ctx.template.route, ctx.protocol),
             *_notes(ctx.protocol, ctx.template.route, ctx.template.course.notes),
             *ctx.notes,
         ),
@@ -216,7 +171,8 @@ def plan_course(
     start: dt.date,
     *,
     calendar: ClinicCalendar,
-    screening_status: object,
+    screening_status: object = None,
+    screening: ScreeningResult | None = None,
     therapist_calendar: ClinicCalendar | None = None,
     weight_kg: float | None = None,
     age: int | None = None,
@@ -237,6 +193,8 @@ def plan_course(
         calendar: the clinic's calendar (open weekdays, public holidays, closures).
         therapist_calendar: the therapist's own calendar (its open days and closures),
             for integration by video where the protocol allows it; None: no video.
+        screening: the patient's latest stored screening (a ScreeningResult); when given,
+            its status, cautions and findings are used (route contraindications).
         screening_status: the latest screening's status (a string or a StrEnum with
             one of the values ``eligible``, ``eligible_with_cautions``, ``incomplete``,
             ``not_eligible``), or ``None`` when there is none.
@@ -255,7 +213,9 @@ def plan_course(
         The plan, checked by :func:`check_plan`.
 
     Raises:
-        NotPlannableError: no screening, or one that is incomplete or not eligible.
+        NotPlannableError: no screening, or one that is incomplete or not eligible; an
+            age below the protocol's minimum; a route whose contraindications the
+            screening lists. ``rule`` names which.
         IncompleteInputError: weight (weight-based) or age (esketamine) missing.
         InvalidInputError: a value the protocol does not allow.
         PlanningError: no plan keeps every rule on this calendar; ``constraint`` says
@@ -269,7 +229,10 @@ def plan_course(
         >>> plan.doses[0].dose.arithmetic
         '70 kg × 0.5 mg/kg = 35 mg'
     """
-    screening, caution_texts = _gate(screening_status, cautions)
+    if screening is not None and not isinstance(screening, ScreeningResult):
+        msg = f"screening: must be a ScreeningResult or None (got {type(screening).__name__})"
+        raise InvalidInputError(msg)
+    status, caution_texts = screening_gate(screening_status, cautions, screening)
     protocol = protocol or default_protocol()
     start = _as_date(start, "start")
     if not isinstance(calendar, ClinicCalendar):
@@ -289,6 +252,8 @@ def plan_course(
         else (None if weight_kg is None else check_weight(weight_kg, protocol))
     )
     years = check_age(age, required=course.dose.basis == "fixed")
+    age_gate(years, protocol)
+    route_gate(template.route, screening, protocol)
     optional = protocol.courses.measures.optional_instruments
     extras = (
         tuple(extra_instruments) if not isinstance(extra_instruments, str) else (extra_instruments,)
@@ -326,7 +291,7 @@ def plan_course(
             ctx,
             (),
             start=day,
-            screening_status=screening.value,
+            screening_status=status.value,
             cautions=caution_texts,
             patient_id=patient_id,
         )

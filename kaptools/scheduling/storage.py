@@ -13,12 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from kaptools.errors import IncompleteInputError, InvalidInputError
+from kaptools.errors import IncompleteInputError, InvalidInputError, NotPlannableError
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.scheduling.plan import CoursePlan
 from kaptools.scheduling.planner import plan_course
 
 if TYPE_CHECKING:
+    from kaptools.screening.result import ScreeningResult
     from kaptools.store import Store, StoredRecord
 
 __all__ = [
@@ -162,12 +163,15 @@ def plan_for_patient(
     start: dt.date,
     **kwargs: Any,
 ) -> CoursePlan:
-    """:func:`plan_course` with weight and age (on ``start``) taken from the patient record.
+    """:func:`plan_course` with weight, age (on ``start``) and screening from the store.
 
-    Every other argument (``calendar``, ``screening_status``, ``cautions``, …) is
-    passed on to :func:`plan_course`.
+    The planner reads the patient's latest stored screening (with its overrides) and
+    gates on it: its status, findings (route contraindications) and cautions. A
+    ``screening_status`` passed as well must agree with it; with no stored screening
+    nothing is planned. Every other argument (``calendar``, ``cautions``, …) is passed
+    on to :func:`plan_course`.
     """
-    for name in ("weight_kg", "age", "patient_id"):
+    for name in ("weight_kg", "age", "patient_id", "screening"):
         if name in kwargs:
             msg = f"{name}: taken from the patient record; do not pass it to plan_for_patient"
             raise InvalidInputError(msg)
@@ -176,5 +180,19 @@ def plan_for_patient(
         "weight_kg": patient.weight_kg,
         "age": patient.age_on(start) if isinstance(start, dt.date) else None,
         "patient_id": patient.patient_id,
+        "screening": _latest_screening(store, patient.patient_id),
     }
     return plan_course(route, start, **facts, **kwargs)
+
+
+def _latest_screening(store: Store, patient_id: str) -> ScreeningResult:
+    from kaptools.screening.persistence import SCREENING_KIND, load_screening
+
+    records = store.latest_records(SCREENING_KIND, patient_id)
+    if not records:
+        msg = (
+            f"No screening on record for patient {patient_id}: a course can only be planned "
+            "after a screening that meets the protocol's criteria. Complete a screening first."
+        )
+        raise NotPlannableError(msg, rule="screening")
+    return load_screening(store, records[-1].record_id)
