@@ -193,3 +193,65 @@ def test_docstring_examples_run_as_written(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert 0 == result.failed
     assert result.attempted > 0
+
+
+# -- named templates: the label's MDSI schedule -------------------------------------------
+
+
+def _mdsi(**kw):
+    import datetime as dt
+
+    from kaptools.scheduling import ClinicCalendar, plan_course
+
+    kw.setdefault("age", 40)
+    return plan_course(
+        kw.pop("route", "esketamine_nasal"),
+        dt.date(2026, 3, 2),
+        calendar=ClinicCalendar(),
+        screening_status="eligible",
+        template="esketamine_mdsi",
+        **kw,
+    )
+
+
+def test_mdsi_template_is_84_mg_twice_weekly_for_4_weeks_with_the_labels_notes():
+    """8 doses of 84 mg, twice weekly within 28 days, nothing after; the label's notes shown."""
+    plan = _mdsi()
+    doses = plan.doses
+    assert [d.dose.mg for d in doses] == [84.0] * 8
+    assert (doses[-1].date - doses[0].date).days + 1 <= 28
+    assert plan.deviations == ()
+    assert "suicidal ideation" in plan.route_label
+    assert any("reduced to 56 mg" in n for n in plan.notes)
+    assert any("oral antidepressant" in n for n in plan.notes)
+    assert plan.options.template == "esketamine_mdsi"
+
+
+def test_mdsi_dose_may_be_reduced_to_56_mg_and_round_trips():
+    """later_dose_mg=56 steps down after day 1; the plan reads back equal and re-checks."""
+    from kaptools.scheduling import CoursePlan, check_plan
+
+    plan = _mdsi(later_dose_mg=56)
+    assert [d.dose.mg for d in plan.doses] == [84.0] + [56.0] * 7
+    again = CoursePlan.from_dict(plan.to_dict())
+    assert again == plan
+    assert check_plan(again) is again
+
+
+def test_mdsi_template_on_another_route_or_unknown_name_is_invalid():
+    """A template for esketamine cannot plan IV; an unknown template name is named."""
+    with pytest.raises(InvalidInputError, match="esketamine_nasal"):
+        _mdsi(route="iv_ketamine", weight_kg=70)
+    import datetime as dt
+
+    from kaptools.scheduling import ClinicCalendar, plan_course
+
+    with pytest.raises(InvalidInputError, match="esketamine_mdsi"):
+        plan_course(
+            "esketamine_nasal",
+            dt.date(2026, 3, 2),
+            calendar=ClinicCalendar(),
+            screening_status="eligible",
+            age=40,
+            template="nope",
+        )

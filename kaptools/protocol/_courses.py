@@ -29,6 +29,7 @@ __all__ = [
     "IntegrationRules",
     "MeasureSchedule",
     "MonitoringSection",
+    "NamedTemplate",
     "PhaseTemplate",
     "RoundingMode",
     "Route",
@@ -357,6 +358,22 @@ class IntegrationRules(Section):
         return v
 
 
+class NamedTemplate(Section):
+    """Another schedule for a route (e.g. the esketamine label's MDSI schedule), chosen by name.
+
+    It keeps the route's dose rule and phases, and sets the phase dose counts, the
+    day-1 dose and the later dose the planner uses, with the schedule's own notes.
+    """
+
+    route: Route
+    label: Label
+    source: Source
+    phase_doses: dict[CoursePhase, Annotated[int, Field(ge=0)]] = {}
+    first_dose_mg: Threshold | None = None
+    later_dose_mg: Threshold | None = None
+    notes: tuple[Label, ...] = ()
+
+
 class CoursesSection(Section):
     """Course templates: preparation, dosing phases per route, integration, measures."""
 
@@ -377,6 +394,10 @@ class CoursesSection(Section):
     iv_ketamine: RouteCourse | None = None
     im_ketamine: RouteCourse | None = None
     esketamine_nasal: RouteCourse | None = None
+    templates: dict[
+        Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")], NamedTemplate
+    ] = {}
+    """Named schedules beyond each route's own (``plan_course(..., template=name)``)."""
 
     @field_validator("preparation_sessions")
     @classmethod
@@ -412,7 +433,30 @@ class CoursesSection(Section):
         if not 0 < wlo.value < whi.value:
             msg = f"patient weight range must satisfy 0 < min < max (got {wlo.value}, {whi.value})"
             raise ValueError(msg)
+        for name, t in self.templates.items():
+            course = getattr(self, t.route.value)
+            if course is None:
+                msg = f"templates.{name}: route {t.route.value!r} has no course in this protocol"
+                raise ValueError(msg)
+            phases = {p.phase for p in course.phases}
+            if not set(t.phase_doses) <= phases:
+                msg = (
+                    f"templates.{name}: phase_doses names {sorted(set(t.phase_doses) - phases)}, "
+                    f"not phases of {t.route.value!r}"
+                )
+                raise ValueError(msg)
         return self
+
+    def template(self, name: str) -> NamedTemplate:
+        """The named template; InvalidInputError naming the templates on offer."""
+        found = self.templates.get(name) if isinstance(name, str) else None
+        if found is None:
+            msg = (
+                f"template: {name!r} is not a course template of this protocol; use one of "
+                f"{sorted(self.templates)}"
+            )
+            raise InvalidInputError(msg)
+        return found
 
     def route(self, route: Route | str) -> RouteCourse:
         """The template of ``route``; InvalidInputError naming the routes on offer."""

@@ -241,6 +241,7 @@ def _check_doses(v: _View) -> None:
                     dose_mg_per_kg=plan.options.dose_mg_per_kg,
                     later_dose_mg=plan.options.later_dose_mg,
                     protocol=v.protocol,
+                    first_dose_mg=plan.options.first_dose_mg,
                 )
             except (InvalidInputError, ValueError) as exc:
                 expected_doses[key] = None

@@ -247,6 +247,7 @@ def _fixed_dose(
     age: int,
     dose_number: int,
     later_mg: float | None,
+    first_mg: float | None = None,
 ) -> DoseCalculation:
     older = age >= rule.older_adult_age_years.value
     group = (
@@ -264,16 +265,30 @@ def _fixed_dose(
             f"(got {later_mg!r}); choose one of those (source: {options.source})"
         )
         raise InvalidInputError(msg)
+    first_value, first_source = first.value, first.source
+    if first_mg is not None:
+        if not _is_number(first_mg) or float(first_mg) not in options.values:
+            allowed = " or ".join(fmt_number(v) for v in options.values)
+            msg = (
+                f"first_dose_mg: a schedule's day-1 dose must be one of the label's doses for "
+                f"patients {group}, {allowed} mg (got {first_mg!r}); source: {options.source}"
+            )
+            raise InvalidInputError(msg)
+        first_value = float(first_mg)
+        first_source = "the course template's day-1 dose (label schedule)"
     if dose_number == 1:
-        mg, why, source = first.value, f"day-1 dose, patient {group}", first.source
+        why = f"day-1 dose, patient {group}" + (
+            ", as the course template sets" if first_mg is not None else ""
+        )
+        mg, source = first_value, first_source
     else:
         target = (
             float(later_mg)
             if later_mg is not None
-            else (first.value if first.value in options.values else options.values[0])
+            else (first_value if first_value in options.values else options.values[0])
         )
         # From the day-1 dose, change one label step per session until the target is reached.
-        mg = first.value
+        mg = first_value
         for _ in range(dose_number - 1):
             if mg < target:
                 mg = min(target, mg + step)
@@ -302,7 +317,7 @@ def _fixed_dose(
         source=source,
         devices=devices,
         device_mg=float(device),
-        options_mg=(float(first.value),) if dose_number == 1 else tuple(options.values),
+        options_mg=(float(first_value),) if dose_number == 1 else tuple(options.values),
     )
 
 
@@ -315,6 +330,7 @@ def calculate_dose(
     dose_mg_per_kg: float | None = None,
     later_dose_mg: float | None = None,
     protocol: Protocol | None = None,
+    first_dose_mg: float | None = None,
 ) -> DoseCalculation:
     """Propose dose ``dose_number`` of a course on ``route``, with the arithmetic shown.
 
@@ -325,6 +341,8 @@ def calculate_dose(
         age: age in years (needed for esketamine: the day-1 dose depends on it).
         dose_mg_per_kg: a clinician's choice within the protocol's mg/kg range.
         later_dose_mg: esketamine dose aimed at after day 1 (one of the label's options).
+        first_dose_mg: a course template's esketamine day-1 dose (e.g. the label's MDSI
+            schedule: 84 mg), one of the label's options for the patient's age.
         protocol: the protocol (default: the shipped one).
 
     Returns:
@@ -348,9 +366,10 @@ def calculate_dose(
         raise InvalidInputError(msg)
     rule = course.dose
     if isinstance(rule, WeightBasedDose):
-        if later_dose_mg is not None:
+        if later_dose_mg is not None or first_dose_mg is not None:
             msg = (
-                f"later_dose_mg: {course.label} is dosed by weight (got {later_dose_mg!r}); "
+                f"later_dose_mg/first_dose_mg: {course.label} is dosed by weight (got "
+                f"{later_dose_mg if later_dose_mg is not None else first_dose_mg!r}); "
                 f"use dose_mg_per_kg to choose another dose"
             )
             raise InvalidInputError(msg)
@@ -364,4 +383,4 @@ def calculate_dose(
         )
         raise InvalidInputError(msg)
     years = check_age(age, required=True)
-    return _fixed_dose(key, rule, years or 0, dose_number, later_dose_mg)
+    return _fixed_dose(key, rule, years or 0, dose_number, later_dose_mg, first_dose_mg)

@@ -232,6 +232,7 @@ class _Builder:
             dose_mg_per_kg=ctx.options.dose_mg_per_kg,
             later_dose_mg=ctx.options.later_dose_mg,
             protocol=ctx.protocol,
+            first_dose_mg=ctx.options.first_dose_mg,
         )
 
     def dose_for(self, number: int) -> DoseCalculation:

@@ -255,6 +255,10 @@ class PlanOptions:
     dose_mg_per_kg: float | None = None
     later_dose_mg: float | None = None
     extra_instruments: tuple[str, ...] = ()
+    template: str | None = None
+    """A named course template of the protocol (e.g. ``esketamine_mdsi``), or None."""
+    first_dose_mg: float | None = None
+    """The template's day-1 dose (fixed-dose routes), or None for the route's own."""
 
     @classmethod
     def make(
@@ -265,6 +269,8 @@ class PlanOptions:
         dose_mg_per_kg: float | None = None,
         later_dose_mg: float | None = None,
         extra_instruments: Sequence[str] = (),
+        template: str | None = None,
+        first_dose_mg: float | None = None,
     ) -> PlanOptions:
         if isinstance(extra_instruments, str):
             extra_instruments = (extra_instruments,)
@@ -274,6 +280,8 @@ class PlanOptions:
             dose_mg_per_kg,
             later_dose_mg,
             tuple(extra_instruments),
+            template,
+            first_dose_mg,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -283,6 +291,8 @@ class PlanOptions:
             "dose_mg_per_kg": self.dose_mg_per_kg,
             "later_dose_mg": self.later_dose_mg,
             "extra_instruments": list(self.extra_instruments),
+            "template": self.template,
+            "first_dose_mg": self.first_dose_mg,
         }
 
     @classmethod
@@ -293,6 +303,8 @@ class PlanOptions:
             dose_mg_per_kg=data.get("dose_mg_per_kg"),
             later_dose_mg=data.get("later_dose_mg"),
             extra_instruments=tuple(data.get("extra_instruments") or ()),
+            template=data.get("template"),
+            first_dose_mg=data.get("first_dose_mg"),
         )
 
 

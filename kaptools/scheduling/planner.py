@@ -125,7 +125,7 @@ def _assemble(ctx: Ctx, history: Sequence[PlannedSession], meta: Mapping[str, An
     sessions = build(ctx, history)
     return CoursePlan(
         route=ctx.template.route,
-        route_label=ctx.template.course.label,
+        route_label=_label(ctx),
         sessions=tuple(sessions),
         as_of=ctx.as_of,
         calendar=ctx.calendar,
@@ -134,13 +134,52 @@ def _assemble(ctx: Ctx, history: Sequence[PlannedSession], meta: Mapping[str, An
         age=ctx.age,
         notes=(
             *weight_reviews(ctx.weight_kg, ctx.template.route, ctx.protocol),
-            *_notes(ctx.protocol, ctx.template.route, ctx.template.course.notes),
+            *_notes(ctx.protocol, ctx.template.route, _course_notes(ctx)),
             *ctx.notes,
         ),
         options=ctx.options,
         therapist_calendar=ctx.therapist,
         **meta,
     )
+
+
+def _label(ctx: Ctx) -> str:
+    name = ctx.options.template
+    return ctx.protocol.courses.template(name).label if name else ctx.template.course.label
+
+
+def _course_notes(ctx: Ctx) -> tuple[str, ...]:
+    name = ctx.options.template
+    own = ctx.protocol.courses.template(name).notes if name else ()
+    return (*own, *ctx.template.course.notes)
+
+
+def _named_template(
+    name: object,
+    route: Route | str,
+    protocol: Protocol,
+    phase_doses: Mapping[CoursePhase | str, int] | None,
+    later_dose_mg: float | None,
+) -> tuple[Mapping[CoursePhase | str, int] | None, float | None, float | None]:
+    """Phase doses, later and day-1 dose with a named template applied (the caller's win)."""
+    if name is None:
+        return phase_doses, later_dose_mg, None
+    t = protocol.courses.template(name)  # type: ignore[arg-type]  # checked inside
+    if str(getattr(route, "value", route)) != t.route.value:
+        msg = (
+            f"template: {name!r} is a schedule for {t.route.value!r}, not for route "
+            f"{route!r}; plan it with route={t.route.value!r}"
+        )
+        raise InvalidInputError(msg)
+    doses: dict[CoursePhase | str, int] = {}
+    for source in (t.phase_doses, phase_doses or {}):
+        doses.update(source.items())
+    later = (
+        later_dose_mg
+        if later_dose_mg is not None
+        else (t.later_dose_mg.value if t.later_dose_mg else None)
+    )
+    return doses, later, t.first_dose_mg.value if t.first_dose_mg else None
 
 
 def _make(ctx: Ctx, history: Sequence[PlannedSession], **meta: Any) -> CoursePlan:
@@ -184,6 +223,7 @@ def plan_course(
     dose_mg_per_kg: float | None = None,
     later_dose_mg: float | None = None,
     extra_instruments: Collection[str] = (),
+    template: str | None = None,
 ) -> CoursePlan:
     """Plan a whole course: every session, dated, in order, meeting the protocol's rules.
 
@@ -208,6 +248,9 @@ def plan_course(
         dose_mg_per_kg: a clinician-chosen mg/kg within the protocol's range.
         later_dose_mg: esketamine dose to reach after day 1 (one of the label's options).
         extra_instruments: optional measures to add (e.g. ``["GAD-7"]``).
+        template: a named course template of the protocol for this route, e.g.
+            ``"esketamine_mdsi"`` (the label's schedule for MDD with acute suicidal
+            ideation or behaviour: 84 mg twice weekly for 4 weeks).
 
     Returns:
         The plan, checked by :func:`check_plan`.
@@ -242,10 +285,13 @@ def plan_course(
         )
         raise InvalidInputError(msg)
     therapist = _therapist(therapist_calendar)
-    template = course_template(
+    phase_doses, later_dose_mg, first_dose_mg = _named_template(
+        template, route, protocol, phase_doses, later_dose_mg
+    )
+    course_t = course_template(
         route, protocol, phase_doses=phase_doses, phase_period_days=phase_period_days
     )
-    course = template.course
+    course = course_t.course
     weight = (
         check_weight(weight_kg, protocol)
         if course.dose.basis == "weight"
@@ -253,7 +299,7 @@ def plan_course(
     )
     years = check_age(age, required=course.dose.basis == "fixed")
     age_gate(years, protocol)
-    route_gate(template.route, screening, protocol)
+    route_gate(course_t.route, screening, protocol)
     optional = protocol.courses.measures.optional_instruments
     extras = (
         tuple(extra_instruments) if not isinstance(extra_instruments, str) else (extra_instruments,)
@@ -274,19 +320,22 @@ def plan_course(
         dose_mg_per_kg=dose_mg_per_kg,
         later_dose_mg=later_dose_mg,
         extra_instruments=extras,
+        template=template,
+        first_dose_mg=first_dose_mg,
     )
     # Compute the first dose now so dose errors surface before any date search.
     calculate_dose(
-        template.route,
+        course_t.route,
         weight_kg=weight,
         age=years,
         dose_mg_per_kg=dose_mg_per_kg,
         later_dose_mg=later_dose_mg,
         protocol=protocol,
+        first_dose_mg=first_dose_mg,
     )
 
     def attempt(day: dt.date) -> CoursePlan:
-        ctx = Ctx(protocol, template, calendar, day, weight, years, options, therapist=therapist)
+        ctx = Ctx(protocol, course_t, calendar, day, weight, years, options, therapist=therapist)
         return _make(
             ctx,
             (),
@@ -473,6 +522,8 @@ def replan(
             dose_mg_per_kg=options.dose_mg_per_kg,
             later_dose_mg=options.later_dose_mg,
             extra_instruments=options.extra_instruments,
+            template=options.template,
+            first_dose_mg=options.first_dose_mg,
         )
     template = course_template(
         plan.route,
