@@ -151,7 +151,7 @@ _SOURCE_WORDS = {
 }
 
 
-def alerts_text(alerts: Sequence[StoredAlert] | Sequence[Alert], *, heading: str) -> list[str]:
+def alerts_text(alerts: Sequence[StoredAlert | Alert], *, heading: str) -> list[str]:
     """Plain-text lines for a list of alerts, with the crisis line once at the top.
 
     Empty when there are none. Used by every text summary and the CLI.
@@ -163,7 +163,7 @@ def alerts_text(alerts: Sequence[StoredAlert] | Sequence[Alert], *, heading: str
     return lines
 
 
-def alerts_html(alerts: Sequence[StoredAlert] | Sequence[Alert], *, heading: str) -> str:
+def alerts_html(alerts: Sequence[StoredAlert | Alert], *, heading: str) -> str:
     """An HTML block for a list of alerts with the crisis line; empty when there are none."""
     if not alerts:
         return ""

@@ -564,3 +564,35 @@ def test_a_saved_record_without_patient_id_matches_the_patients_form(
     fresh.load_button.click()
     assert fresh.shown is fresh.saved.result
     assert "changed since" not in fresh.status_panel.value
+
+
+def test_saved_screenings_crisis_alert_shows_on_arrival_until_acknowledged(
+    store: Store,
+) -> None:
+    """A saved screening with C-SSRS intent: the critical banner and the summary
+    downloads carry it as soon as the patient is opened, before anything is loaded into
+    the form; acknowledged with a note, it leaves the banner and stays in the history."""
+    first = _app(store)
+    fill_eligible(first)
+    first.cssrs[CssrsQuestion.INTENT].value = Answer.YES
+    first._on_save()
+    assert first.alert_panel.stored.open
+
+    app = _app(store)  # a fresh page: nothing loaded into the form
+    assert app.shown is None or not app.shown.alerts
+    assert "kap-critical" in app.banner._dom_classes and "988" in app.banner.value
+    assert "cssrs_urgent_risk" in str([a.alert.rule_id for a in app.alert_panel.stored.open])
+    fill_eligible(app)  # any form on show: the downloads carry the open alert
+    assert "OPEN SAFETY ALERTS OF THIS PATIENT" in app.export.text
+    assert "Open safety alerts of this patient" in app.export.html
+    panel = app.alert_panel
+    panel.note.value = ""
+    panel.button.click()
+    assert "note" in panel.message.value and panel.stored.open
+    while panel.stored.open:
+        panel.choice.value = panel.stored.open[0].alert_id
+        panel.note.value = "Immediate risk assessment done; crisis plan in place"
+        panel.button.click()
+    assert app.banner.layout.display == "none"
+    assert "OPEN SAFETY ALERTS" not in app.export.text
+    assert "Immediate risk assessment done" in panel.history.value

@@ -173,11 +173,19 @@ def test_cautions_from_screening_are_shown_on_the_plan(app: PlannerApp) -> None:
 
 
 def test_crisis_banner_follows_the_patients_alerts(app: PlannerApp) -> None:
-    """SYN-0003 (item 9 positive) shows the 988 banner; SYN-0001 does not."""
+    """SYN-0003 (item 9 positive) shows the 988 banner while any stored alert is open,
+    on the plan summary and its downloaded summary too; acknowledged, they go."""
     _arrive(app, "?patient=SYN-0003")
     assert app.banner.layout.display is None and "988" in app.banner.value
+    _plan_new(app)
+    assert "Open safety alerts" in app.plan_summary.value
+    assert "988" in _link(app.downloads.value, "kap-download-summary").decode()
+    for a in app.alert_panel.stored.open:
+        app.store.acknowledge_alert(a.alert_id, who="dr", note="risk assessed")
     app.picker.value = "SYN-0001"
+    app.picker.value = "SYN-0003"
     assert app.banner.layout.display == "none"
+    assert "acknowledged" in app.alert_panel.history.value
 
 
 @pytest.mark.parametrize("search", ["?patient=%3Cscript%3E", "?patient=SYN-9999"])

@@ -34,12 +34,53 @@ def test_nothing_is_loaded_before_the_url_arrives(app: TrendsApp) -> None:
 
 
 def test_url_patient_is_selected_and_banner_follows_alerts(app: TrendsApp) -> None:
-    """?patient=SYN-0003 (item 9 positive) shows that patient and the visible banner."""
+    """?patient=SYN-0003 (item 9 positive) shows that patient and the visible banner; the
+    banner stays while any stored alert is open and goes once each is acknowledged."""
     _arrive(app, "?patient=SYN-0003")
     assert app.picker.value == "SYN-0003"
     assert app.banner.layout.display is None and "988" in app.banner.value
-    app.picker.value = "SYN-0001"
+    panel = app.alerts
+    while panel.stored.open:
+        assert app.banner.layout.display is None
+        panel.choice.value = panel.stored.open[0].alert_id
+        panel.note.value = "C-SSRS completed: low risk; safety plan reviewed"
+        panel.button.click()
     assert app.banner.layout.display == "none"
+    assert panel.ack_box.layout.display == "none"
+    assert "acknowledged" in panel.history.value
+    assert all(a.acknowledgement.who == "dr-test" for a in panel.stored.alerts)
+
+
+def test_acknowledging_without_a_note_is_refused_in_the_dashboard(app: TrendsApp) -> None:
+    """No note: the message names the note; the alert stays open and on the banner."""
+    _arrive(app, "?patient=SYN-0003")
+    panel = app.alerts
+    before = len(panel.stored.open)
+    panel.note.value = "   "
+    panel.button.click()
+    assert "note" in panel.message.value and "kap-error" in panel.message._dom_classes
+    assert len(panel.stored.open) == before > 0
+    assert app.banner.layout.display is None
+
+
+def test_incomplete_item9_positive_form_raises_the_banner(app: TrendsApp) -> None:
+    """PHQ-9 with item 9 = 3 and item 2 blank: error names item 2, banner shows the alert."""
+    _arrive(app, "?patient=SYN-0002")
+    for a in app.alerts.stored.open:
+        app.store.acknowledge_alert(a.alert_id, who="t", note="seen")
+    app.picker.value = "SYN-0001"
+    app.picker.value = "SYN-0002"
+    assert app.banner.layout.display == "none"
+    rows = app.form_items.children
+    for i, row in enumerate(rows, start=1):
+        if i != 2:
+            row.children[0].value = 3 if i == 9 else 1
+    app.save_button.click()
+    assert "item 2" in app.form_error.value
+    assert app.banner.layout.display is None and "item 9" in app.banner.value
+    assert app.store.latest_records("assessment", "SYN-0002") == [
+        r for r in app.store.latest_records("assessment", "SYN-0002")
+    ]
 
 
 @pytest.mark.parametrize("search", ["?patient=%3Cscript%3E", "?patient=SYN-9999"])

@@ -32,6 +32,7 @@ from kaptools.scheduling.plan import (
     MeasurePoint,
     PlannedSession,
     PlanOptions,
+    PlanReport,
     SessionStatus,
 )
 from kaptools.scheduling.planner import plan_course, replan
@@ -72,6 +73,7 @@ __all__ = [
     "IntegrationPlace",
     "MeasurePoint",
     "PlanOptions",
+    "PlanReport",
     "PlannedSession",
     "Route",
     "SavedPlan",

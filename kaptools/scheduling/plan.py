@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from kaptools.alerts import Alert, StoredAlert, alerts_html, alerts_text
 from kaptools.errors import InvalidInputError, RecordError
 from kaptools.protocol import ProtocolInfo
 from kaptools.protocol._courses import CoursePhase, IntegrationPlace, Route
@@ -30,6 +31,7 @@ __all__ = [
     "DeviationAcknowledgement",
     "MeasurePoint",
     "PlanOptions",
+    "PlanReport",
     "PlannedSession",
     "SessionStatus",
 ]
@@ -517,6 +519,10 @@ class CoursePlan:
             f"<ul>{notes}</ul>{table}<p><em>{esc(self.verdict)}</em></p></div>"
         )
 
+    def report(self, alerts: Sequence[Alert | StoredAlert] = ()) -> PlanReport:
+        """The plan with the patient's open safety alerts (and the 988 line) on top."""
+        return PlanReport(self, tuple(alerts))
+
     # -- persistence ---------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
@@ -601,3 +607,23 @@ def dose_label(
     over = f" over {fmt_number(infusion_minutes)} min" if infusion_minutes else ""
     devices = f" ({dose.devices} device{'s' if dose.devices != 1 else ''})" if dose.devices else ""
     return f"Dose {number} of {total} ({phase_label}): {dose.mg_text}{devices}{over}"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanReport:
+    """A course plan shown with the patient's open safety alerts: every plan summary
+    (text, HTML, the downloaded summary) carries them, with the 988 crisis line."""
+
+    plan: CoursePlan
+    alerts: tuple[Alert | StoredAlert, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        head = alerts_text(self.alerts, heading="OPEN SAFETY ALERTS (until acknowledged)")
+        return "\n".join([*head, *([""] if head else []), self.plan.summary])
+
+    def _repr_html_(self) -> str:
+        return (
+            alerts_html(self.alerts, heading="Open safety alerts (until acknowledged)")
+            + self.plan._repr_html_()
+        )

@@ -16,8 +16,15 @@ import ipywidgets as w
 import traitlets
 from IPython.display import display
 
-from kaptools.alerts import CRISIS_LINE_TEXT, Alert, AlertLevel, highest_level
+from kaptools.alerts import CRISIS_LINE_TEXT, Alert, AlertLevel, StoredAlert, highest_level
+from kaptools.config import current_user
 from kaptools.errors import KaptoolsError
+from kaptools.patient_alerts import (
+    PatientAlerts,
+    acknowledge_alert,
+    patient_alerts,
+    sync_patient_alerts,
+)
 from kaptools.protocol import Protocol, protocol_from_env
 from kaptools.store import Patient, Store
 
@@ -26,6 +33,7 @@ __all__ = [
     "ConfigurationProblem",
     "CrisisBanner",
     "ErrorBox",
+    "PatientAlertsPanel",
     "PatientApp",
     "PatientPicker",
     "UrlParameters",
@@ -62,6 +70,10 @@ CSS = """
 .kap-chart .jp-OutputArea, .kap-chart .jp-OutputArea-child, .kap-chart .jp-RenderedPlotly {
   height: 100% !important; width: 100%; overflow: visible !important; }
 .kap-chart .jp-OutputArea-prompt { display: none; }
+.kap-ack-box { border: 1px solid #e0b4b4; background: #fff8f8; padding: 0.3em 0.6em;
+  border-radius: 6px; margin: 0 0 0.4em 0; }
+.kap-alert-history summary { cursor: pointer; color: #444; }
+.kap-alert-block { border: 2px solid #b00020; padding: 0.4em 0.7em; margin: 0.4em 0; }
 </style>
 """
 
@@ -111,15 +123,20 @@ def valid_patient_param(value: str | None) -> tuple[str | None, str | None]:
 
 
 class CrisisBanner(w.HTML):
-    """The 988 crisis banner: visible exactly when there are alerts."""
+    """The 988 crisis banner: visible exactly when there are alerts.
+
+    Takes live alerts (:class:`Alert`) and stored ones (:class:`StoredAlert`, shown with
+    where they came from and "open until acknowledged").
+    """
 
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
         self.add_class("kap-crisis-banner")
         self.set_alerts(())
 
-    def set_alerts(self, alerts: Sequence[Alert]) -> None:
-        level = highest_level(list(alerts))
+    def set_alerts(self, alerts: Sequence[Alert | StoredAlert]) -> None:
+        plain = [a.alert if isinstance(a, StoredAlert) else a for a in alerts]
+        level = highest_level(plain)
         if level is None:
             self.value = ""
             self.layout.display = "none"
@@ -128,16 +145,163 @@ class CrisisBanner(w.HTML):
             self.add_class("kap-critical")
         else:
             self.remove_class("kap-critical")
-        items = "".join(
-            f"<li><strong>{html.escape(a.level.value.upper())}</strong>: {html.escape(a.message)} "
-            f"{html.escape(a.action)} <span class='kap-muted'>({html.escape(a.source)})</span></li>"
-            for a in alerts
-        )
+        items = "".join(_banner_item(a) for a in alerts)
         self.value = (
             f"<div role='alert'><strong>Safety alert.</strong> {html.escape(CRISIS_LINE_TEXT)}"
             f"<ul style='margin:0.3em 0'>{items}</ul></div>"
         )
         self.layout.display = None
+
+
+def _banner_item(item: Alert | StoredAlert) -> str:
+    a = item.alert if isinstance(item, StoredAlert) else item
+    text = (
+        f"<strong>{html.escape(a.level.value.upper())}</strong>: {html.escape(a.message)} "
+        f"{html.escape(a.action)} <span class='kap-muted'>({html.escape(a.source)})</span>"
+    )
+    if isinstance(item, StoredAlert):
+        return (
+            f"<li class='kap-open-alert' data-alert-id='{html.escape(item.alert_id)}'>{text} "
+            f"<span class='kap-muted'>{html.escape(item.origin)}; open until a clinician "
+            "acknowledges it.</span></li>"
+        )
+    return f"<li class='kap-live-alert'>{text}</li>"
+
+
+class PatientAlertsPanel:
+    """A patient's stored safety alerts on a dashboard.
+
+    The crisis banner shows every open stored alert (and the page's own live alerts,
+    e.g. answers not saved yet), an acknowledge control (the note is required), and
+    the history of every alert with its acknowledgement. ``author`` gives the name
+    recorded for raising and acknowledging (the dashboard's author field).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        protocol: Protocol,
+        *,
+        author: Callable[[], str],
+        on_change: Callable[[], None] | None = None,
+    ):
+        self.store, self.protocol, self._author = store, protocol, author
+        self._on_change_cb = on_change
+        self.patient_id: str | None = None
+        self.stored = PatientAlerts("", ())
+        self.live: tuple[Alert, ...] = ()
+        self.banner = CrisisBanner()
+        self.choice = w.Dropdown(description="Alert", options=[], layout=w.Layout(width="95%"))
+        self.choice.add_class("kap-ack-choice")
+        self.note = w.Textarea(
+            placeholder="What was done (required), e.g. C-SSRS completed, safety plan reviewed",
+            description="Note",
+            layout=w.Layout(width="95%", height="4em"),
+        )
+        self.note.add_class("kap-ack-note")
+        self.button = w.Button(description="Acknowledge alert", icon="check")
+        self.button.add_class("kap-ack-button")
+        self.message = ErrorBox()
+        self.message.add_class("kap-ack-message")
+        self.ack_box = w.VBox(
+            [
+                w.HTML(
+                    "<b>Acknowledge a safety alert</b> <span class='kap-muted'>(the alert "
+                    "stays in the history; a written note is required)</span>"
+                ),
+                self.choice,
+                self.note,
+                self.button,
+            ]
+        )
+        self.ack_box.add_class("kap-ack-box")
+        self.history = w.HTML()
+        self.history.add_class("kap-alert-history")
+        self.button.on_click(self._on_ack)
+        self.container = w.VBox([self.banner, self.ack_box, self.message, self.history])
+        self.container.add_class("kap-patient-alerts")
+        self._render()
+
+    def author(self) -> str:
+        return (self._author() or "").strip() or current_user()
+
+    def load(self, patient_id: str | None) -> None:
+        """Read (and first raise, idempotently) the patient's alerts; clears live alerts."""
+        self.patient_id, self.live = patient_id, ()
+        self.message.clear()
+        if patient_id is None:
+            self.stored = PatientAlerts("", ())
+        else:
+            self.stored = sync_patient_alerts(
+                self.store, patient_id, who=self.author(), protocol=self.protocol
+            )
+        self._render()
+
+    def reload(self) -> None:
+        """Re-read the stored alerts (after a write that may have raised one)."""
+        if self.patient_id is not None:
+            self.stored = patient_alerts(self.store, self.patient_id)
+        self._render()
+
+    def set_live(self, alerts: Sequence[Alert]) -> None:
+        """The page's own alerts (not stored yet); shown with the open stored ones."""
+        self.live = tuple(alerts)
+        self._render()
+
+    @property
+    def shown(self) -> list[Alert | StoredAlert]:
+        """What the banner shows: open stored alerts, then live ones not among them (a live
+        alert equal to an acknowledged one is still shown: it is a new finding)."""
+        known = {a.alert for a in self.stored.open}
+        live: list[Alert | StoredAlert] = [a for a in self.live if a not in known]
+        return [*self.stored.open, *live]
+
+    def _render(self) -> None:
+        self.banner.set_alerts(self.shown)
+        open_ = self.stored.open
+        keep = self.choice.value
+        self.choice.options = [
+            (f"{a.alert.level.value.upper()}: {a.alert.rule_id} ({a.origin})", a.alert_id)
+            for a in open_
+        ]
+        ids = [a.alert_id for a in open_]
+        self.choice.value = keep if keep in ids else (ids[0] if ids else None)
+        self.ack_box.layout.display = None if open_ else "none"
+        rows = "".join(
+            f"<li class='{'kap-history-open' if a.is_open else 'kap-history-acknowledged'}'>"
+            f"{html.escape(a.alert.level.value.upper())} {html.escape(a.alert.message)} "
+            f"<span class='kap-muted'>{html.escape(a.origin)}; "
+            + ("open" if a.acknowledgement is None else html.escape(a.acknowledgement.summary))
+            + "</span></li>"
+            for a in self.stored.alerts
+        )
+        self.history.value = (
+            (
+                f"<details><summary>Safety alert history ({len(self.stored.alerts)}: "
+                f"{len(open_)} open, {len(self.stored.acknowledged)} acknowledged)</summary>"
+                f"<ul>{rows}</ul></details>"
+            )
+            if self.stored.alerts
+            else ""
+        )
+
+    def _on_ack(self, _button: Any = None) -> None:
+        self.message.clear()
+        try:
+            if self.choice.value is None:
+                self.message.error("No open alert is selected.")
+                return
+            done = acknowledge_alert(
+                self.store, self.choice.value, note=self.note.value, who=self.author()
+            )
+        except KaptoolsError as exc:
+            self.message.error(str(exc))
+            return
+        self.note.value = ""
+        self.reload()
+        self.message.ok(f"Alert {done.alert.rule_id} {done.acknowledgement.summary}.")  # type: ignore[union-attr]
+        if self._on_change_cb is not None:
+            self._on_change_cb()
 
 
 class ErrorBox(w.HTML):

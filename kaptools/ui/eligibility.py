@@ -27,7 +27,7 @@ import traitlets
 from IPython.display import display
 from pydantic import ValidationError
 
-from kaptools.alerts import Alert
+from kaptools.alerts import Alert, StoredAlert, alerts_html, alerts_text
 from kaptools.config import current_user
 from kaptools.errors import InvalidInputError, KaptoolsError, NotFoundError
 from kaptools.protocol import Protocol
@@ -57,8 +57,8 @@ from kaptools.screening.persistence import SCREENING_KIND
 from kaptools.store import Patient, Store
 from kaptools.ui.common import (
     CSS,
-    CrisisBanner,
     ErrorBox,
+    PatientAlertsPanel,
     PatientApp,
     escape,
     guarded,
@@ -350,13 +350,20 @@ def summary_text(
     screened_by: str,
     saved: SavedScreening | None = None,
     at: dt.datetime | None = None,
+    open_alerts: Sequence[StoredAlert] = (),
 ) -> str:
-    """A plain-text screening summary: who, when, protocol, status, alerts, findings with their
-    sources, and the trial verdicts."""
+    """A plain-text screening summary: who, when, protocol, the patient's open stored
+    alerts, status, this screening's alerts, findings with their sources, and the trial
+    verdicts."""
     at = at or dt.datetime.now(dt.UTC)
     p = result.protocol
     lines = ["KAP eligibility screening summary", DISCLAIMER, ""]
     lines += [f"{k}: {v}" for k, v in _header_lines(patient, screened_by, saved, at)]
+    stored = alerts_text(
+        open_alerts, heading="OPEN SAFETY ALERTS OF THIS PATIENT (until acknowledged)"
+    )
+    if stored:
+        lines += ["", *stored]
     lines += [
         f"Protocol: {p.name} version {p.version}, SHA-256 {p.sha256}",
         "",
@@ -410,8 +417,10 @@ def summary_document(
     screened_by: str,
     saved: SavedScreening | None = None,
     at: dt.datetime | None = None,
+    open_alerts: Sequence[StoredAlert] = (),
 ) -> str:
-    """A stand-alone, print-friendly HTML summary; every text is escaped."""
+    """A stand-alone, print-friendly HTML summary (with the patient's open stored alerts);
+    every text is escaped."""
     at = at or dt.datetime.now(dt.UTC)
     p = result.protocol
     head = "".join(
@@ -422,9 +431,11 @@ def summary_document(
         f"<tr><th>Protocol</th><td>{escape(p.name)} version {escape(p.version)}<br>"
         f"<small>SHA-256 {escape(p.sha256)}</small></td></tr>"
     )
-    alerts = ""
+    alerts = alerts_html(
+        open_alerts, heading="Open safety alerts of this patient (until acknowledged)"
+    )
     if result.alerts:
-        alerts = "<h2>Safety alerts</h2>" + "".join(a._repr_html_() for a in result.alerts)
+        alerts += "<h2>Safety alerts</h2>" + "".join(a._repr_html_() for a in result.alerts)
     before = ""
     if result.overridden:
         original = result.original_status or result.status
@@ -660,7 +671,13 @@ class EligibilityApp(PatientApp):
         self._holding = 0
         self._invalid: set[w.Widget] = set()
 
-        self.banner = CrisisBanner()
+        self.alert_panel = PatientAlertsPanel(
+            store,
+            protocol,
+            author=lambda: self.screened_by.value,
+            on_change=lambda: self._render_export(),
+        )
+        self.banner = self.alert_panel.banner
         self.patient_header = w.HTML()
         self.patient_header.add_class("kap-patient-header")
         self.saved_offer = w.HTML()
@@ -1024,7 +1041,7 @@ class EligibilityApp(PatientApp):
                 w.HTML(CSS),
                 w.HTML(ELIGIBILITY_CSS),
                 self.url,
-                self.banner,
+                self.alert_panel.container,
                 self.picker,
                 self.notice,
                 self.patient_header,
@@ -1057,10 +1074,14 @@ class EligibilityApp(PatientApp):
         if pid is None:
             self.patient = None
             self.patient_header.value = "<p>No patients in this database yet.</p>"
+            self.alert_panel.load(None)
             self.reset_form()
             return
         try:
             self.patient = self.store.get_patient(pid)
+            # the patient's open alerts (a saved screening's C-SSRS alert among them) show on
+            # arrival, before anything is loaded into the form
+            self.alert_panel.load(pid)
         except NotFoundError as exc:
             self.notice.error(str(exc))
             return
@@ -1387,7 +1408,7 @@ class EligibilityApp(PatientApp):
                 "Not screened until these are corrected:\n"
                 + "\n".join(f"- {p.text}" for p in self.problems)
             )
-            self.banner.set_alerts(self._safety_alerts_only())
+            self.alert_panel.set_live(self._safety_alerts_only())
         else:
             self.form_error.clear()
             self.result = screen(record, protocol=self.protocol)
@@ -1395,7 +1416,7 @@ class EligibilityApp(PatientApp):
             if self._matches_saved(record):
                 assert self.saved is not None
                 self.shown = self.saved.result
-            self.banner.set_alerts(self.shown.alerts)
+            self.alert_panel.set_live(self.shown.alerts)
         self._render()
 
     def _matches_saved(self, record: ScreeningRecord) -> bool:
@@ -1472,6 +1493,7 @@ class EligibilityApp(PatientApp):
             "patient": self.patient,
             "screened_by": self.screened_by.value.strip(),
             "saved": saved,
+            "open_alerts": self.alert_panel.stored.open,
         }
         day = self.today or dt.date.today()
         self.export.filename = f"screening-{self.picker.value or 'patient'}-{day:%Y-%m-%d}"
@@ -1531,6 +1553,7 @@ class EligibilityApp(PatientApp):
             load_screening(self.store, stored.record_id),
         )
         self.latest_saved = self.saved
+        self.alert_panel.reload()  # the screening's alerts were stored with it
         self.refresh()
         self.save_message.ok(
             f"Saved: {result.status.value} under protocol {self.protocol.info.short}, "

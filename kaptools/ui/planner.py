@@ -18,7 +18,7 @@ import holidays
 import ipywidgets as w
 from IPython.display import HTML, display
 
-from kaptools.alerts import Alert
+from kaptools.alerts import Alert, alerts_html
 from kaptools.config import current_user
 from kaptools.errors import (
     IncompleteInputError,
@@ -55,11 +55,10 @@ from kaptools.sessions import (
     rems_forms_due,
 )
 from kaptools.store import Store, StoredRecord
-from kaptools.trends import patient_trends
 from kaptools.ui.common import (
     CSS,
-    CrisisBanner,
     ErrorBox,
+    PatientAlertsPanel,
     PatientApp,
     escape,
     guarded,
@@ -454,7 +453,10 @@ class PlannerApp(PatientApp):
         self.gate: str | None = None
         """Why no course can be planned (the planner's message), or None when one can."""
 
-        self.banner = CrisisBanner()
+        self.alert_panel = PatientAlertsPanel(
+            store, protocol, author=lambda: self.author.value, on_change=self._load
+        )
+        self.banner = self.alert_panel.banner
         self.screening_box = w.HTML()
         self.screening_box.add_class("kap-screening-box")
 
@@ -684,7 +686,7 @@ class PlannerApp(PatientApp):
                 w.HTML(CSS),
                 w.HTML(PLANNER_CSS),
                 self.url,
-                self.banner,
+                self.alert_panel.container,
                 self.picker,
                 self.notice,
                 self.screening_box,
@@ -715,7 +717,7 @@ class PlannerApp(PatientApp):
         pid = self.picker.value
         if pid is None:
             self.screening_box.value = "<p>No patients in this database yet.</p>"
-            self.banner.set_alerts(())
+            self.alert_panel.load(None)
             self._render()
             return
         try:
@@ -725,12 +727,13 @@ class PlannerApp(PatientApp):
                 self.screening = load_screening(self.store, records[-1].record_id)
             self.saved = load_latest_plan(self.store, pid)
             self.sessions = dosing_sessions(self.store, pid)
-            trend_alerts = patient_trends(self.store, pid, protocol=self.protocol).alerts
+            # every stored alert of the patient (screening, assessments, sessions), open
+            # until acknowledged; raised first from any record that holds one
+            self.alert_panel.load(pid)
         except NotFoundError as exc:
             self.notice.error(str(exc))
             return
-        self.alerts = (self.screening.alerts if self.screening else ()) + trend_alerts
-        self.banner.set_alerts(self.alerts)
+        self.alerts = tuple(a.alert for a in self.alert_panel.stored.open)
         self.gate = self._gate_message(pid)
         self._set_controls(self.saved.plan if self.saved else None)
         if self.saved is not None and self.plannable:
@@ -918,7 +921,10 @@ class PlannerApp(PatientApp):
         notes = "".join(f"<li>{escape(n)}</li>" for n in plan.notes)
         cautions = "".join(f"<li class='kap-caution'>{escape(c)}</li>" for c in plan.cautions)
         return (
-            f"<h3 style='margin:0.6em 0 0.2em'>{escape(plan.route_label)}: "
+            alerts_html(
+                self.alert_panel.stored.open, heading="Open safety alerts (until acknowledged)"
+            )
+            + f"<h3 style='margin:0.6em 0 0.2em'>{escape(plan.route_label)}: "
             f"{plan.start:%d %b} to {plan.end:%d %b %Y} "
             f"<small>(revision {plan.revision})</small> {state}</h3>"
             f"<p class='kap-muted'>{escape(plan.calendar.summary)}</p>"
@@ -978,18 +984,28 @@ class PlannerApp(PatientApp):
 
     def _downloads_html(self, plan: CoursePlan) -> str:
         stem = f"course-plan-{plan.patient_id or 'patient'}-r{plan.revision}"
-        return _data_link(
-            plan_to_ics(plan),
-            "text/calendar",
-            f"{stem}.ics",
-            "Download calendar (.ics)",
-            "kap-download-ics",
-        ) + _data_link(
-            plan_to_csv(plan).encode("utf-8"),
-            "text/csv",
-            f"{stem}.csv",
-            "Download table (.csv)",
-            "kap-download-csv",
+        return (
+            _data_link(
+                plan_to_ics(plan),
+                "text/calendar",
+                f"{stem}.ics",
+                "Download calendar (.ics)",
+                "kap-download-ics",
+            )
+            + _data_link(
+                plan_to_csv(plan).encode("utf-8"),
+                "text/csv",
+                f"{stem}.csv",
+                "Download table (.csv)",
+                "kap-download-csv",
+            )
+            + _data_link(
+                plan.report(self.alert_panel.stored.open).summary.encode("utf-8"),
+                "text/plain",
+                f"{stem}-summary.txt",
+                "Download summary with open safety alerts (.txt)",
+                "kap-download-summary",
+            )
         )
 
     def _render_sessions(
@@ -1245,6 +1261,8 @@ class PlannerApp(PatientApp):
         if pid is None:
             return
         self.sessions = dosing_sessions(self.store, pid)
+        self.alert_panel.load(pid)  # a session's urgent findings become stored alerts
+        self.alerts = tuple(a.alert for a in self.alert_panel.stored.open)
         if self.plan is not None:
             recorded = self._recorded_by_date()
             self._draw(self.plan, recorded)

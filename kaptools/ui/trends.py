@@ -10,7 +10,7 @@ from IPython.display import HTML, display
 
 from kaptools.assessments import record_assessment
 from kaptools.config import current_user
-from kaptools.errors import NotFoundError
+from kaptools.errors import IncompleteAnswersError, NotFoundError
 from kaptools.protocol import Protocol
 from kaptools.scores import Instrument, definition
 from kaptools.store import Store
@@ -18,8 +18,8 @@ from kaptools.trends import PatientTrends, patient_trends
 from kaptools.ui.charts import loading_figure_spec, trend_figure_spec
 from kaptools.ui.common import (
     CSS,
-    CrisisBanner,
     ErrorBox,
+    PatientAlertsPanel,
     PatientApp,
     escape,
     guarded,
@@ -141,7 +141,6 @@ class TrendsApp(PatientApp):
         self.today = today
         self.trends: PatientTrends | None = None
 
-        self.banner = CrisisBanner()
         self.summary = w.HTML()
         self.summary.add_class("kap-summary")
         self.chart = w.Output()
@@ -166,6 +165,10 @@ class TrendsApp(PatientApp):
         self.form_date.add_class("kap-entry-date")
         self.form_author = w.Text(description="Entered by", value=author or current_user())
         self.form_author.add_class("kap-entry-author")
+        self.alerts = PatientAlertsPanel(
+            store, protocol, author=lambda: self.form_author.value, on_change=self._update
+        )
+        self.banner = self.alerts.banner
         self.form_items = w.VBox()
         self.form_items.add_class("kap-entry-items")
         self.save_button = w.Button(
@@ -205,7 +208,7 @@ class TrendsApp(PatientApp):
             [
                 w.HTML(CSS),
                 self.url,
-                self.banner,
+                self.alerts.container,
                 self.picker,
                 self.notice,
                 self.summary,
@@ -255,7 +258,7 @@ class TrendsApp(PatientApp):
         if pid is None:
             self.trends = None
             self.summary.value = "<p>No patients in this database yet.</p>"
-            self.banner.set_alerts(())
+            self.alerts.load(None)
             return
         try:
             self.trends = patient_trends(self.store, pid, protocol=self.protocol)
@@ -263,7 +266,7 @@ class TrendsApp(PatientApp):
             self.notice.error(str(exc))
             return
         t = self.trends
-        self.banner.set_alerts(t.alerts)
+        self.alerts.load(pid)  # every stored alert of the patient; the trends' are among them
         self.summary.value = summary_html(t)
         show_figure(self.chart, trend_figure_spec(t, self.protocol))
         current = self.item_measure.value
@@ -298,16 +301,21 @@ class TrendsApp(PatientApp):
         if pid is None:
             self.form_error.error("Pick a patient first.")
             return
-        a = record_assessment(
-            self.store,
-            pid,
-            self.form_instrument.value,
-            self.answers(),
-            administered_on=self.form_date.value,
-            author=self.form_author.value,
-            protocol=self.protocol,
-            today=self.today,
-        )
+        try:
+            a = record_assessment(
+                self.store,
+                pid,
+                self.form_instrument.value,
+                self.answers(),
+                administered_on=self.form_date.value,
+                author=self.form_author.value,
+                protocol=self.protocol,
+                today=self.today,
+            )
+        except IncompleteAnswersError as exc:
+            if exc.alerts:  # the alert was stored although the answers were not
+                self.alerts.reload()
+            raise
         self._update()
         self._build_form_items()
         self.form_error.ok(f"Saved: {a.summary}")
