@@ -20,6 +20,13 @@ Each patient gets, through the same public APIs the dashboards use:
   (vitals at their protocol time points, MOAA/S, CADSS-6, side effects with
   severity, the discharge checklist), linked to its session of the plan.
 
+Safety alerts (for trainers): every alert found before a patient's latest assessment
+is acknowledged by :data:`DEMO_CLINICIAN` with a note (they were followed up at the
+time), so the history shows acknowledged alerts; the alerts of the latest assessment
+of the patients whose PHQ-9 item 9 stays positive (``SYN-0003``, ``SYN-0008``) stay
+open, and ``SYN-0008`` also has an open alert from an incomplete PHQ-9 (item 9
+answered, item 6 left blank: the assessment is not saved, its alert is).
+
 The last patient (``SYN-0012`` in the default demo of 12) is re-screened a week
 after the course's last follow-up with a blood pressure at the protocol's defer
 line: the latest screening does not meet the criteria, so no new course can be
@@ -42,7 +49,7 @@ from kaptools.config import (
     default_database_path,
     default_demo_database_path,
 )
-from kaptools.errors import InvalidInputError, PlanningError
+from kaptools.errors import IncompleteAnswersError, InvalidInputError, PlanningError
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.scheduling import (
     ClinicCalendar,
@@ -86,6 +93,7 @@ from kaptools.synthetic import (
 __all__ = [
     "DEMO_AUTHOR",
     "DEMO_CALENDAR",
+    "DEMO_CLINICIAN",
     "build_demo_database",
     "check_demo_store",
     "demo_dosing_session",
@@ -95,6 +103,13 @@ __all__ = [
 ]
 
 DEMO_AUTHOR = "synthetic-data-generator"
+DEMO_CLINICIAN = "dr-demo (synthetic)"
+"""Who acknowledges the demo's past safety alerts."""
+_DEMO_ACK_NOTE = (
+    "Synthetic demo: C-SSRS screen completed at the visit, no intent or plan; safety plan "
+    "reviewed and the 988 line given."
+)
+_INCOMPLETE_PHQ9_BLANK_ITEM = 6
 
 #: The demo clinic's calendar: open Monday to Saturday, no public-holiday closures.
 #: The synthetic courses were laid out on weekdays without a holiday calendar (some
@@ -348,6 +363,7 @@ def _store_patient(
         save_dosing_session(
             store, demo_dosing_session(p, s, protocol=protocol, plan=plan), DEMO_AUTHOR
         )
+    _demo_alerts(store, p, protocol)
     if not_eligible:
         on = max(a.administered_on for a in p.assessments) + _RESCREENING_AFTER_FOLLOW_UP
         again = demo_screening_record(p, patient, on, protocol=protocol, rescreen=True)
@@ -385,6 +401,32 @@ def check_demo_store(store: Store) -> None:
             f"writes only to databases of synthetic patients. Name another (empty) demo "
             f"database with --database."
         )
+
+
+def _demo_alerts(store: Store, p: SyntheticPatient, protocol: Protocol) -> None:
+    """Acknowledge the alerts found before the latest assessment; for the second patient
+    whose item 9 stays positive, add an incomplete PHQ-9 whose alert stays open."""
+    latest = max(a.administered_on for a in p.assessments)
+    for a in store.patient_alerts(p.patient_id, open_only=True):
+        if a.effective_at.date() < latest:
+            store.acknowledge_alert(a.alert_id, who=DEMO_CLINICIAN, note=_DEMO_ACK_NOTE)
+    positive = [a for a in p.assessments if a.instrument == "phq9" and a.administered_on == latest]
+    if p.item9_positive and _number(p.patient_id) > 3 and positive:
+        answers: list[int | None] = list(positive[0].answers)
+        answers[_INCOMPLETE_PHQ9_BLANK_ITEM - 1] = None
+        try:
+            record_assessment(
+                store,
+                p.patient_id,
+                "phq9",
+                answers,
+                administered_on=latest,
+                author=DEMO_AUTHOR,
+                protocol=protocol,
+                today=latest,
+            )
+        except IncompleteAnswersError:
+            pass  # expected: the answers are not saved, the item-9 alert is
 
 
 def build_demo_database(

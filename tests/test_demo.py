@@ -176,3 +176,25 @@ def test_demo_refuses_a_database_holding_real_patients(tmp_path, capsys, if_empt
     with pytest.raises(InvalidInputError, match="not marked synthetic"):
         build_demo_database(store)
     assert [p.patient_id for p in store.list_patients()] == ["REAL-1"]
+
+
+def test_demo_has_acknowledged_and_open_safety_alerts(demo) -> None:
+    """Trainers can show both: past alerts acknowledged with a note (kept in the history),
+    the item-9-positive patients' latest alerts open, one from an incomplete PHQ-9."""
+    from kaptools.assessments import INCOMPLETE_ASSESSMENT_ALERT_KIND
+    from kaptools.demo import DEMO_CLINICIAN
+
+    store, patients = demo
+    acknowledged, still_open = [], []
+    for p in patients:
+        latest = max(a.administered_on for a in p.assessments)
+        for a in store.patient_alerts(p.patient_id):
+            (still_open if a.is_open else acknowledged).append(a)
+            assert a.is_open == (a.effective_at.date() >= latest)
+    assert acknowledged and all(a.acknowledgement.who == DEMO_CLINICIAN for a in acknowledged)
+    assert all(a.acknowledgement.note for a in acknowledged)
+    assert {a.patient_id for a in still_open} == {
+        p.patient_id for p in patients if p.item9_positive
+    }
+    assert any(a.source_kind == INCOMPLETE_ASSESSMENT_ALERT_KIND for a in still_open)
+    assert "acknowledge_alert" in {e.action for e in store.audit_entries()}
