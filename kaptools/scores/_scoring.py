@@ -67,12 +67,11 @@ def _safety_alert(
     label = defn.answer_label(value)
     said = f"{value} ({label})" if label else f"{value}"
     missing = [i for i, a in enumerate(answers, start=1) if a is None]
-    gaps = (
-        f" Items {', '.join(map(str, missing))} are unanswered: the total stays incomplete, "
-        "the alert stands."
-        if missing
-        else ""
-    )
+    gaps = ""
+    if missing:
+        which = ", ".join(map(str, missing))
+        verb = "Item {} is" if len(missing) == 1 else "Items {} are"
+        gaps = f" {verb.format(which)} unanswered: the total stays incomplete, the alert stands."
     flag = (
         f"item {item.item} ({item.topic}) answered {said}, at or above the alert "
         f"threshold of {threshold}: see the safety alert"

@@ -51,7 +51,7 @@ def test_incomplete_item9_positive_phq9_raises_the_banner_everywhere_until_ackno
     page.locator(".kap-ack-button").click()
     expect(banner(page)).to_be_hidden(timeout=TIMEOUT)
     history = page.locator(".kap-alert-history")
-    expect(history).to_contain_text("1 acknowledged")
+    expect(history).to_contain_text("0 open")
     expect(history).to_contain_text("C-SSRS completed: no intent or plan")
     expect(history).to_contain_text("browser-test")
 
