@@ -89,7 +89,7 @@ OTHER_DRUGS = [
     "oxycodone",
     "zolpidem",
     "atorvastatin",
-    "agomelatine",
+    "tianeptine",
     "Venlafaxine XR",
     "bupropion  XL",
     "unknown-drug",
@@ -126,7 +126,7 @@ weeks = st.one_of(
 )
 trial = st.fixed_dictionaries(
     {
-        "drug": st.sampled_from([*ANTIDEPRESSANTS, "agomelatine", "Sertraline", "zoloft"]),
+        "drug": st.sampled_from([*ANTIDEPRESSANTS, "tianeptine", "Sertraline", "zoloft"]),
         "daily_dose_mg": dose,
         "weeks": weeks,
         "outcome": st.sampled_from(
@@ -241,8 +241,8 @@ def clinic_protocol() -> Protocol:
             'diagnoses = ["F60"]',
         ),
         (
-            '[screening.rules.medication_unrecognised]\nseverity = "info"',
             '[screening.rules.medication_unrecognised]\nseverity = "missing"',
+            '[screening.rules.medication_unrecognised]\nseverity = "info"',
         ),
         (
             'classes = ["opioid", "cns_depressant"]',
@@ -570,7 +570,7 @@ def test_more_slots_than_the_default_are_read() -> None:
             "diagnoses": ["F33.1"],
             "antidepressant_trials": [
                 {
-                    "drug": "agomelatine",
+                    "drug": "tianeptine",
                     "daily_dose_mg": 25,
                     "weeks": 8,
                     "outcome": "no_response",

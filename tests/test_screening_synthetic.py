@@ -14,6 +14,7 @@ from kaptools.screening import (
     synthetic_screening_frame,
     synthetic_screening_records,
 )
+from kaptools.screening.names import NameMatch, resolve_drug_name
 
 FRAME = synthetic_screening_frame(3000, seed=21)
 
@@ -55,7 +56,9 @@ def test_edge_cases_are_present() -> None:
     assert ((dx_status == "recorded") & dx_blank).any()  # recorded: no diagnosis
     assert FRAME["trial8_drug"].notna().any() and FRAME["med10_drug"].notna().any()
     drugs = set(FRAME["trial1_drug"].dropna())
-    assert "agomelatine" in drugs and "Zoloft" in drugs
+    resolutions = {resolve_drug_name(d) for d in drugs}
+    assert {r.how for r in resolutions} >= {NameMatch.EXACT, NameMatch.BRAND, NameMatch.SALT}
+    assert any(not r.resolved for r in resolutions)  # some names resolve to nothing
 
 
 def test_every_trial_verdict_and_rule_occurs() -> None:

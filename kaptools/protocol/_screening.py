@@ -137,6 +137,14 @@ class MedicationClass(enum.StrEnum):
     MOOD_STABILISER = "mood_stabiliser"
     ATTENUATES_KETAMINE = "attenuates_ketamine"
     """Lamotrigine and naltrexone: may blunt ketamine's effect [2.3]."""
+    AUGMENTATION = "augmentation"
+    """Augmentation agents of depression (aripiprazole, lithium, liothyronine, ...) [1.2, 1.3]."""
+    CYP_INHIBITOR = "cyp_inhibitor"
+    """Strong inhibitors of CYP3A4 or CYP2B6, which clear ketamine: raise exposure [2.3]."""
+    CYP_INDUCER = "cyp_inducer"
+    """Strong inducers of CYP3A4 or CYP2B6: lower ketamine exposure [2.3]."""
+    NO_KAP_INTERACTION = "no_kap_interaction"
+    """Common drugs checked and not known to matter for KAP (kaptools default)."""
 
 
 class HistoryQuestion(enum.StrEnum):
@@ -364,6 +372,7 @@ class ScreeningRules(Section):
     attenuating_medication: MedicationRule
     blood_pressure_medication: MedicationRule
     sedating_medication: MedicationRule
+    ketamine_metabolism_medication: MedicationRule
     medication_unrecognised: Rule
     # Suicide risk [4.8, 7]
     cssrs_urgent_risk: Rule
@@ -474,6 +483,11 @@ class TrialsTable(Section):
     disqualifying_stop_reasons: tuple[StopReason, ...] = ()
     """Reasons for stopping that keep a trial from counting as a failed adequate trial."""
     source: Source
+    augmentation_counts: bool
+    """Whether an adequate, failed trial of an augmentation agent (aripiprazole, lithium,
+    liothyronine, ...: the minimum-dose table's ``augmentation`` rows) counts as a failed
+    adequate trial. Either way it is judged, never "not judged" for being an augmenter."""
+    augmentation_source: Source
 
     @field_validator("failed_outcomes")
     @classmethod

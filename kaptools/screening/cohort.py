@@ -247,6 +247,7 @@ def _screen_arrays(p: ParsedFrame, protocol: Protocol, catalogue: RuleCatalogue)
     fire("medications_unknown", ~meds_known)
     rule_bits = {r: _class_bits(getattr(s.rules, r).classes) for r in MEDICATION_RULES}
     mood_bit = _class_bits([MedicationClass.MOOD_STABILISER])
+    benzo_bit = _class_bits([MedicationClass.BENZODIAZEPINE])
     hits = {r: np.zeros(n, dtype=bool) for r in MEDICATION_RULES}
     any_mood = np.zeros(n, dtype=bool)
     unrecognised = np.zeros(n, dtype=bool)
@@ -267,7 +268,10 @@ def _screen_arrays(p: ParsedFrame, protocol: Protocol, catalogue: RuleCatalogue)
         unrecognised |= drug.present() & ~recognised
         dose = num[f"med{k}_dose_mg"]
         benzo = ~np.isnan(factor)
-        unknown_dose |= benzo & np.isnan(dose)
+        # A benzodiazepine with no diazepam equivalent (e.g. in a combination product)
+        # cannot be added up: its dose counts as unknown, as on the one-record path.
+        unconvertible = ((bits & benzo_bit) != 0) & ~benzo
+        unknown_dose |= (benzo & np.isnan(dose)) | unconvertible
         total += np.where(benzo & ~np.isnan(dose), dose * factor, 0.0)
     for r in MEDICATION_RULES:
         fire(r, meds_known & hits[r])

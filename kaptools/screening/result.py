@@ -215,6 +215,8 @@ class TrialAssessment:
     min_daily_dose_mg: float | None = None
     """The table's minimum adequate dose, None when the drug is not in the table."""
     min_dose_source: str = ""
+    drug_resolution: str = ""
+    """How the entered drug name resolved ("Lexapro → escitalopram (brand name)")."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.number, int) or self.number < 1:
@@ -235,9 +237,8 @@ class TrialAssessment:
 
     @property
     def summary(self) -> str:
-        return f"Trial {self.number} ({self.drug}): {self.verdict.value}: " + "; ".join(
-            self.reasons
-        )
+        drug = self.drug_resolution or self.drug
+        return f"Trial {self.number} ({drug}): {self.verdict.value}: " + "; ".join(self.reasons)
 
     def _repr_html_(self) -> str:
         return f"<p class='kap-trial'>{html.escape(self.summary)}</p>"
@@ -254,6 +255,7 @@ class TrialAssessment:
             "reasons": list(self.reasons),
             "min_daily_dose_mg": self.min_daily_dose_mg,
             "min_dose_source": self.min_dose_source,
+            "drug_resolution": self.drug_resolution,
         }
 
     @classmethod
@@ -404,7 +406,8 @@ class ScreeningResult:
             )
         if self.trials:
             trial_rows = "".join(
-                f"<tr><td>{t.number}</td><td>{esc(t.drug)}</td><td>{esc(t.verdict.value)}</td>"
+                f"<tr><td>{t.number}</td><td>{esc(t.drug_resolution or t.drug)}</td>"
+                f"<td>{esc(t.verdict.value)}</td>"
                 f"<td>{esc('; '.join(t.reasons))}</td></tr>"
                 for t in self.trials
             )

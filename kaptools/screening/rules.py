@@ -25,6 +25,7 @@ from kaptools.protocol._screening import (
     TrialOutcome,
 )
 from kaptools.screening.catalogue import rule_catalogue, unknown_rule_id
+from kaptools.screening.names import NameMatch
 from kaptools.screening.record import AntidepressantTrial, ScreeningRecord, phq9_definition
 from kaptools.screening.result import (
     Finding,
@@ -33,7 +34,7 @@ from kaptools.screening.result import (
     TrialVerdict,
     status_of,
 )
-from kaptools.screening.tables import DrugTables, drug_tables
+from kaptools.screening.tables import DrugInfo, DrugTables, TrialRole, drug_tables
 
 __all__ = [
     "MEDICATION_RULES",
@@ -49,6 +50,7 @@ MEDICATION_RULES = (
     "attenuating_medication",
     "blood_pressure_medication",
     "sedating_medication",
+    "ketamine_metabolism_medication",
 )
 """Rules that fire on a medication class (their classes are in the protocol)."""
 
@@ -83,20 +85,31 @@ def assess_trial(
     supports: list[str] = []
 
     min_dose = info.min_daily_dose_mg
-    if min_dose is None:
-        unknown.append(f"{trial.drug!r} is not in the minimum-dose table: clinician review")
+    resolution = info.resolution
+    of = f" of {info.min_dose_of}" if info.min_dose_of else ""
+    if resolution is not None and not resolution.resolved:
+        unknown.append(
+            f"{resolution.summary} (so not in the minimum-dose table): clinician review"
+        )
+    elif min_dose is None:
+        unknown.append(f"{info.name!r} is not in the minimum-dose table: clinician review")
     elif trial.daily_dose_mg is None:
         unknown.append("daily dose unknown")
     elif trial.daily_dose_mg < min_dose:
         against.append(
-            f"daily dose {_num(trial.daily_dose_mg)} mg is below the minimum adequate "
+            f"daily dose {_num(trial.daily_dose_mg)} mg{of} is below the minimum adequate "
             f"dose of {_num(min_dose)} mg"
         )
     else:
         supports.append(
-            f"daily dose {_num(trial.daily_dose_mg)} mg, at least the minimum adequate "
+            f"daily dose {_num(trial.daily_dose_mg)} mg{of}, at least the minimum adequate "
             f"{_num(min_dose)} mg"
         )
+    if info.trial_role == TrialRole.AUGMENTATION:
+        if s.trials.augmentation_counts:
+            supports.append("augmentation agent: counted, as the protocol decides")
+        else:
+            against.append("augmentation agent: the protocol does not count augmentation trials")
 
     if trial.weeks is None:
         unknown.append("duration unknown")
@@ -136,6 +149,11 @@ def assess_trial(
         reasons=tuple(reasons),
         min_daily_dose_mg=min_dose,
         min_dose_source=info.min_dose_source,
+        drug_resolution=(
+            ""
+            if resolution is None or (resolution.how == NameMatch.EXACT and not resolution.notes)
+            else resolution.summary
+        ),
     )
 
 
@@ -292,6 +310,14 @@ def _history(record: ScreeningRecord, protocol: Protocol, out: _Findings) -> Non
             out.fire(unknown_rule_id(q))
 
 
+def _resolved_name(entered: str, info: DrugInfo) -> str:
+    """"Xanax (alprazolam, brand name)" when the name is not the ingredient itself."""
+    r = info.resolution
+    if r is None or (r.how == NameMatch.EXACT and not r.notes):
+        return entered
+    return f"{entered} ({r.ingredient_text}, {r.how.value})"
+
+
 def _medications(
     record: ScreeningRecord, protocol: Protocol, tables: DrugTables, out: _Findings
 ) -> None:
@@ -303,28 +329,35 @@ def _medications(
     infos = [(m, tables.lookup(m.drug)) for m in meds]
     for rule_id in MEDICATION_RULES:
         classes = set(getattr(s.rules, rule_id).classes)
-        hits = [m.drug for m, info in infos if classes & info.classes]
+        hits = [_resolved_name(m.drug, info) for m, info in infos if classes & info.classes]
         if hits:
             out.fire(rule_id, _join(hits))
 
     total = 0.0
     unknown_dose: list[str] = []
+    counted: list[str] = []
     for m, info in infos:
         if info.diazepam_mg_per_mg is None:
+            if MedicationClass.BENZODIAZEPINE in info.classes:
+                unknown_dose.append(f"{m.drug} (no diazepam equivalent for {info.name})")
             continue
         if m.daily_dose_mg is None:
             unknown_dose.append(m.drug)
         else:
             total += m.daily_dose_mg * info.diazepam_mg_per_mg
+            counted.append(m.drug)
     high = s.thresholds.benzodiazepine_high_dose_above
     if total > high.value:
-        out.fire("benzodiazepine_high_dose", f"{total:.1f} mg diazepam-equivalent/day")
+        out.fire(
+            "benzodiazepine_high_dose",
+            f"{total:.1f} mg diazepam-equivalent/day ({_join(counted)})",
+        )
     elif unknown_dose:
         out.fire("benzodiazepine_dose_unknown", _join(unknown_dose))
 
-    unrecognised = [m.drug for m, info in infos if not info.recognised]
+    unrecognised = [info.unrecognised_detail for _, info in infos if not info.recognised]
     if unrecognised:
-        out.fire("medication_unrecognised", _join(unrecognised))
+        out.fire("medication_unrecognised", "; ".join(unrecognised))
 
     if "bipolar_disorder" in out and not any(
         MedicationClass.MOOD_STABILISER in info.classes for _, info in infos

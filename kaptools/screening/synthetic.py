@@ -40,6 +40,7 @@ from kaptools.screening.layout import (
     frame_to_records,
     wide_columns,
 )
+from kaptools.screening.names import NameMatch, drug_name_table
 from kaptools.screening.record import ScreeningRecord, phq9_definition
 from kaptools.screening.tables import drug_tables
 
@@ -67,7 +68,9 @@ _OTHER_DX = [
     "F60.3",
 ]
 _OTHER_DX_WEIGHTS = [3, 1, 2, 1, 3, 0.5, 0.5, 0.5, 0.5, 1, 1, 0.5, 2, 1, 2, 4, 3, 1]
-_UNKNOWN_DRUGS = ["agomelatine", "reboxetine", "zuranolone", "Zoloft", "st john's wort"]
+_UNKNOWN_DRUGS = ["tianeptine", "zuranolone", "Lexaprro", "Percocet"]
+"""Names that resolve to nothing kaptools lists: a real drug no table has, a misspelling,
+and a combination brand missing from both name sources (data/README.md)."""
 _OTHER_MEDS = [
     "lithium",
     "lamotrigine",
@@ -85,8 +88,50 @@ _OTHER_MEDS = [
     "metformin",
     "sertraline",
     "bupropion XL",
+    "Lipitor",
+    "Synthroid",
+    "lisinopril",
+    "omeprazole",
+    "gabapentin",
+    "hydroxyzine",
+    "clarithromycin",
+    "Tegretol",
+    "terbinafine",
 ]
-_OTHER_MED_WEIGHTS = [3, 1, 1, 2, 0.3, 0.7, 0.5, 0.5, 0.5, 1, 4, 4, 1, 4, 6, 4]
+_OTHER_MED_WEIGHTS = [
+    *(3, 1, 1, 2, 0.3, 0.7, 0.5, 0.5, 0.5, 1, 4, 4, 1, 4, 6, 4),
+    *(2, 2, 3, 3, 1, 1, 0.3, 0.3, 0.3),
+]
+_OTHER_NAME_SHARE = 0.25
+"""Share of drugs written by a brand or salt name from the name table (the resolver's work)."""
+
+
+def _other_names(ingredients: Sequence[str]) -> dict[str, list[str]]:
+    """Brand and salt names of each single ingredient, from data/drug_names.csv (sorted)."""
+    names: dict[str, list[str]] = {i: [] for i in ingredients}
+    for name, entry in sorted(drug_name_table().names.items()):
+        if (
+            len(entry.ingredients) == 1
+            and entry.ingredients[0] in names
+            and entry.how in (NameMatch.BRAND, NameMatch.SALT)
+            and name.isascii()
+        ):
+            names[entry.ingredients[0]].append(name)
+    return names
+
+
+def _written(
+    rng: np.random.Generator, ingredients: np.ndarray, names: dict[str, list[str]]
+) -> np.ndarray:
+    """Each ingredient, or (at ``_OTHER_NAME_SHARE``) one of its brand or salt names."""
+    out = ingredients.copy()
+    swap = rng.random(len(out)) < _OTHER_NAME_SHARE
+    draws = rng.random(len(out))
+    for k in np.flatnonzero(swap):
+        options = names.get(str(out[k]), [])
+        if options:
+            out[k] = options[int(draws[k] * len(options))]
+    return out
 
 
 def _cat(values: np.ndarray | list[object]) -> pd.Categorical:
@@ -198,6 +243,8 @@ def synthetic_screening_frame(
     tables = drug_tables()
     antidepressants = sorted(tables.min_doses)
     min_dose = np.array([tables.min_doses[d][0] for d in antidepressants])
+    benzos = sorted(tables.benzodiazepines)
+    names = _other_names([*antidepressants, *benzos])
     history_known = rng.random(n) < 0.92
     data["trial_history"] = _cat(
         np.where(
@@ -217,7 +264,7 @@ def synthetic_screening_frame(
         known = rng.random(n) < 0.96
         drug = np.where(
             known,
-            np.asarray(antidepressants, dtype=object)[pick],
+            _written(rng, np.asarray(antidepressants, dtype=object)[pick], names),
             _choice(rng, n, _UNKNOWN_DRUGS, [1] * len(_UNKNOWN_DRUGS)),
         )
         dose = min_dose[pick] * rng.choice(
@@ -250,7 +297,6 @@ def synthetic_screening_frame(
     )
     n_meds = np.where(meds_known, rng.choice(5, n, p=[0.4, 0.3, 0.17, 0.08, 0.05]), 0)
     n_meds[meds_known & (rng.random(n) < 0.001)] = MEDICATION_SLOTS
-    benzos = sorted(tables.benzodiazepines)
     eq_10mg = np.array([tables.benzodiazepines[b][0] for b in benzos])
     high = protocol.screening.thresholds.benzodiazepine_high_dose_above.value
     for i in range(1, MEDICATION_SLOTS + 1):
@@ -262,7 +308,10 @@ def synthetic_screening_frame(
         benzo_dose = np.round(target * eq_10mg[pick] / 10.0, 3)
         other = _choice(rng, n, _OTHER_MEDS, _OTHER_MED_WEIGHTS)
         other_dose = rng.choice([5.0, 25.0, 50.0, 100.0, 300.0, 600.0], n)
-        drug = np.where(is_benzo, np.asarray(benzos, dtype=object)[pick], other)
+        unknown = rng.random(n) < 0.01
+        other = np.where(unknown, _choice(rng, n, _UNKNOWN_DRUGS, [1] * len(_UNKNOWN_DRUGS)), other)
+        benzo = _written(rng, np.asarray(benzos, dtype=object)[pick], names)
+        drug = np.where(is_benzo, benzo, other)
         dose = np.where(is_benzo, benzo_dose, other_dose)
         dose[rng.random(n) < 0.08] = np.nan
         data[f"med{i}_drug"] = _cat(_where(has, drug, None))

@@ -9,21 +9,24 @@ marked for clinician review.
 from __future__ import annotations
 
 import csv
+import enum
 import functools
 import html
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from types import MappingProxyType
 
 from kaptools.errors import InvalidInputError
 from kaptools.protocol._screening import MedicationClass
+from kaptools.screening.names import DrugName, resolve_drug_name
 
 __all__ = [
     "DrugInfo",
     "DrugTables",
+    "TrialRole",
     "drug_tables",
     "normalise_drug_name",
 ]
@@ -44,52 +47,97 @@ def normalise_drug_name(name: str) -> str:
     return " ".join(w for w in words if w)
 
 
+class TrialRole(enum.StrEnum):
+    """What a drug in the minimum-dose table is, for counting trials [1.2, 1.3]."""
+
+    ANTIDEPRESSANT = "antidepressant"
+    AUGMENTATION = "augmentation"
+    """An augmentation agent (aripiprazole, lithium, liothyronine, ...): whether its trials
+    count is the protocol's ``[screening.trials] augmentation_counts``."""
+
+
 @dataclass(frozen=True, slots=True)
 class DrugInfo:
-    """What the tables say about one drug name (all empty when the drug is not listed)."""
+    """What the tables say about one entered drug name (all empty when nothing resolves)."""
 
     name: str
     classes: frozenset[MedicationClass]
     min_daily_dose_mg: float | None = None
-    """Minimum adequate daily dose for an antidepressant trial; None if not an antidepressant."""
+    """Minimum adequate daily dose for a trial; None if not in the minimum-dose table."""
     min_dose_source: str = ""
     diazepam_mg_per_mg: float | None = None
-    """Diazepam-equivalent mg per mg of this benzodiazepine; None if not a benzodiazepine."""
+    """Diazepam-equivalent mg per mg; None if not in the equivalence table."""
     diazepam_source: str = ""
+    resolution: DrugName | None = None
+    """How the entered name resolved to its ingredient(s), or why it did not."""
+    trial_role: TrialRole | None = None
+    """Antidepressant or augmentation agent (minimum-dose table); None otherwise."""
+    min_dose_of: str = ""
+    """For a combination product, the ingredient whose mg the minimum dose counts."""
+    unclassified: tuple[str, ...] = ()
+    """Resolved ingredients that no kaptools table lists (clinician checks them)."""
 
     @property
     def recognised(self) -> bool:
-        """True when any kaptools table lists the drug."""
-        return bool(self.classes)
+        """True when the name resolved and every ingredient is in a kaptools table."""
+        resolved = self.resolution is None or self.resolution.resolved
+        return bool(self.classes) and resolved and not self.unclassified
+
+    @property
+    def unrecognised_detail(self) -> str:
+        """What the clinician must check: the name as entered, with suggestions or parts."""
+        r = self.resolution
+        if r is None:
+            return self.name
+        if not r.ingredients or r.unresolved_parts:
+            return r.summary
+        return f"{r.summary}; not in kaptools' tables: {', '.join(self.unclassified)}"
 
 
 @dataclass(frozen=True)
 class DrugTables:
-    """The three drug tables, keyed by normalised drug name."""
+    """The three drug tables, keyed by ingredient name (combinations: "a+b", sorted)."""
 
     min_doses: Mapping[str, tuple[float, str]]
     benzodiazepines: Mapping[str, tuple[float, str]]
     """drug -> (mg equivalent to 10 mg diazepam, source)."""
     classes: Mapping[str, frozenset[MedicationClass]]
     class_sources: Mapping[tuple[str, MedicationClass], str]
+    trial_roles: Mapping[str, TrialRole] = field(default_factory=dict)
+    dose_of: Mapping[str, str] = field(default_factory=dict)
+    """combination key -> the ingredient whose mg its minimum dose counts."""
+    z_drugs: frozenset[str] = frozenset()
+    """Drugs in the equivalence table that are not benzodiazepines (zolpidem, ...)."""
 
     def lookup(self, name: str) -> DrugInfo:
-        """Everything the tables hold about ``name`` (normalised first)."""
-        key = normalise_drug_name(name)
-        classes = set(self.classes.get(key, ()))
+        """Everything the tables hold about the drug ``name`` resolves to."""
+        resolution = resolve_drug_name(name)
+        ingredients = resolution.ingredients
+        if not ingredients:
+            return DrugInfo(name=name, classes=frozenset(), resolution=resolution)
+        classes: set[MedicationClass] = set()
+        unclassified: list[str] = []
+        for ingredient in ingredients:
+            found = self.classes.get(ingredient)
+            if found:
+                classes |= found
+            else:
+                unclassified.append(ingredient)
+        key = _combination_key(ingredients)
         min_dose = self.min_doses.get(key)
-        benzo = self.benzodiazepines.get(key)
-        if min_dose is not None:
-            classes.add(MedicationClass.ANTIDEPRESSANT)
-        if benzo is not None:
-            classes.add(MedicationClass.BENZODIAZEPINE)
+        single = len(ingredients) == 1
+        benzo = self.benzodiazepines.get(key) if single else None
         return DrugInfo(
-            name=key,
+            name=resolution.ingredient_text,
             classes=frozenset(classes),
             min_daily_dose_mg=None if min_dose is None else min_dose[0],
             min_dose_source="" if min_dose is None else min_dose[1],
             diazepam_mg_per_mg=None if benzo is None else 10.0 / benzo[0],
             diazepam_source="" if benzo is None else benzo[1],
+            resolution=resolution,
+            trial_role=self.trial_roles.get(key),
+            min_dose_of=self.dose_of.get(key, ""),
+            unclassified=tuple(unclassified),
         )
 
     @property
@@ -132,14 +180,29 @@ def drug_tables() -> DrugTables:
         return sources[key]
 
     min_doses: dict[str, tuple[float, str]] = {}
+    roles: dict[str, TrialRole] = {}
+    dose_of: dict[str, str] = {}
     for i, row in enumerate(_rows("antidepressant_min_doses.csv"), start=2):
         where = f"antidepressant_min_doses.csv line {i}"
-        name = normalise_drug_name(row["drug"])
+        name = _combination_key(tuple(normalise_drug_name(p) for p in row["drug"].split("+")))
         min_doses[name] = (
             _positive(row["min_daily_dose_mg"], where),
             source_of(row["source"], where),
         )
+        try:
+            roles[name] = TrialRole(row["role"])
+        except ValueError:
+            roles_ok = [r.value for r in TrialRole]
+            msg = f"{where}: unknown role {row['role']!r}; use one of {roles_ok}"
+            raise InvalidInputError(msg) from None
+        if "+" in name:
+            of = normalise_drug_name(row["dose_of"])
+            if of not in name.split("+"):
+                msg = f"{where}: dose_of {row['dose_of']!r} must name one of the ingredients"
+                raise InvalidInputError(msg)
+            dose_of[name] = of
     benzos: dict[str, tuple[float, str]] = {}
+    z_drugs: set[str] = set()
     for i, row in enumerate(_rows("benzodiazepine_equivalents.csv"), start=2):
         where = f"benzodiazepine_equivalents.csv line {i}"
         name = normalise_drug_name(row["drug"])
@@ -147,6 +210,11 @@ def drug_tables() -> DrugTables:
             _positive(row["mg_equivalent_to_10_mg_diazepam"], where),
             source_of(row["source"], where),
         )
+        if row["kind"] == "z_drug":
+            z_drugs.add(name)
+        elif row["kind"] != "benzodiazepine":
+            msg = f"{where}: kind {row['kind']!r} is neither 'benzodiazepine' nor 'z_drug'"
+            raise InvalidInputError(msg)
     classes: dict[str, set[MedicationClass]] = {}
     class_sources: dict[tuple[str, MedicationClass], str] = {}
     for i, row in enumerate(_rows("medication_classes.csv"), start=2):
@@ -159,13 +227,27 @@ def drug_tables() -> DrugTables:
         name = normalise_drug_name(row["drug"])
         classes.setdefault(name, set()).add(cls)
         class_sources[(name, cls)] = source_of(row["source"], where)
-    for name in min_doses:
-        classes.setdefault(name, set()).add(MedicationClass.ANTIDEPRESSANT)
+    for name, role in roles.items():
+        cls = (
+            MedicationClass.ANTIDEPRESSANT
+            if role == TrialRole.ANTIDEPRESSANT
+            else MedicationClass.AUGMENTATION
+        )
+        for part in name.split("+"):
+            classes.setdefault(part, set()).add(cls)
     for name in benzos:
-        classes.setdefault(name, set()).add(MedicationClass.BENZODIAZEPINE)
+        cls = MedicationClass.CNS_DEPRESSANT if name in z_drugs else MedicationClass.BENZODIAZEPINE
+        classes.setdefault(name, set()).add(cls)
     return DrugTables(
         min_doses=MappingProxyType(min_doses),
         benzodiazepines=MappingProxyType(benzos),
         classes=MappingProxyType({k: frozenset(v) for k, v in classes.items()}),
         class_sources=MappingProxyType(class_sources),
+        trial_roles=MappingProxyType(roles),
+        dose_of=MappingProxyType(dose_of),
+        z_drugs=frozenset(z_drugs),
     )
+
+
+def _combination_key(ingredients: tuple[str, ...]) -> str:
+    return "+".join(sorted(ingredients))
