@@ -146,7 +146,7 @@ def test_a_misspelt_name_is_never_guessed(name: str, data: st.DataObject) -> Non
         return
     got = resolve_drug_name(typo)
     assert not got.resolved and got.how == NameMatch.UNRESOLVED, got.summary
-    assert any(s.startswith(f"{name} (") for s in got.suggestions), got.summary
+    assert name in got.suggestions, got.summary
 
 
 @pytest.mark.parametrize(

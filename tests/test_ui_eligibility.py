@@ -26,7 +26,7 @@ from kaptools.screening import (
 )
 from kaptools.store import Store
 from kaptools.ui import EligibilityApp
-from kaptools.ui.eligibility import NOT_SCREENED
+from kaptools.ui.eligibility import NOT_SCREENED, _DrugRow
 
 TODAY = dt.date(2026, 11, 27)
 MALICIOUS = "<img src=x onerror=alert(1)>"
@@ -596,3 +596,47 @@ def test_saved_screenings_crisis_alert_shows_on_arrival_until_acknowledged(
     assert app.banner.layout.display == "none"
     assert "OPEN SAFETY ALERTS" not in app.export.text
     assert "Immediate risk assessment done" in panel.history.value
+
+
+def test_medication_rows_show_the_resolved_ingredient_and_how(app: EligibilityApp) -> None:
+    """A brand-name benzodiazepine shows "→ alprazolam (brand name)" and fires its caution."""
+    fill_eligible(app)
+    row = app.medications.add({"drug": "Xanax XR", "daily_dose_mg": "1"})
+    assert isinstance(row, _DrugRow)
+    assert "→ alprazolam" in row.resolution.value and "brand name" in row.resolution.value
+    assert "XR" in row.resolution.value
+    assert row.accept.children == ()
+    assert status(app) == "eligible_with_cautions"
+    assert app.result is not None and "benzodiazepine" in app.result.rule_ids
+    assert "Xanax XR → alprazolam (brand name" in app.result.summary
+
+
+def test_unrecognised_drug_offers_suggestions_the_clinician_can_accept(
+    app: EligibilityApp,
+) -> None:
+    """"Xanaks" is never guessed: the list is incomplete and "xanax" is offered; accepting
+    it puts the suggestion in the row, which then resolves and fires the benzodiazepine rule."""
+    fill_eligible(app)
+    row = app.medications.add({"drug": "Xanaks", "daily_dose_mg": "1"})
+    assert isinstance(row, _DrugRow)
+    assert "not recognised" in row.resolution.value
+    assert status(app) == "incomplete"
+    assert app.result is not None and "benzodiazepine" not in app.result.rule_ids
+    buttons = list(row.accept.children)
+    assert buttons and buttons[0].description == "Use xanax (alprazolam)"
+    buttons[0].click()
+    assert row.fields["drug"].value == "xanax"
+    assert "→ alprazolam" in row.resolution.value and row.accept.children == ()
+    assert "benzodiazepine" in app.result.rule_ids
+    assert status(app) == "eligible_with_cautions"
+
+
+def test_trial_rows_show_resolution_and_the_trial_table_names_it(app: EligibilityApp) -> None:
+    """A trial written as a brand ("Lexapro") shows its ingredient and counts."""
+    fill_eligible(app)
+    app.trials.rows[1].fields["drug"].value = "Lexapro"
+    app.trials.rows[1].fields["daily_dose_mg"].value = "20"
+    row = app.trials.rows[1]
+    assert isinstance(row, _DrugRow) and "→ escitalopram" in row.resolution.value
+    assert "Lexapro → escitalopram (brand name)" in app.trial_table.value
+    assert app.result is not None and app.result.failed_adequate_trials == 2

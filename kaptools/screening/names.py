@@ -123,7 +123,7 @@ class DrugName:
     unresolved_parts: tuple[str, ...] = ()
     """Parts of a written-out combination that did not resolve."""
     suggestions: tuple[str, ...] = ()
-    """Close names in the table ("did you mean"), each as ``"name (ingredient)"``."""
+    """Close names in the table ("did you mean"), best first; never counted by themselves."""
     source: str = ""
 
     @property
@@ -136,19 +136,25 @@ class DrugName:
         return " + ".join(self.ingredients)
 
     @property
+    def suggestion_texts(self) -> tuple[str, ...]:
+        """Each suggestion with what it would resolve to: ``"xanax (alprazolam)"``."""
+        names = drug_name_table().names
+        return tuple(f"{s} ({' + '.join(names[s].ingredients)})" for s in self.suggestions)
+
+    @property
     def summary(self) -> str:
         """ "Xanax → alprazolam (brand name)", or why the name did not resolve."""
         if not self.ingredients:
             text = f"{self.entered}: not recognised"
             if self.suggestions:
-                text += "; did you mean " + " or ".join(self.suggestions) + "?"
+                text += "; did you mean " + " or ".join(self.suggestion_texts) + "?"
             return text
         how = [self.how.value, *self.notes]
         text = f"{self.entered} → {self.ingredient_text} ({'; '.join(how)})"
         if self.unresolved_parts:
             text += "; not recognised: " + ", ".join(self.unresolved_parts)
             if self.suggestions:
-                text += "; did you mean " + " or ".join(self.suggestions) + "?"
+                text += "; did you mean " + " or ".join(self.suggestion_texts) + "?"
         return text
 
     def _repr_html_(self) -> str:
@@ -251,7 +257,7 @@ def _suggest(key: str, table: DrugNameTable) -> tuple[str, ...]:
     close = difflib.get_close_matches(
         key, table.names.keys(), n=SUGGESTIONS_MAX, cutoff=SUGGESTION_CUTOFF
     )
-    return tuple(f"{c} ({' + '.join(table.names[c].ingredients)})" for c in close)
+    return tuple(close)
 
 
 @functools.lru_cache(maxsize=65536)

@@ -18,6 +18,7 @@ from kaptools.alerts import Alert, AlertLevel
 from kaptools.errors import InvalidInputError, RecordError
 from kaptools.protocol import ProtocolInfo
 from kaptools.protocol._screening import Severity, StopReason, TrialOutcome
+from kaptools.screening.names import DrugName, resolve_drug_name
 from kaptools.screening.record import ScreeningRecord
 
 __all__ = [
@@ -354,6 +355,11 @@ class ScreeningResult:
         return bool(self.overrides)
 
     @property
+    def medication_names(self) -> tuple[DrugName, ...]:
+        """How each current medication's name resolved ("Xanax → alprazolam (brand name)")."""
+        return tuple(resolve_drug_name(m.drug) for m in self.record.current_medications or ())
+
+    @property
     def alert_level(self) -> AlertLevel | None:
         from kaptools.alerts import highest_level
 
@@ -367,6 +373,9 @@ class ScreeningResult:
             lines.append(f"Before clinician overrides: {original.label} ({original.value}).")
         lines.extend(f"ALERT {a.summary}" for a in self.alerts)
         lines.extend(f"- {f.summary}" for f in self.findings)
+        if self.medication_names:
+            names = "; ".join(m.summary for m in self.medication_names)
+            lines.append(f"Current medications: {names}")
         if self.trials:
             lines.append(f"Failed adequate antidepressant trials: {self.failed_adequate_trials}.")
             lines.extend(f"  {t.summary}" for t in self.trials)

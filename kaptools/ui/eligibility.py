@@ -53,6 +53,7 @@ from kaptools.screening import (
     save_screening,
     screen,
 )
+from kaptools.screening.names import DrugName, resolve_drug_name
 from kaptools.screening.persistence import SCREENING_KIND
 from kaptools.store import Patient, Store
 from kaptools.ui.common import (
@@ -250,7 +251,7 @@ def trials_html(result: ScreeningResult | None, protocol: Protocol) -> str:
         return f"<p class='kap-trial-count'>{head}{none}</p>"
     rows = "".join(
         f"<tr class='kap-trial-verdict-{escape(t.verdict.value)}'><td>{t.number}</td>"
-        f"<td>{escape(t.drug)}</td>"
+        f"<td>{escape(t.drug_resolution or t.drug)}</td>"
         f"<td>{escape(_num(t.daily_dose_mg)) or '?'} "
         f"<span class='kap-muted'>({escape(_num(t.min_daily_dose_mg)) or 'not in table'})</span>"
         f"</td><td>{escape(_num(t.weeks)) or '?'}</td>"
@@ -559,6 +560,66 @@ class _Row:
             widget.close()
 
 
+class _DrugRow(_Row):
+    """A trial or medication row that shows how its drug name resolved, and offers the
+    "did you mean" names of an unrecognised one as buttons the clinician can accept."""
+
+    def __init__(self, fields: dict[str, w.Widget], css: str):
+        super().__init__(fields, css)
+        self.resolution = w.HTML()
+        self.resolution.add_class("kap-drug-resolution")
+        self.accept = w.HBox()
+        self.accept.add_class("kap-drug-suggestions")
+        line = self.box
+        self.box = w.VBox([line, w.HBox([self.resolution, self.accept])])
+        self.box.add_class(css)
+        line.remove_class(css)
+        fields["drug"].observe(lambda _c: self.show_resolution(), names="value")
+
+    def show_resolution(self) -> None:
+        """Show "→ ingredient (how)" or "not recognised", with one button per suggestion."""
+        text = str(self.fields["drug"].value).strip()
+        old = self.accept.children
+        if not text:
+            self.resolution.value, self.accept.children = "", ()
+        else:
+            name = resolve_drug_name(text)
+            self.resolution.value = drug_resolution_html(name)
+            buttons = []
+            for suggestion, label in zip(name.suggestions, name.suggestion_texts, strict=True):
+                button = w.Button(description=f"Use {label}", layout=w.Layout(width="auto"))
+                button.add_class("kap-accept-suggestion")
+                button.on_click(lambda _b, s=suggestion: self._accept(s))
+                buttons.append(button)
+            self.accept.children = tuple(buttons)
+        for button in old:
+            button.close()
+
+    def _accept(self, suggestion: str) -> None:
+        self.fields["drug"].value = suggestion
+
+    def close(self) -> None:
+        for widget in (*self.accept.children, self.accept, self.resolution):
+            widget.close()
+        super().close()
+
+
+def drug_resolution_html(name: DrugName) -> str:
+    """How one entered drug name resolved, for a trial or medication row."""
+    if name.resolved:
+        return (
+            f"<span class='kap-resolved'>→ {escape(name.ingredient_text)} "
+            f"<small>({escape('; '.join((name.how.value, *name.notes)))})</small></span>"
+        )
+    found = f"→ {escape(name.ingredient_text)}; " if name.ingredients else ""
+    missing = ", ".join(name.unresolved_parts) or name.entered
+    hint = "did you mean:" if name.suggestions else "no close name: write the ingredient"
+    return (
+        f"<span class='kap-unresolved'>{found}<b>{escape(missing)}</b> not recognised "
+        f"(never guessed); {hint}</span>"
+    )
+
+
 class _RowList:
     """Rows with add/remove buttons; ``on_change`` runs after any change to the rows."""
 
@@ -570,7 +631,9 @@ class _RowList:
         add_label: str,
         header: Sequence[tuple[str, str]],
         on_change: Callable[[], None],
+        row: type[_Row] = _Row,
     ):
+        self._row = row
         self._make = make
         self._css = css
         self._on_change = on_change
@@ -591,7 +654,7 @@ class _RowList:
         self._sync_header()
 
     def add(self, values: Mapping[str, Any] | None = None) -> _Row:
-        row = _Row(self._make(), self._css)
+        row = self._row(self._make(), self._css)
         for name, value in (values or {}).items():
             row.fields[name].value = value
         for widget in row.fields.values():
@@ -829,6 +892,7 @@ class EligibilityApp(PatientApp):
                 ("Reason stopped", "10em"),
             ],
             on_change=self._on_rows_added(self.trial_history),
+            row=_DrugRow,
         )
         fields = AntidepressantTrial.model_fields
         history_step = [
@@ -872,12 +936,16 @@ class EligibilityApp(PatientApp):
             add_label="Add medication",
             header=[("Drug", "13em"), ("Total mg/day", "6.5em")],
             on_change=self._on_rows_added(self.medication_list),
+            row=_DrugRow,
         )
         medication_step = [
             _labelled("Medication list", self.medication_list),
             w.HTML(
                 "<div class='kap-hint'>“unknown”: the list was not taken. “recorded below”: "
-                "the rows are every current medication (no rows = none).</div>"
+                "the rows are every current medication (no rows = none). Write drugs as the "
+                "patient or letter names them (brand, salt, “XR”, strength): each row shows "
+                "the ingredient it resolved to; a name that does not resolve is never "
+                "guessed, and close names are offered to accept.</div>"
             ),
             self.medications.widget(),
         ]

@@ -183,3 +183,41 @@ def test_load_saved_screening_reject_bad_input_escape_text_and_save(
     assert len(after) == len(saved) + 1
     assert after[-1].author == "browser-test" and after[-1].payload["status"] == expected
     expect(page.locator(".kap-status-panel")).to_contain_text("by browser-test")
+
+
+def test_brand_name_benzodiazepine_resolves_and_fires_its_caution(
+    page: Page, voila_server: str
+) -> None:
+    """A medication written by brand ("Xanax XR") shows "→ alprazolam (brand name …)" and
+    the benzodiazepine caution; a misspelling ("Xanaks") is never guessed, offers "xanax",
+    and accepting it fires the same caution."""
+    open_eligibility(page, voila_server, WALKED)
+    step(page, 3)
+    answer(page.locator(".kap-med-list"), "recorded below")
+    meds = page.locator(".kap-med-row")
+    page.locator(".kap-add-med").click()
+    expect(meds).to_have_count(1)
+    type_in(meds.nth(0).locator(".kap-med-drug"), "Xanax XR")
+    type_in(meds.nth(0).locator(".kap-med-dose"), "1")
+    resolution = meds.nth(0).locator(".kap-drug-resolution")
+    expect(resolution).to_contain_text("→ alprazolam", timeout=TIMEOUT)
+    expect(resolution).to_contain_text("brand name")
+    caution = page.locator(".kap-finding-caution[data-rule-id='benzodiazepine']")
+    expect(caution).to_contain_text("Benzodiazepine", timeout=TIMEOUT)
+    expect(caution).to_contain_text("Xanax XR (alprazolam, brand name)")
+    high = page.locator(".kap-finding-caution[data-rule-id='benzodiazepine_high_dose']")
+    expect(high).to_contain_text("20.0 mg diazepam-equivalent")
+
+    # a misspelling: not recognised, nothing fires, the suggestion is offered
+    type_in(meds.nth(0).locator(".kap-med-drug"), "Xanaks")
+    expect(resolution).to_contain_text("not recognised", timeout=TIMEOUT)
+    expect(caution).to_have_count(0)
+    expect(page.locator("[data-rule-id='medication_unrecognised']")).to_contain_text(
+        "did you mean xanax (alprazolam)"
+    )
+    accept = meds.nth(0).locator(".kap-accept-suggestion", has_text="xanax (alprazolam)")
+    accept.click()
+    expect(meds.nth(0).locator(".kap-med-drug input")).to_have_value("xanax")
+    expect(resolution).to_contain_text("→ alprazolam", timeout=TIMEOUT)
+    expect(caution).to_contain_text("xanax (alprazolam, brand name)", timeout=TIMEOUT)
+    expect(page.locator("[data-rule-id='medication_unrecognised']")).to_have_count(0)
