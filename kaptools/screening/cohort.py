@@ -50,7 +50,7 @@ from kaptools.screening.layout import (
 from kaptools.screening.record import ScreeningRecord, phq9_definition
 from kaptools.screening.result import ScreeningStatus
 from kaptools.screening.rules import MEDICATION_RULES, code_matches, phq9_alert_id
-from kaptools.screening.tables import drug_tables
+from kaptools.screening.tables import TrialRole, drug_tables
 
 __all__ = [
     "MALFORMED",
@@ -160,14 +160,19 @@ def _screen_arrays(p: ParsedFrame, protocol: Protocol, catalogue: RuleCatalogue)
     )
     failed = np.zeros(n, dtype=np.int16)
     not_judged = np.zeros(n, dtype=np.int16)
+    augmentation_counts = s.trials.augmentation_counts
     for k, drug in enumerate(p.trial_drugs, start=1):
+        infos = [tables.lookup(label) for label in drug.labels]
         min_dose = drug.lookup(
-            [
-                np.nan if (d := tables.lookup(label).min_daily_dose_mg) is None else d
-                for label in drug.labels
-            ],
+            [np.nan if i.min_daily_dose_mg is None else i.min_daily_dose_mg for i in infos],
             np.nan,
             np.float64,
+        )
+        # An augmentation trial that the protocol does not count is ruled out (judged).
+        not_counted = drug.lookup(
+            [i.trial_role == TrialRole.AUGMENTATION and not augmentation_counts for i in infos],
+            False,
+            bool,
         )
         dose, weeks = num[f"trial{k}_dose_mg"], num[f"trial{k}_weeks"]
         oc = np.where(cat[f"trial{k}_outcome"] < 0, out_unknown, cat[f"trial{k}_outcome"])
@@ -178,6 +183,7 @@ def _screen_arrays(p: ParsedFrame, protocol: Protocol, catalogue: RuleCatalogue)
                 | disqualifying[sc]
                 | ((oc != out_unknown) & ~failed_outcome[oc])
                 | (dose < min_dose)
+                | not_counted
             )
         unsure = (
             np.isnan(min_dose)

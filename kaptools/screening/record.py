@@ -123,8 +123,10 @@ class AntidepressantTrial(_Edge):
 
     drug: DrugName = Field(
         description=(
-            "Generic name (e.g. 'sertraline'); case and a release-form suffix ('XL') are "
-            "ignored. A drug not in kaptools' minimum-dose table cannot be judged."
+            "Drug name as written: ingredient, brand, salt or combination (e.g. "
+            "'sertraline', 'Zoloft', 'escitalopram oxalate', 'Wellbutrin XL 300 mg'); it is "
+            "resolved to its ingredient (kaptools/screening/data/README.md). A name that "
+            "does not resolve, or a drug not in kaptools' minimum-dose table, cannot be judged."
         )
     )
     daily_dose_mg: DailyDose | None = Field(
@@ -148,7 +150,14 @@ class AntidepressantTrial(_Edge):
 class Medication(_Edge):
     """One current medication."""
 
-    drug: DrugName = Field(description="Generic name (e.g. 'lorazepam').")
+    drug: DrugName = Field(
+        description=(
+            "Drug name as written: ingredient, brand, salt or combination (e.g. "
+            "'lorazepam', 'Xanax XR', 'oxycodone/acetaminophen'); it is resolved to its "
+            "ingredient(s). A name that does not resolve is never guessed: the "
+            "medication_unrecognised finding offers close names."
+        )
+    )
     daily_dose_mg: DailyDose | None = Field(
         None, description="Total daily dose in mg; null when unknown."
     )

@@ -124,9 +124,10 @@ class DrugTables:
             else:
                 unclassified.append(ingredient)
         key = _combination_key(ingredients)
-        min_dose = self.min_doses.get(key)
+        # A name with a part that did not resolve is never judged on the parts that did.
+        min_dose = self.min_doses.get(key) if resolution.resolved else None
         single = len(ingredients) == 1
-        benzo = self.benzodiazepines.get(key) if single else None
+        benzo = self.benzodiazepines.get(key) if single and resolution.resolved else None
         return DrugInfo(
             name=resolution.ingredient_text,
             classes=frozenset(classes),
