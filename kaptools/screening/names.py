@@ -122,9 +122,16 @@ class DrugName:
     """What was set aside on the way (formulation words, strengths, salt words)."""
     unresolved_parts: tuple[str, ...] = ()
     """Parts of a written-out combination that did not resolve."""
-    suggestions: tuple[str, ...] = ()
-    """Close names in the table ("did you mean"), best first; never counted by themselves."""
+    unmatched: tuple[str, ...] = ()
+    """The cleaned name (or combination parts) that matched nothing: what suggestions are for."""
     source: str = ""
+
+    @property
+    def suggestions(self) -> tuple[str, ...]:
+        """Close names in the table ("did you mean"), best first; never counted by themselves.
+
+        Computed on first use (the cohort path never needs them)."""
+        return tuple(dict.fromkeys(s for key in self.unmatched for s in _suggest(key)))
 
     @property
     def resolved(self) -> bool:
@@ -253,9 +260,10 @@ def _single(key: str, table: DrugNameTable) -> tuple[_Entry, list[str]] | None:
     return None
 
 
-def _suggest(key: str, table: DrugNameTable) -> tuple[str, ...]:
+@functools.lru_cache(maxsize=4096)
+def _suggest(key: str) -> tuple[str, ...]:
     close = difflib.get_close_matches(
-        key, table.names.keys(), n=SUGGESTIONS_MAX, cutoff=SUGGESTION_CUTOFF
+        key, drug_name_table().names.keys(), n=SUGGESTIONS_MAX, cutoff=SUGGESTION_CUTOFF
     )
     return tuple(close)
 
@@ -287,14 +295,14 @@ def resolve_drug_name(name: str) -> DrugName:
     if len(parts) >= 2:
         ingredients: list[str] = []
         missing: list[str] = []
-        suggestions: list[str] = []
+        unmatched: list[str] = []
         sources: list[str] = []
         for part in parts:
             part_key, _ = _strip_words(part)
             hit = _single(part_key, table)
             if hit is None:
                 missing.append(part)
-                suggestions.extend(_suggest(part_key, table))
+                unmatched.append(part_key)
             else:
                 ingredients.extend(hit[0].ingredients)
                 sources.append(hit[0].source)
@@ -305,9 +313,7 @@ def resolve_drug_name(name: str) -> DrugName:
                 NameMatch.COMBINATION,
                 tuple(notes),
                 unresolved_parts=tuple(missing),
-                suggestions=tuple(dict.fromkeys(suggestions)),
+                unmatched=tuple(unmatched),
                 source="; ".join(dict.fromkeys(sources)),
             )
-    return DrugName(
-        entered, (), NameMatch.UNRESOLVED, tuple(notes), suggestions=_suggest(key, table)
-    )
+    return DrugName(entered, (), NameMatch.UNRESOLVED, tuple(notes), unmatched=(key,))
