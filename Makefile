@@ -13,12 +13,11 @@ KAPTOOLS_DATABASE_URL ?= sqlite:///$(DEMO_DB)
 export KAPTOOLS_DATABASE_URL
 PYTEST_ARGS ?=
 
-# Voila as clinicians get it: loopback, a preheated kernel per dashboard (the
-# patient is read after the request arrives), idle kernels culled, no sources.
-VOILA_FLAGS = --no-browser --Voila.ip=$(HOST) --port=$(PORT) \
-	--preheat_kernel=True --pool_size=1 \
-	--MappingKernelManager.cull_idle_timeout=1800 --MappingKernelManager.cull_interval=120 \
-	--show_tracebacks=False
+# Voila as clinicians get it, through kaptools.server (its defaults are the single
+# source, shared with the tests): loopback, Host/Origin allowlists, a strict CSP,
+# every asset local, a preheated kernel per dashboard (the patient is read after the
+# request arrives), kernels of closed pages freed, a kernel cap, no sources.
+VOILA_FLAGS = --Voila.ip=$(HOST) --port=$(PORT)
 
 .PHONY: run test install install-test browser lint demo-db bench clean help
 
@@ -53,7 +52,7 @@ run: install demo-db
 	@echo "    symptom trends:  http://$(HOST):$(PORT)/voila/render/trends.ipynb?patient=SYN-0003"
 	@echo "  Database: $(KAPTOOLS_DATABASE_URL)   Stop with Ctrl-C."
 	@echo ""
-	cd dashboards && ../$(BIN)/voila . $(VOILA_FLAGS)
+	cd dashboards && ../$(BIN)/python -m kaptools.server . $(VOILA_FLAGS)
 
 # A headless Chromium for the browser tests: Debian's package where apt-get
 # exists (Playwright's own download does not work on every machine), otherwise

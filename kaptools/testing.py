@@ -5,7 +5,9 @@ Not clinical logic; used by tests/browser and benchmarks/.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import shutil
 import signal
 import socket
@@ -17,8 +19,18 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlparse
 
-__all__ = ["CHROMIUM_ARGS", "VOILA_ARGS", "chromium_path", "free_port", "voila_server"]
+__all__ = [
+    "CHROMIUM_ARGS",
+    "ServerURL",
+    "chromium_path",
+    "free_port",
+    "is_loopback_url",
+    "kernel_ids",
+    "kernel_pids",
+    "voila_server",
+]
 
 #: Flags for Debian's Chromium on these machines (voila-notes.md: browser tests).
 CHROMIUM_ARGS = (
@@ -32,8 +44,6 @@ CHROMIUM_ARGS = (
     "--disable-sync",
 )
 
-#: How `make run` serves the dashboards (keep the two in step).
-VOILA_ARGS = ("--no-browser", "--preheat_kernel=True", "--pool_size=1", "--show_tracebacks=False")
 
 
 def chromium_path() -> str | None:
@@ -46,6 +56,62 @@ def chromium_path() -> str | None:
         if candidate and os.path.exists(candidate):
             return candidate
     return None
+
+
+def is_loopback_url(url: str) -> bool:
+    """True for URLs that stay on this machine (loopback hosts, data:, blob:, about:)."""
+    parsed = urlparse(url)
+    if parsed.scheme in ("data", "blob", "about", "chrome", "chrome-extension"):
+        return True
+    host = (parsed.hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class ServerURL(str):
+    """A served base URL that also knows the server's process id (``.pid``)."""
+
+    pid: int
+
+    def __new__(cls, url: str, pid: int) -> ServerURL:
+        obj = super().__new__(cls, url)
+        obj.pid = pid
+        return obj
+
+
+def kernel_pids(server: ServerURL) -> list[int]:
+    """Process ids of the Jupyter kernels a server started (its ipykernel children; Linux)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if ppid != server.pid:
+                continue
+            cmdline = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if b"ipykernel" in cmdline:
+            pids.append(int(entry.name))
+    return sorted(pids)
+
+
+def kernel_ids(server: ServerURL) -> set[str]:
+    """Ids of the kernels a server is running (from their connection-file names)."""
+    ids = set()
+    for pid in kernel_pids(server):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        ids.update(re.findall(r"kernel-([0-9a-f-]{36})\.json", cmdline))
+    return ids
 
 
 def free_port() -> int:
@@ -62,14 +128,14 @@ def voila_server(
     extra_args: tuple[str, ...] = (),
     start_timeout: float = 90,
     log_path: Path | None = None,
-) -> Iterator[str]:
-    """Serve ``directory`` with Voilà on a free loopback port; yields the base URL.
+) -> Iterator[ServerURL]:
+    """Serve ``directory`` as `make run` does (``python -m kaptools.server``, so with the
+    same settings) on a free loopback port; yields the base URL.
 
     The server's output goes to ``log_path`` (or a temporary file).
     """
     port = free_port()
-    voila = Path(sys.executable).with_name("voila")
-    cmd = [str(voila), ".", "--Voila.ip=127.0.0.1", f"--port={port}", *VOILA_ARGS, *extra_args]
+    cmd = [sys.executable, "-m", "kaptools.server", ".", f"--port={port}", *extra_args]
     full_env = {**os.environ, **(env or {})}
     with open(log_path, "w+") if log_path else tempfile.TemporaryFile("w+") as log:
         proc = subprocess.Popen(
@@ -94,10 +160,12 @@ def voila_server(
                     log.seek(0)
                     raise RuntimeError(f"Voilà did not start; its log:\n{log.read()}")
                 time.sleep(0.3)
-            yield base
+            yield ServerURL(base, proc.pid)
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
             try:
+                os.killpg(proc.pid, signal.SIGTERM)
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass

@@ -1,0 +1,396 @@
+"""Serve the dashboards: Voilà as `make run` and the tests run it, with its gaps closed.
+
+``python -m kaptools.server DIRECTORY [--port=N] [--Voila.ip=ADDR]`` serves the notebooks
+of DIRECTORY like ``voila DIRECTORY`` does, with these settings and fixes built in (so
+`make run`, the tests and the load test cannot drift apart):
+
+- **Host and Origin allowlists.** Every request (pages, static files, websockets) whose
+  ``Host`` is not one of :attr:`KaptoolsVoila.allowed_hosts` is refused with 403 before
+  any handler runs: a DNS-rebinding page (``Host: evil.example``) reaches nothing. A
+  state-changing request (POST/PUT/PATCH/DELETE) or websocket whose ``Origin`` is not the
+  server's own is refused too, and so is a cross-site sub-resource request (an ``<img>``
+  or ``fetch`` from another site, ``Sec-Fetch-Site: cross-site``) for a dashboard.
+- **A strict Content-Security-Policy**: everything from this server only (no CDN, no
+  external connection, no framing, no plugins). Voilà's pages need inline scripts and
+  styles (its templates and the widget manager), so those stay allowed.
+- **Every asset local**: the ``kaptools`` template (``share/voila/templates/kaptools``) is
+  Voilà's ``lab`` template with the Font Awesome icon font served from this server (the
+  ``lab`` template loads it from a public CDN).
+- **Kernels of closed pages are freed**: Voilà's page sends a shutdown beacon when it
+  closes, which Voilà refuses ("'_xsrf' argument missing", voila #1458); here the beacon
+  is accepted when it comes from the server's own origin. Disconnected idle kernels are
+  culled after :data:`CULL_IDLE_S` seconds as the backstop (a page that is open keeps its
+  kernel: ``cull_connected=False``).
+- **A cap on page kernels** (:attr:`KaptoolsVoila.max_kernels`): past it a request gets a
+  "busy, try again" page (503 with Retry-After) instead of a kernel, never a blank page.
+- **A preheated kernel that died is never handed out**: before a page takes a kernel from
+  the pool, dead or failed pool kernels are discarded (and replaced).
+- Cells get time: ``VoilaExecutor.iopub_timeout`` is raised so a loaded machine renders
+  slowly rather than blank ("Timeout waiting for IOPub output").
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import tornado.web
+from jupyter_core.utils import ensure_async
+from traitlets import Int, List, Unicode
+from traitlets.config import Config
+from voila.app import Voila
+from voila.shutdown_kernel_handler import VoilaShutdownKernelHandler
+from voila.tornado.handler import TornadoVoilaHandler
+
+__all__ = [
+    "CONTENT_SECURITY_POLICY",
+    "CULL_IDLE_S",
+    "CULL_INTERVAL_S",
+    "default_config",
+    "KaptoolsVoila",
+    "main",
+]
+
+#: Where the kaptools Voilà template lives (a Jupyter data directory).
+SHARE_DIR = Path(__file__).resolve().parent / "share"
+
+#: Disconnected kernels idle this long are shut down (the page-close beacon is the
+#: fast path; this catches tabs that vanish without it, and plain GETs of a page).
+CULL_IDLE_S = 40
+CULL_INTERVAL_S = 10
+
+#: Everything from this server only. 'unsafe-inline' is needed by Voilà's own page
+#: (inline bootstrap scripts, widget styles); 'unsafe-eval' and blob: by the widget
+#: manager and anywidget modules. No other origin can be loaded, connected to, framed
+#: or posted to.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-inline' 'unsafe-eval' blob:",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "worker-src 'self' blob:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+}
+
+def default_config() -> Config:
+    """How kaptools serves the dashboards. A voila.json or the command line overrides it."""
+    c = Config()
+    c.Voila.open_browser = False
+    c.Voila.ip = "127.0.0.1"
+    vc = c.VoilaConfiguration
+    vc.template = "kaptools"
+    vc.allow_template_override = "NO"
+    vc.allow_theme_override = "NO"
+    vc.preheat_kernel = True
+    vc.default_pool_size = 1
+    vc.show_tracebacks = False
+    mkm = c.MappingKernelManager
+    mkm.cull_idle_timeout = CULL_IDLE_S
+    mkm.cull_interval = CULL_INTERVAL_S
+    mkm.cull_connected = False
+    mkm.cull_busy = False
+    # a loaded machine renders slowly rather than blank ("Timeout waiting for IOPub")
+    c.VoilaExecutor.iopub_timeout = 60
+    c.VoilaExecutor.timeout = 300
+    return c
+
+
+_STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+_HOST_PORT_RE = re.compile(r"^(\[[^\]]+\]|[^:]+)(?::(\d+))?$")
+
+
+def _split_host(host: str) -> tuple[str, str | None]:
+    m = _HOST_PORT_RE.match(host.strip().lower())
+    if not m:
+        return "", None
+    name = m.group(1)
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    return name, m.group(2)
+
+
+class RefusedHandler(tornado.web.RequestHandler):
+    """Answers a refused request: 403 with a one-line reason, nothing else runs."""
+
+    def initialize(self, reason: str) -> None:
+        self.reason = reason
+
+    def set_default_headers(self) -> None:
+        for name, value in SECURITY_HEADERS.items():
+            self.set_header(name, value)
+
+    def prepare(self) -> None:
+        self.set_status(403)
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.finish(f"Refused: {self.reason}\n")
+
+
+class GuardedApplication(tornado.web.Application):
+    """A tornado Application that checks Host, Origin and fetch metadata first."""
+
+    def refusal(self, request: Any) -> str | None:
+        allowed = self.settings.get("kaptools_allowed_hosts", ())
+        name, port = _split_host(request.host or "")
+        if name not in allowed:
+            return (
+                f"the Host header {request.host!r} is not one this server answers to "
+                f"({', '.join(sorted(allowed))}); DNS-rebinding protection."
+            )
+        own_port = str(self.settings.get("kaptools_port", ""))
+        if port is not None and own_port and port != own_port:
+            return f"the Host header {request.host!r} names another port."
+        origin = request.headers.get("Origin")
+        is_ws = request.headers.get("Upgrade", "").lower() == "websocket"
+        if origin is not None and (is_ws or request.method in _STATE_CHANGING):
+            parsed = urlparse(origin)
+            o_name, o_port = _split_host(parsed.netloc)
+            if (
+                parsed.scheme not in ("http", "https")
+                or o_name not in allowed
+                or (o_port or "80") != (port or "80")
+            ):
+                return f"a request from the origin {origin!r} is not accepted here."
+        if (
+            request.headers.get("Sec-Fetch-Site") == "cross-site"
+            and request.headers.get("Sec-Fetch-Mode") not in ("navigate", None)
+        ):
+            return "another site may not load this server's pages or data."
+        return None
+
+    def find_handler(self, request: Any, **kwargs: Any) -> Any:
+        reason = self.refusal(request)
+        if reason is not None:
+            return self.get_handler_delegate(request, RefusedHandler, {"reason": reason})
+        return super().find_handler(request, **kwargs)
+
+
+class ShutdownBeaconHandler(VoilaShutdownKernelHandler):
+    """Voilà's page-close beacon, accepted without the _xsrf argument it cannot carry.
+
+    ``navigator.sendBeacon`` cannot set headers, so Voilà's handler refuses it (403
+    "'_xsrf' argument missing", voila #1458) and the kernel lives on. The beacon is a
+    same-origin POST: the browser sets ``Origin`` and the application already refused
+    any other origin; here the Origin must be present and be this server's own.
+    """
+
+    def check_xsrf_cookie(self) -> None:
+        origin = self.request.headers.get("Origin")
+        if origin is None or urlparse(origin).netloc.lower() != (self.request.host or "").lower():
+            raise tornado.web.HTTPError(403, "Kernel shutdown needs this server's own Origin.")
+
+    async def post(self, kernel_id: str) -> None:
+        if kernel_id not in self.kernel_manager:
+            self.set_status(204)
+            self.finish()
+            return
+        await super().post(kernel_id)
+
+
+class GuardedVoilaHandler(TornadoVoilaHandler):
+    """Voilà's page handler with a kernel cap and a pool that holds only live kernels."""
+
+    def initialize(self, **kwargs: Any) -> None:
+        self.max_kernels: int = kwargs.pop("max_kernels")
+        super().initialize(**kwargs)
+
+    async def get(self, path: str | None = None) -> None:
+        km = self.kernel_manager
+        prune = getattr(km, "discard_dead_pool_kernels", None)
+        if prune is not None:
+            await prune()
+        if path and path.endswith(".ipynb") and page_kernels(km) >= self.max_kernels:
+            self.set_status(503)
+            self.set_header("Retry-After", "30")
+            self.set_header("Cache-Control", "no-store")
+            html = self.render_template(
+                "busy.html", base_url=self.base_url, retry_after=30, page_title="busy"
+            )
+            self.finish(html)
+            return
+        await super().get(path)
+
+
+def pool_kernel_ids(km: Any) -> set[str]:
+    ids: set[str] = set()
+    for pool in getattr(km, "_pools", {}).values():
+        for task in pool:
+            if task.done() and not task.cancelled() and task.exception() is None:
+                ids.add(task.result()["kernel_id"])
+    return ids
+
+
+def page_kernels(km: Any) -> int:
+    """Kernels serving pages (or starting for one): all kernels less the preheated pool."""
+    return len(set(km.list_kernel_ids()) - pool_kernel_ids(km))
+
+
+def _track_restarts(base: type) -> type:
+    """A kernel manager that remembers which kernels died or were restarted.
+
+    jupyter_client restarts a kernel that dies; the restarted kernel is alive but empty
+    (the preheated notebook is gone), so "alive" is not enough to hand it to a page.
+    """
+
+    class RestartTrackingKernelManager(base):
+        async def start_kernel(self, *args: Any, **kwargs: Any) -> str:
+            kernel_id = await ensure_async(super().start_kernel(*args, **kwargs))
+            restarted: set[str] = self.__dict__.setdefault("kaptools_restarted", set())
+
+            def mark() -> None:
+                restarted.add(kernel_id)
+
+            kernel = self.get_kernel(kernel_id)
+            kernel.add_restart_callback(mark, "restart")
+            kernel.add_restart_callback(mark, "dead")
+            return str(kernel_id)
+
+    return RestartTrackingKernelManager
+
+
+def _harden_kernel_manager(cls: type) -> type:
+    """Add 'discard dead pool kernels' to Voilà's (preheating) kernel manager."""
+
+    class KaptoolsKernelManager(cls):
+        async def discard_dead_pool_kernels(self) -> int:
+            """Drop pool entries whose kernel died, restarted or whose pre-render failed."""
+            restarted: set[str] = self.__dict__.get("kaptools_restarted", set())
+            dropped = 0
+            for name, pool in list(getattr(self, "_pools", {}).items()):
+                dropped_here = 0
+                for task in list(pool):
+                    if not task.done():
+                        continue
+                    kernel_id = None
+                    if task.cancelled() or task.exception() is not None:
+                        dead = True
+                    else:
+                        content = task.result()
+                        kernel_id = content["kernel_id"]
+                        render = content["task"]
+                        dead = (
+                            kernel_id not in self
+                            or kernel_id in restarted
+                            or (
+                                render.done()
+                                and (render.cancelled() or render.exception() is not None)
+                            )
+                        )
+                        if not dead:
+                            try:
+                                dead = not await self.get_kernel(kernel_id).is_alive()
+                            except Exception:
+                                dead = True
+                    if dead:
+                        pool.remove(task)
+                        dropped_here += 1
+                        self.log.warning(
+                            "Discarding a dead preheated kernel (%s) of %s", kernel_id, name
+                        )
+                        if kernel_id is not None and kernel_id in self:
+                            try:
+                                await self.shutdown_kernel(kernel_id, now=True)
+                            except Exception:  # already gone
+                                pass
+                if dropped_here:
+                    self.fill_if_needed(delay=0, notebook_name=name)
+                dropped += dropped_here
+            return dropped
+
+    return KaptoolsKernelManager
+
+
+class KaptoolsVoila(Voila):
+    """Voilà with kaptools' serving defaults and fixes (see the module docstring)."""
+
+    name = "kaptools-voila"
+
+    allowed_hosts = List(
+        Unicode(),
+        ["127.0.0.1", "localhost", "::1"],
+        config=True,
+        help="Host names this server answers to; any other Host header is refused.",
+    )
+    max_kernels = Int(
+        24,
+        config=True,
+        help="Page kernels allowed at once (the preheated pool not counted); past it "
+        "a request gets a 'busy, try again' page.",
+    )
+
+    def initialize(self, argv: Any = None) -> None:
+        # the kaptools template, found like any Jupyter data directory
+        extra = filter(None, os.environ.get("JUPYTER_PATH", "").split(os.pathsep))
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(dict.fromkeys([str(SHARE_DIR), *extra]))
+        super().initialize(argv)
+
+    def init_settings(self) -> dict:
+        import voila.app as voila_app
+
+        original = voila_app.voila_kernel_manager_factory
+
+        def factory(base_class: type, *args: Any, **kwargs: Any) -> Any:
+            return _harden_kernel_manager(original(_track_restarts(base_class), *args, **kwargs))
+
+        voila_app.voila_kernel_manager_factory = factory
+        try:
+            settings = super().init_settings()
+        finally:
+            voila_app.voila_kernel_manager_factory = original
+        settings["allow_remote_access"] = False
+        settings["local_hostnames"] = list(self.allowed_hosts)
+        settings["kaptools_allowed_hosts"] = frozenset(h.lower() for h in self.allowed_hosts)
+        settings["kaptools_port"] = self.port
+        settings["headers"] = dict(SECURITY_HEADERS)
+        return settings
+
+    def init_handlers(self) -> list:
+        handlers = []
+        for spec in super().init_handlers():
+            pattern, handler, *rest = spec
+            if handler is VoilaShutdownKernelHandler:
+                handlers.append((pattern, ShutdownBeaconHandler, *rest))
+            elif handler is TornadoVoilaHandler:
+                kwargs = dict(rest[0]) if rest else {}
+                kwargs["max_kernels"] = self.max_kernels
+                handlers.append((pattern, GuardedVoilaHandler, kwargs))
+            else:
+                handlers.append(spec)
+        return handlers
+
+    def start(self) -> None:
+        # Voilà's start() with the guarded Application (Host/Origin checked first).
+        import tempfile
+
+        self.connection_dir = tempfile.mkdtemp(prefix="voila_", dir=self.connection_dir_root)
+        settings = self.init_settings()
+        self.app = GuardedApplication(**settings)
+        self.app.settings.update(self.tornado_settings)
+        self.app.add_handlers(".*$", self.init_handlers())
+        self.listen()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m kaptools.server DIRECTORY [options]``: the defaults, then your options."""
+    args = sys.argv[1:] if argv is None else argv
+    KaptoolsVoila.launch_instance(argv=args, config=default_config())

@@ -1,0 +1,160 @@
+"""Serving safety of `make run` (kaptools.server), probed over HTTP on loopback only.
+
+One server with a small kernel cap and short cull times; every request goes to
+127.0.0.1. Kernels are counted as the server's ipykernel processes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kaptools.server import CONTENT_SECURITY_POLICY
+from kaptools.testing import ServerURL, is_loopback_url, kernel_pids, voila_server
+
+DASHBOARDS = Path(__file__).resolve().parents[1] / "dashboards"
+POOL = len(list(DASHBOARDS.glob("*.ipynb")))  # one preheated kernel per dashboard
+CAP = 2
+TRENDS = "/voila/render/trends.ipynb?patient=SYN-0001"
+PLANNER = "/voila/render/planner.ipynb?patient=SYN-0001"
+
+
+def request(
+    base: str, path: str, *, method: str = "GET", headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], str]:
+    req = urllib.request.Request(base + path, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=120) as r:
+            return r.status, dict(r.headers), r.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read().decode("utf-8", "replace")
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerURL]:
+    log = tmp_path_factory.mktemp("voila") / "voila.log"
+    args = (
+        f"--KaptoolsVoila.max_kernels={CAP}",
+        "--MappingKernelManager.cull_idle_timeout=4",
+        "--MappingKernelManager.cull_interval=2",
+    )
+    with voila_server(DASHBOARDS, extra_args=args, log_path=log) as base:
+        wait_for(lambda: len(kernel_pids(base)) >= POOL, 120, "the preheated pool")
+        yield base
+
+
+def kernel_id(page_html: str) -> str:
+    m = re.search(r'"kernelId":\s*"([0-9a-f-]{36})"', page_html)
+    assert m, "no kernel id in the page"
+    return m.group(1)
+
+
+def test_forged_host_is_refused_before_anything_runs(server: ServerURL) -> None:
+    """DNS rebinding: a page served under another name reaches nothing, starts no kernel."""
+    before = kernel_pids(server)
+    port = server.rsplit(":", 1)[1]
+    for path in (TRENDS, "/", "/voila/static/voila.js", "/api/kernels"):
+        status, headers, body = request(server, path, headers={"Host": f"evil.example:{port}"})
+        assert status == 403, path
+        assert "DNS-rebinding" in body
+        assert headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    # the right name on a wrong port is refused too
+    assert request(server, "/", headers={"Host": "127.0.0.1:1"})[0] == 403
+    assert kernel_pids(server) == before
+    assert request(server, "/", headers={"Host": f"localhost:{port}"})[0] == 200
+
+
+def test_other_origins_cannot_post_or_open_websockets(server: ServerURL) -> None:
+    evil = {"Origin": "http://evil.example"}
+    status, _, body = request(server, "/voila/api/shutdown/x", method="POST", headers=evil)
+    assert status == 403 and "origin" in body
+    ws = {**evil, "Upgrade": "websocket", "Connection": "Upgrade"}
+    assert request(server, "/api/kernels/0/channels", headers=ws)[0] == 403
+    # another site may not pull a dashboard in as a sub-resource (img, fetch)
+    cross = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"}
+    assert request(server, TRENDS, headers=cross)[0] == 403
+
+
+def test_pages_have_a_strict_csp_and_only_local_assets(server: ServerURL) -> None:
+    status, headers, body = request(server, "/")
+    assert status == 200
+    csp = headers["Content-Security-Policy"]
+    for directive in ("default-src 'self'", "connect-src 'self'", "frame-ancestors 'none'",
+                      "object-src 'none'", "base-uri 'self'", "form-action 'self'"):
+        assert directive in csp
+    assert "http" not in csp and "*" not in csp
+    assert headers["X-Frame-Options"] == "DENY"
+    status, headers, page = request(server, PLANNER)
+    assert status == 200 and headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assets = re.findall(r'(?:src|href)="([^"#]+)"', page) + re.findall(r"url\(([^)]+)\)", page)
+    external = [a for a in assets if "//" in a and not is_loopback_url(a)]
+    assert not external, external
+    # the icon font and its stylesheet come from this server
+    assert "/voila/static/fontawesome/css/all.min.css" in page
+    status, _, css = request(server, "/voila/static/fontawesome/css/all.min.css")
+    assert status == 200 and "fa-solid-900.woff2" in css
+    assert request(server, "/voila/static/fontawesome/webfonts/fa-solid-900.woff2")[0] == 200
+    kill_page_kernel(server, page)
+
+
+def kill_page_kernel(server: ServerURL, page: str) -> None:
+    own = {"Origin": server}
+    status = request(server, f"/voila/api/shutdown/{kernel_id(page)}", method="POST",
+                     headers=own)[0]
+    assert status == 204
+
+
+def test_close_beacon_frees_the_kernel(server: ServerURL) -> None:
+    """The page-close beacon (no _xsrf argument, the server's own Origin) is accepted."""
+    wait_for(lambda: len(kernel_pids(server)) == POOL, 60, "the pool alone")
+    _, _, page = request(server, TRENDS)
+    wait_for(lambda: len(kernel_pids(server)) == POOL + 1, 60, "the page kernel and a refill")
+    kid = kernel_id(page)
+    # without an Origin (not a browser beacon) it is refused, the kernel lives on
+    assert request(server, f"/voila/api/shutdown/{kid}", method="POST")[0] == 403
+    assert request(server, f"/voila/api/shutdown/{kid}", method="POST",
+                   headers={"Origin": server})[0] == 204
+    wait_for(lambda: len(kernel_pids(server)) == POOL, 20, "the page kernel to end")
+
+
+def test_kernel_cap_gives_a_busy_page_and_idle_kernels_are_culled(server: ServerURL) -> None:
+    """Past the cap a clear 'busy, try again' page; abandoned kernels are culled."""
+    wait_for(lambda: len(kernel_pids(server)) == POOL, 60, "the pool alone")
+    for path in (TRENDS, PLANNER)[:CAP]:
+        status, _, page = request(server, path)
+        assert status == 200 and "kernelId" in page
+    status, headers, page = request(server, TRENDS)
+    assert status == 503
+    assert headers["Retry-After"] == "30"
+    assert "busy" in page and "Try again" in page and "988" in page
+    assert "kernelId" not in page
+    # nobody connects to the two page kernels: they are culled, back to the pool size
+    wait_for(lambda: len(kernel_pids(server)) == POOL, 60, "culling of the abandoned kernels")
+    assert request(server, TRENDS)[0] == 200
+
+
+def test_a_dead_preheated_kernel_is_never_handed_out(server: ServerURL) -> None:
+    wait_for(lambda: len(kernel_pids(server)) == POOL, 90, "the pool alone")
+    for pid in kernel_pids(server):
+        os.kill(pid, signal.SIGKILL)
+    status, _, page = request(server, TRENDS)
+    assert status == 200
+    assert "application/vnd.jupyter.widget-view+json" in page
+    assert "There was an error" not in page
+    kill_page_kernel(server, page)
