@@ -98,6 +98,7 @@ def record_assessment(
     correct_record_id: str | None = None,
     reason: str | None = None,
     today: dt.date | None = None,
+    based_on_version: int | None = None,
 ) -> Assessment:
     """Score and store one assessment. Invalid or incomplete answers raise; the
     assessment is not saved.
@@ -106,8 +107,8 @@ def record_assessment(
     answered: the alert is stored for the patient with the assessment, and for an
     incomplete form the alert alone is stored (open until acknowledged; raising the
     same form again opens no second alert) before IncompleteAnswersError is raised
-    with ``.alerts``. Pass ``correct_record_id`` and a ``reason`` to store a corrected
-    version.
+    with ``.alerts``. Pass ``correct_record_id``, ``based_on_version`` (the version
+    corrected; a stale one is refused) and a ``reason`` to store a corrected version.
     """
     protocol = protocol or default_protocol()
     inst = Instrument.parse(instrument)
@@ -147,6 +148,7 @@ def record_assessment(
         record_id=correct_record_id,
         reason=reason,
         alerts=result.alerts,
+        based_on_version=based_on_version,
     )
     return _from_record(rec, protocol)
 

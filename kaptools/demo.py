@@ -238,6 +238,7 @@ def _course_plan(
             booked,
             DEMO_AUTHOR,
             record_id=saved.record_id,
+            based_on_version=saved.version,
             reason="Moved onto the dates the clinic booked (synthetic course).",
         )
         return _mark_held(store, booked, saved.record_id, protocol)
@@ -256,6 +257,7 @@ def _mark_held(store: Store, plan: CoursePlan, record_id: str, protocol: Protoco
         held,
         DEMO_AUTHOR,
         record_id=record_id,
+        based_on_version=store.record_history(record_id)[-1].version,
         reason="Sessions up to the last dose held as booked (synthetic course).",
     )
     return held

@@ -17,8 +17,10 @@ KaptoolsError                      base of everything kaptools raises
 ├── PlanningError(ValueError)      no valid course plan exists; ``constraint``
 │                                  names the rule that cannot be met
 ├── NotPlannableError              the patient's screening does not allow a plan
+├── AccessDeniedError(PermissionError)  the signed-in role may not do this
 └── StoreError                     the database refused a write (nothing written)
-    └── NotFoundError(LookupError) no such patient, record or version
+    ├── NotFoundError(LookupError) no such patient, record or version
+    └── StaleVersionError          a correction based on a version that is no longer newest
 
 ClinicalWarning(UserWarning)       a valid result that needs care
 """
@@ -29,6 +31,7 @@ from collections.abc import Iterable
 from typing import Any
 
 __all__ = [
+    "AccessDeniedError",
     "ClinicalWarning",
     "ConfigurationError",
     "IncompleteAnswersError",
@@ -41,6 +44,7 @@ __all__ = [
     "PlanningError",
     "ProtocolError",
     "RecordError",
+    "StaleVersionError",
     "StoreError",
     "UnknownInstrumentError",
 ]
@@ -134,6 +138,35 @@ class StoreError(KaptoolsError):
 
 class NotFoundError(StoreError, LookupError):
     """No patient, record or version with that identifier."""
+
+
+class StaleVersionError(StoreError):
+    """A correction was based on a version that is no longer the newest; nothing saved.
+
+    ``based_on`` is the version the correction started from, ``current`` the newest
+    stored version (``current_author`` / ``current_at`` say who saved it and when).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        record_id: str,
+        based_on: int,
+        current: int,
+        current_author: str = "",
+        current_at: object = None,
+    ):
+        super().__init__(message)
+        self.record_id = record_id
+        self.based_on = based_on
+        self.current = current
+        self.current_author = current_author
+        self.current_at = current_at
+
+
+class AccessDeniedError(KaptoolsError, PermissionError):
+    """The signed-in person's role does not allow this action; nothing was read or written."""
 
 
 class ClinicalWarning(UserWarning):

@@ -12,8 +12,10 @@ SQLite is the default (a file named by ``KAPTOOLS_DATABASE_URL`` or
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
 import json
+import os
 import re
 import uuid
 from collections.abc import Iterator, Mapping
@@ -29,10 +31,25 @@ from sqlalchemy.pool import StaticPool
 
 from kaptools.alerts import Acknowledgement, Alert, AlertLevel, StoredAlert
 from kaptools.config import database_url
-from kaptools.errors import IncompleteInputError, InvalidInputError, NotFoundError, StoreError
+from kaptools.errors import (
+    IncompleteInputError,
+    InvalidInputError,
+    KaptoolsError,
+    NotFoundError,
+    StaleVersionError,
+    StoreError,
+)
 from kaptools.limits import entry_range
 
-__all__ = ["AuditEntry", "Patient", "Store", "StoredRecord"]
+__all__ = [
+    "AUDIT_GENESIS_HASH",
+    "AuditEntry",
+    "AuditVerification",
+    "Patient",
+    "Store",
+    "StoredRecord",
+    "audit_row_hash",
+]
 
 #: Longest acknowledgement note kept (characters).
 ACK_NOTE_MAX_CHARS = 2000
@@ -91,6 +108,40 @@ class _AuditRow(_Base):
     record_id: Mapped[str | None] = mapped_column(sa.String(36), nullable=True)
     version: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
     detail: Mapped[str] = mapped_column(sa.Text, default="")
+    # tamper evidence: each row carries the previous row's hash and its own
+    prev_hash: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    row_hash: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+
+
+#: The ``prev_hash`` of the first audit row.
+AUDIT_GENESIS_HASH = "0" * 64
+
+
+def audit_row_hash(
+    prev_hash: str,
+    at: dt.datetime,
+    who: str,
+    action: str,
+    patient_id: str | None,
+    kind: str | None,
+    record_id: str | None,
+    version: int | None,
+    detail: str | None,
+) -> str:
+    """SHA-256 of an audit row's content chained to the previous row's hash."""
+    content = [
+        prev_hash,
+        at.isoformat(timespec="microseconds"),
+        who,
+        action,
+        patient_id,
+        kind,
+        record_id,
+        version,
+        detail or "",
+    ]
+    data = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
 class _AlertRow(_Base):
@@ -164,6 +215,29 @@ class StoredRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class AuditVerification:
+    """The result of :meth:`Store.verify_audit`."""
+
+    ok: bool
+    rows_checked: int
+    head_hash: str  # hash of the last good row: write it down to detect a cut-off tail
+    bad_row_id: int | None
+    problem: str | None
+
+    @property
+    def summary(self) -> str:
+        if self.ok:
+            return (
+                f"Audit log intact: {self.rows_checked} rows, hash chain verified "
+                f"(head {self.head_hash})."
+            )
+        return (
+            f"AUDIT LOG TAMPERED: row {self.bad_row_id}: {self.problem}. "
+            f"{self.rows_checked} rows before it verified."
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class AuditEntry:
     at: dt.datetime
     who: str
@@ -206,16 +280,21 @@ class Store:
         if self.url.get_backend_name() == "sqlite":
             db = self.url.database
             if db and db != ":memory:":
-                Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                _owner_only_file(Path(db).expanduser())
             else:
                 kwargs["poolclass"] = StaticPool
-            kwargs["connect_args"] = {"check_same_thread": False}
+            # the driver waits this long for a lock too (the busy timeout below is SQLite's)
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S}
         self.engine = sa.create_engine(self.url, **kwargs)
         if self.url.get_backend_name() == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            sa.event.listen(self.engine, "begin", _sqlite_begin)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        sa.event.listen(self._sessions, "before_flush", _chain_audit_rows)
         if create:
-            _Base.metadata.create_all(self.engine)
+            from kaptools.migrations import ensure_schema
+
+            ensure_schema(self.engine, _Base.metadata)
 
     @classmethod
     def in_memory(cls) -> Store:
@@ -238,10 +317,22 @@ class Store:
     # ---- transactions -------------------------------------------------------
     @contextmanager
     def _tx(self) -> Iterator[Session]:
+        """A write transaction: all or nothing, one writer at a time.
+
+        On SQLite it starts with ``BEGIN IMMEDIATE`` (the write lock is taken first, so
+        two writers queue on the busy timeout instead of failing); on PostgreSQL writes
+        are serialised by a transaction-level advisory lock (the audit chain needs the
+        previous row).
+        """
         session = self._sessions()
         try:
             with session.begin():
+                session.connection(execution_options={_WRITE_OPTION: True})
+                if self.url.get_backend_name() == "postgresql":
+                    session.execute(sa.text(f"SELECT pg_advisory_xact_lock({_PG_WRITE_LOCK})"))
                 yield session
+        except KaptoolsError:
+            raise
         except (IntegrityError, SQLAlchemyError) as exc:
             raise StoreError(
                 "The database refused the write; nothing was saved "
@@ -352,10 +443,14 @@ class Store:
         record_id: str | None = None,
         reason: str | None = None,
         alerts: tuple[Alert, ...] | list[Alert] = (),
+        based_on_version: int | None = None,
     ) -> StoredRecord:
         """Save a new record, or (with ``record_id``) a new version of one.
 
-        A correction needs a written ``reason``. Nothing is ever overwritten.
+        A correction needs a written ``reason`` and ``based_on_version``, the version the
+        correction started from: when someone saved a newer version meanwhile, the
+        correction is refused with :class:`~kaptools.errors.StaleVersionError` naming
+        both versions, and nothing is saved. Nothing is ever overwritten.
         ``alerts`` (the record's safety alerts) are stored for the patient in the same
         transaction, raised from this record (see :meth:`raise_alert`).
         """
@@ -398,6 +493,7 @@ class Store:
                         "A correction needs a written reason: pass reason='...'.",
                         missing=["reason"],
                     )
+                _check_based_on(record_id, based_on_version, prev)
                 rid, version, action = record_id, prev.version + 1, "correct"
                 # A correction keeps the record's date unless a new one is given.
                 when = (
@@ -719,14 +815,157 @@ class Store:
         ).first()
         return _stored_alert(row, ack)
 
+    # ---- audit integrity ------------------------------------------------------
+    def verify_audit(self) -> AuditVerification:
+        """Recompute the audit log's hash chain; report the first row that does not fit.
+
+        An edited row no longer matches its hash; a deleted or inserted row breaks the
+        link to the next. Rows are read in id order, a batch at a time.
+        """
+        prev = AUDIT_GENESIS_HASH
+        count = 0
+        last_id = 0
+        with self._sessions() as s:
+            while True:
+                rows = list(
+                    s.scalars(
+                        sa.select(_AuditRow)
+                        .where(_AuditRow.id > last_id)
+                        .order_by(_AuditRow.id)
+                        .limit(5000)
+                    )
+                )
+                if not rows:
+                    break
+                for r in rows:
+                    expected = audit_row_hash(
+                        prev,
+                        r.at,
+                        r.who,
+                        r.action,
+                        r.patient_id,
+                        r.kind,
+                        r.record_id,
+                        r.version,
+                        r.detail,
+                    )
+                    problem = None
+                    if r.prev_hash != prev:
+                        problem = (
+                            "its link to the previous row is broken (a row before it was "
+                            "deleted, inserted or changed)"
+                        )
+                    elif r.row_hash != expected:
+                        problem = "its content no longer matches its hash (the row was changed)"
+                    if problem:
+                        return AuditVerification(False, count, prev, r.id, problem)
+                    prev = expected
+                    count += 1
+                    last_id = r.id
+                s.expunge_all()
+        return AuditVerification(True, count, prev, None, None)
+
     def _repr_html_(self) -> str:
         return f"<code>{html.escape(repr(self))}</code>"
 
 
+#: How long a writer waits for another's lock before giving up (seconds).
+SQLITE_BUSY_TIMEOUT_S = 30
+_WRITE_OPTION = "kaptools_write"
+_PG_WRITE_LOCK = 726_351_401  # any constant; one advisory lock for every kaptools write
+
+
+def _owner_only_file(db: Path) -> None:
+    """Create the SQLite file (and its folder) readable by their owner only."""
+    folder = db.parent
+    if not folder.exists():
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)  # mkdir's mode is reduced by the umask, never widened
+    if not db.exists():
+        fd = os.open(db, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+        os.chmod(db, 0o600)
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # the driver's own transaction handling off: _sqlite_begin emits BEGIN itself
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
+    cur.execute("PRAGMA journal_mode")
+    if cur.fetchone()[0] not in ("memory", "wal"):
+        cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
     cur.close()
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    """BEGIN IMMEDIATE for writes (lock first, then read), plain BEGIN for reads."""
+    if conn.get_execution_options().get(_WRITE_OPTION):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
+
+
+def _chain_audit_rows(session: Session, _context: Any, _instances: Any) -> None:
+    """Give each new audit row the previous row's hash and its own (before it is written)."""
+    new = [o for o in session.new if isinstance(o, _AuditRow)]
+    if not new:
+        return
+    new.sort(key=lambda o: sa.inspect(o).insert_order or 0)
+    with session.no_autoflush:
+        prev = session.execute(
+            sa.select(_AuditRow.row_hash).order_by(_AuditRow.id.desc()).limit(1)
+        ).scalar()
+    prev = prev or AUDIT_GENESIS_HASH
+    for row in new:
+        if row.detail is None:
+            row.detail = ""
+        row.prev_hash = prev
+        row.row_hash = audit_row_hash(
+            prev,
+            row.at,
+            row.who,
+            row.action,
+            row.patient_id,
+            row.kind,
+            row.record_id,
+            row.version,
+            row.detail,
+        )
+        prev = row.row_hash
+
+
+def _check_based_on(record_id: str, based_on: object, newest: _RecordRow) -> None:
+    if based_on is None:
+        raise IncompleteInputError(
+            f"A correction of record {record_id!r} must state the version it was based on: "
+            f"pass based_on_version=<the version you loaded> (the newest is "
+            f"{newest.version}).",
+            missing=["based_on_version"],
+        )
+    if isinstance(based_on, bool) or not isinstance(based_on, int) or based_on < 1:
+        raise InvalidInputError(
+            f"based_on_version must be a version number (1 or more); got {based_on!r}."
+        )
+    if based_on > newest.version:
+        raise InvalidInputError(
+            f"based_on_version {based_on} of record {record_id!r} does not exist; the newest "
+            f"version is {newest.version}."
+        )
+    if based_on != newest.version:
+        at = newest.created_at.replace(microsecond=0).isoformat(sep=" ")
+        raise StaleVersionError(
+            f"Not saved: this correction was based on version {based_on} of record "
+            f"{record_id!r}, but version {newest.version} was saved meanwhile by "
+            f"{newest.author} at {at} UTC. Reload the record (version {newest.version}), "
+            "check their change and re-apply yours.",
+            record_id=record_id,
+            based_on=based_on,
+            current=newest.version,
+            current_author=newest.author,
+            current_at=newest.created_at,
+        )
 
 
 def _json_default(value: object) -> object:

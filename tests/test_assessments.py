@@ -92,6 +92,7 @@ def test_correction_replaces_the_current_score_and_keeps_history(store: Store) -
         today=TODAY,
         correct_record_id=a.record_id,
         reason="transcription error",
+        based_on_version=1,
     )
     [current] = assessments(store, "SYN-1")
     assert (current.result.total, current.version) == (7, 2)

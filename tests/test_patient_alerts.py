@@ -126,6 +126,7 @@ def test_complete_assessment_stores_its_alert_in_the_same_transaction(store):
         author="dr-b",
         today=TODAY,
         correct_record_id=a.record_id,
+        based_on_version=1,
         reason="item 12 misread",
     )
     assert len(patient_alerts(store, "SYN-A").alerts) == 1

@@ -100,7 +100,7 @@ def test_replan_is_saved_as_a_new_version_with_its_change_as_reason(store):
     new = replan(
         plan, as_of=plan.doses[1].date + dt.timedelta(days=1), missed=[plan.doses[1].index]
     )
-    save_plan(store, new, "dr.synthetic", record_id=rec.record_id)
+    save_plan(store, new, "dr.synthetic", record_id=rec.record_id, based_on_version=1)
     history = plan_history(store, rec.record_id)
     assert [1, 2] == [h.version for h in history]
     assert new.changes[-1] == history[-1].reason

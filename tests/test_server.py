@@ -92,11 +92,17 @@ def test_other_origins_cannot_post_or_open_websockets(server: ServerURL) -> None
 
 
 def test_pages_have_a_strict_csp_and_only_local_assets(server: ServerURL) -> None:
-    status, headers, body = request(server, "/")
+    status, headers, _body = request(server, "/")
     assert status == 200
     csp = headers["Content-Security-Policy"]
-    for directive in ("default-src 'self'", "connect-src 'self'", "frame-ancestors 'none'",
-                      "object-src 'none'", "base-uri 'self'", "form-action 'self'"):
+    for directive in (
+        "default-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+    ):
         assert directive in csp
     assert "http" not in csp and "*" not in csp
     assert headers["X-Frame-Options"] == "DENY"
@@ -115,8 +121,9 @@ def test_pages_have_a_strict_csp_and_only_local_assets(server: ServerURL) -> Non
 
 def kill_page_kernel(server: ServerURL, page: str) -> None:
     own = {"Origin": server}
-    status = request(server, f"/voila/api/shutdown/{kernel_id(page)}", method="POST",
-                     headers=own)[0]
+    status = request(server, f"/voila/api/shutdown/{kernel_id(page)}", method="POST", headers=own)[
+        0
+    ]
     assert status == 204
 
 
@@ -128,8 +135,10 @@ def test_close_beacon_frees_the_kernel(server: ServerURL) -> None:
     kid = kernel_id(page)
     # without an Origin (not a browser beacon) it is refused, the kernel lives on
     assert request(server, f"/voila/api/shutdown/{kid}", method="POST")[0] == 403
-    assert request(server, f"/voila/api/shutdown/{kid}", method="POST",
-                   headers={"Origin": server})[0] == 204
+    assert (
+        request(server, f"/voila/api/shutdown/{kid}", method="POST", headers={"Origin": server})[0]
+        == 204
+    )
     wait_for(lambda: len(kernel_pids(server)) == POOL, 20, "the page kernel to end")
 
 

@@ -61,7 +61,12 @@ def test_correction_is_a_new_version_and_needs_a_reason(store):
     with pytest.raises(IncompleteInputError):
         save_dosing_session(store, _session(dose_mg=84), "dr.synthetic", record_id=rec.record_id)
     save_dosing_session(
-        store, _session(dose_mg=84), "dr.synthetic", record_id=rec.record_id, reason="dose typo"
+        store,
+        _session(dose_mg=84),
+        "dr.synthetic",
+        record_id=rec.record_id,
+        reason="dose typo",
+        based_on_version=1,
     )
     history = dosing_session_history(store, rec.record_id)
     assert [(1, 56), (2, 84)] == [(h.version, h.session.dose_mg) for h in history]

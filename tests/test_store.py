@@ -52,6 +52,7 @@ def test_correction_is_a_new_version_and_keeps_the_old(store: Store) -> None:
         author="dr-b",
         record_id=rec.record_id,
         reason="item 3 mistyped",
+        based_on_version=1,
     )
     history = store.record_history(rec.record_id)
     assert [h.version for h in history] == [1, 2]
@@ -102,7 +103,13 @@ def test_correction_must_keep_kind_and_patient(store: Store) -> None:
     rec = store.save_record("assessment", "SYN-1", {"x": 1}, author="dr-a")
     with pytest.raises(InvalidInputError, match="same kind and patient"):
         store.save_record(
-            "assessment", "SYN-2", {"x": 1}, author="dr-a", record_id=rec.record_id, reason="moved"
+            "assessment",
+            "SYN-2",
+            {"x": 1},
+            author="dr-a",
+            record_id=rec.record_id,
+            reason="moved",
+            based_on_version=1,
         )
 
 

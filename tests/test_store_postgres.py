@@ -121,6 +121,7 @@ def _exercise(store: Store, other: Store) -> None:
         author="b",
         record_id=rec.record_id,
         reason="typo",
+        based_on_version=1,
     )
     with pytest.raises(IncompleteInputError):
         store.save_record(

@@ -80,12 +80,14 @@ def save_plan(
     reason: str | None = None,
     acknowledge_deviations: str | None = None,
     protocol: Protocol | None = None,
+    based_on_version: int | None = None,
 ) -> StoredRecord:
     """Save ``plan``; with ``record_id``, as a new version of that plan record.
 
-    A new version needs a reason; for a re-planned course it defaults to the
-    re-plan's line in ``plan.changes``. A plan with a deviation (a rule it cannot
-    keep) is saved only with a clinician's acknowledgement: ``acknowledge_deviations``
+    A new version needs ``based_on_version`` (the version it was made from: a stale one
+    is refused with StaleVersionError) and a reason; for a re-planned course the reason
+    defaults to the re-plan's line in ``plan.changes``. A plan with a deviation (a rule it
+    cannot keep) is saved only with a clinician's acknowledgement: ``acknowledge_deviations``
     is the clinician's reason (at least the protocol's ``override_reason_min_length``
     characters); it is stored on the plan and in the store's audit log.
 
@@ -115,6 +117,7 @@ def save_plan(
         author=author,
         record_id=record_id,
         reason=reason,
+        based_on_version=based_on_version,
     )
 
 

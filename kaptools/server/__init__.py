@@ -50,8 +50,8 @@ __all__ = [
     "CONTENT_SECURITY_POLICY",
     "CULL_IDLE_S",
     "CULL_INTERVAL_S",
-    "default_config",
     "KaptoolsVoila",
+    "default_config",
     "main",
 ]
 
@@ -92,6 +92,7 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
 }
+
 
 def default_config() -> Config:
     """How kaptools serves the dashboards. A voila.json or the command line overrides it."""
@@ -171,10 +172,9 @@ class GuardedApplication(tornado.web.Application):
                 or (o_port or "80") != (port or "80")
             ):
                 return f"a request from the origin {origin!r} is not accepted here."
-        if (
-            request.headers.get("Sec-Fetch-Site") == "cross-site"
-            and request.headers.get("Sec-Fetch-Mode") not in ("navigate", None)
-        ):
+        if request.headers.get("Sec-Fetch-Site") == "cross-site" and request.headers.get(
+            "Sec-Fetch-Mode"
+        ) not in ("navigate", None):
             return "another site may not load this server's pages or data."
         return None
 

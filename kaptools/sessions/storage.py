@@ -64,8 +64,10 @@ def save_dosing_session(
     author: str,
     record_id: str | None = None,
     reason: str | None = None,
+    based_on_version: int | None = None,
 ) -> StoredRecord:
-    """Save a session record; with ``record_id``, a corrected version (``reason`` required)."""
+    """Save a session record; with ``record_id``, a corrected version (``reason`` and
+    ``based_on_version``, the version corrected, required; a stale one is refused)."""
     if not isinstance(session, DosingSession):
         msg = (
             f"session: must be a DosingSession (got {type(session).__name__}); parse dicts with "
@@ -80,6 +82,7 @@ def save_dosing_session(
         effective_at=session.started_at or session.session_date,
         record_id=record_id,
         reason=reason,
+        based_on_version=based_on_version,
     )
 
 

@@ -1212,6 +1212,7 @@ class PlannerApp(PatientApp):
             reason=reason,
             acknowledge_deviations=self.ack_reason.value.strip() or None,
             protocol=self.protocol,
+            based_on_version=self.saved.version if self.saved else None,
         )
         self.ack_reason.value = ""
         self.saved = SavedPlan.from_record(record)

@@ -753,7 +753,12 @@ class SessionForm:
             )
             raise IncompleteInputError(msg, missing=["reason"])
         record = save_dosing_session(
-            self.store, session, self.author.value, record_id=self.record_id, reason=reason
+            self.store,
+            session,
+            self.author.value,
+            record_id=self.record_id,
+            reason=reason,
+            based_on_version=self.saved.version if self.saved else None,
         )
         self.saved = SavedDosingSession.from_record(record)
         self.record_id = record.record_id

@@ -1,0 +1,254 @@
+"""The store under concurrency and tampering (SQLite): WAL, owner-only files, stale
+corrections refused, concurrent corrections never a raw database error, append-only and
+tamper-evident audit log, migrations that keep the data, verified backup and restore."""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import sqlite3
+import stat
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from kaptools.backup import backup, restore
+from kaptools.cli import main as cli
+from kaptools.errors import IncompleteInputError, InvalidInputError, StaleVersionError
+from kaptools.migrations import BASELINE, HEAD, migrate, schema_revision
+from kaptools.store import Store
+
+
+def _file_store(tmp_path: Path, name: str = "kap.sqlite") -> Store:
+    store = Store(f"sqlite:///{tmp_path / 'data' / name}")
+    if not store.has_patients():
+        store.add_patient("SYN-1", "Synthetic One", birth_date=None, sex="unknown",
+                          weight_kg=None, author="setup")
+    return store
+
+
+def test_sqlite_file_is_owner_only_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:
+    store = _file_store(tmp_path)
+    folder = tmp_path / "data"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE((folder / "kap.sqlite").stat().st_mode) == 0o600
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 10_000
+    for extra in folder.glob("kap.sqlite-*"):  # the WAL and shared-memory files
+        assert stat.S_IMODE(extra.stat().st_mode) & 0o077 == 0, extra
+
+
+def test_a_stale_correction_is_refused_naming_both_versions(tmp_path: Path) -> None:
+    store = _file_store(tmp_path)
+    rec = store.save_record("assessment", "SYN-1", {"x": 1}, author="dr-a")
+    store.save_record("assessment", "SYN-1", {"x": 2}, author="dr-b", record_id=rec.record_id,
+                      reason="item 3 mistyped", based_on_version=1)
+    n_audit = len(store.audit_entries())
+    with pytest.raises(StaleVersionError) as err:
+        store.save_record("assessment", "SYN-1", {"x": 3}, author="dr-c",
+                          record_id=rec.record_id, reason="my fix", based_on_version=1)
+    message = str(err.value)
+    assert "version 1" in message and "version 2" in message and "dr-b" in message
+    assert "Reload" in message
+    assert (err.value.based_on, err.value.current) == (1, 2)
+    assert [r.payload["x"] for r in store.record_history(rec.record_id)] == [1, 2]
+    assert len(store.audit_entries()) == n_audit
+    # a correction must say what it was based on; a version that never existed is refused
+    with pytest.raises(IncompleteInputError, match="based_on_version"):
+        store.save_record("assessment", "SYN-1", {"x": 3}, author="dr-c",
+                          record_id=rec.record_id, reason="my fix")
+    with pytest.raises(InvalidInputError, match="does not exist"):
+        store.save_record("assessment", "SYN-1", {"x": 3}, author="dr-c",
+                          record_id=rec.record_id, reason="my fix", based_on_version=7)
+
+
+def test_simultaneous_corrections_of_one_version_one_wins_the_rest_are_told(
+    tmp_path: Path,
+) -> None:
+    """Threads correcting the same version at once: exactly one is saved, every other one
+    gets StaleVersionError; never a raw database error."""
+    store = _file_store(tmp_path)
+    rec = store.save_record("assessment", "SYN-1", {"x": 0}, author="dr-a")
+    start = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def correct(i: int) -> None:
+        start.wait()
+        try:
+            store.save_record("assessment", "SYN-1", {"x": i}, author=f"dr-{i}",
+                              record_id=rec.record_id, reason="fix", based_on_version=1)
+            outcomes.append("saved")
+        except StaleVersionError:
+            outcomes.append("stale")
+        except Exception as exc:
+            outcomes.append(f"{type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=correct, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sorted(outcomes) == ["saved"] + ["stale"] * 7
+    assert len(store.record_history(rec.record_id)) == 2
+    assert store.verify_audit().ok
+
+
+def _correct_until_saved(url: str, record_id: str, worker: int, n: int) -> list[str]:
+    """A clinician process: reload, correct, and on a stale refusal reload and re-apply."""
+    problems = []
+    store = Store(url)
+    for k in range(n):
+        for _attempt in range(200):
+            newest = store.record_history(record_id)[-1]
+            try:
+                store.save_record("assessment", "SYN-1", {"x": newest.payload["x"] + 1},
+                                  author=f"proc-{worker}", record_id=record_id,
+                                  reason=f"correction {k}", based_on_version=newest.version)
+                break
+            except StaleVersionError:
+                continue
+            except Exception as exc:
+                problems.append(f"{type(exc).__name__}: {exc}")
+                break
+    store.close()
+    return problems
+
+
+def test_concurrent_correcting_processes_lose_nothing(tmp_path: Path) -> None:
+    """Four processes each make 5 corrections of one record (reload and re-apply when
+    refused): all 20 are kept, in order, with no raw database error."""
+    store = _file_store(tmp_path)
+    rec = store.save_record("assessment", "SYN-1", {"x": 0}, author="dr-a")
+    url = str(store.url)
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        results = pool.starmap(_correct_until_saved, [(url, rec.record_id, w, 5) for w in range(4)])
+    assert results == [[], [], [], []]
+    history = store.record_history(rec.record_id)
+    assert [h.version for h in history] == list(range(1, 22))
+    assert history[-1].payload["x"] == 20  # no correction overwrote another
+    assert store.verify_audit().ok
+
+
+def test_audit_rows_cannot_be_changed_and_tampering_is_detected(tmp_path: Path) -> None:
+    store = _file_store(tmp_path)
+    for i in range(5):
+        store.save_record("assessment", "SYN-1", {"x": i}, author="dr-a")
+    store.log("view", who="dr-a", patient_id="SYN-1", detail="trends dashboard")
+    assert store.verify_audit().ok
+    with store.engine.begin() as conn:
+        for sql in ("UPDATE audit_log SET who = 'someone-else'", "DELETE FROM audit_log"):
+            with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+                conn.exec_driver_sql(sql)
+    assert cli(["audit", "verify", "--database", str(store.url)]) == 0
+    # someone with the file drops the guard and edits a row: the chain shows it
+    db = str(store.url.database)
+    store.close()
+    raw = sqlite3.connect(db)
+    (original,) = raw.execute("SELECT who FROM audit_log WHERE id = 3").fetchone()
+    raw.execute("DROP TRIGGER audit_log_no_update")
+    raw.execute("UPDATE audit_log SET who = 'someone-else' WHERE id = 3")
+    raw.commit()
+    check = Store(f"sqlite:///{db}").verify_audit()
+    assert not check.ok and check.bad_row_id == 3 and "changed" in (check.problem or "")
+    assert cli(["audit", "verify", "--database", f"sqlite:///{db}"]) == 1
+    raw.execute("DROP TRIGGER audit_log_no_delete")
+    raw.execute("UPDATE audit_log SET who = ? WHERE id = 3", (original,))  # undo the edit
+    raw.execute("DELETE FROM audit_log WHERE id = 4")
+    raw.commit()
+    raw.close()
+    check = Store(f"sqlite:///{db}").verify_audit()
+    assert not check.ok and check.bad_row_id == 5 and "link" in (check.problem or "")
+
+
+@pytest.mark.parametrize("stamped", [True, False], ids=["alembic-0001", "before-migrations"])
+def test_migration_upgrades_an_old_schema_and_keeps_every_row(
+    tmp_path: Path, stamped: bool
+) -> None:
+    """A database at the baseline schema (or made before migrations existed), with data,
+    is upgraded on opening: every row is kept and the old audit rows are chained."""
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    engine = sa.create_engine(url)
+    when = dt.datetime(2026, 1, 5, 9, 30, 0, 123456)
+    with engine.begin() as conn:
+        migrate(conn, BASELINE)
+        conn.exec_driver_sql(
+            "INSERT INTO patients VALUES ('SYN-9', 'Old Patient', '1980-02-03', 'female', 61.5, "
+            "1, '2026-01-05 09:00:00.000000', 'old-author')"
+        )
+        for v, x in ((1, 4), (2, 5)):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO records (record_id, version, kind, patient_id, payload, author,"
+                    " created_at, effective_at, reason) VALUES ('r-1', :v, 'assessment', 'SYN-9',"
+                    " :p, 'old-author', :t, :t, :reason)"
+                ),
+                {"v": v, "p": f'{{"x": {x}}}', "t": when, "reason": None if v == 1 else "typo"},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO audit_log (at, who, action, patient_id, kind, record_id,"
+                    " version, detail) VALUES (:t, 'old-author', :a, 'SYN-9', 'assessment',"
+                    " 'r-1', :v, '')"
+                ),
+                {"t": when, "a": "create" if v == 1 else "correct", "v": v},
+            )
+        if not stamped:
+            conn.exec_driver_sql("DROP TABLE alembic_version")
+    engine.dispose()
+
+    store = Store(url)
+    with store.engine.connect() as conn:
+        assert schema_revision(conn) == HEAD
+    patient = store.get_patient("SYN-9")
+    assert (patient.display_name, patient.birth_date, patient.weight_kg) == (
+        "Old Patient", dt.date(1980, 2, 3), 61.5)
+    assert [(r.version, r.payload) for r in store.record_history("r-1")] == [
+        (1, {"x": 4}), (2, {"x": 5})]
+    assert [(e.who, e.action, e.at) for e in store.audit_entries("SYN-9")] == [
+        ("old-author", "create", when), ("old-author", "correct", when)]
+    assert store.verify_audit().ok and store.verify_audit().rows_checked == 2
+    store.save_record("assessment", "SYN-9", {"x": 6}, author="dr-new", record_id="r-1",
+                      reason="new fix", based_on_version=2)
+    assert store.verify_audit().ok and store.verify_audit().rows_checked == 3
+
+
+def test_backup_and_verified_restore(tmp_path: Path) -> None:
+    from kaptools.demo import build_demo_database
+
+    source = Store(f"sqlite:///{tmp_path / 'src.sqlite'}")
+    build_demo_database(source)
+    out = tmp_path / "kap-backup.zip"
+    assert cli(["backup", str(out), "--database", str(source.url)]) == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    target_url = f"sqlite:///{tmp_path / 'restored.sqlite'}"
+    assert cli(["restore", str(out), "--database", target_url]) == 0
+    target = Store(target_url)
+    for p in source.list_patients():
+        assert target.get_patient(p.patient_id) == p
+        for kind in ("assessment", "course_plan", "screening", "dosing_session"):
+            assert target.latest_records(kind, p.patient_id) == source.latest_records(
+                kind, p.patient_id)
+    assert target.audit_entries() == source.audit_entries()
+    assert target.verify_audit().ok
+    # restoring again onto data is refused, and changes nothing
+    assert cli(["restore", str(out), "--database", target_url]) == 2
+    assert target.audit_entries() == source.audit_entries()
+    # a damaged backup is refused before anything is written
+    bad = tmp_path / "damaged.zip"
+    with zipfile.ZipFile(out) as zin, zipfile.ZipFile(bad, "w") as zout:
+        for item in zin.namelist():
+            data = zin.read(item)
+            if item == "records.jsonl":
+                data = data.replace(b'"dr.', b'"xx.', 1) if b'"dr.' in data else data[:-40]
+            zout.writestr(item, data)
+    empty = Store(f"sqlite:///{tmp_path / 'empty.sqlite'}", create=False)
+    with pytest.raises(InvalidInputError, match="damaged"):
+        restore(bad, empty)
+    assert not sa.inspect(empty.engine).has_table("records")
+    with pytest.raises(InvalidInputError, match="already exists"):
+        backup(source, out)
