@@ -231,18 +231,12 @@ class GuardedVoilaHandler(TornadoVoilaHandler):
         await super().get(path)
 
 
-def pool_kernel_ids(km: Any) -> set[str]:
-    ids: set[str] = set()
-    for pool in getattr(km, "_pools", {}).values():
-        for task in pool:
-            if task.done() and not task.cancelled() and task.exception() is None:
-                ids.add(task.result()["kernel_id"])
-    return ids
-
-
 def page_kernels(km: Any) -> int:
-    """Kernels serving pages (or starting for one): all kernels less the preheated pool."""
-    return len(set(km.list_kernel_ids()) - pool_kernel_ids(km))
+    """Kernels serving pages (handed out from the pool or started for a request); the
+    preheated pool, ready or refilling, never counts against the cap."""
+    pages: set[str] = km.__dict__.setdefault("kaptools_page_kernels", set())
+    pages &= set(km.list_kernel_ids())
+    return len(pages)
 
 
 def _track_restarts(base: type) -> type:
@@ -256,6 +250,9 @@ def _track_restarts(base: type) -> type:
         async def start_kernel(self, *args: Any, **kwargs: Any) -> str:
             kernel_id = await ensure_async(super().start_kernel(*args, **kwargs))
             restarted: set[str] = self.__dict__.setdefault("kaptools_restarted", set())
+            if (kwargs.get("env") or {}).get("VOILA_PREHEAT") != "True":
+                # started for a request, not for the preheated pool
+                self.__dict__.setdefault("kaptools_page_kernels", set()).add(kernel_id)
 
             def mark() -> None:
                 restarted.add(kernel_id)
@@ -272,6 +269,11 @@ def _harden_kernel_manager(cls: type) -> type:
     """Add 'discard dead pool kernels' to Voilà's (preheating) kernel manager."""
 
     class KaptoolsKernelManager(cls):
+        async def get_rendered_notebook(self, *args: Any, **kwargs: Any) -> Any:
+            result = await super().get_rendered_notebook(*args, **kwargs)
+            self.__dict__.setdefault("kaptools_page_kernels", set()).add(result[2])
+            return result
+
         async def discard_dead_pool_kernels(self) -> int:
             """Drop pool entries whose kernel died, restarted or whose pre-render failed."""
             restarted: set[str] = self.__dict__.get("kaptools_restarted", set())
