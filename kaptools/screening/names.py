@@ -260,6 +260,24 @@ def _single(key: str, table: DrugNameTable) -> tuple[_Entry, list[str]] | None:
     return None
 
 
+def _longest_listed_prefix(
+    key: str, table: DrugNameTable
+) -> tuple[tuple[_Entry, list[str]] | None, list[str]]:
+    """A listed name followed only by formulation words and strengths, or (None, notes)."""
+    without_strength = _SPACE.sub(" ", _STRENGTH.sub(" ", key)).strip()
+    words = without_strength.split(" ")
+    for i in range(len(words) - 1, 0, -1):
+        head, tail = " ".join(words[:i]), words[i:]
+        if all(w in FORMULATION_WORDS for w in tail):
+            found = _single(head, table)
+            if found is not None:
+                _, notes = _strip_words(key.replace(head, "", 1).strip() or head)
+                strengths = [n for n in notes if n.startswith("strength")]
+                form = "formulation " + " ".join(w.upper() if len(w) <= 4 else w for w in tail)
+                return found, [*strengths, f"{form} ignored"]
+    return None, _strip_words(key)[1]
+
+
 @functools.lru_cache(maxsize=4096)
 def _suggest(key: str) -> tuple[str, ...]:
     close = difflib.get_close_matches(
@@ -280,8 +298,13 @@ def resolve_drug_name(name: str) -> DrugName:
     notes: list[str] = []
     found = _single(key, table)
     if found is None:
-        key, notes = _strip_words(key)
-        found = _single(key, table)
+        stripped, notes = _strip_words(key)
+        found = _single(stripped, table)
+        if found is None:
+            # A formulation word can be part of a brand ("Adhansia XR"): keep the
+            # longest listed name and set aside only what follows it.
+            found, notes = _longest_listed_prefix(key, table)
+        key = stripped
     if found is not None:
         entry, more = found
         how = NameMatch.SALT if more and entry.how == NameMatch.EXACT else entry.how
