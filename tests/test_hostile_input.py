@@ -1,0 +1,73 @@
+"""Hostile input (issue 13): one test per defect found by crafted files and seeded fuzzing.
+
+Each test was written before its fix. Cut-short rows are never screened, exported cells
+never execute in a spreadsheet, and nothing a user can type crashes or stalls kaptools.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kaptools import cli
+from kaptools.screening import MALFORMED, screen_cohort, synthetic_screening_frame
+
+
+def _critical_row_frame() -> pd.DataFrame:
+    """Three synthetic rows; row 2 has a C-SSRS intent 'yes' (critical alert, not eligible)."""
+    frame = synthetic_screening_frame(3, seed=5).astype(object)
+    cssrs = [c for c in frame.columns if str(c).startswith("cssrs_")]
+    for c in cssrs:
+        frame.loc[1, c] = "yes"
+    return frame
+
+
+def test_a_short_csv_row_is_malformed_with_its_line_and_never_screened(tmp_path: Path) -> None:
+    """A row missing its last cells (here the C-SSRS answers) is malformed, not 'not asked'."""
+    frame = _critical_row_frame()
+    full = tmp_path / "full.csv"
+    frame.to_csv(full, index=False)
+    assert screen_cohort(full).table["alert_level"].iloc[1] == "critical"
+    lines = full.read_text(encoding="utf-8").splitlines()
+    cells = lines[2].split(",")
+    n_cssrs = sum(str(c).startswith("cssrs_") for c in frame.columns)
+    lines[2] = ",".join(cells[:-n_cssrs])  # the row stops before its C-SSRS answers
+    short = tmp_path / "short.csv"
+    short.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cohort = screen_cohort(short)
+    status = list(cohort.table["status"])
+    assert status[1] == MALFORMED and MALFORMED not in (status[0], status[2])
+    reason = cohort.errors.set_index("row")["reason"][2]
+    assert "line 3" in reason and "cells but the header has" in reason
+    out = tmp_path / "out.csv"
+    code = cli.main(["screen", str(short), "--out", str(out), "-q"])
+    assert code == cli.EXIT_PROBLEMS
+    assert pd.read_csv(out)["status"].iloc[1] == MALFORMED
+
+
+def test_a_long_csv_row_names_its_line_too(tmp_path: Path) -> None:
+    """A row with extra cells is malformed and its reason gives the file line."""
+    path = tmp_path / "long.csv"
+    synthetic_screening_frame(3, seed=5).to_csv(path, index=False)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[3] += ",x,y"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cohort = screen_cohort(path)
+    assert list(cohort.table["status"] == MALFORMED) == [False, False, True]
+    assert "line 4" in cohort.errors["reason"].iloc[0]
+
+
+@pytest.mark.parametrize("cut", [1, 2, 5])
+def test_any_short_row_is_malformed_whatever_is_cut(tmp_path: Path, cut: int) -> None:
+    """However many trailing cells are missing (blank or not), the row is malformed."""
+    path = tmp_path / "c.csv"
+    synthetic_screening_frame(2, seed=1).to_csv(path, index=False)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header_width = len(lines[0].split(","))
+    cells = lines[1].split(",")
+    assert len(cells) == header_width
+    lines[1] = ",".join(cells[:-cut])
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert list(screen_cohort(path).table["status"] == MALFORMED) == [True, False]
