@@ -11,7 +11,7 @@ import tomllib
 from importlib import resources
 from typing import Any
 
-__all__ = ["ENTRY_LIMITS_SOURCE", "entry_range"]
+__all__ = ["ENTRY_LIMITS_SOURCE", "entry_range", "size_limit"]
 
 
 @functools.cache
@@ -23,11 +23,21 @@ def _table() -> dict[str, Any]:
 def entry_range(name: str) -> tuple[float, float]:
     """The inclusive (min, max) accepted for a typed-in ``name`` (e.g. ``"systolic_mmhg"``)."""
     try:
+        if name in ("source", "size"):
+            raise KeyError(name)
         low, high = _table()[name]
     except KeyError:
-        known = sorted(k for k in _table() if k != "source")
+        known = sorted(k for k in _table() if k not in ("source", "size"))
         raise KeyError(f"no entry limit named {name!r}; known: {known}") from None
     return low, high
+
+
+def size_limit(name: str) -> int:
+    """The largest size accepted for an input, e.g. ``size_limit("csv_columns_max")``."""
+    try:
+        return int(_table()["size"][name])
+    except KeyError:
+        raise KeyError(f"no size limit named {name!r}; known: {sorted(_table()['size'])}") from None
 
 
 ENTRY_LIMITS_SOURCE: str = str(_table()["source"])

@@ -25,6 +25,7 @@ import pandas as pd
 
 from kaptools.alerts import AlertLevel
 from kaptools.errors import InvalidInputError, RecordError
+from kaptools.limits import size_limit
 from kaptools.protocol import Protocol, ProtocolInfo, default_protocol
 from kaptools.protocol._screening import (
     Answer,
@@ -630,49 +631,115 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
     return frame_from_records(items())
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    options: dict[str, Any] = {
-        "dtype": "category",
-        "encoding": "utf-8-sig",
-        "keep_default_na": False,
-        "na_values": [""],
-        "skipinitialspace": True,
-    }
+_CSV_OPTIONS: dict[str, Any] = {
+    "dtype": "category",
+    "keep_default_na": False,
+    "na_values": [""],
+    "skipinitialspace": True,
+}
+
+
+def _check_file_size(path: Path) -> None:
+    limit = size_limit("input_file_max_bytes")
+    size = path.stat().st_size
+    if size > limit:
+        msg = (
+            f"input {str(path)!r} is {size:,} bytes; the limit is {limit:,} bytes "
+            f"(input_file_max_bytes): split the cohort into smaller files"
+        )
+        raise InvalidInputError(msg)
+
+
+def _csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header and every non-blank row with its file line, read by the csv module.
+
+    Raises InvalidInputError for a file that breaks a size limit (columns, cell length)
+    or that the csv module cannot read, naming the line.
+    """
+    cell_max = size_limit("csv_cell_max_chars")
+    columns_max = size_limit("csv_columns_max")
+    old_limit = csv.field_size_limit()
+    csv.field_size_limit(cell_max)
+    rows: list[tuple[int, list[str]]] = []
     try:
-        frame = pd.read_csv(path, **options)
-    except pd.errors.EmptyDataError:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh, skipinitialspace=True)
+            try:
+                for cells in reader:
+                    if not cells:
+                        continue
+                    if len(cells) > columns_max:
+                        msg = (
+                            f"input {str(path)!r} line {reader.line_num} has {len(cells):,} "
+                            f"cells; the limit is {columns_max:,} (csv_columns_max): check the "
+                            f"separator, or drop unused slot columns"
+                        )
+                        raise InvalidInputError(msg)
+                    rows.append((reader.line_num, cells))
+            except csv.Error as exc:
+                msg = (
+                    f"input {str(path)!r} line {reader.line_num} cannot be read as CSV ({exc}); "
+                    f"a cell may hold at most {cell_max:,} characters (csv_cell_max_chars): "
+                    f"check the quoting"
+                )
+                raise InvalidInputError(msg) from None
+    finally:
+        csv.field_size_limit(old_limit)
+    if not rows:
         msg = f"input {str(path)!r} is empty: it needs a header row in the screening layout"
-        raise InvalidInputError(msg) from None
-    except pd.errors.ParserError:
-        frame = _read_ragged_csv(path)
+        raise InvalidInputError(msg)
+    return rows[0][1], rows[1:]
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """Read a wide-layout CSV. A row with fewer or more cells than the header is malformed.
+
+    The csv module first counts each row's cells (a cut-short row must never be read as
+    if its missing answers were blank); a file whose rows all fit is then read by
+    pandas' fast parser, and the rows of one that does not are read one by one.
+    """
+    _check_file_size(path)
+    header, body = _csv_rows(path)
+    width = len(header)
+    fits = all(len(cells) == width for _, cells in body)
+    frame = None
+    if fits:
+        try:
+            frame = pd.read_csv(path, encoding="utf-8-sig", **_CSV_OPTIONS)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError):
+            frame = None
+        if frame is not None and len(frame) != len(body):
+            frame = None  # pandas and csv disagree on the rows: trust the row-by-row read
+    if frame is None:
+        frame = _frame_from_rows(header, body)
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
     return frame
 
 
-def _read_ragged_csv(path: Path) -> pd.DataFrame:
-    """Read a CSV whose rows have the wrong number of cells: those rows become errors."""
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        rows = [r for r in csv.reader(fh) if r]
-    header, body = rows[0], rows[1:]
+def _frame_from_rows(header: list[str], body: list[tuple[int, list[str]]]) -> pd.DataFrame:
+    """A frame of the rows that have as many cells as the header; the others become errors."""
     width = len(header)
     good: list[list[str]] = []
     errors: list[str | None] = []
-    for number, cells in enumerate(body, start=1):
+    for line, cells in body:
         if len(cells) == width:
             good.append(cells)
             errors.append(None)
         else:
             good.append([""] * width)
+            short = "missing cells are never read as blank" if len(cells) < width else ""
             errors.append(
-                f"row {number} has {len(cells)} cells but the header has {width}: "
-                f"check separators and quoting"
+                f"line {line} has {len(cells)} cells but the header has {width}"
+                + (f" ({short})" if short else "")
+                + ": check separators and quoting, and that the row was not cut short"
             )
     buffer = io.StringIO()
     csv.writer(buffer).writerows([header, *good])
     buffer.seek(0)
-    frame = pd.read_csv(
-        buffer, dtype="category", keep_default_na=False, na_values=[""], skipinitialspace=True
-    )
+    frame = pd.read_csv(buffer, **_CSV_OPTIONS)
+    if INPUT_ERROR_COLUMN in frame.columns:
+        given = frame[INPUT_ERROR_COLUMN].astype(object).to_numpy()
+        errors = [e if e is not None else g for e, g in zip(errors, given, strict=True)]
     frame[INPUT_ERROR_COLUMN] = pd.array(errors, dtype=object)
     return frame
 
