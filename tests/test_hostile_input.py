@@ -6,6 +6,9 @@ never execute in a spreadsheet, and nothing a user can type crashes or stalls ka
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -71,3 +74,58 @@ def test_any_short_row_is_malformed_whatever_is_cut(tmp_path: Path, cut: int) ->
     lines[1] = ",".join(cells[:-cut])
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert list(screen_cohort(path).table["status"] == MALFORMED) == [True, False]
+
+
+# ---------------------------------------------------------------------------
+# CSV injection (OWASP): cells a spreadsheet would execute are neutralised in CSV
+
+FORMULAS = ["=HYPERLINK(\"http://x\",\"y\")", "+1+cmd|'/C calc'!A0", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+
+
+@pytest.mark.parametrize("formula", FORMULAS)
+def test_screen_output_and_errors_csv_never_start_a_cell_with_a_formula(
+    tmp_path: Path, formula: str
+) -> None:
+    """Patient ids and bad cell values reach the CSVs neutralised; JSON Lines keep them raw."""
+    frame = synthetic_screening_frame(3, seed=2).astype(object)
+    frame.loc[0, "patient_id"] = formula
+    frame.loc[1, "patient_id"] = formula
+    frame.loc[1, "age_years"] = formula  # malformed: goes to the errors CSV with its value
+    src = tmp_path / "in.csv"
+    frame.to_csv(src, index=False)
+    out, errors = tmp_path / "out.csv", tmp_path / "out.errors.csv"
+    assert cli.main(["screen", str(src), "--out", str(out), "-q"]) == cli.EXIT_PROBLEMS
+    for path in (out, errors):
+        with path.open(encoding="utf-8", newline="") as fh:
+            for row in csv.reader(fh):
+                for cell in row:
+                    assert not cell or cell[0] not in "=+-@\t\r", (path.name, cell)
+    table = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert table["patient_id"].iloc[0] == "'" + formula
+    jsonl = tmp_path / "out.jsonl"
+    cli.main(["screen", str(src), "--out", str(jsonl), "-q"])
+    assert json.loads(jsonl.read_text(encoding="utf-8").splitlines()[0])["patient_id"] == formula
+
+
+def test_plan_csv_neutralises_formula_cells() -> None:
+    """A session note (or any text cell) starting with '=' is written with a leading quote."""
+    import dataclasses
+    import datetime as dt
+
+    from kaptools.scheduling import ClinicCalendar, plan_course, plan_to_csv
+
+    plan = plan_course(
+        "iv_ketamine",
+        dt.date(2026, 3, 2),
+        calendar=ClinicCalendar(country="US", subdivision="NY"),
+        screening_status="eligible",
+        weight_kg=70,
+        age=40,
+        patient_id="SYN-0001",
+    )
+    sessions = list(plan.sessions)
+    sessions[0] = dataclasses.replace(sessions[0], note="=1+1", label="@cmd")
+    plan = dataclasses.replace(plan, sessions=tuple(sessions))
+    rows = list(csv.DictReader(io.StringIO(plan_to_csv(plan))))
+    assert rows[0]["note"] == "'=1+1" and rows[0]["label"] == "'@cmd"
+    assert rows[0]["dose_mg"] == "" or not rows[0]["dose_mg"].startswith("'")
