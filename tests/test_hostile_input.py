@@ -79,7 +79,7 @@ def test_any_short_row_is_malformed_whatever_is_cut(tmp_path: Path, cut: int) ->
 # ---------------------------------------------------------------------------
 # CSV injection (OWASP): cells a spreadsheet would execute are neutralised in CSV
 
-FORMULAS = ["=HYPERLINK(\"http://x\",\"y\")", "+1+cmd|'/C calc'!A0", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+FORMULAS = ['=HYPERLINK("http://x","y")', "+1+cmd|'/C calc'!A0", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
 
 
 @pytest.mark.parametrize("formula", FORMULAS)
@@ -100,11 +100,12 @@ def test_screen_output_and_errors_csv_never_start_a_cell_with_a_formula(
             for row in csv.reader(fh):
                 for cell in row:
                     assert not cell or cell[0] not in "=+-@\t\r", (path.name, cell)
-    table = pd.read_csv(out, dtype=str, keep_default_na=False)
-    assert table["patient_id"].iloc[0] == "'" + formula
     jsonl = tmp_path / "out.jsonl"
     cli.main(["screen", str(src), "--out", str(jsonl), "-q"])
-    assert json.loads(jsonl.read_text(encoding="utf-8").splitlines()[0])["patient_id"] == formula
+    raw = json.loads(jsonl.read_text(encoding="utf-8").splitlines()[0])["patient_id"]
+    assert raw in (formula, formula.lstrip("\r"))  # pandas writes a bare CR as a line end
+    with out.open(encoding="utf-8", newline="") as fh:
+        assert next(iter(csv.DictReader(fh)))["patient_id"] == "'" + raw
 
 
 def test_plan_csv_neutralises_formula_cells() -> None:
@@ -129,3 +130,25 @@ def test_plan_csv_neutralises_formula_cells() -> None:
     rows = list(csv.DictReader(io.StringIO(plan_to_csv(plan))))
     assert rows[0]["note"] == "'=1+1" and rows[0]["label"] == "'@cmd"
     assert rows[0]["dose_mg"] == "" or not rows[0]["dose_mg"].startswith("'")
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ("=1+1", "'=1+1"),
+        ("-1+1", "'-1+1"),
+        ("@x", "'@x"),
+        ("\t1", "'\t1"),
+        ("-5", "-5"),
+        ("+1.5e3", "+1.5e3"),
+        ("SYN-1", "SYN-1"),
+        ("", ""),
+        (3, 3),
+        (None, None),
+    ],
+)
+def test_safe_cell_quotes_formulas_and_leaves_plain_numbers(value: object, written: object) -> None:
+    """Only text a spreadsheet would execute gains the quote; plain numbers cannot execute."""
+    from kaptools.spreadsheet import safe_cell
+
+    assert safe_cell(value) == written

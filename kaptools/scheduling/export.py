@@ -19,6 +19,7 @@ from icalendar import Calendar, Event
 
 from kaptools.errors import InvalidInputError
 from kaptools.scheduling.plan import CoursePlan, PlannedSession, SessionStatus
+from kaptools.spreadsheet import safe_cell
 
 __all__ = ["CSV_COLUMNS", "plan_to_csv", "plan_to_ics", "plan_uid"]
 
@@ -154,22 +155,25 @@ def plan_to_csv(plan: CoursePlan) -> str:
     for s in plan.sessions:
         writer.writerow(
             {
-                "index": s.index,
-                "date": s.date.isoformat(),
-                "weekday": s.date.strftime("%a"),
-                "kind": s.kind.value,
-                "phase": s.phase.value if s.phase else "",
-                "label": s.label,
-                "status": s.status.value,
-                "dose_number": s.dose_number if s.dose_number is not None else "",
-                "dose_mg": f"{s.dose.mg:g}" if s.dose else "",
-                "devices": s.dose.devices if s.dose and s.dose.devices else "",
-                "dose_arithmetic": s.dose.arithmetic if s.dose else "",
-                "confirmation": s.dose.confirmation if s.dose else "",
-                "instruments": "; ".join(s.instruments),
-                "note": s.note,
-                "place": s.place.value if s.place else "",
-                "deviation": _deviation_text(plan, s),
+                k: safe_cell(v)
+                for k, v in {
+                    "index": s.index,
+                    "date": s.date.isoformat(),
+                    "weekday": s.date.strftime("%a"),
+                    "kind": s.kind.value,
+                    "phase": s.phase.value if s.phase else "",
+                    "label": s.label,
+                    "status": s.status.value,
+                    "dose_number": s.dose_number if s.dose_number is not None else "",
+                    "dose_mg": f"{s.dose.mg:g}" if s.dose else "",
+                    "devices": s.dose.devices if s.dose and s.dose.devices else "",
+                    "dose_arithmetic": s.dose.arithmetic if s.dose else "",
+                    "confirmation": s.dose.confirmation if s.dose else "",
+                    "instruments": "; ".join(s.instruments),
+                    "note": s.note,
+                    "place": s.place.value if s.place else "",
+                    "deviation": _deviation_text(plan, s),
+                }.items()
             }
         )
     return buf.getvalue()
