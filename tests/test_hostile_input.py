@@ -152,3 +152,61 @@ def test_safe_cell_quotes_formulas_and_leaves_plain_numbers(value: object, writt
     from kaptools.spreadsheet import safe_cell
 
     assert safe_cell(value) == written
+
+
+# ---------------------------------------------------------------------------
+# Numbers: out-of-range magnitudes, NaN, infinities and non-ASCII digits are refused
+
+NUMERIC_COLUMNS = [
+    c.name
+    for c in __import__("kaptools.screening", fromlist=["wide_columns"]).wide_columns(
+        diagnosis_slots=1, trial_slots=1, medication_slots=1
+    )
+    if c.kind == "number"
+]
+
+
+@pytest.mark.parametrize("column", NUMERIC_COLUMNS)
+@pytest.mark.parametrize(
+    "value", ["9" * 400, "-" + "9" * 400, "1e400", "nan", "inf", "１２", "4\u0660"]
+)
+def test_a_huge_or_non_ascii_number_in_any_numeric_cell_is_malformed(
+    tmp_path: Path, column: str, value: str
+) -> None:
+    """The row is reported malformed naming the column; the CLI exits 1, never 70."""
+    frame = synthetic_screening_frame(3, seed=2).astype(object)
+    if column.startswith("med1"):
+        frame.loc[0, "med1_drug"] = "sertraline"
+        frame.loc[0, "medication_list"] = "recorded"
+    if column.startswith("trial1"):
+        frame.loc[0, "trial1_drug"] = "sertraline"
+        frame.loc[0, "trial_history"] = "recorded"
+    frame.loc[0, column] = value
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    frame.to_csv(src, index=False)
+    assert cli.main(["screen", str(src), "--out", str(out), "-q"]) == cli.EXIT_PROBLEMS
+    errors = pd.read_csv(tmp_path / "out.errors.csv", dtype=str)
+    assert column in set(errors.loc[errors["row"] == "1", "column"])
+
+
+@pytest.mark.parametrize("phq9", [[0] * 8 + [float("nan")], [float("nan")] * 9])
+def test_a_phq9_answer_of_nan_is_refused_not_read_as_unanswered(phq9: list[float]) -> None:
+    """NaN is not 'not asked' in a record: null is. The error names the item."""
+    from kaptools.errors import RecordError
+    from kaptools.screening import ScreeningRecord
+
+    with pytest.raises(RecordError, match=r"phq9.*item 9.*null"):
+        ScreeningRecord.parse({"phq9": phq9})
+    text = json.dumps({"phq9": phq9})  # Python writes NaN, which some JSON readers accept
+    with pytest.raises(RecordError, match="phq9"):
+        ScreeningRecord.parse_json(text)
+
+
+def test_an_error_message_never_repeats_a_400_digit_value() -> None:
+    """The value received is shown, shortened: an error stays one readable line."""
+    from kaptools.errors import RecordError
+    from kaptools.screening import ScreeningRecord
+
+    with pytest.raises(RecordError) as info:
+        ScreeningRecord.parse({"weight_kg": 10**400})
+    assert "weight_kg" in str(info.value) and len(str(info.value)) < 400
