@@ -328,7 +328,11 @@ def _column_for(name: str) -> Column | None:
 BLANK = -1
 INVALID = -2
 
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+"""A number written in ASCII digits: full-width or other scripts' digits are refused
+(``float()`` would read them, but a clinic system never writes them)."""
+NUMBER_MAX_CHARS = 40
+"""Longest number text read; a longer one (a 400-digit value) is refused unread."""
 
 
 def _number_of(value: object) -> float | None:
@@ -336,12 +340,15 @@ def _number_of(value: object) -> float | None:
     if isinstance(value, bool | np.bool_):
         return None
     if isinstance(value, int | float | np.integer | np.floating):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an int of hundreds of digits: out of every range
+            return None
     if isinstance(value, str):
         text = value.strip()
         if not text:
             return np.nan
-        if _NUMBER.fullmatch(text):
+        if len(text) <= NUMBER_MAX_CHARS and _NUMBER.fullmatch(text):
             return float(text)
     return None
 

@@ -323,9 +323,15 @@ class ScreeningRecord(_Edge):
             raise ValueError(msg)
         out: list[int | None] = []
         for i, v in enumerate(value, start=1):
-            if v is None or (isinstance(v, float) and math.isnan(v)):
+            if v is None:
                 out.append(None)
                 continue
+            if isinstance(v, float) and math.isnan(v):
+                msg = (
+                    f"PHQ-9 item {i} is NaN; write null for an unanswered item (NaN is "
+                    f"not an answer, and never read as 'not asked')"
+                )
+                raise ValueError(msg)
             whole = (
                 isinstance(v, int | float)
                 and not isinstance(v, bool)
@@ -377,6 +383,20 @@ class ScreeningRecord(_Edge):
             ) from None
 
 
+VALUE_SHOWN_MAX_CHARS = 60
+"""Longest value repeated in an error message; a longer one is cut with its length."""
+
+
+def shorten(value: object) -> str:
+    """``repr(value)``, cut to :data:`VALUE_SHOWN_MAX_CHARS` with the full length given."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**40:
+        return f"a {len(str(abs(value)))}-digit number"
+    text = repr(value)
+    if len(text) <= VALUE_SHOWN_MAX_CHARS:
+        return text
+    return f"{text[: VALUE_SHOWN_MAX_CHARS - 10]}... ({len(text):,} characters)"
+
+
 def describe_validation_error(exc: ValidationError) -> str:
     """One line per problem: the field path, what is wrong, the value received."""
     parts = []
@@ -392,7 +412,9 @@ def describe_validation_error(exc: ValidationError) -> str:
             msg = f"not valid JSON ({e.get('ctx', {}).get('error', 'syntax error')})"
         got = e.get("input")
         got_s = (
-            "" if isinstance(got, dict | list) or e["type"] == "json_invalid" else f" (got {got!r})"
+            ""
+            if isinstance(got, dict | list) or e["type"] == "json_invalid"
+            else f" (got {shorten(got)})"
         )
         parts.append(f"{loc or 'record'}: {msg}{got_s}")
     return "; ".join(parts) + ". Fix the field(s) named (schema: kaptools screen --schema)."
