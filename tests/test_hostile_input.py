@@ -210,3 +210,56 @@ def test_an_error_message_never_repeats_a_400_digit_value() -> None:
     with pytest.raises(RecordError) as info:
         ScreeningRecord.parse({"weight_kg": 10**400})
     assert "weight_kg" in str(info.value) and len(str(info.value)) < 400
+
+
+# ---------------------------------------------------------------------------
+# Protocol files: values finite and plausible, nesting and size bounded
+
+
+def _default_text() -> str:
+    from kaptools.protocol import DEFAULT_PROTOCOL_PATH
+
+    return DEFAULT_PROTOCOL_PATH.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("value", ["inf", "+inf", "-inf", "nan", "1e300", "-180", "99999"])
+def test_a_non_finite_or_implausible_threshold_is_refused_with_its_key(value: str) -> None:
+    """bp_defer_systolic_min = inf used to load and switch the defer rule off."""
+    from kaptools.errors import ProtocolError
+    from kaptools.protocol import parse_protocol
+
+    text = _default_text().replace(
+        "bp_defer_systolic_min = { value = 180,", f"bp_defer_systolic_min = {{ value = {value},"
+    )
+    with pytest.raises(ProtocolError, match=r"bp_defer_systolic_min.*\(line 38\)"):
+        parse_protocol(text, origin="clinic.toml")
+
+
+def test_every_threshold_of_the_default_protocol_is_finite_and_plausible() -> None:
+    """The shipped defaults pass the same plausibility ranges a clinic's copy must."""
+    from kaptools.protocol import default_protocol
+
+    assert default_protocol().screening.thresholds.bp_defer_systolic_min.value == 180
+
+
+@pytest.mark.parametrize("depth", [50, 2000, 100_000])
+def test_deeply_nested_toml_is_refused_not_a_recursion_error(depth: int) -> None:
+    """A protocol nested thousands deep is a ProtocolError naming the limit."""
+    from kaptools.errors import ProtocolError
+    from kaptools.protocol import parse_protocol
+
+    text = _default_text() + "\n[extra]\nx = " + "[" * depth + "]" * depth + "\n"
+    with pytest.raises(ProtocolError, match="nest"):
+        parse_protocol(text, origin="clinic.toml")
+
+
+def test_an_oversized_protocol_file_is_refused_unread(tmp_path: Path) -> None:
+    """A protocol file larger than the limit is refused before it is parsed."""
+    from kaptools.errors import ProtocolError
+    from kaptools.limits import size_limit
+    from kaptools.protocol import load_protocol
+
+    path = tmp_path / "big.toml"
+    path.write_text(_default_text() + "#" * size_limit("protocol_file_max_bytes"), "utf-8")
+    with pytest.raises(ProtocolError, match="protocol_file_max_bytes"):
+        load_protocol(path)
