@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import ValidationError, model_validator
 
 from kaptools.errors import ProtocolError
+from kaptools.limits import size_limit
 from kaptools.protocol._common import Section, Source, Threshold
 from kaptools.protocol._courses import CoursesSection, MonitoringSection, Route
 from kaptools.protocol._measures import MeasuresSection
@@ -321,14 +322,41 @@ def _format_errors(err: ValidationError, text: str, origin: str) -> str:
     return f"Protocol {origin} does not match the protocol schema:\n" + "\n".join(parts)
 
 
+def _depth(value: object, stop: int) -> int:
+    """How deep tables and arrays nest in ``value`` (counting stops at ``stop``)."""
+    if stop <= 0 or not isinstance(value, dict | list):
+        return 0
+    children = value.values() if isinstance(value, dict) else value
+    return 1 + max((_depth(v, stop - 1) for v in children), default=0)
+
+
 def parse_protocol(text: str, *, origin: str = "<text>", path: Path | None = None) -> Protocol:
     """Validate TOML ``text`` as a protocol. Raises ProtocolError naming key and line."""
+    if not isinstance(text, str):
+        msg = f"text: a protocol is TOML text, a str (got {type(text).__name__})"
+        raise ProtocolError(msg)
+    max_bytes = size_limit("protocol_file_max_bytes")
+    if len(text) > max_bytes:
+        msg = (
+            f"Protocol {origin} is {len(text):,} characters; the limit is {max_bytes:,} "
+            f"(protocol_file_max_bytes): a protocol is a short file, check it is the right one"
+        )
+        raise ProtocolError(msg)
+    nesting = size_limit("protocol_nesting_max")
+    too_deep = (
+        f"Protocol {origin} nests tables or arrays more than {nesting} deep "
+        f"(protocol_nesting_max): flatten the nested values"
+    )
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProtocolError(
             f"Protocol {origin} is not valid TOML: {exc}. Fix the syntax there."
         ) from None
+    except RecursionError:
+        raise ProtocolError(too_deep) from None
+    if _depth(data, nesting + 1) > nesting:
+        raise ProtocolError(too_deep)
     try:
         model = _ProtocolModel.model_validate(data)
     except ValidationError as exc:
@@ -363,6 +391,17 @@ def load_protocol(path: str | os.PathLike[str] | None = None) -> Protocol:
             f"Protocol file {str(p)!r} does not exist or is not a file. "
             f"Give the path of a TOML protocol (copy {DEFAULT_PROTOCOL_PATH} to start)."
         )
+    max_bytes = size_limit("protocol_file_max_bytes")
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        raise ProtocolError(f"Protocol file {str(p)!r} cannot be read: {exc}.") from None
+    if size > max_bytes:
+        msg = (
+            f"Protocol file {str(p)!r} is {size:,} bytes; the limit is {max_bytes:,} "
+            f"(protocol_file_max_bytes): a protocol is a short file, check it is the right one"
+        )
+        raise ProtocolError(msg)
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

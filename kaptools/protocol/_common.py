@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from kaptools.limits import protocol_value_range
 
 __all__ = ["Section", "Source", "Threshold"]
 
@@ -13,9 +16,10 @@ Source = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3)]
 
 
 class Section(BaseModel):
-    """Base of every protocol table: frozen, and unknown keys are an error (typos)."""
+    """Base of every protocol table: frozen, unknown keys are an error (typos), and every
+    number is finite (``inf`` and ``nan`` are refused with the key named)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """A copy; with ``update``, validated like the protocol file (pydantic's own
@@ -37,6 +41,18 @@ class Threshold(Section):
     unit: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
     source: Source
     note: str = ""
+
+    @model_validator(mode="after")
+    def _plausible(self) -> Threshold:
+        low, high = protocol_value_range(self.unit)
+        if not (math.isfinite(self.value) and low <= self.value <= high):
+            msg = (
+                f"the value {self.value:g} {self.unit} is outside the plausible range "
+                f"{low:g} to {high:g} for that unit (kaptools/limits.toml, protocol_units): "
+                f"check it for a typing error"
+            )
+            raise ValueError(msg)
+        return self
 
     @property
     def int_value(self) -> int:
