@@ -263,3 +263,67 @@ def test_an_oversized_protocol_file_is_refused_unread(tmp_path: Path) -> None:
     path.write_text(_default_text() + "#" * size_limit("protocol_file_max_bytes"), "utf-8")
     with pytest.raises(ProtocolError, match="protocol_file_max_bytes"):
         load_protocol(path)
+
+
+# ---------------------------------------------------------------------------
+# Sizes: list lengths, column counts, slot numbers and line lengths are bounded
+
+
+def test_a_jsonl_record_with_100000_diagnoses_is_malformed_quickly(tmp_path: Path) -> None:
+    """A list longer than record_list_max_items makes that line malformed, in well under 2 s."""
+    import time
+
+    from kaptools.limits import size_limit
+
+    path = tmp_path / "c.jsonl"
+    ok = {"age_years": 40, "sex": "female"}
+    huge = {**ok, "diagnoses": ["F33.1"] * 100_000}
+    path.write_text(json.dumps(ok) + "\n" + json.dumps(huge) + "\n", encoding="utf-8")
+    start = time.perf_counter()
+    cohort = screen_cohort(path)
+    assert time.perf_counter() - start < 2
+    assert list(cohort.table["status"] == MALFORMED) == [False, True]
+    reason = cohort.errors["reason"].iloc[0]
+    assert "diagnoses" in reason and str(size_limit("record_list_max_items")) in reason
+
+
+def test_a_jsonl_line_over_the_length_limit_is_malformed(tmp_path: Path) -> None:
+    """A line longer than jsonl_line_max_chars is reported with its number, never parsed."""
+    from kaptools.limits import size_limit
+
+    path = tmp_path / "c.jsonl"
+    pad = " " * (size_limit("jsonl_line_max_chars") + 1)
+    path.write_text('{"age_years": 40}\n{"age_years": 41' + pad + "}\n", encoding="utf-8")
+    cohort = screen_cohort(path)
+    assert list(cohort.table["status"] == MALFORMED) == [False, True]
+    assert "line 2" in cohort.errors["reason"].iloc[0]
+
+
+def test_a_csv_with_100000_trial_columns_is_refused_quickly(tmp_path: Path) -> None:
+    """Too many columns is one clear error naming the limit, in well under 2 s."""
+    import time
+
+    from kaptools.errors import InvalidInputError
+
+    frame = synthetic_screening_frame(2, seed=1)
+    extra = ",".join(f"trial{i}_drug" for i in range(9, 100_009))
+    text = frame.to_csv(index=False).splitlines()
+    text[0] += "," + extra
+    for i in range(1, len(text)):
+        text[i] += "," * 100_000
+    path = tmp_path / "wide.csv"
+    path.write_text("\n".join(text) + "\n", encoding="utf-8")
+    start = time.perf_counter()
+    with pytest.raises(InvalidInputError, match="csv_columns_max"):
+        screen_cohort(path)
+    assert time.perf_counter() - start < 2
+
+
+def test_a_single_far_slot_number_is_refused_not_looped_over() -> None:
+    """A column trial99999_drug alone would make 99,999 empty slots: refused by name."""
+    from kaptools.errors import InvalidInputError
+
+    frame = synthetic_screening_frame(2, seed=1)
+    frame["trial99999_drug"] = None
+    with pytest.raises(InvalidInputError, match="trial99999_drug"):
+        screen_cohort(frame)
