@@ -618,9 +618,18 @@ def frame_from_records(
 
 
 def _read_jsonl(path: Path) -> pd.DataFrame:
+    _check_file_size(path)
+    line_max = size_limit("jsonl_line_max_chars")
+
     def items() -> Iterable[ScreeningRecord | Exception]:
         with path.open(encoding="utf-8") as fh:
             for number, line in enumerate(fh, start=1):
+                if len(line) > line_max:
+                    yield RecordError(
+                        f"line {number} has {len(line):,} characters; the limit is "
+                        f"{line_max:,} (jsonl_line_max_chars): one screening record per line"
+                    )
+                    continue
                 if not line.strip():
                     yield RecordError(f"line {number} is empty: write one JSON record per line")
                     continue

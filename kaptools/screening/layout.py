@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from kaptools.errors import InvalidInputError, RecordError
+from kaptools.limits import size_limit
 from kaptools.protocol._screening import (
     Answer,
     CssrsQuestion,
@@ -42,6 +43,7 @@ from kaptools.screening.record import (
     DRUG_NAME_MAX_LENGTH,
     HEART_RATE_MAX_BPM,
     HEART_RATE_MIN_BPM,
+    LIST_MAX_ITEMS,
     SYSTOLIC_MAX_MMHG,
     SYSTOLIC_MIN_MMHG,
     TRIAL_WEEKS_MAX,
@@ -311,9 +313,11 @@ def _column_for(name: str) -> Column | None:
     if name == INPUT_ERROR_COLUMN:
         return Column(INPUT_ERROR_COLUMN, Kind.TEXT, False, "Reason the row is unreadable.")
     m = _SLOT.fullmatch(name)
-    if m is None or m.group(2).startswith("0"):
+    if m is None or m.group(2).startswith("0") or len(m.group(2)) > 6:
         return None
     prefix, i = m.group(1), int(m.group(2))
+    if i > LIST_MAX_ITEMS:
+        return None
     candidates = {
         "dx": [_dx_column(i)],
         "trial": _trial_columns(i),
@@ -534,12 +538,20 @@ def _slot_numbers(columns: Iterable[str], prefix: str) -> int:
 def check_columns(df: pd.DataFrame) -> None:
     """Raise InvalidInputError for unknown or missing columns (the whole input is unusable)."""
     names = [str(c) for c in df.columns]
+    columns_max = size_limit("csv_columns_max")
+    if len(names) > columns_max:
+        msg = (
+            f"columns: the cohort has {len(names):,} columns; the limit is {columns_max:,} "
+            f"(csv_columns_max): drop unused slot columns"
+        )
+        raise InvalidInputError(msg)
     unknown = [c for c in names if _column_for(c) is None]
     if unknown:
-        shown = ", ".join(repr(c) for c in unknown[:10])
+        shown = ", ".join(repr(c[:60]) for c in unknown[:10])
         msg = (
             f"columns: {len(unknown)} column(s) are not in the screening layout: {shown}. "
-            f"Rename them to layout names or drop them (layout: kaptools/screening/README.md)."
+            f"Rename them to layout names or drop them (layout: kaptools/screening/README.md; "
+            f"slots dx, trial and med are numbered 1 to {LIST_MAX_ITEMS})."
         )
         raise InvalidInputError(msg)
     dup = sorted({c for c in names if names.count(c) > 1})

@@ -28,7 +28,7 @@ from pydantic import (
 )
 
 from kaptools.errors import RecordError
-from kaptools.limits import entry_range
+from kaptools.limits import entry_range, size_limit
 from kaptools.protocol._screening import (
     Answer,
     CssrsQuestion,
@@ -74,6 +74,8 @@ DOSE_MAX_MG = 10_000.0
 TRIAL_WEEKS_MAX = 520.0
 """Longest antidepressant trial accepted, in weeks (ten years)."""
 DRUG_NAME_MAX_LENGTH = 100
+LIST_MAX_ITEMS = size_limit("record_list_max_items")
+"""Most diagnoses, trials or medications one record may list (limits.toml)."""
 
 SCHEMA_ID = "urn:kaptools:schema:screening-record:1"
 
@@ -259,17 +261,20 @@ class ScreeningRecord(_Edge):
     )
     diagnoses: tuple[str, ...] | None = Field(
         None,
+        max_length=LIST_MAX_ITEMS,
         description="ICD-10-CM codes, e.g. 'F33.1' (the dot may be left out); [] when the "
         "patient has no diagnosis (the indication is then not met); null when the diagnoses "
         "were not recorded (required: unknown makes screening incomplete).",
     )
     antidepressant_trials: tuple[AntidepressantTrial, ...] | None = Field(
         None,
+        max_length=LIST_MAX_ITEMS,
         description="Antidepressant trials in the current episode; [] when there were none; "
         "null when the history is unknown.",
     )
     current_medications: tuple[Medication, ...] | None = Field(
         None,
+        max_length=LIST_MAX_ITEMS,
         description="Current medications with daily doses; [] when none; null when the "
         "list is unknown (required).",
     )
