@@ -327,3 +327,49 @@ def test_a_single_far_slot_number_is_refused_not_looped_over() -> None:
     frame["trial99999_drug"] = None
     with pytest.raises(InvalidInputError, match="trial99999_drug"):
         screen_cohort(frame)
+
+
+# ---------------------------------------------------------------------------
+# Doses: a per-route plausibility ceiling from the protocol, on every path
+
+
+@pytest.mark.parametrize(
+    ("route", "dose"),
+    [
+        ("iv_ketamine", 370),
+        ("iv_ketamine", 99_999),
+        ("iv_ketamine", 1e12),
+        ("im_ketamine", 1e12),
+        ("esketamine_nasal", 99_999),
+        ("esketamine_nasal", 370),
+    ],
+)
+def test_an_implausible_dose_is_refused_on_every_path(route: str, dose: float) -> None:
+    """Direct construction, the dict/JSON path the form uses, and replace() all refuse it."""
+    import dataclasses
+    import datetime as dt
+
+    from kaptools.errors import RecordError
+    from kaptools.sessions import DosingSession, parse_dosing_session
+
+    day = dt.date(2026, 3, 9)
+    with pytest.raises(RecordError, match=r"dose_mg.*plausib"):
+        DosingSession("SYN-0001", route, day, dose_mg=dose)
+    data = DosingSession("SYN-0001", route, day).to_dict()
+    with pytest.raises(RecordError, match=r"dose_mg.*plausib"):
+        parse_dosing_session({**data, "dose_mg": dose})
+    ok = DosingSession("SYN-0001", route, day, dose_mg=56 if route == "esketamine_nasal" else 35)
+    with pytest.raises(RecordError, match=r"dose_mg.*plausib"):
+        dataclasses.replace(ok, dose_mg=dose)
+
+
+def test_the_dose_ceiling_comes_from_the_protocol() -> None:
+    """Weight-based: max mg/kg x heaviest plausible weight; fixed: the largest label dose."""
+    from kaptools.protocol import default_protocol
+
+    c = default_protocol().courses
+    iv = c.iv_ketamine.dose
+    assert c.dose_plausible_max_mg("iv_ketamine") == pytest.approx(
+        iv.max_mg_per_kg.value * c.patient_weight_max_kg.value
+    )
+    assert c.dose_plausible_max_mg("esketamine_nasal") == 84
