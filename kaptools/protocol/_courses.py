@@ -458,6 +458,27 @@ class CoursesSection(Section):
             raise InvalidInputError(msg)
         return found
 
+    def dose_plausible_max_mg(self, route: Route | str) -> float:
+        """The largest dose of ``route`` that can be right, in mg: above it, a typing error.
+
+        Weight-based routes: ``max_mg_per_kg`` x ``patient_weight_max_kg`` (capped by
+        ``max_mg`` when the clinic sets one); fixed label doses: the largest of them. The
+        clinical checks of a recorded dose (label doses, mg/kg range, the planned dose)
+        come on top; this ceiling is refused whatever reason is given.
+        """
+        dose = self.route(route).dose
+        if isinstance(dose, WeightBasedDose):
+            ceiling = dose.max_mg_per_kg.value * self.patient_weight_max_kg.value
+            if dose.max_mg is not None:
+                ceiling = min(ceiling, dose.max_mg.value)
+            return ceiling
+        return max(
+            dose.first_dose_mg.value,
+            dose.first_dose_mg_older.value,
+            *dose.options_mg.values,
+            *dose.options_mg_older.values,
+        )
+
     def route(self, route: Route | str) -> RouteCourse:
         """The template of ``route``; InvalidInputError naming the routes on offer."""
         try:

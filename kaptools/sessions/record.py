@@ -265,6 +265,27 @@ class RemsMonitoringForm:
         return f"<p class='kap-rems-form'>{html.escape(self.summary)}</p>"
 
 
+def _check_dose_plausible(route: Route, dose_mg: float) -> None:
+    """Refuse a dose above the route's plausibility ceiling in the clinic's protocol.
+
+    Every way a session is made (the API, the form, JSON from the store, ``replace``)
+    passes here, so none skips it.
+    """
+    from kaptools.protocol import protocol_from_env
+
+    try:
+        ceiling = protocol_from_env().courses.dose_plausible_max_mg(route)
+    except InvalidInputError:
+        ceiling = default_protocol().courses.dose_plausible_max_mg(route)
+    if dose_mg > ceiling:
+        msg = (
+            f"dose_mg: {fmt_number(dose_mg)} mg is above the plausible maximum of "
+            f"{fmt_number(ceiling)} mg for {route.value} (the protocol's highest dose for the "
+            f"heaviest plausible patient); check the dose entered, in mg"
+        )
+        raise RecordError(msg)
+
+
 def _is_date(value: object) -> bool:
     return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
 
@@ -345,6 +366,8 @@ class DosingSession:
                 "in mg"
             )
             raise RecordError(msg)
+        if self.dose_mg is not None:
+            _check_dose_plausible(self.route, self.dose_mg)
         if self.lot_number is not None and (
             not isinstance(self.lot_number, str) or not self.lot_number.strip()
         ):
