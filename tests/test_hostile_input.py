@@ -373,3 +373,94 @@ def test_the_dose_ceiling_comes_from_the_protocol() -> None:
         iv.max_mg_per_kg.value * c.patient_weight_max_kg.value
     )
     assert c.dose_plausible_max_mg("esketamine_nasal") == 84
+
+
+# ---------------------------------------------------------------------------
+# No assert relied on: identifiers with line breaks are refused before any library sees them
+
+BAD_IDS = ["SYN\n1", "SYN\r1", "SYN\x00", "SYN\u2028X", "x" * 10_000]
+
+
+def _iv_plan(**kw: object):
+    import datetime as dt
+
+    from kaptools.scheduling import ClinicCalendar, plan_course
+
+    return plan_course(
+        "iv_ketamine",
+        dt.date(2026, 3, 2),
+        calendar=ClinicCalendar(country="US", subdivision="NY"),
+        screening_status="eligible",
+        weight_kg=70,
+        age=40,
+        **kw,
+    )
+
+
+@pytest.mark.parametrize("pid", BAD_IDS)
+def test_a_patient_id_with_a_line_break_is_refused_by_plan_course(pid: str) -> None:
+    """plan_course names patient_id; nothing reaches the iCalendar library's assert."""
+    from kaptools.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="patient_id"):
+        _iv_plan(patient_id=pid)
+
+
+@pytest.mark.parametrize("pid", BAD_IDS)
+def test_plan_to_ics_refuses_a_bad_patient_id_itself(pid: str) -> None:
+    """A plan altered after planning is checked again by the export (works under python -O)."""
+    import dataclasses
+
+    from kaptools.errors import InvalidInputError
+    from kaptools.scheduling import plan_to_ics
+
+    plan = dataclasses.replace(_iv_plan(patient_id="SYN-1"), patient_id=pid)
+    with pytest.raises(InvalidInputError, match="patient_id"):
+        plan_to_ics(plan)
+
+
+def test_plan_to_ics_refuses_control_characters_in_session_text() -> None:
+    """A carriage return in a note would split an iCalendar line: refused, naming the field."""
+    import dataclasses
+
+    from kaptools.errors import InvalidInputError
+    from kaptools.scheduling import plan_to_ics
+
+    plan = _iv_plan(patient_id="SYN-1")
+    sessions = list(plan.sessions)
+    sessions[0] = dataclasses.replace(sessions[0], label="Dose\rBEGIN:VEVENT")
+    with pytest.raises(InvalidInputError, match="label"):
+        plan_to_ics(dataclasses.replace(plan, sessions=tuple(sessions)))
+
+
+def test_plan_to_ics_under_python_O_refuses_a_line_break(tmp_path: Path) -> None:
+    """Run with -O (asserts stripped): the export still refuses, nothing is written."""
+    import subprocess
+    import sys
+
+    code = (
+        "import dataclasses, datetime as dt\n"
+        "from kaptools.errors import InvalidInputError\n"
+        "from kaptools.scheduling import ClinicCalendar, plan_course, plan_to_ics\n"
+        "p = plan_course('iv_ketamine', dt.date(2026, 3, 2), screening_status='eligible',\n"
+        "    calendar=ClinicCalendar(country='US', subdivision='NY'), weight_kg=70, age=40)\n"
+        "p = dataclasses.replace(p, patient_id='A\\nX-INJECTED:1')\n"
+        "try:\n    plan_to_ics(p)\nexcept InvalidInputError:\n    print('refused')\n"
+        "else:\n    print('written')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-O", "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "refused"
+
+
+@pytest.mark.parametrize("pid", ["SYN\n1", "x" * 10_000])
+def test_a_dosing_session_refuses_a_patient_id_with_control_characters(pid: str) -> None:
+    """The session record uses the same identifier rule."""
+    import datetime as dt
+
+    from kaptools.errors import RecordError
+    from kaptools.sessions import DosingSession
+
+    with pytest.raises(RecordError, match="patient_id"):
+        DosingSession(pid, "iv_ketamine", dt.date(2026, 3, 9))
