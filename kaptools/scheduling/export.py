@@ -20,6 +20,7 @@ from icalendar import Calendar, Event
 from kaptools.errors import InvalidInputError
 from kaptools.scheduling.plan import CoursePlan, PlannedSession, SessionStatus
 from kaptools.spreadsheet import safe_cell
+from kaptools.validation import check_identifier, check_text_line
 
 __all__ = ["CSV_COLUMNS", "plan_to_csv", "plan_to_ics", "plan_uid"]
 
@@ -96,6 +97,29 @@ def _description(plan: CoursePlan, s: PlannedSession) -> str:
     return "\n".join(lines)
 
 
+def _check_ics_text(plan: CoursePlan) -> None:
+    """Refuse text that would break an iCalendar content line, before icalendar sees it.
+
+    icalendar guards against unescaped line breaks with an ``assert``, which ``python -O``
+    removes; kaptools checks every text it writes itself.
+    """
+    if plan.patient_id is not None:
+        check_identifier("patient_id", plan.patient_id)
+    check_text_line("route_label", plan.route_label)
+    for s in plan.sessions:
+        where = f"sessions[{s.index}]"
+        check_text_line(f"{where}.label", s.label)
+        for name in ("note",):
+            value = getattr(s, name)
+            if value:
+                for line in value.split("\n"):
+                    check_text_line(f"{where}.{name}", line)
+        for instrument in s.instruments:
+            check_text_line(f"{where}.instruments", instrument)
+    for caution in plan.cautions:
+        check_text_line("cautions", caution)
+
+
 def plan_to_ics(plan: CoursePlan, *, stamp: dt.datetime | None = None) -> bytes:
     """The plan as an iCalendar file (bytes), one all-day event per session.
 
@@ -107,7 +131,14 @@ def plan_to_ics(plan: CoursePlan, *, stamp: dt.datetime | None = None) -> bytes:
     if not isinstance(plan, CoursePlan):
         msg = f"plan: must be a CoursePlan (got {type(plan).__name__})"
         raise InvalidInputError(msg)
+    _check_ics_text(plan)
     stamp = stamp or dt.datetime.now(dt.UTC).replace(microsecond=0)
+    if not isinstance(stamp, dt.datetime):
+        msg = (
+            f"stamp: must be a datetime (got {type(stamp).__name__}); pass "
+            f"datetime(..., tzinfo=UTC)"
+        )
+        raise InvalidInputError(msg)
     if stamp.tzinfo is None:
         msg = (
             "stamp: must be timezone-aware (iCalendar DTSTAMP is UTC); pass datetime(..., "

@@ -75,6 +75,7 @@ from kaptools.scheduling.plan import (
 )
 from kaptools.scheduling.templates import CourseTemplate, SessionKind, course_template
 from kaptools.screening.result import ScreeningResult
+from kaptools.validation import check_identifier
 
 __all__ = ["plan_course", "replan"]
 
@@ -311,9 +312,8 @@ def plan_course(
             f"use any of {sorted(optional)}"
         )
         raise InvalidInputError(msg)
-    if patient_id is not None and (not isinstance(patient_id, str) or not patient_id.strip()):
-        msg = f"patient_id: must be a non-empty text (got {patient_id!r})"
-        raise InvalidInputError(msg)
+    if patient_id is not None:
+        check_identifier("patient_id", patient_id)
     options = PlanOptions.make(
         phase_doses=phase_doses,
         phase_period_days=phase_period_days,

@@ -48,6 +48,7 @@ from kaptools.sessions.vitals import (
     vitals_flags,
     vitals_schedule,
 )
+from kaptools.validation import check_identifier
 
 __all__ = [
     "CareSetting",
@@ -319,9 +320,7 @@ class DosingSession:
     """The protocol the session was completed under."""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.patient_id, str) or not self.patient_id.strip():
-            msg = f"patient_id: must be a non-empty text (got {self.patient_id!r})"
-            raise RecordError(msg)
+        check_identifier("patient_id", self.patient_id, error=RecordError)
         try:
             object.__setattr__(self, "route", Route(self.route))
             object.__setattr__(self, "setting", CareSetting(self.setting))

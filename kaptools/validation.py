@@ -1,0 +1,83 @@
+"""Checks shared by every public entry point: argument types and identifier text.
+
+Each raises :class:`~kaptools.errors.InvalidInputError` (or the subclass the caller
+passes) naming the argument, the rule, the value received and the fix, so a wrong
+argument never surfaces as a TypeError from deep inside, and no library's ``assert``
+is ever relied on to catch bad text.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from kaptools.errors import InvalidInputError
+from kaptools.limits import size_limit
+
+__all__ = ["TEXT_MAX_CHARS", "check_identifier", "check_text_line", "check_type", "shown"]
+
+TEXT_MAX_CHARS = size_limit("text_field_max_chars")
+"""Longest identifier or name accepted (limits.toml ``text_field_max_chars``)."""
+
+_BREAKING = frozenset({"Cc", "Cs", "Zl", "Zp"})
+"""Unicode categories refused in one-line text: control characters (line breaks, NUL),
+lone surrogates, and the line and paragraph separators."""
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """``repr(value)`` shortened for an error message."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 10]}... ({len(text):,} characters)"
+
+
+def check_type(name: str, value: Any, types: type | tuple[type, ...], what: str) -> Any:
+    """``value`` when it is an instance of ``types`` (bools are never numbers); else an error."""
+    numeric = (int, float)
+    wants_number = any(t in numeric for t in (types if isinstance(types, tuple) else (types,)))
+    if isinstance(value, types) and not (wants_number and isinstance(value, bool)):
+        return value
+    msg = f"{name}: must be {what} (got {type(value).__name__} {shown(value)}); pass {what}"
+    raise InvalidInputError(msg)
+
+
+def check_text_line(
+    name: str,
+    value: str,
+    *,
+    max_chars: int | None = None,
+    error: type[InvalidInputError] = InvalidInputError,
+) -> str:
+    """``value`` when it is one line of printable text within ``max_chars``; else ``error``."""
+    if not isinstance(value, str):
+        msg = f"{name}: must be text (got {type(value).__name__} {shown(value)})"
+        raise error(msg)
+    limit = max_chars
+    if limit is not None and len(value) > limit:
+        msg = (
+            f"{name}: at most {limit:,} characters (got {len(value):,}); shorten it "
+            f"(text_field_max_chars)"
+        )
+        raise error(msg)
+    for i, ch in enumerate(value):
+        if unicodedata.category(ch) in _BREAKING and ch != "\t":
+            msg = (
+                f"{name}: must be one line of printable text; character {i + 1} is "
+                f"U+{ord(ch):04X} ({unicodedata.name(ch, 'a control character')}) in "
+                f"{shown(value)}; remove it"
+            )
+            raise error(msg)
+    return value
+
+
+def check_identifier(
+    name: str, value: str, *, error: type[InvalidInputError] = InvalidInputError
+) -> str:
+    """A non-empty, one-line identifier of at most :data:`TEXT_MAX_CHARS` characters."""
+    check_text_line(name, value, max_chars=TEXT_MAX_CHARS, error=error)
+    if not value.strip():
+        msg = f"{name}: must be a non-empty text (got {shown(value)}); give the identifier"
+        raise error(msg)
+    if "\t" in value:
+        msg = f"{name}: must not contain a tab (got {shown(value)}); remove it"
+        raise error(msg)
+    return value
