@@ -89,8 +89,17 @@ def _guard(plan, protocol=None, calendar=None):
 @contextmanager
 def strict_guard():
     """Make the planner's final check fail the test instead of raising PlanningError."""
-    with mock.patch.object(planner_module, "check_plan", _guard):
+    with (
+        mock.patch.object(planner_module, "check_plan", _guard),
+        mock.patch.object(planner_module, "raise_violations", _fail_on_any),
+    ):
         yield
+
+
+def _fail_on_any(found):
+    assert not found, "the planner produced a plan that breaks its rules: " + "; ".join(
+        map(str, found)
+    )
 
 
 # -- the esketamine label schedule -------------------------------------------------------

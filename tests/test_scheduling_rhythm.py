@@ -257,3 +257,21 @@ def test_every_plan_keeps_the_rhythm_or_names_the_deviation_or_is_refused(
         on = th if s.place is IntegrationPlace.VIDEO else cal
         assert on is not None
         assert not _closed(on, s.date), f"{s.label} on a closed day {s.date}"
+
+
+def test_planning_is_linear_in_the_number_of_doses():
+    """10,000 weekly doses plan and re-plan in seconds (it took 16 s when it was quadratic)."""
+    import time
+
+    t0 = time.process_time()
+    plan = _plan(
+        calendar=ClinicCalendar(),
+        phase_doses={"continuation": 10_000},
+        phase_period_days={"continuation": 7},
+    )
+    again = plan.__class__.from_dict(plan.to_dict())
+    from kaptools.scheduling import replan
+
+    replan(again, as_of=plan.doses[5_000].date)
+    assert len(plan.doses) == 10_012
+    assert time.process_time() - t0 < 10

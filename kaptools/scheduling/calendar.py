@@ -161,6 +161,10 @@ class ClinicCalendar:
     _closed_days: Mapping[dt.date, str] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
+    _open_memo: dict[dt.date, bool] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    """Days already looked up (the calendar is frozen, so an answer never changes)."""
 
     def __post_init__(self) -> None:
         raw = self.open_weekdays
@@ -226,6 +230,12 @@ class ClinicCalendar:
 
     def is_open(self, day: dt.date) -> bool:
         """Whether sessions can be booked on ``day``."""
+        found = self._open_memo.get(day)
+        if found is None:
+            found = self._open_memo[day] = self._is_open(day)
+        return found
+
+    def _is_open(self, day: dt.date) -> bool:
         if day.weekday() not in self.open_weekdays or day in self._closed_days:
             return False
         if self.country is None:

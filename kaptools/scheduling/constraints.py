@@ -16,7 +16,6 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import enum
-import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -169,13 +168,24 @@ def _view(plan: CoursePlan, protocol: Protocol, calendar: ClinicCalendar) -> _Vi
 
 def _check_order(v: _View) -> None:
     sessions, as_of = v.plan.sessions, v.plan.as_of
-    if any(s.index != i for i, s in enumerate(sessions)):
+    if [s.index for s in sessions] != list(range(len(sessions))):
         v.add(Constraint.SESSION_ORDER, "session indices must run 0, 1, 2, … in order")
-    for a, b in itertools.pairwise(sessions):
-        if b.sort_key < a.sort_key:
-            v.add(Constraint.SESSION_ORDER, f"out of date order after session {a.index}", b.index)
+    keys = [s.sort_key for s in sessions]
+    for k in range(1, len(keys)):
+        if keys[k] < keys[k - 1]:
+            v.add(
+                Constraint.SESSION_ORDER,
+                f"out of date order after session {sessions[k - 1].index}",
+                sessions[k].index,
+            )
+    planned_status, video = SessionStatus.PLANNED, IntegrationPlace.VIDEO
+    clinic, therapist = v.calendar, v.plan.therapist_calendar
     for s in sessions:
-        planned = s.status is SessionStatus.PLANNED
+        planned = s.status is planned_status
+        if planned:
+            cal = therapist if s.place is video else clinic
+            if cal is None or not cal.is_open(s.date):
+                _check_open(v, s)
         if planned and s.date < as_of:
             v.add(
                 Constraint.SESSION_ORDER,
@@ -188,8 +198,6 @@ def _check_order(v: _View) -> None:
                 f"marked {s.status.value} but dated {s.date}, on or after {as_of}",
                 s.index,
             )
-        if planned:
-            _check_open(v, s)
 
 
 def _check_open(v: _View, s: PlannedSession) -> None:
@@ -583,6 +591,13 @@ def _all_violations(
     return v.out
 
 
+def all_violations(
+    plan: CoursePlan, protocol: Protocol | None = None, calendar: ClinicCalendar | None = None
+) -> list[Violation]:
+    """Every rule ``plan`` breaks, deviation rules included (whether named or not)."""
+    return _all_violations(plan, protocol, calendar)
+
+
 def deviation_violations(
     plan: CoursePlan,
     protocol: Protocol | None = None,
@@ -651,8 +666,13 @@ def check_plan(
         True
     """
     found = plan_violations(plan, protocol, calendar)
+    raise_violations(found)
+    return plan
+
+
+def raise_violations(found: Sequence[Violation]) -> None:
+    """PlanningError naming the first of ``found`` and listing them all (nothing when empty)."""
     if found:
         listed = "\n".join(f"  - {v}" for v in found)
         msg = f"The plan breaks {len(found)} scheduling rule(s):\n{listed}"
         raise PlanningError(msg, constraint=found[0].constraint)
-    return plan

@@ -288,12 +288,12 @@ def _fixed_dose(
             else (first_value if first_value in options.values else options.values[0])
         )
         # From the day-1 dose, change one label step per session until the target is reached.
-        mg = first_value
-        for _ in range(dose_number - 1):
-            if mg < target:
-                mg = min(target, mg + step)
-            elif mg > target:
-                mg = max(target, mg - step)
+        moved = step * (dose_number - 1)
+        mg = (
+            min(target, first_value + moved)
+            if first_value < target
+            else max(target, first_value - moved)
+        )
         if mg not in options.values:
             mg = min(options.values, key=lambda v: (abs(v - mg), v))
         allowed = ", ".join(fmt_number(v) for v in options.values)
@@ -321,7 +321,115 @@ def _fixed_dose(
     )
 
 
+_DOSES: dict[tuple[object, ...], DoseCalculation] = {}
+_DOSES_MAX = 4096
+
+
+def _memo_key(
+    protocol: Protocol,
+    route: object,
+    dose_number: object,
+    weight_kg: object,
+    age: object,
+    dose_mg_per_kg: object,
+    later_dose_mg: object,
+    first_dose_mg: object,
+) -> tuple[object, ...] | None:
+    """A key naming the result: inputs a route's rule does not use (and that need no
+    check) are left out, so every plan of a kind shares one calculation. None: do not
+    keep (a bool anywhere, an unhashable value, an unknown route)."""
+    args = (route, dose_number, weight_kg, age, dose_mg_per_kg, later_dose_mg, first_dose_mg)
+    if any(type(a) is bool for a in args):
+        return None
+    try:
+        course = protocol.courses.route(route)  # type: ignore[arg-type]
+    except InvalidInputError:
+        return None
+    rule = course.dose
+    valid_age = type(age) is int and 0 <= age <= _AGE_YEARS_MAX
+    valid_number = type(dose_number) is int and dose_number >= 1
+    if isinstance(rule, WeightBasedDose):
+        # Every dose of a weight-based course is the same; age is only checked.
+        key: tuple[object, ...] = (
+            1 if valid_number else dose_number,
+            weight_kg,
+            None if age is None or valid_age else age,
+            dose_mg_per_kg,
+            later_dose_mg,
+            first_dose_mg,
+        )
+    else:
+        # A fixed dose depends on the age group only; weight is not used.
+        group = (age >= rule.older_adult_age_years.value) if valid_age else age  # type: ignore[operator]
+        # Past the steps from the day-1 dose to the target, every later dose is the same.
+        doses = (*rule.options_mg.values, *rule.options_mg_older.values, rule.first_dose_mg.value)
+        steps = int((max(doses) - min(doses)) // rule.step_mg.value) + 2
+        number = (
+            min(dose_number, steps) if type(dose_number) is int and valid_number else dose_number
+        )
+        key = (number, None, ("group", group), dose_mg_per_kg, later_dose_mg, first_dose_mg)
+    key = (protocol.info.sha256, str(route), *key)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
 def calculate_dose(
+    route: Route | str,
+    *,
+    dose_number: int = 1,
+    weight_kg: float | None = None,
+    age: int | None = None,
+    dose_mg_per_kg: float | None = None,
+    later_dose_mg: float | None = None,
+    protocol: Protocol | None = None,
+    first_dose_mg: float | None = None,
+) -> DoseCalculation:
+    """Propose dose ``dose_number`` of a course on ``route``, with the arithmetic shown.
+
+    The same inputs under the same protocol content give the same (frozen) result,
+    so results are kept and handed back (the planner asks for every dose of every
+    plan). See :func:`_calculate_dose` for the arguments.
+
+    Examples:
+        >>> calculate_dose("iv_ketamine", weight_kg=70).arithmetic
+        '70 kg × 0.5 mg/kg = 35 mg'
+        >>> calculate_dose("esketamine_nasal", age=70).mg
+        28.0
+    """
+    protocol = protocol or default_protocol()
+    key = _memo_key(
+        protocol,
+        route,
+        dose_number,
+        weight_kg,
+        age,
+        dose_mg_per_kg,
+        later_dose_mg,
+        first_dose_mg,
+    )
+    found = _DOSES.get(key) if key is not None else None
+    if found is None:
+        found = _calculate_dose(
+            route,
+            dose_number=dose_number,
+            weight_kg=weight_kg,
+            age=age,
+            dose_mg_per_kg=dose_mg_per_kg,
+            later_dose_mg=later_dose_mg,
+            protocol=protocol,
+            first_dose_mg=first_dose_mg,
+        )
+        if key is not None:
+            if len(_DOSES) >= _DOSES_MAX:
+                _DOSES.clear()
+            _DOSES[key] = found
+    return found
+
+
+def _calculate_dose(
     route: Route | str,
     *,
     dose_number: int = 1,

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -86,7 +85,8 @@ class Ctx:
         courses = self.protocol.courses
         self.lo = dt.timedelta(days=int(courses.integration_min_days_after_dose.value))
         self.hi = dt.timedelta(days=int(courses.integration_max_days_after_dose.value))
-        self.horizon = self.as_of + dt.timedelta(days=HORIZON_DAYS)
+        self.horizon = dt.timedelta(days=HORIZON_DAYS)
+        """How far past the day it starts from any search looks (a search limit)."""
         places = courses.integration.places
         self.clinic_ok = IntegrationPlace.CLINIC in places
         self.video_ok = IntegrationPlace.VIDEO in places and self.therapist is not None
@@ -108,10 +108,10 @@ class Ctx:
         )
 
     def first_open(self, day: dt.date, what: str) -> dt.date:
-        found = self.calendar.next_open(day, horizon_days=max(0, (self.horizon - day).days))
+        found = self.calendar.next_open(day, horizon_days=HORIZON_DAYS)
         if found is None:
             msg = (
-                f"Cannot place {what}: no open clinic day from {day} to {self.horizon} "
+                f"Cannot place {what}: no open clinic day from {day} to {day + self.horizon} "
                 f"(constraint {Constraint.PLANNING_HORIZON.value}). Check the calendar's open "
                 f"weekdays and closures."
             )
@@ -213,6 +213,10 @@ class _Builder:
         self.integration_after: dict[int, tuple[dt.date, SessionStatus]] = {}
         self.phase_first: dict[CoursePhase, dt.date] = {}
         self.check_day: dt.date | None = None
+        self.dose_cache: dict[int, DoseCalculation] = {}
+        self.dose_count = self.template.dose_count
+        self.phase_labels = {p.phase: p.label for p in self.course.phases}
+        self.infusion = self.course.infusion_minutes.value if self.course.infusion_minutes else None
         self.last_integration: dict[str, Any] | None = None
         for slot, s in zip(self.template.slots, self.done_doses, strict=False):
             if slot.phase not in self.phase_first:
@@ -221,8 +225,13 @@ class _Builder:
 
     # -- doses ----------------------------------------------------------------------------
 
-    @functools.cache  # noqa: B019 - one builder per run; the cache dies with it
     def _dose(self, number: int) -> DoseCalculation:
+        found = self.dose_cache.get(number)
+        if found is None:
+            found = self.dose_cache[number] = self._calculate(number)
+        return found
+
+    def _calculate(self, number: int) -> DoseCalculation:
         ctx = self.ctx
         return calculate_dose(
             self.template.route,
@@ -387,8 +396,10 @@ class _Builder:
     ) -> tuple[dt.date, dt.date]:
         ctx, n = self.ctx, slot.number
         lower, target, latest = self._bounds(slot, prev, prev_integration)
-        pin = ctx.pinned(("dose", n), f"dose {n} ({slot.phase.value})")
-        pin_int = ctx.pinned(("integration", n), f"the integration after dose {n}")
+        pin = pin_int = None
+        if ctx.pins:
+            pin = ctx.pinned(("dose", n), f"dose {n} ({slot.phase.value})")
+            pin_int = ctx.pinned(("integration", n), f"the integration after dose {n}")
         if pin is not None:
             day, integ = self._check_pin(slot, pin, pin_int, prev, prev_integration, lower, latest)
         else:
@@ -425,10 +436,10 @@ class _Builder:
             label=dose_label(
                 course.label,
                 n,
-                self.template.dose_count,
-                course.phase(slot.phase).label,
+                self.dose_count,
+                self.phase_labels[slot.phase],
                 dose,
-                course.infusion_minutes.value if course.infusion_minutes else None,
+                self.infusion,
             ),
             phase=slot.phase,
             dose_number=n,
@@ -512,7 +523,7 @@ class _Builder:
         return fail(
             Constraint.PLANNING_HORIZON,
             f"Cannot place {what}: no open day with an open integration day "
-            f"from {target} to {ctx.horizon}",
+            f"from {target} to {target + ctx.horizon}",
         )
 
     # -- benefit check -----------------------------------------------------------------------
@@ -784,7 +795,7 @@ def _search_dose_day(
     the previous dose than the minimum spacing), so a long weekend pulls a dose
     forward instead of breaking the phase's maximum gap.
     """
-    end = min(latest, ctx.horizon) if latest is not None else ctx.horizon
+    end = latest if latest is not None else target + ctx.horizon
     day = target
     while day <= end:
         found = _try_day(ctx, day, pin_int)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -595,6 +596,7 @@ class CoursePlan:
             raise RecordError(msg) from None
 
 
+@functools.lru_cache(maxsize=4096)
 def dose_label(
     route_label: str,
     number: int,

@@ -40,6 +40,7 @@ re-planned around them.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import warnings
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -54,7 +55,14 @@ from kaptools.errors import (
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.protocol._courses import CoursePhase, Route
 from kaptools.scheduling.calendar import ClinicCalendar
-from kaptools.scheduling.constraints import Constraint, check_plan, deviation_violations
+from kaptools.scheduling.constraints import (
+    DEVIATION_RULES,
+    Constraint,
+    all_violations,
+    check_plan,
+    deviation_violations,
+    raise_violations,
+)
 from kaptools.scheduling.deviations import name_deviations
 from kaptools.scheduling.doses import (
     CLINICIAN_CONFIRMATION,
@@ -101,7 +109,21 @@ def _as_date(value: object, name: str) -> dt.date:
     raise InvalidInputError(msg)
 
 
+_NOTES: dict[tuple[str, Route, tuple[str, ...]], tuple[str, ...]] = {}
+
+
 def _notes(protocol: Protocol, route: Route, course_notes: Iterable[str]) -> tuple[str, ...]:
+    """The plan's standing notes (kept per protocol content, route and course notes)."""
+    key = (protocol.info.sha256, route, tuple(course_notes))
+    found = _NOTES.get(key)
+    if found is None:
+        if len(_NOTES) > 256:
+            _NOTES.clear()
+        found = _NOTES[key] = _make_notes(protocol, route, key[2])
+    return found
+
+
+def _make_notes(protocol: Protocol, route: Route, course_notes: Iterable[str]) -> tuple[str, ...]:
     m = protocol.monitoring
     notes = list(course_notes)
     if route is Route.ESKETAMINE_NASAL:
@@ -190,7 +212,11 @@ def _make(ctx: Ctx, history: Sequence[PlannedSession], **meta: Any) -> CoursePla
     fix it), which :func:`check_plan` confirms.
     """
     plan = _assemble(ctx.fresh(frozenset()), history, meta)
-    found = deviation_violations(plan, ctx.protocol)
+    everything = all_violations(plan, ctx.protocol)
+    found = [v for v in everything if v.constraint in DEVIATION_RULES]
+    if not found:
+        raise_violations(everything)  # the planner's final guard: every rule, checked
+        return plan
     if found:
         phases = frozenset(v.phase for v in found if v.phase is not None)
         try:
@@ -395,6 +421,7 @@ def _renumber_done(history: list[PlannedSession], template: CourseTemplate) -> l
         (s for s in history if s.status is SessionStatus.DONE and s.kind is SessionKind.DOSING),
         key=lambda s: s.date,
     )
+    done_dates = [d.date for d in done_doses]
     changed: dict[int, PlannedSession] = {}
     for k, s in enumerate(done_doses[: template.dose_count], start=1):
         slot = template.slots[k - 1]
@@ -410,7 +437,7 @@ def _renumber_done(history: list[PlannedSession], template: CourseTemplate) -> l
             changed[s.index] = replace(s, dose_number=k, phase=slot.phase, label=label)
     for s in history:
         if s.status is SessionStatus.DONE and s.kind is SessionKind.INTEGRATION:
-            k = sum(1 for d in done_doses if d.date < s.date)
+            k = bisect.bisect_left(done_dates, s.date)
             if k and k != s.dose_number:
                 suffix = " (make-up)" if s.label.endswith("(make-up)") else ""
                 changed[s.index] = replace(

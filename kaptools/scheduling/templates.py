@@ -107,9 +107,61 @@ def _offset(k: int, template: PhaseTemplate, period_days: int) -> int:
     return (k * period_days) // template.doses_per_period
 
 
+_CACHE: dict[tuple[object, ...], CourseTemplate] = {}
+_CACHE_MAX = 512
+
+
+def _frozen(given: object) -> tuple[tuple[str, str, object], ...] | None:
+    """A hashable key for a phase mapping; raises TypeError when it cannot be one."""
+    if given is None:
+        return None
+    if not isinstance(given, Mapping):
+        raise TypeError
+    out = tuple(
+        sorted((str(getattr(k, "value", k)), type(v).__name__, v) for k, v in given.items())
+    )
+    hash(out)
+    return out
+
+
 def course_template(
     route: Route | str,
     protocol: Protocol | None = None,
+    *,
+    phase_doses: Mapping[CoursePhase | str, int] | None = None,
+    phase_period_days: Mapping[CoursePhase | str, int] | None = None,
+) -> CourseTemplate:
+    """Resolve the protocol's template for ``route`` into dose slots (cached per protocol).
+
+    See :func:`_course_template`; a template is a frozen value, so the same inputs
+    under the same protocol content give back the same object.
+    """
+    protocol = protocol or default_protocol()
+    try:
+        key: tuple[object, ...] | None = (
+            protocol.info.sha256,
+            str(getattr(route, "value", route)),
+            _frozen(phase_doses),
+            _frozen(phase_period_days),
+        )
+    except TypeError:
+        key = None  # unhashable input: resolve it, which names the bad value
+    found = _CACHE.get(key) if key is not None else None
+    if found is not None:
+        return found
+    template = _course_template(
+        route, protocol, phase_doses=phase_doses, phase_period_days=phase_period_days
+    )
+    if key is not None:
+        if len(_CACHE) >= _CACHE_MAX:
+            _CACHE.clear()
+        _CACHE[key] = template
+    return template
+
+
+def _course_template(
+    route: Route | str,
+    protocol: Protocol,
     *,
     phase_doses: Mapping[CoursePhase | str, int] | None = None,
     phase_period_days: Mapping[CoursePhase | str, int] | None = None,
@@ -128,7 +180,6 @@ def course_template(
         InvalidInputError: an unknown route or phase, a negative count, or a period
             the protocol does not allow for that phase.
     """
-    protocol = protocol or default_protocol()
     course = protocol.courses.route(route)
     key = Route(route)
     doses_wanted = _phase_map(phase_doses, course, "phase_doses")
