@@ -239,3 +239,30 @@ def test_demo_command_bad_input_is_a_message_not_a_traceback(tmp_path, capsys, a
     argv = ["demo", "--database", f"sqlite:///{tmp_path / 'd.sqlite'}", *args]
     assert cli.main(argv) == 2
     assert text in capsys.readouterr().err
+
+
+def test_screen_resolves_brand_salt_and_formulation_names_in_csv_and_jsonl(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`kaptools screen` (CSV in, JSON Lines out) resolves drug names as screen() does: a
+    brand benzodiazepine and a brand MAOI with a formulation word fire their cautions, and
+    a misspelt name leaves the medication list incomplete."""
+    from kaptools.screening import frame_from_records, screen
+    from tests.test_screening import vignette_record
+
+    meds = (
+        [{"drug": "Xanax", "daily_dose_mg": 1}],
+        [{"drug": "Emsam patch", "daily_dose_mg": 6}],
+        [{"drug": "Xanaks", "daily_dose_mg": 1}],
+    )
+    records = [vignette_record({"current_medications": m}) for m in meds]
+    source = tmp_path / "cohort.csv"
+    frame_from_records(records).to_csv(source, index=False)
+    out = tmp_path / "screened.jsonl"
+    code, _, _ = run(["screen", str(source), "--out", str(out), "--rule-columns", "-q"], capsys)
+    assert code == cli.EXIT_OK
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert rows[0]["rule_benzodiazepine"] == 1 and rows[0]["rule_benzodiazepine_high_dose"] == 1
+    assert rows[1]["rule_blood_pressure_medication"] == 1
+    assert rows[2]["rule_medication_unrecognised"] == 1 and rows[2]["status"] == "incomplete"
+    assert [r["status"] for r in rows] == [screen(r).status.value for r in records]
