@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 # request arrives), kernels of closed pages freed, a kernel cap, no sources.
 VOILA_FLAGS = --Voila.ip=$(HOST) --port=$(PORT)
 
-.PHONY: run test install install-test browser lint demo-db bench clean help
+.PHONY: run test install install-test browser postgres-server lint demo-db bench load-test clean help
 
 help:
 	@echo "make run   - serve the dashboards on http://$(HOST):$(PORT)/ (synthetic demo data)"
@@ -64,12 +64,27 @@ browser: install-test
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	else $(BIN)/python -m playwright install chromium; fi
 
+# PostgreSQL server binaries for the store tests on a private throw-away cluster
+# (tests/test_store_postgres*.py start it themselves on a Unix socket).
+postgres-server:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then \
+	  echo "PostgreSQL server binaries: found"; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; \
+	else echo "PostgreSQL server binaries not found: the PostgreSQL store tests will be skipped"; fi
+
 lint: install-test
 	$(BIN)/ruff check kaptools tests benchmarks
 	$(BIN)/mypy
 
-test: install-test browser lint
+test: install-test browser postgres-server lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# 16 browser contexts open dashboards at once (loopback only); prints what rendered
+# and how fast kernels are freed. Long: run it on its own.
+load-test: install-test browser
+	$(BIN)/python benchmarks/load_dashboards.py
 
 bench: install-test browser
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -257,8 +257,11 @@ def _run_audit(args: argparse.Namespace) -> int:
             check = store.verify_audit()
             print(check.summary)
             return EXIT_OK if check.ok else EXIT_PROBLEMS
+        from kaptools.config import current_user
+
         store.get_patient(args.patient)  # NotFoundError names a wrong id
         rows = store.audit_entries(args.patient)
+        store.log("audit_trail", who=current_user(), patient_id=args.patient, detail="CLI")
     print("when (UTC)\twho\taction\tkind\trecord\tversion\tdetail")
     for e in rows:
         when = e.at.replace(microsecond=0).isoformat(sep=" ")

@@ -478,11 +478,32 @@ class PatientApp:
         if self.picker.value != patient_id:
             self.picker.value = patient_id  # triggers _on_patient
         else:
-            self._load_patient()
+            self._open_patient()
 
     @guarded(lambda self: self.notice)
     def _on_patient(self, change: dict[str, Any]) -> None:
+        self._open_patient()
+
+    def _open_patient(self) -> None:
+        """Show the chosen patient; the read is audit-logged first (who, when, which page).
+
+        If the audit row cannot be written the record is not shown.
+        """
+        pid = self.picker.value
+        if pid is not None:
+            self.store.log(
+                "view",
+                who=current_user(),
+                patient_id=pid,
+                detail=f"{type(self).__name__} dashboard",
+            )
         self._load_patient()
+
+    def log_export(self, action: str, *, kind: str | None = None, detail: str = "") -> None:
+        """Audit-log a download or print of the shown patient's record."""
+        pid = self.picker.value
+        if pid is not None:
+            self.store.log(action, who=current_user(), patient_id=pid, kind=kind, detail=detail)
 
     def _load_patient(self) -> None:
         raise NotImplementedError

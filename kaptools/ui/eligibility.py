@@ -487,11 +487,14 @@ class SummaryExport(anywidget.AnyWidget):
         const html = button("Download summary (HTML)", "kap-download-html");
         const text = button("Download summary (text)", "kap-download-text");
         const print = button("Print summary", "kap-print");
-        html.onclick = () => download(model.get("html"), "text/html",
-                                      model.get("filename") + ".html");
-        text.onclick = () => download(model.get("text"), "text/plain",
-                                      model.get("filename") + ".txt");
+        html.onclick = () => { model.send({ exported: "download_html" });
+                               download(model.get("html"), "text/html",
+                                        model.get("filename") + ".html"); };
+        text.onclick = () => { model.send({ exported: "download_text" });
+                               download(model.get("text"), "text/plain",
+                                        model.get("filename") + ".txt"); };
         print.onclick = () => {
+          model.send({ exported: "print" });
           const win = window.open("", "_blank");
           if (!win) return;
           win.document.open(); win.document.write(model.get("html")); win.document.close();
@@ -510,9 +513,20 @@ class SummaryExport(anywidget.AnyWidget):
     text = traitlets.Unicode("").tag(sync=True)
     filename = traitlets.Unicode("screening-summary").tag(sync=True)
 
+    #: What the browser may report (anything else is ignored).
+    EXPORT_ACTIONS = ("download_html", "download_text", "print")
+
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
         self.add_class("kap-download")
+        #: called with the action when the browser downloads or prints (audit log)
+        self.on_export: Callable[[str], None] | None = None
+        self.on_msg(self._on_msg)
+
+    def _on_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        action = content.get("exported") if isinstance(content, dict) else None
+        if action in self.EXPORT_ACTIONS and self.on_export is not None:
+            self.on_export(action)
 
 
 # ---------------------------------------------------------------------------
@@ -778,6 +792,9 @@ class EligibilityApp(PatientApp):
         self.save_message = ErrorBox()
         self.save_message.add_class("kap-save-message")
         self.export = SummaryExport()
+        self.export.on_export = lambda action: self.log_export(
+            action, kind="screening", detail="screening summary"
+        )
         self.override_rule = w.Dropdown(description="Finding", layout=w.Layout(width="640px"))
         self.override_rule.add_class("kap-override-rule")
         self.override_reason = w.Textarea(
