@@ -45,7 +45,6 @@ CHROMIUM_ARGS = (
 )
 
 
-
 def chromium_path() -> str | None:
     """Debian's Chromium when installed, else None (Playwright's own browser)."""
     for candidate in (

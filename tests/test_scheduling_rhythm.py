@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 from pathlib import Path
 
 import holidays
@@ -275,3 +276,61 @@ def test_planning_is_linear_in_the_number_of_doses():
     replan(again, as_of=plan.doses[5_000].date)
     assert len(plan.doses) == 10_012
     assert time.process_time() - t0 < 10
+
+
+# -- missed doses: the label's choice ------------------------------------------------------
+
+
+def _missed_maintenance(**kw):
+    from kaptools.scheduling import replan
+
+    plan = _plan(calendar=ClinicCalendar())
+    first = next(d for d in plan.doses if d.phase.value == "maintenance")
+    return plan, replan(plan, as_of=first.date + dt.timedelta(days=1), missed=[first.index], **kw)
+
+
+def _maintenance_days(plan):
+    return [d.date for d in plan.doses if d.phase.value == "maintenance"]
+
+
+def test_missed_maintenance_dose_keeps_the_schedule_and_shows_the_choice():
+    """Not said or not worsened: weekly carries on; the change line names the option."""
+    _, kept = _missed_maintenance()
+    days = _maintenance_days(kept)
+    assert all((b - a).days >= 7 for a, b in itertools.pairwise(days))
+    assert "symptoms_worsened=True" in kept.changes[-1]
+    assert "Re-planned" in kept.summary
+    _, not_worse = _missed_maintenance(symptoms_worsened=False)
+    assert "symptoms not worsened" in not_worse.changes[-1]
+    assert _maintenance_days(not_worse) == days
+
+
+def test_missed_maintenance_dose_with_worsening_returns_to_twice_weekly():
+    """Symptoms worsened: the rest of maintenance returns to twice weekly (label), checked."""
+    _, back = _missed_maintenance(symptoms_worsened=True)
+    days = _maintenance_days(back)
+    gaps = [(b - a).days for a, b in itertools.pairwise(days)]
+    assert min(gaps) < 7  # twice weekly now
+    assert all(
+        (days[k] - days[k - 2]).days >= 7 for k in range(2, len(days))
+    )  # never more than 2 in a week
+    assert "returns to the previous frequency" in back.changes[-1]
+    assert back.options.returned
+    assert check_plan(back) is back
+    assert CoursePlan.from_dict(back.to_dict()) == back
+
+
+def test_symptoms_worsened_without_a_missed_maintenance_dose_is_invalid():
+    """The choice applies only to a missed dose in a phase with a previous frequency."""
+    from kaptools.errors import InvalidInputError
+    from kaptools.scheduling import replan
+
+    plan = _plan(calendar=ClinicCalendar())
+    first = plan.doses[0]
+    with pytest.raises(InvalidInputError, match="symptoms_worsened"):
+        replan(
+            plan,
+            as_of=first.date + dt.timedelta(days=1),
+            missed=[first.index],
+            symptoms_worsened=True,
+        )

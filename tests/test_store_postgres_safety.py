@@ -49,24 +49,24 @@ def _open(url: str, **kwargs) -> Store:
 
 def _store_with_patient(url: str) -> Store:
     store = _open(url)
-    store.add_patient("SYN-1", "Synthetic One", birth_date=None, sex="unknown", weight_kg=None,
-                      author="setup")
+    store.add_patient(
+        "SYN-1", "Synthetic One", birth_date=None, sex="unknown", weight_kg=None, author="setup"
+    )
     return store
 
 
 def test_audit_rows_cannot_be_updated_deleted_or_truncated(new_database) -> None:
     store = _store_with_patient(new_database())
     store.save_record("assessment", "SYN-1", {"x": 1}, author="dr-a")
-    for sql in ("UPDATE audit_log SET who = 'x'", "DELETE FROM audit_log",
-                "TRUNCATE audit_log"):
-        with store.engine.begin() as conn, pytest.raises(sa.exc.DatabaseError,
-                                                         match="append-only"):
+    for sql in ("UPDATE audit_log SET who = 'x'", "DELETE FROM audit_log", "TRUNCATE audit_log"):
+        with store.engine.begin() as conn, pytest.raises(sa.exc.DatabaseError, match="append-only"):
             conn.exec_driver_sql(sql)
     # a separate application role with ordinary grants is refused as well
     with store.engine.begin() as conn:
         conn.exec_driver_sql("CREATE ROLE kap_app LOGIN")
-        conn.exec_driver_sql("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "
-                             "public TO kap_app")
+        conn.exec_driver_sql(
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO kap_app"
+        )
     app = sa.create_engine(str(store.url.set(username="kap_app")))
     with app.begin() as conn, pytest.raises(sa.exc.DatabaseError, match="append-only"):
         conn.exec_driver_sql("DELETE FROM audit_log")
@@ -83,8 +83,15 @@ def test_simultaneous_corrections_on_postgres(new_database) -> None:
     def correct(i: int) -> None:
         start.wait()
         try:
-            store.save_record("assessment", "SYN-1", {"x": i}, author=f"dr-{i}",
-                              record_id=rec.record_id, reason="fix", based_on_version=1)
+            store.save_record(
+                "assessment",
+                "SYN-1",
+                {"x": i},
+                author=f"dr-{i}",
+                record_id=rec.record_id,
+                reason="fix",
+                based_on_version=1,
+            )
             outcomes.append("saved")
         except StaleVersionError:
             outcomes.append("stale")

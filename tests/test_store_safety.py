@@ -25,8 +25,9 @@ from kaptools.store import Store
 def _file_store(tmp_path: Path, name: str = "kap.sqlite") -> Store:
     store = Store(f"sqlite:///{tmp_path / 'data' / name}")
     if not store.has_patients():
-        store.add_patient("SYN-1", "Synthetic One", birth_date=None, sex="unknown",
-                          weight_kg=None, author="setup")
+        store.add_patient(
+            "SYN-1", "Synthetic One", birth_date=None, sex="unknown", weight_kg=None, author="setup"
+        )
     return store
 
 
@@ -45,12 +46,26 @@ def test_sqlite_file_is_owner_only_in_wal_mode_with_a_busy_timeout(tmp_path: Pat
 def test_a_stale_correction_is_refused_naming_both_versions(tmp_path: Path) -> None:
     store = _file_store(tmp_path)
     rec = store.save_record("assessment", "SYN-1", {"x": 1}, author="dr-a")
-    store.save_record("assessment", "SYN-1", {"x": 2}, author="dr-b", record_id=rec.record_id,
-                      reason="item 3 mistyped", based_on_version=1)
+    store.save_record(
+        "assessment",
+        "SYN-1",
+        {"x": 2},
+        author="dr-b",
+        record_id=rec.record_id,
+        reason="item 3 mistyped",
+        based_on_version=1,
+    )
     n_audit = len(store.audit_entries())
     with pytest.raises(StaleVersionError) as err:
-        store.save_record("assessment", "SYN-1", {"x": 3}, author="dr-c",
-                          record_id=rec.record_id, reason="my fix", based_on_version=1)
+        store.save_record(
+            "assessment",
+            "SYN-1",
+            {"x": 3},
+            author="dr-c",
+            record_id=rec.record_id,
+            reason="my fix",
+            based_on_version=1,
+        )
     message = str(err.value)
     assert "version 1" in message and "version 2" in message and "dr-b" in message
     assert "Reload" in message
@@ -59,11 +74,19 @@ def test_a_stale_correction_is_refused_naming_both_versions(tmp_path: Path) -> N
     assert len(store.audit_entries()) == n_audit
     # a correction must say what it was based on; a version that never existed is refused
     with pytest.raises(IncompleteInputError, match="based_on_version"):
-        store.save_record("assessment", "SYN-1", {"x": 3}, author="dr-c",
-                          record_id=rec.record_id, reason="my fix")
+        store.save_record(
+            "assessment", "SYN-1", {"x": 3}, author="dr-c", record_id=rec.record_id, reason="my fix"
+        )
     with pytest.raises(InvalidInputError, match="does not exist"):
-        store.save_record("assessment", "SYN-1", {"x": 3}, author="dr-c",
-                          record_id=rec.record_id, reason="my fix", based_on_version=7)
+        store.save_record(
+            "assessment",
+            "SYN-1",
+            {"x": 3},
+            author="dr-c",
+            record_id=rec.record_id,
+            reason="my fix",
+            based_on_version=7,
+        )
 
 
 def test_simultaneous_corrections_of_one_version_one_wins_the_rest_are_told(
@@ -79,8 +102,15 @@ def test_simultaneous_corrections_of_one_version_one_wins_the_rest_are_told(
     def correct(i: int) -> None:
         start.wait()
         try:
-            store.save_record("assessment", "SYN-1", {"x": i}, author=f"dr-{i}",
-                              record_id=rec.record_id, reason="fix", based_on_version=1)
+            store.save_record(
+                "assessment",
+                "SYN-1",
+                {"x": i},
+                author=f"dr-{i}",
+                record_id=rec.record_id,
+                reason="fix",
+                based_on_version=1,
+            )
             outcomes.append("saved")
         except StaleVersionError:
             outcomes.append("stale")
@@ -105,9 +135,15 @@ def _correct_until_saved(url: str, record_id: str, worker: int, n: int) -> list[
         for _attempt in range(200):
             newest = store.record_history(record_id)[-1]
             try:
-                store.save_record("assessment", "SYN-1", {"x": newest.payload["x"] + 1},
-                                  author=f"proc-{worker}", record_id=record_id,
-                                  reason=f"correction {k}", based_on_version=newest.version)
+                store.save_record(
+                    "assessment",
+                    "SYN-1",
+                    {"x": newest.payload["x"] + 1},
+                    author=f"proc-{worker}",
+                    record_id=record_id,
+                    reason=f"correction {k}",
+                    based_on_version=newest.version,
+                )
                 break
             except StaleVersionError:
                 continue
@@ -206,14 +242,28 @@ def test_migration_upgrades_an_old_schema_and_keeps_every_row(
         assert schema_revision(conn) == HEAD
     patient = store.get_patient("SYN-9")
     assert (patient.display_name, patient.birth_date, patient.weight_kg) == (
-        "Old Patient", dt.date(1980, 2, 3), 61.5)
+        "Old Patient",
+        dt.date(1980, 2, 3),
+        61.5,
+    )
     assert [(r.version, r.payload) for r in store.record_history("r-1")] == [
-        (1, {"x": 4}), (2, {"x": 5})]
+        (1, {"x": 4}),
+        (2, {"x": 5}),
+    ]
     assert [(e.who, e.action, e.at) for e in store.audit_entries("SYN-9")] == [
-        ("old-author", "create", when), ("old-author", "correct", when)]
+        ("old-author", "create", when),
+        ("old-author", "correct", when),
+    ]
     assert store.verify_audit().ok and store.verify_audit().rows_checked == 2
-    store.save_record("assessment", "SYN-9", {"x": 6}, author="dr-new", record_id="r-1",
-                      reason="new fix", based_on_version=2)
+    store.save_record(
+        "assessment",
+        "SYN-9",
+        {"x": 6},
+        author="dr-new",
+        record_id="r-1",
+        reason="new fix",
+        based_on_version=2,
+    )
     assert store.verify_audit().ok and store.verify_audit().rows_checked == 3
 
 
@@ -232,7 +282,8 @@ def test_backup_and_verified_restore(tmp_path: Path) -> None:
         assert target.get_patient(p.patient_id) == p
         for kind in ("assessment", "course_plan", "screening", "dosing_session"):
             assert target.latest_records(kind, p.patient_id) == source.latest_records(
-                kind, p.patient_id)
+                kind, p.patient_id
+            )
     assert target.audit_entries() == source.audit_entries()
     assert target.verify_audit().ok
     # restoring again onto data is refused, and changes nothing

@@ -614,7 +614,7 @@ def test_medication_rows_show_the_resolved_ingredient_and_how(app: EligibilityAp
 def test_unrecognised_drug_offers_suggestions_the_clinician_can_accept(
     app: EligibilityApp,
 ) -> None:
-    """"Xanaks" is never guessed: the list is incomplete and "xanax" is offered; accepting
+    """ "Xanaks" is never guessed: the list is incomplete and "xanax" is offered; accepting
     it puts the suggestion in the row, which then resolves and fires the benzodiazepine rule."""
     fill_eligible(app)
     row = app.medications.add({"drug": "Xanaks", "daily_dose_mg": "1"})

@@ -570,3 +570,14 @@ def test_video_integration_makes_the_deviation_disappear(app: PlannerApp) -> Non
     assert "Meets the protocol" in app.plan_summary.value
     assert "(video)" in app.table.value
     assert plan_violations(app.plan, PROTOCOL) == []
+
+
+def test_missed_dose_with_worsening_is_the_clinicians_choice_on_the_page(app: PlannerApp) -> None:
+    """'Symptoms worsened' on an IV session is refused naming the rule; the plan is kept."""
+    _arrive(app, "?patient=SYN-0001")  # an IV course with past sessions
+    assert app.plan is not None and app.miss_which.options
+    revision = app.plan.revision
+    app.worsened.value = True
+    app._on_missed()
+    assert "symptoms_worsened" in app.replan_error.value
+    assert app.plan.revision == revision

@@ -223,6 +223,9 @@ class PhaseTemplate(Section):
     within_days: Threshold | None = None
     """The rhythm rule: all the phase's doses fall within this many days of its first
     dose (day 1 = the first dose), e.g. esketamine induction: 8 doses within 28 days."""
+    missed_dose_may_return: Source | None = None
+    """When set (with its source): after a missed dose in this phase with worsening
+    symptoms, the clinician may return the phase to the previous phase's rhythm."""
     max_doses_per_period: int | None = Field(default=None, gt=0)
     """The rhythm rule: at most this many doses in any ``period_days`` window (default
     ``doses_per_period``), e.g. IV 2-3 a week: 3."""

@@ -111,6 +111,7 @@ def template_for(plan: CoursePlan, protocol: Protocol) -> CourseTemplate:
         protocol,
         phase_doses=dict(plan.options.phase_doses),
         phase_period_days=dict(plan.options.phase_period_days),
+        returned=frozenset(plan.options.returned),
     )
 
 
@@ -441,7 +442,7 @@ def _check_rhythm(v: _View) -> None:
                     ds[-1].index,
                     phase,
                 )
-        most = t.most_per_period
+        most = v.template.phase_most_per_period.get(phase, t.most_per_period)
         for k in range(most, len(ds)):
             a, b = ds[k - most], ds[k]
             if _planned(a, b) and (b.date - a.date).days < period:

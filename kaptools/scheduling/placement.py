@@ -385,7 +385,11 @@ class _Builder:
             return prev + dt.timedelta(days=slot.gap_days or 0)
         else:
             target = anchor + dt.timedelta(days=slot.offset_days)
-        back = self.course.phase(slot.phase).most_per_period if compact else slot.doses_per_period
+        back = (
+            self.template.phase_most_per_period.get(slot.phase, slot.doses_per_period)
+            if compact
+            else slot.doses_per_period
+        )
         if slot.number_in_phase > back:
             earlier = self.dose_dates[slot.number - 1 - back][0]
             target = max(target, earlier + dt.timedelta(days=slot.period_days))

@@ -262,6 +262,8 @@ class PlanOptions:
     """A named course template of the protocol (e.g. ``esketamine_mdsi``), or None."""
     first_dose_mg: float | None = None
     """The template's day-1 dose (fixed-dose routes), or None for the route's own."""
+    returned: tuple[CoursePhase, ...] = ()
+    """Phases returned to the previous phase's rhythm after a missed dose (label [3.4])."""
 
     @classmethod
     def make(
@@ -274,6 +276,7 @@ class PlanOptions:
         extra_instruments: Sequence[str] = (),
         template: str | None = None,
         first_dose_mg: float | None = None,
+        returned: Sequence[Any] = (),
     ) -> PlanOptions:
         if isinstance(extra_instruments, str):
             extra_instruments = (extra_instruments,)
@@ -285,6 +288,7 @@ class PlanOptions:
             tuple(extra_instruments),
             template,
             first_dose_mg,
+            tuple(sorted({CoursePhase(x) for x in returned})),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -296,6 +300,7 @@ class PlanOptions:
             "extra_instruments": list(self.extra_instruments),
             "template": self.template,
             "first_dose_mg": self.first_dose_mg,
+            "returned": [x.value for x in self.returned],
         }
 
     @classmethod
@@ -308,6 +313,7 @@ class PlanOptions:
             extra_instruments=tuple(data.get("extra_instruments") or ()),
             template=data.get("template"),
             first_dose_mg=data.get("first_dose_mg"),
+            returned=tuple(data.get("returned") or ()),
         )
 
 
@@ -441,6 +447,8 @@ class CoursePlan:
             )
         if self.cautions:
             lines.append("Cautions from screening: " + "; ".join(self.cautions))
+        if self.changes:
+            lines.append(f"Re-planned {self.changes[-1]}")
         lines.extend(self.notes)
         lines.extend(self._deviation_lines())
         lines.append(self.verdict)

@@ -393,6 +393,59 @@ def plan_course(
         raise PlanningError(msg, constraint=exc.constraint) from None
 
 
+def _missed_dose_choice(
+    plan: CoursePlan, missed: set[int], worsened: object, protocol: Protocol
+) -> tuple[tuple[CoursePhase, ...], list[str]]:
+    """The label's choice after a missed dose: keep the schedule, or (symptoms worsened)
+    return the phase to the previous dosing frequency. Returns the phases returned and
+    the lines saying what was chosen (or that the choice exists)."""
+    if worsened is not None and not isinstance(worsened, bool):
+        msg = f"symptoms_worsened: must be True, False or None (got {worsened!r})"
+        raise InvalidInputError(msg)
+    course = protocol.courses.route(plan.route)
+    names = [p.phase for p in course.phases]
+    phases = {
+        plan.sessions[i].phase
+        for i in missed
+        if plan.sessions[i].kind is SessionKind.DOSING and plan.sessions[i].phase is not None
+    }
+    eligible = [
+        p
+        for p in course.phases
+        if p.phase in phases and p.missed_dose_may_return and names.index(p.phase) > 0
+    ]
+    if worsened and not eligible:
+        msg = (
+            "symptoms_worsened: the label's return to the previous dosing frequency applies to "
+            "a missed dose in a phase that has one (esketamine maintenance or continuation); "
+            "no such dose is reported missed"
+        )
+        raise InvalidInputError(msg)
+    lines = []
+    for p in eligible:
+        before = course.phases[names.index(p.phase) - 1]
+        if worsened:
+            lines.append(
+                f"symptoms worsened after a missed {p.label} dose: the rest of {p.label} returns "
+                f"to the previous frequency ({before.label}: {before.doses_per_period} per "
+                f"{int(before.period_days.value)} days), the clinician's choice "
+                f"({p.missed_dose_may_return})"
+            )
+        elif worsened is False:
+            lines.append(
+                f"symptoms not worsened after a missed {p.label} dose: the schedule carries on "
+                f"({p.missed_dose_may_return})"
+            )
+        else:
+            lines.append(
+                f"missed {p.label} dose: the schedule carries on; if symptoms have worsened the "
+                f"clinician may return to the previous frequency (re-plan with "
+                f"symptoms_worsened=True; {p.missed_dose_may_return})"
+            )
+    returned = tuple(p.phase for p in eligible) if worsened else ()
+    return returned, lines
+
+
 def _slot_numbers(
     sessions: Sequence[PlannedSession], kind: SessionKind, done: set[int], missed: set[int]
 ) -> dict[int, int]:
@@ -457,6 +510,7 @@ def replan(
     protocol: Protocol | None = None,
     phase_doses: Mapping[CoursePhase | str, int] | None = None,
     phase_period_days: Mapping[CoursePhase | str, int] | None = None,
+    symptoms_worsened: bool | None = None,
 ) -> CoursePlan:
     """Re-plan the rest of a course after missed or moved sessions (or a new calendar).
 
@@ -474,6 +528,11 @@ def replan(
         phase_doses: change the doses of phases (e.g. ``{"booster": 2}`` to add
             boosters after an induction); other phases keep the plan's choice.
         phase_period_days: change a phase's rhythm among those the protocol allows.
+        symptoms_worsened: for a missed dose in a phase the protocol lets return to the
+            previous phase's rhythm (esketamine maintenance and continuation, label
+            [3.4]): True returns the rest of that phase to the previous frequency (the
+            clinician's choice); False or None keeps the schedule. The choice (or the
+            option, when not said) is written in the plan's ``changes``.
 
     Returns:
         A new plan, ``revision`` one higher, with a line in ``changes``.
@@ -541,8 +600,9 @@ def replan(
             msg = f"moved[{i}]: {day} is before as_of {as_of}; move sessions to {as_of} or later"
             raise InvalidInputError(msg)
 
+    returned, choices = _missed_dose_choice(plan, missed_set, symptoms_worsened, protocol)
     options = plan.options
-    if phase_doses or phase_period_days:
+    if phase_doses or phase_period_days or returned:
         options = PlanOptions.make(
             phase_doses={**dict(options.phase_doses), **dict(phase_doses or {})},
             phase_period_days={**dict(options.phase_period_days), **dict(phase_period_days or {})},
@@ -551,12 +611,14 @@ def replan(
             extra_instruments=options.extra_instruments,
             template=options.template,
             first_dose_mg=options.first_dose_mg,
+            returned=(*options.returned, *returned),
         )
     template = course_template(
         plan.route,
         protocol,
         phase_doses=dict(options.phase_doses),
         phase_period_days=dict(options.phase_period_days),
+        returned=frozenset(options.returned),
     )
 
     # History: what stays as it is (dates, doses given), numbered by what was given.
@@ -622,6 +684,7 @@ def replan(
         what.append(
             "missed " + ", ".join(f"#{i} {plan.sessions[i].label}" for i in sorted(missed_set))
         )
+    what.extend(choices)
     if moved:
         what.append("moved " + ", ".join(f"#{i} to {d}" for i, d in sorted(moved.items())))
     if calendar != plan.calendar:

@@ -12,14 +12,13 @@ from __future__ import annotations
 import enum
 import html
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kaptools.errors import InvalidInputError
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.protocol._courses import (
     CoursePhase,
     IntegrationPlace,
-    PhaseTemplate,
     Route,
     RouteCourse,
 )
@@ -78,6 +77,10 @@ class CourseTemplate:
     slots: tuple[DoseSlot, ...]
     phase_doses: Mapping[CoursePhase, int]
     phase_period_days: Mapping[CoursePhase, int]
+    returned: frozenset[CoursePhase] = frozenset()
+    """Phases returned to the previous phase's rhythm after a missed dose (label [3.4])."""
+    phase_most_per_period: Mapping[CoursePhase, int] = field(default_factory=dict)
+    """The most doses any period of the phase may hold (the rhythm rule)."""
 
     @property
     def dose_count(self) -> int:
@@ -102,9 +105,9 @@ class CourseTemplate:
         return f"<p class='kap-template'>{html.escape(self.summary)}</p>"
 
 
-def _offset(k: int, template: PhaseTemplate, period_days: int) -> int:
+def _offset(k: int, doses_per_period: int, period_days: int) -> int:
     """Days from a phase's first dose to its dose ``k`` (0-based) at the phase rhythm."""
-    return (k * period_days) // template.doses_per_period
+    return (k * period_days) // doses_per_period
 
 
 _CACHE: dict[tuple[object, ...], CourseTemplate] = {}
@@ -130,6 +133,7 @@ def course_template(
     *,
     phase_doses: Mapping[CoursePhase | str, int] | None = None,
     phase_period_days: Mapping[CoursePhase | str, int] | None = None,
+    returned: frozenset[CoursePhase] = frozenset(),
 ) -> CourseTemplate:
     """Resolve the protocol's template for ``route`` into dose slots (cached per protocol).
 
@@ -143,6 +147,7 @@ def course_template(
             str(getattr(route, "value", route)),
             _frozen(phase_doses),
             _frozen(phase_period_days),
+            frozenset(returned),
         )
     except TypeError:
         key = None  # unhashable input: resolve it, which names the bad value
@@ -150,7 +155,11 @@ def course_template(
     if found is not None:
         return found
     template = _course_template(
-        route, protocol, phase_doses=phase_doses, phase_period_days=phase_period_days
+        route,
+        protocol,
+        phase_doses=phase_doses,
+        phase_period_days=phase_period_days,
+        returned=frozenset(returned),
     )
     if key is not None:
         if len(_CACHE) >= _CACHE_MAX:
@@ -165,6 +174,7 @@ def _course_template(
     *,
     phase_doses: Mapping[CoursePhase | str, int] | None = None,
     phase_period_days: Mapping[CoursePhase | str, int] | None = None,
+    returned: frozenset[CoursePhase] = frozenset(),
 ) -> CourseTemplate:
     """Resolve the protocol's template for ``route`` into dose slots.
 
@@ -207,10 +217,11 @@ def _course_template(
             raise InvalidInputError(msg)
         doses[p.phase] = n
         periods[p.phase] = period
+    per, most = _rhythms(course, periods, returned)
 
     slots: list[DoseSlot] = []
     for p in course.phases:
-        n, period = doses[p.phase], periods[p.phase]
+        n, period, dpp = doses[p.phase], periods[p.phase], per[p.phase]
         for k in range(n):
             gap: int | None
             if not slots:
@@ -219,9 +230,9 @@ def _course_template(
                 # Inside a phase, the gap follows the rhythm; the first dose of a later
                 # phase comes one rhythm step after the last dose of the phase before.
                 gap = (
-                    _offset(k, p, period) - _offset(k - 1, p, period)
+                    _offset(k, dpp, period) - _offset(k - 1, dpp, period)
                     if k
-                    else _offset(1, p, period) - _offset(0, p, period)
+                    else _offset(1, dpp, period) - _offset(0, dpp, period)
                 )
                 max_gap = int(p.max_gap_days.value)
             slots.append(
@@ -232,12 +243,36 @@ def _course_template(
                     phase_doses=n,
                     gap_days=gap,
                     max_gap_days=max_gap,
-                    offset_days=_offset(k, p, period),
-                    doses_per_period=p.doses_per_period,
+                    offset_days=_offset(k, dpp, period),
+                    doses_per_period=dpp,
                     period_days=period,
                 )
             )
-    return CourseTemplate(key, course, tuple(slots), doses, periods)
+    return CourseTemplate(key, course, tuple(slots), doses, periods, frozenset(returned), most)
+
+
+def _rhythms(
+    course: RouteCourse, periods: dict[CoursePhase, int], returned: frozenset[CoursePhase]
+) -> tuple[dict[CoursePhase, int], dict[CoursePhase, int]]:
+    """Doses per period and the most per period, by phase; a returned phase takes the
+    previous phase's rhythm (and period) after a missed dose (label [3.4])."""
+    per: dict[CoursePhase, int] = {}
+    most: dict[CoursePhase, int] = {}
+    for i, p in enumerate(course.phases):
+        per[p.phase], most[p.phase] = p.doses_per_period, p.most_per_period
+        if p.phase not in returned:
+            continue
+        if i == 0 or p.missed_dose_may_return is None:
+            msg = (
+                f"symptoms_worsened: phase {p.phase.value!r} has no previous rhythm the "
+                f"protocol lets it return to after a missed dose"
+            )
+            raise InvalidInputError(msg)
+        before = course.phases[i - 1]
+        per[p.phase] = before.doses_per_period
+        most[p.phase] = max(p.most_per_period, before.most_per_period)
+        periods[p.phase] = periods[before.phase]
+    return per, most
 
 
 def _phase_map(

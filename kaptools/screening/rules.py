@@ -88,9 +88,7 @@ def assess_trial(
     resolution = info.resolution
     of = f" of {info.min_dose_of}" if info.min_dose_of else ""
     if resolution is not None and not resolution.resolved:
-        unknown.append(
-            f"{resolution.summary} (so not in the minimum-dose table): clinician review"
-        )
+        unknown.append(f"{resolution.summary} (so not in the minimum-dose table): clinician review")
     elif min_dose is None:
         unknown.append(f"{info.name!r} is not in the minimum-dose table: clinician review")
     elif trial.daily_dose_mg is None:
@@ -311,7 +309,7 @@ def _history(record: ScreeningRecord, protocol: Protocol, out: _Findings) -> Non
 
 
 def _resolved_name(entered: str, info: DrugInfo) -> str:
-    """"Xanax (alprazolam, brand name)" when the name is not the ingredient itself."""
+    """ "Xanax (alprazolam, brand name)" when the name is not the ingredient itself."""
     r = info.resolution
     if r is None or (r.how == NameMatch.EXACT and not r.notes):
         return entered

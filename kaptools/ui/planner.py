@@ -579,9 +579,16 @@ class PlannerApp(PatientApp):
         self.miss_which.add_class("kap-miss-which")
         self.miss_button = w.Button(description="Mark missed and re-plan", icon="times")
         self.miss_button.add_class("kap-miss-session")
+        self.worsened = w.Checkbox(
+            description="symptoms worsened (may return to the previous dosing frequency)",
+            value=False,
+            indent=False,
+            layout=w.Layout(width="430px"),
+        )
+        self.worsened.add_class("kap-worsened")
         self.replan_error = ErrorBox()
         self.replan_error.add_class("kap-replan-error")
-        self.miss_row = w.HBox([self.miss_which, self.miss_button])
+        self.miss_row = w.HBox([self.miss_which, self.miss_button, self.worsened])
         self.miss_note = w.HTML(
             "<p class='kap-muted'>A session can be marked missed once its date has passed.</p>"
         )
@@ -1176,7 +1183,10 @@ class PlannerApp(PatientApp):
         if self.plan is None or self.miss_which.value is None:
             raise IncompleteInputError("Choose the session that was missed.", missing=["session"])
         try:
-            self._replan(missed=[self.miss_which.value])
+            self._replan(
+                missed=[self.miss_which.value], symptoms_worsened=self.worsened.value or None
+            )
+            self.worsened.value = False
         except PlanningError as exc:
             self._planning_error(self.replan_error, exc)
 

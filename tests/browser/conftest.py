@@ -25,8 +25,10 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 
 
 #: Any URL that does not stay on this machine.
-_OFF_MACHINE = re.compile(r"^(?!(?:https?|wss?)://(?:127\.\d+\.\d+\.\d+|localhost|\[::1\])[:/])"
-                          r"(?!(?:data|blob|about):)")
+_OFF_MACHINE = re.compile(
+    r"^(?!(?:https?|wss?)://(?:127\.\d+\.\d+\.\d+|localhost|\[::1\])[:/])"
+    r"(?!(?:data|blob|about):)"
+)
 
 
 @pytest.fixture(autouse=True)
