@@ -56,10 +56,7 @@ def main() -> None:
     print(f"built {args.n:,} synthetic records ({frame.shape[1]} columns) in {built:.1f} s")
 
     names = {
-        str(v)
-        for col in frame.columns
-        if col.endswith("_drug")
-        for v in frame[col].cat.categories
+        str(v) for col in frame.columns if col.endswith("_drug") for v in frame[col].cat.categories
     }
     print(f"{len(names):,} distinct drug names, resolved once per run")
     times = []

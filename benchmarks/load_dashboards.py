@@ -126,8 +126,10 @@ async def run(args: argparse.Namespace) -> int:
             with KernelWatch(base) as watch:
                 t0 = time.monotonic()
                 results = await asyncio.gather(
-                    *(open_one(browser, base, i, args.timeout, leaving)
-                      for i in range(args.contexts))
+                    *(
+                        open_one(browser, base, i, args.timeout, leaving)
+                        for i in range(args.contexts)
+                    )
                 )
                 all_done = time.monotonic() - t0
                 for r in results:  # close like a tab: the close beacon is sent
@@ -145,37 +147,50 @@ async def run(args: argparse.Namespace) -> int:
 
     counts = {k: sum(r["result"] == k for r in results) for k in ("rendered", "blank", "busy")}
     times = sorted(r["seconds"] for r in results if r["result"] == "rendered")
-    print(f"load test: {args.contexts} browser contexts opened dashboards at once "
-          f"(loopback, {pool} preheated kernels; shared 2-core machine)")
-    print(f"  rendered {counts['rendered']}/{args.contexts}, blank {counts['blank']}, "
-          f"busy page {counts['busy']}; all settled after {all_done:.1f} s")
+    print(
+        f"load test: {args.contexts} browser contexts opened dashboards at once "
+        f"(loopback, {pool} preheated kernels; shared 2-core machine)"
+    )
+    print(
+        f"  rendered {counts['rendered']}/{args.contexts}, blank {counts['blank']}, "
+        f"busy page {counts['busy']}; all settled after {all_done:.1f} s"
+    )
     if times:
-        print(f"  render time: median {statistics.median(times):.1f} s, "
-              f"max {times[-1]:.1f} s")
+        print(f"  render time: median {statistics.median(times):.1f} s, max {times[-1]:.1f} s")
     print(f"  kernels: peak {watch.peak}, pool size {pool}")
     if returned is not None:
         print(f"  kernels back to the pool size {returned:.1f} s after the pages closed")
     else:
-        print(f"  kernels NOT back to the pool size: {left} alive "
-              f"{args.return_within + 30:.0f} s after the pages closed")
+        print(
+            f"  kernels NOT back to the pool size: {left} alive "
+            f"{args.return_within + 30:.0f} s after the pages closed"
+        )
     for r in results:
         if r["result"] != "rendered":
-            print(f"  {r['result']}: {r['dashboard']}?patient={r['patient']} "
-                  f"{r.get('error', '')}")
+            print(f"  {r['result']}: {r['dashboard']}?patient={r['patient']} {r.get('error', '')}")
     if leaving:
         print(f"  requests that would have left the machine (aborted): {sorted(set(leaving))}")
-    ok = (counts["rendered"] == args.contexts and returned is not None
-          and returned <= args.return_within and not leaving)
+    ok = (
+        counts["rendered"] == args.contexts
+        and returned is not None
+        and returned <= args.return_within
+        and not leaving
+    )
     return 0 if ok else 1
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contexts", type=int, default=16, help="browser contexts (16)")
-    parser.add_argument("--timeout", type=float, default=240,
-                        help="seconds a dashboard may take to render (240)")
-    parser.add_argument("--return-within", type=float, default=60,
-                        help="seconds the kernels may take to return to the pool (60)")
+    parser.add_argument(
+        "--timeout", type=float, default=240, help="seconds a dashboard may take to render (240)"
+    )
+    parser.add_argument(
+        "--return-within",
+        type=float,
+        default=60,
+        help="seconds the kernels may take to return to the pool (60)",
+    )
     args = parser.parse_args()
     if not 1 <= args.contexts <= 64:
         parser.error("--contexts must be 1-64 (this is a bounded test)")

@@ -322,6 +322,7 @@ def _fixed_dose(
 
 
 _DOSES: dict[tuple[object, ...], DoseCalculation] = {}
+_RULES: dict[tuple[str, object], WeightBasedDose | FixedLabelDose] = {}
 _DOSES_MAX = 4096
 
 
@@ -339,13 +340,18 @@ def _memo_key(
     check) are left out, so every plan of a kind shares one calculation. None: do not
     keep (a bool anywhere, an unhashable value, an unknown route)."""
     args = (route, dose_number, weight_kg, age, dose_mg_per_kg, later_dose_mg, first_dose_mg)
-    if any(type(a) is bool for a in args):
+    if bool in map(type, args):
         return None
+    sha = protocol.info.sha256
     try:
-        course = protocol.courses.route(route)  # type: ignore[arg-type]
-    except InvalidInputError:
+        rule = _RULES[sha, route]
+    except KeyError:
+        try:
+            rule = _RULES[sha, route] = protocol.courses.route(route).dose  # type: ignore[arg-type]
+        except InvalidInputError:
+            return None
+    except TypeError:
         return None
-    rule = course.dose
     valid_age = type(age) is int and 0 <= age <= _AGE_YEARS_MAX
     valid_number = type(dose_number) is int and dose_number >= 1
     if isinstance(rule, WeightBasedDose):
@@ -368,7 +374,7 @@ def _memo_key(
             min(dose_number, steps) if type(dose_number) is int and valid_number else dose_number
         )
         key = (number, None, ("group", group), dose_mg_per_kg, later_dose_mg, first_dose_mg)
-    key = (protocol.info.sha256, str(route), *key)
+    key = (sha, str(route), *key)
     try:
         hash(key)
     except TypeError:

@@ -69,6 +69,9 @@ _KIND_ORDER = {
 }
 
 
+_DOSING, _INTEGRATION, _MEASURE = SessionKind.DOSING, SessionKind.INTEGRATION, SessionKind.MEASURE
+
+
 def sort_key(date: dt.date, kind: SessionKind, number: int | None) -> tuple[dt.date, int, int]:
     """Sessions run by date; on one day preparation, measures, integration, check, dosing."""
     return (date, _KIND_ORDER[kind], number or 0)
@@ -96,34 +99,34 @@ class PlannedSession:
     """For an integration session: in the clinic, by video, or before the next dose."""
 
     def __post_init__(self) -> None:
-        if isinstance(self.date, dt.datetime) or not isinstance(self.date, dt.date):
-            msg = f"session date: must be a date (got {self.date!r})"
-            raise InvalidInputError(msg)
-        if self.kind is SessionKind.DOSING and (
-            self.dose is None or self.dose_number is None or self.phase is None
+        date, kind = self.date, self.kind
+        if type(date) is not dt.date and (
+            isinstance(date, dt.datetime) or not isinstance(date, dt.date)
         ):
-            msg = (
-                f"session {self.index}: a dosing session needs its dose, dose_number and "
-                f"phase (got dose={self.dose!r}, dose_number={self.dose_number!r}, "
-                f"phase={self.phase!r})"
-            )
+            msg = f"session date: must be a date (got {date!r})"
             raise InvalidInputError(msg)
-        if self.kind is not SessionKind.DOSING and self.dose is not None:
-            msg = f"session {self.index}: only a dosing session carries a dose (kind {self.kind})"
+        if kind is _DOSING:
+            if self.dose is None or self.dose_number is None or self.phase is None:
+                msg = (
+                    f"session {self.index}: a dosing session needs its dose, dose_number and "
+                    f"phase (got dose={self.dose!r}, dose_number={self.dose_number!r}, "
+                    f"phase={self.phase!r})"
+                )
+                raise InvalidInputError(msg)
+        elif self.dose is not None:
+            msg = f"session {self.index}: only a dosing session carries a dose (kind {kind})"
             raise InvalidInputError(msg)
-        if self.kind is SessionKind.INTEGRATION and self.dose_number is None:
+        if kind is _INTEGRATION and self.dose_number is None:
             msg = f"session {self.index}: an integration session names the dose it follows"
             raise InvalidInputError(msg)
-        if (self.kind is SessionKind.INTEGRATION) != (self.place is not None):
+        if (kind is _INTEGRATION) != (self.place is not None):
             msg = (
                 f"session {self.index}: an integration session says where it is held "
                 f"(place one of {[p.value for p in IntegrationPlace]}), and only it "
-                f"(kind {self.kind}, place {self.place!r})"
+                f"(kind {kind}, place {self.place!r})"
             )
             raise InvalidInputError(msg)
-        if self.kind is SessionKind.MEASURE and (
-            not self.instruments or self.measure_point is None
-        ):
+        if kind is _MEASURE and (not self.instruments or self.measure_point is None):
             msg = f"session {self.index}: a measure session lists its instruments and measure point"
             raise InvalidInputError(msg)
 
