@@ -44,6 +44,7 @@ from kaptools.screening.layout import (
     records_to_frame,
     wide_columns,
 )
+from kaptools.screening.names import DrugName, NameMatch, resolve_drug_name
 from kaptools.screening.persistence import (
     load_screening,
     override_finding,
@@ -68,7 +69,7 @@ from kaptools.screening.result import (
 )
 from kaptools.screening.rules import assess_trial, screen
 from kaptools.screening.synthetic import synthetic_screening_frame, synthetic_screening_records
-from kaptools.screening.tables import DrugInfo, DrugTables, drug_tables
+from kaptools.screening.tables import DrugInfo, DrugTables, TrialRole, drug_tables
 
 __all__ = [
     "MALFORMED",
@@ -78,6 +79,7 @@ __all__ = [
     "CssrsQuestion",
     "CssrsScreener",
     "DrugInfo",
+    "DrugName",
     "DrugTables",
     "Finding",
     "FindingOverride",
@@ -86,6 +88,7 @@ __all__ = [
     "ListStatus",
     "Medication",
     "MedicationClass",
+    "NameMatch",
     "RuleCatalogue",
     "RuleSpec",
     "ScreeningRecord",
@@ -96,6 +99,7 @@ __all__ = [
     "StopReason",
     "TrialAssessment",
     "TrialOutcome",
+    "TrialRole",
     "TrialVerdict",
     "assess_trial",
     "drug_tables",
@@ -105,6 +109,7 @@ __all__ = [
     "override_finding",
     "read_cohort",
     "records_to_frame",
+    "resolve_drug_name",
     "rule_catalogue",
     "save_screening",
     "screen",
