@@ -253,3 +253,14 @@ def test_name_table_is_reproducible_from_its_sources(tmp_path: Path) -> None:
     )
     shipped = ROOT / "kaptools" / "screening" / "data" / "drug_names.csv"
     assert out.read_text(encoding="utf-8") == shipped.read_text(encoding="utf-8")
+
+
+@settings(max_examples=300)
+@given(st.text(min_size=1, max_size=60))
+def test_any_text_resolves_or_is_unrecognised_never_an_error(text: str) -> None:
+    """Whatever is typed, resolution returns a result: ingredients with how, or
+    unrecognised with (possibly no) suggestions, each suggestion a name in the table."""
+    got = resolve_drug_name(text)
+    assert got.resolved == (bool(got.ingredients) and not got.unresolved_parts)
+    assert all(s in TABLE.names for s in got.suggestions)
+    assert got.summary.startswith(text.strip())
