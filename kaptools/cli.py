@@ -299,7 +299,73 @@ AUDIT = Command(
     run=_run_audit,
 )
 
-COMMANDS: list[Command] = [SCREEN, DEMO, BACKUP, RESTORE, AUDIT]
+# kaptools alerts
+
+
+def _alerts_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
+    show = sub.add_parser(
+        "list",
+        help="a patient's open safety alerts (with --all, acknowledged ones too)",
+        description=(
+            "Print a patient's open safety alerts with the 988 crisis line, raising first "
+            "any alert a stored record holds that is not stored yet."
+        ),
+    )
+    show.add_argument("patient_id", help="the patient's id, e.g. SYN-0003")
+    show.add_argument("--all", action="store_true", help="also list acknowledged alerts")
+    show.add_argument("--database", help="SQLAlchemy URL (default: KAPTOOLS_DATABASE_URL)")
+    ack = sub.add_parser(
+        "ack",
+        help="acknowledge an open alert with a written note",
+        description=(
+            "Acknowledge an open safety alert: who (KAPTOOLS_USER or the login name), when "
+            "and the note are kept and audit-logged; the alert itself is never deleted."
+        ),
+    )
+    ack.add_argument("alert_id", help="the alert's id, as 'kaptools alerts list' prints it")
+    ack.add_argument("--note", required=True, help="what was done (required, non-empty)")
+    ack.add_argument("--database", help="SQLAlchemy URL (default: KAPTOOLS_DATABASE_URL)")
+
+
+def _run_alerts(args: argparse.Namespace) -> int:
+    from kaptools.config import current_user
+    from kaptools.patient_alerts import acknowledge_alert, sync_patient_alerts
+    from kaptools.protocol import protocol_from_env
+    from kaptools.store import Store
+
+    with Store(args.database) as store:
+        if args.alerts_command == "ack":
+            done = acknowledge_alert(store, args.alert_id, note=args.note, who=current_user())
+            print(f"{done.patient_id}: {done.summary}")
+            return EXIT_OK
+        patient = store.get_patient(args.patient_id)
+        found = sync_patient_alerts(
+            store, patient.patient_id, who=current_user(), protocol=protocol_from_env()
+        )
+        print(patient.label)
+        lines = found.text_lines()
+        print("\n".join(lines) if lines else "No open safety alerts.")
+        if args.all and found.acknowledged:
+            print("ACKNOWLEDGED ALERTS (kept in the history)")
+            for a in found.acknowledged:
+                print(f"- {a.summary}")
+        return EXIT_OK
+
+
+ALERTS = Command(
+    name="alerts",
+    help="list a patient's safety alerts, or acknowledge one with a note",
+    description=(
+        "Safety alerts stay open until a clinician acknowledges them with a note. "
+        "'kaptools alerts list PATIENT' prints the open ones with the 988 crisis line; "
+        "'kaptools alerts ack ALERT_ID --note TEXT' acknowledges one."
+    ),
+    add_arguments=_alerts_arguments,
+    run=_run_alerts,
+)
+
+COMMANDS: list[Command] = [SCREEN, DEMO, BACKUP, RESTORE, AUDIT, ALERTS]
 """Every sub-command, in the order ``kaptools --help`` lists them."""
 
 

@@ -10,7 +10,7 @@ import datetime as dt
 import html
 from dataclasses import dataclass
 
-from kaptools.alerts import Alert
+from kaptools.alerts import Alert, StoredAlert, alerts_text
 from kaptools.assessments import Assessment, assessments
 from kaptools.protocol import Protocol, ProtocolInfo, default_protocol
 from kaptools.scores import Change, Instrument, InstrumentDefinition, compare, definition
@@ -70,10 +70,26 @@ class PatientTrends:
     measures: dict[Instrument, MeasureTrend]
     sessions: tuple[SessionMark, ...]
     protocol: ProtocolInfo
+    open_alerts: tuple[StoredAlert, ...] = ()
+    """The patient's stored alerts not yet acknowledged (any source), shown first."""
+
+    @property
+    def alert_history(self) -> tuple[tuple[Assessment, Alert], ...]:
+        """Every safety alert of every assessment in the period, oldest first."""
+        points = sorted(
+            (p for m in self.measures.values() for p in m.points),
+            key=lambda p: (p.administered_on, p.instrument.value),
+        )
+        return tuple((p, a) for p in points for a in p.result.alerts)
 
     @property
     def alerts(self) -> tuple[Alert, ...]:
-        """Alerts of the latest assessment of each measure (item 9 and the like)."""
+        """Every safety alert in the period (not only the latest score's), oldest first."""
+        return tuple(a for _, a in self.alert_history)
+
+    @property
+    def latest_alerts(self) -> tuple[Alert, ...]:
+        """Alerts of the latest assessment of each measure."""
         out: list[Alert] = []
         for m in self.measures.values():
             out.extend(m.latest.result.alerts)
@@ -81,14 +97,20 @@ class PatientTrends:
 
     @property
     def summary(self) -> str:
-        lines = [f"{self.patient.label}: {len(self.sessions)} dosing sessions recorded"]
+        lines = alerts_text(self.open_alerts, heading="OPEN SAFETY ALERTS (until acknowledged)")
+        lines.append(f"{self.patient.label}: {len(self.sessions)} dosing sessions recorded")
         for m in self.measures.values():
             ch = m.change
             lines.append(
                 f"  {m.definition.title}: latest {m.latest.result.total} "
                 f"({m.latest.result.band.label})" + (f", {ch.summary}" if ch else ", baseline only")
             )
-        lines.extend(f"  ALERT: {a.summary}" for a in self.alerts)
+        history = self.alert_history
+        if history:
+            lines.append(f"Safety alerts in this period ({len(history)}):")
+            lines.extend(
+                f"  {p.administered_on.isoformat()} ALERT: {a.summary}" for p, a in history
+            )
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -130,4 +152,10 @@ def patient_trends(
         inst: MeasureTrend(inst, definition(inst), tuple(points))
         for inst, points in sorted(by_inst.items(), key=lambda kv: list(Instrument).index(kv[0]))
     }
-    return PatientTrends(patient, measures, _session_marks(store, patient_id), protocol.info)
+    return PatientTrends(
+        patient,
+        measures,
+        _session_marks(store, patient_id),
+        protocol.info,
+        tuple(store.patient_alerts(patient_id, open_only=True)),
+    )

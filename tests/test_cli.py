@@ -266,3 +266,44 @@ def test_screen_resolves_brand_salt_and_formulation_names_in_csv_and_jsonl(
     assert rows[1]["rule_blood_pressure_medication"] == 1
     assert rows[2]["rule_medication_unrecognised"] == 1 and rows[2]["status"] == "incomplete"
     assert [r["status"] for r in rows] == [screen(r).status.value for r in records]
+
+
+def test_alerts_list_and_ack(tmp_path, capsys, monkeypatch) -> None:
+    """'alerts list' prints open alerts with 988 (raising a record's alert first); 'alerts
+    ack' without a note is refused (exit 2, names the note, nothing saved); with a note
+    it acknowledges, and the alert stays listed under --all."""
+    import datetime as dt
+
+    from kaptools.cli import main as cli_main
+    from kaptools.store import Store
+
+    url = f"sqlite:///{tmp_path / 'a.sqlite'}"
+    monkeypatch.setenv("KAPTOOLS_USER", "dr-cli")
+    store = Store(url)
+    store.add_patient("SYN-C1", "C", birth_date=None, sex="unknown", weight_kg=None, author="t")
+    store.save_record(
+        "assessment",
+        "SYN-C1",
+        {"instrument": "phq9", "answers": [0] * 8 + [2], "administered_on": "2026-11-01"},
+        author="t",
+        effective_at=dt.date(2026, 11, 1),
+    )
+    assert cli_main(["alerts", "list", "SYN-C1", "--database", url]) == 0
+    out = capsys.readouterr().out
+    assert "988" in out and "PHQ-9 item 9" in out and "OPEN SAFETY ALERTS" in out
+    (alert,) = store.patient_alerts("SYN-C1")
+    assert alert.alert_id in out and alert.raised_by == "dr-cli"
+
+    assert cli_main(["alerts", "ack", alert.alert_id, "--note", "  ", "--database", url]) == 2
+    assert "note" in capsys.readouterr().err
+    assert store.get_alert(alert.alert_id).is_open
+
+    assert cli_main(["alerts", "ack", alert.alert_id, "--note", "seen", "--database", url]) == 0
+    assert "acknowledged" in capsys.readouterr().out
+    assert store.get_alert(alert.alert_id).acknowledgement.who == "dr-cli"
+    assert cli_main(["alerts", "list", "SYN-C1", "--all", "--database", url]) == 0
+    out = capsys.readouterr().out
+    assert "No open safety alerts." in out and "ACKNOWLEDGED" in out and "seen" in out
+
+    assert cli_main(["alerts", "list", "SYN-NOPE", "--database", url]) == 2
+    assert "SYN-NOPE" in capsys.readouterr().err

@@ -19,6 +19,7 @@ from kaptools.protocol import default_protocol
 from kaptools.scores import (
     Instrument,
     check_administration,
+    compare,
     definition,
     score,
     score_frame,
@@ -133,3 +134,27 @@ def test_score_frame_counts_the_alert_of_an_incomplete_row():
     assert out["total"].isna().all()
     assert list(out["alerts"]) == [1, 0]
     assert list(out["missing_items"]) == ["4", "4"]
+
+
+@pytest.mark.parametrize("inst", WITH_SUICIDE_ITEM)
+def test_comparisons_carry_both_scores_alerts_with_the_crisis_line(inst):
+    """compare(): a suicide item at its line in either score puts its alert, with 988,
+    in the change's alerts, summary and HTML; below the line, none."""
+    defn = definition(inst)
+    item = defn.safety_item.item
+    line = _line(inst)
+
+    def answers(value: int) -> list[int]:
+        out = [defn.item_min] * defn.item_count
+        out[item - 1] = value
+        return out
+
+    below, at = score(inst, answers(line - 1)), score(inst, answers(line))
+    assert compare(below, below).alerts == ()
+    assert CRISIS_LINE_TEXT not in compare(below, below).summary
+    forward = compare(below, at)
+    assert forward.current_alerts == at.alerts and forward.baseline_alerts == ()
+    assert "ALERT (current score)" in forward.summary and CRISIS_LINE_TEXT in forward.summary
+    assert "kap-alert" in forward._repr_html_()
+    back = compare(at, below)
+    assert back.baseline_alerts == at.alerts and "ALERT (baseline score)" in back.summary

@@ -36,9 +36,33 @@ def test_item9_positive_patient_has_a_988_alert_and_others_do_not(demo) -> None:
     """Latest PHQ-9 item 9 ≥ 1 gives an alert with the crisis line; otherwise none."""
     store, patients = demo
     for pid, p in patients.items():
-        alerts = patient_trends(store, pid).alerts
+        alerts = patient_trends(store, pid).latest_alerts
         assert bool(alerts) == p.item9_positive
         assert all("988" in a.crisis_line for a in alerts)
+
+
+def test_every_alert_in_the_period_is_shown_not_only_the_latest(demo) -> None:
+    """The trend's alerts are those of every assessment, each dated in the summary, and
+    the stored open alerts come first with the crisis line."""
+    store, _ = demo
+    for pid in ("SYN-0001", "SYN-0003", "SYN-0008"):
+        t = patient_trends(store, pid)
+        expected = [
+            (a.administered_on, al)
+            for m in t.measures.values()
+            for a in m.points
+            for al in a.result.alerts
+        ]
+        assert sorted(expected, key=lambda x: x[0]) == [
+            (p.administered_on, al) for p, al in t.alert_history
+        ]
+        for p, _al in t.alert_history:
+            assert f"{p.administered_on.isoformat()} ALERT:" in t.summary
+        open_ = store.patient_alerts(pid, open_only=True)
+        assert t.open_alerts == tuple(open_)
+        assert ("OPEN SAFETY ALERTS" in t.summary) == bool(open_)
+    t3 = patient_trends(store, "SYN-0003")
+    assert len(t3.alerts) > len(t3.latest_alerts)  # baseline and latest both shown
 
 
 def test_sessions_are_marked_with_their_side_effects(demo) -> None:

@@ -19,6 +19,7 @@ import html
 from dataclasses import dataclass
 from fractions import Fraction
 
+from kaptools.alerts import Alert
 from kaptools.errors import InvalidInputError
 from kaptools.protocol import Protocol, ProtocolInfo, default_protocol
 from kaptools.scores._definitions import Band, Instrument, InstrumentDefinition, definition
@@ -56,9 +57,15 @@ class Change:
     """The protocol's worsening threshold that was applied, in points."""
     protocol: ProtocolInfo
     notes: tuple[str, ...] = ()
+    current_alerts: tuple[Alert, ...] = ()
+    """The current score's safety alerts (suicide item): always shown with the change."""
+    baseline_alerts: tuple[Alert, ...] = ()
+    """The baseline score's safety alerts."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "instrument", Instrument.parse(self.instrument))
+        object.__setattr__(self, "current_alerts", tuple(self.current_alerts))
+        object.__setattr__(self, "baseline_alerts", tuple(self.baseline_alerts))
         if self.delta != self.current_total - self.baseline_total:
             msg = (
                 f"Change delta must be current − baseline "
@@ -71,8 +78,14 @@ class Change:
         return definition(self.instrument)
 
     @property
+    def alerts(self) -> tuple[Alert, ...]:
+        """Every safety alert of the two scores, the current score's first."""
+        return self.current_alerts + self.baseline_alerts
+
+    @property
     def summary(self) -> str:
-        """One line: totals, change and each outcome, saying which rule was applied."""
+        """One line: totals, change and each outcome, saying which rule was applied, then
+        the safety alerts of either score with the 988 crisis line."""
         defn = self.definition
         pct = "" if self.percent_change is None else f", {self.percent_change:+.0f} %"
         fraction = f"{self.response_reduction_min:.0%}"
@@ -108,10 +121,13 @@ class Change:
             + ".",
         ]
         parts.extend(self.notes)
+        parts.extend(f"ALERT (current score) {a.summary}" for a in self.current_alerts)
+        parts.extend(f"ALERT (baseline score) {a.summary}" for a in self.baseline_alerts)
         return " ".join(parts)
 
     def _repr_html_(self) -> str:
-        return f"<p class='kap-change'>{html.escape(self.summary)}</p>"
+        alerts = "".join(a._repr_html_() for a in self.alerts)
+        return f"<div class='kap-change'>{alerts}<p>{html.escape(self.summary)}</p></div>"
 
 
 def compare(
@@ -189,4 +205,6 @@ def compare(
         worsening_increase_min=worsening_points,
         protocol=protocol.info,
         notes=tuple(notes),
+        current_alerts=current.alerts,
+        baseline_alerts=baseline.alerts,
     )

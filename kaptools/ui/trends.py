@@ -75,10 +75,26 @@ def summary_html(trends: PatientTrends) -> str:
             f"<td>{'–' if ch is None else _yes_no(ch.mcid_met)}</td>"
             f"<td>{'–' if ch is None else _yes_no(ch.worsening)}</td></tr>"
         )
+    history = trends.alert_history
+    alerts = (
+        "<div class='kap-period-alerts'><b>Safety alerts in this period "
+        f"({len(history)})</b><ul>"
+        + "".join(
+            f"<li>{p.administered_on:%d %b %Y}: {escape(a.message)} "
+            f"<span class='kap-muted'>{escape(a.action)}</span></li>"
+            for p, a in history
+        )
+        + "</ul></div>"
+        if history
+        else ""
+    )
     return (
         "<table class='kap-table kap-summary-table'><tr><th>Measure</th><th>Baseline</th>"
         "<th>Latest</th><th>Change</th><th>Response</th><th>Remission</th>"
-        "<th>Clinically important change</th><th>Worsening</th></tr>" + "".join(rows) + "</table>"
+        "<th>Clinically important change</th><th>Worsening</th></tr>"
+        + "".join(rows)
+        + "</table>"
+        + alerts
     )
 
 
