@@ -243,3 +243,13 @@ def test_summary_and_html_carry_the_crisis_line(store):
     pa = patient_alerts(store, "SYN-A")
     assert pa.text_lines() == [] and "988" not in pa._repr_html_()
     assert "acknowledged" in pa.alerts[0].summary
+
+
+def test_alert_audit_rows_join_the_hash_chain(store):
+    """Raising and acknowledging append chained audit rows: the chain still verifies."""
+    a = store.raise_alert("SYN-A", _alert(), source_kind="assessment", source_ref="x", who="t")
+    store.acknowledge_alert(a.alert_id, who="dr", note="seen")
+    check = store.verify_audit()
+    assert check.ok, check
+    actions = [e.action for e in store.audit_entries("SYN-A")]
+    assert actions[-2:] == ["raise_alert", "acknowledge_alert"]
