@@ -22,6 +22,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kaptools.errors import KaptoolsError
 
@@ -249,6 +250,16 @@ def _audit_arguments(parser: argparse.ArgumentParser) -> None:
     _database_argument(trail)
 
 
+def _print_open_alerts(store: Any, patient_id: str) -> None:
+    """A patient's open safety alerts (with 988) on stderr, so every command that shows a
+    patient shows them without changing its machine-readable stdout."""
+    from kaptools.patient_alerts import patient_alerts
+
+    lines = patient_alerts(store, patient_id).text_lines()
+    if lines:
+        print("\n".join(lines), file=sys.stderr)
+
+
 def _run_audit(args: argparse.Namespace) -> int:
     from kaptools.store import Store
 
@@ -262,6 +273,7 @@ def _run_audit(args: argparse.Namespace) -> int:
         store.get_patient(args.patient)  # NotFoundError names a wrong id
         rows = store.audit_entries(args.patient)
         store.log("audit_trail", who=current_user(), patient_id=args.patient, detail="CLI")
+        _print_open_alerts(store, args.patient)
     print("when (UTC)\twho\taction\tkind\trecord\tversion\tdetail")
     for e in rows:
         when = e.at.replace(microsecond=0).isoformat(sep=" ")

@@ -307,3 +307,20 @@ def test_alerts_list_and_ack(tmp_path, capsys, monkeypatch) -> None:
 
     assert cli_main(["alerts", "list", "SYN-NOPE", "--database", url]) == 2
     assert "SYN-NOPE" in capsys.readouterr().err
+
+
+def test_audit_trail_of_a_patient_prints_open_alerts_on_stderr(tmp_path, capsys) -> None:
+    """'audit trail' keeps its table on stdout and shows the open alerts (988) on stderr."""
+    from kaptools.alerts import Alert, AlertLevel
+    from kaptools.cli import main as cli_main
+    from kaptools.store import Store
+
+    url = f"sqlite:///{tmp_path / 'b.sqlite'}"
+    store = Store(url)
+    store.add_patient("SYN-C2", "C", birth_date=None, sex="unknown", weight_kg=None, author="t")
+    alert = Alert(rule_id="r", level=AlertLevel.WARNING, message="m", action="a", source="s")
+    store.raise_alert("SYN-C2", alert, source_kind="assessment", source_ref="x", who="t")
+    assert cli_main(["audit", "trail", "SYN-C2", "--database", url]) == 0
+    captured = capsys.readouterr()
+    assert "988" in captured.err and "OPEN SAFETY ALERTS" in captured.err
+    assert "988" not in captured.out and "raise_alert" in captured.out
