@@ -17,7 +17,7 @@ import pandas as pd
 from kaptools.config import current_user
 from kaptools.errors import InvalidInputError
 from kaptools.protocol import Protocol, default_protocol
-from kaptools.scores import Instrument, ScoreResult, check_administration, score
+from kaptools.scores import Instrument, ScoreResult, check_administration, item_columns, score
 from kaptools.store import Store, StoredRecord
 
 __all__ = [
@@ -180,10 +180,13 @@ def assessments(
 def assessment_frame(
     store: Store, patient_id: str, *, protocol: Protocol | None = None
 ) -> pd.DataFrame:
-    """One row per assessment: date, instrument, total, band, alerts and item answers."""
+    """One row per assessment: patient_id, date, instrument, total, band, alerts and the
+    item answers under their one name (``phq9_item1`` …). For many patients at once,
+    with route and protocol provenance: :func:`kaptools.tidy.assessments_long`."""
     rows = []
     for a in assessments(store, patient_id, protocol=protocol):
         row = {
+            "patient_id": a.patient_id,
             "administered_on": a.administered_on,
             "instrument": a.instrument.value,
             "total": a.result.total,
@@ -193,6 +196,6 @@ def assessment_frame(
             "record_id": a.record_id,
             "version": a.version,
         }
-        row.update({f"item_{i}": v for i, v in enumerate(a.result.answers, start=1)})
+        row.update(dict(zip(item_columns(a.instrument), a.result.answers, strict=True)))
         rows.append(row)
     return pd.DataFrame(rows)

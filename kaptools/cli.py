@@ -55,7 +55,7 @@ class Command:
 # ---------------------------------------------------------------------------
 # kaptools screen
 
-_OUTPUT_SUFFIXES = (".csv", ".jsonl", ".ndjson")
+_OUTPUT_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".parquet")
 
 
 def _screen_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,13 +63,19 @@ def _screen_arguments(parser: argparse.ArgumentParser) -> None:
         "input",
         nargs="?",
         metavar="INPUT",
-        help="cohort file: .csv in the wide layout, or .jsonl with one screening record per line",
+        help=(
+            "cohort file: .csv or .parquet in the wide layout, or .jsonl with one screening "
+            "record per line"
+        ),
     )
     parser.add_argument(
         "--out",
         "-o",
         metavar="OUTPUT",
-        help="where to write the per-patient table (.csv or .jsonl); with --schema, the schema",
+        help=(
+            "where to write the per-patient table (.csv, .jsonl or .parquet); with --schema, "
+            "the schema"
+        ),
     )
     parser.add_argument(
         "--protocol",

@@ -8,15 +8,19 @@ Change the protocol (e.g. a different response fraction) to ask "what if".
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import cast
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from kaptools.errors import InvalidInputError
+from kaptools.errors import InvalidAnswerError, InvalidInputError
 from kaptools.protocol import Protocol, default_protocol
-from kaptools.scores import Instrument, compare, definition, score
+from kaptools.scores import Instrument, definition
+from kaptools.scores._change import change_of_totals
+from kaptools.scores._items import item_columns as item_columns_of
+from kaptools.scores._items import with_item_columns
 
-__all__ = ["OUTCOME_COLUMNS", "course_outcomes", "outcome_rates"]
+__all__ = ["OUTCOME_COLUMNS", "PROTOCOL_COLUMNS", "course_outcomes", "outcome_rates"]
 
 #: Columns of :func:`course_outcomes`' result.
 OUTCOME_COLUMNS = (
@@ -36,6 +40,15 @@ OUTCOME_COLUMNS = (
 )
 
 
+#: Columns carried from each patient's baseline row when the input frame has them.
+CARRIED_COLUMNS = ("route", "trajectory")
+
+#: Provenance columns on every outcome row.
+PROTOCOL_COLUMNS = ("protocol_name", "protocol_version", "protocol_sha256")
+
+_FLAGS = ("response", "remission", "mcid_met", "worsening")
+
+
 def course_outcomes(
     frame: pd.DataFrame,
     instrument: Instrument | str,
@@ -43,76 +56,151 @@ def course_outcomes(
     protocol: Protocol | None = None,
     item_columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """One row per patient: first (baseline) and last administration of ``instrument``.
+    """One row per patient: first (baseline) and last complete administration of ``instrument``.
 
     ``frame`` has one administration per row with columns ``patient_id``,
-    ``administered_on`` and the item answers (``item_1`` … by default). Rows with
-    missing items are left out of both ends and counted in ``n_incomplete``.
-    Response, remission, clinically important change and worsening are
-    :func:`kaptools.scores.compare`'s, so they match the dashboards exactly;
-    ``None`` (shown as <NA>) where the instrument defines no such rule.
+    ``administered_on`` and the item answers under their one name
+    (``phq9_item1`` …; frames with the older ``item_1`` or ``phq9_1`` names are read
+    too, see :func:`kaptools.scores.with_item_columns`), or ``item_columns`` in item
+    order. Rows with missing items are left out of both ends and counted in
+    ``n_incomplete``. ``route`` (and ``trajectory``) are carried from the baseline
+    row when present; every row records the protocol (name, version, content hash).
+
+    Vectorised over the whole frame: totals come from the instrument definition's
+    array scoring, and response, remission, clinically important change and worsening
+    from :func:`kaptools.scores.change_of_totals` (the rules :func:`compare` applies)
+    for each distinct pair of totals, so they match the dashboards exactly; ``<NA>``
+    where the instrument defines no such rule. Patients are never split across
+    calls, so the function can run per partition of a frame partitioned by patient.
+
+    Raises:
+        InvalidInputError: columns absent. InvalidAnswerError: an answer that is not a
+        whole number in the instrument's range (the message names row, item and value).
     """
     protocol = protocol or default_protocol()
     defn = definition(instrument)
-    cols = (
-        list(item_columns) if item_columns else [f"item_{i}" for i in range(1, defn.item_count + 1)]
-    )
-    needed = ["patient_id", "administered_on", *cols]
-    absent = [c for c in needed if c not in frame.columns]
+    cols = list(item_columns_of(defn.instrument))
+    if item_columns is not None:
+        given = list(item_columns)
+        if len(given) != defn.item_count:
+            raise InvalidInputError(
+                f"item_columns: the {defn.name} has {defn.item_count} items; got "
+                f"{len(given)} names ({given[:3]}…). Give them in item order."
+            )
+        absent = [c for c in given if c not in frame.columns]
+        if absent:
+            raise InvalidInputError(
+                f"course_outcomes needs columns {absent} in the frame (item_columns)."
+            )
+        frame = frame.rename(columns=dict(zip(given, cols, strict=True)))
+    absent = [c for c in ("patient_id", "administered_on") if c not in frame.columns]
     if absent:
         raise InvalidInputError(
             f"course_outcomes needs columns {absent} in the frame (one administration per "
             f"row: patient_id, administered_on and the {defn.name} items {cols[0]}…{cols[-1]})."
         )
-    rows = []
+    if item_columns is None:
+        frame = with_item_columns(frame, defn.instrument)
+    carried = [c for c in CARRIED_COLUMNS if c in frame.columns]
     ordered = frame.sort_values(["patient_id", "administered_on"], kind="stable")
-    for pid, group in ordered.groupby("patient_id", sort=True):
-        complete = group.dropna(subset=cols)
-        n_incomplete = len(group) - len(complete)
-        if complete.empty:
-            continue
-        first, last = complete.iloc[0], complete.iloc[-1]
-        base = score(defn.instrument, [int(first[c]) for c in cols], protocol=protocol)
-        latest = score(defn.instrument, [int(last[c]) for c in cols], protocol=protocol)
-        ch = compare(base, latest, protocol=protocol)
-        rows.append(
-            {
-                "patient_id": pid,
-                "instrument": defn.instrument.value,
-                "n_assessments": len(complete),
-                "n_incomplete": n_incomplete,
-                "baseline_on": first["administered_on"],
-                "latest_on": last["administered_on"],
-                "baseline_total": base.total,
-                "latest_total": latest.total,
-                "delta": ch.delta,
-                "percent_change": ch.percent_change,
-                "response": ch.response,
-                "remission": ch.remission,
-                "mcid_met": ch.mcid_met,
-                "worsening": ch.worsening,
-            }
+    answers = ordered[cols].to_numpy(dtype="float64", na_value=np.nan)
+    complete = ~np.isnan(answers).any(axis=1)
+    _check_answers(answers, complete, ordered.index, cols, defn)
+    pid = ordered["patient_id"].to_numpy()
+    codes, uniques = pd.factorize(pid, sort=True)
+    n_incomplete = np.bincount(codes[~complete], minlength=len(uniques))
+    n_complete = np.bincount(codes[complete], minlength=len(uniques))
+    rows = np.flatnonzero(complete)
+    c_codes = codes[rows]
+    starts = np.flatnonzero(np.r_[True, c_codes[1:] != c_codes[:-1]]) if rows.size else rows
+    ends = np.r_[starts[1:] - 1, rows.size - 1] if rows.size else rows
+    first, last = rows[starts], rows[ends]
+    totals = defn.totals_of(answers[np.r_[first, last]].astype(np.int64))
+    base_t, last_t = totals[: first.size], totals[first.size :]
+    flags = _flags_of_totals(defn, base_t, last_t, protocol)
+    who = c_codes[starts] if rows.size else c_codes
+    dates = ordered["administered_on"].to_numpy()
+    out = pd.DataFrame(
+        {
+            "patient_id": uniques[who],
+            "instrument": defn.instrument.value,
+            "n_assessments": n_complete[who].astype("int64"),
+            "baseline_on": dates[first],
+            "latest_on": dates[last],
+            "baseline_total": base_t.astype("int64"),
+            "latest_total": last_t.astype("int64"),
+            **flags,
+            "n_incomplete": n_incomplete[who].astype("int64"),
+        }
+    )
+    for c in carried:
+        out[c] = ordered[c].to_numpy()[first]
+    info = protocol.info
+    out["protocol_name"], out["protocol_version"] = info.name, info.version
+    out["protocol_sha256"] = info.sha256
+    return out[[*OUTCOME_COLUMNS, "n_incomplete", *carried, *PROTOCOL_COLUMNS]]
+
+
+def _check_answers(
+    answers: np.ndarray, complete: np.ndarray, index: pd.Index, cols: list[str], defn: Any
+) -> None:
+    """Refuse answers that are not whole numbers in the instrument's item range."""
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isnan(answers) & (
+            (answers != np.floor(answers)) | (answers < defn.item_min) | (answers > defn.item_max)
         )
-    out = pd.DataFrame(rows, columns=[*OUTCOME_COLUMNS, "n_incomplete"])
-    for c in ("response", "remission", "mcid_met", "worsening"):
-        out[c] = out[c].astype("boolean")
-    return out
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise InvalidAnswerError(
+            f"row {index[r]!r}, {cols[c]}: {answers[r, c]:g} is not a {defn.name} answer; "
+            f"answers are whole numbers {defn.item_min}–{defn.item_max}.",
+            instrument=defn.instrument,
+            item=int(c) + 1,
+            value=answers[r, c],
+        )
+
+
+def _flags_of_totals(
+    defn: Any, base: np.ndarray, latest: np.ndarray, protocol: Protocol
+) -> dict[str, Any]:
+    """:func:`change_of_totals` for each distinct (baseline, latest) pair, spread back."""
+    pairs = np.stack([base, latest], axis=1) if base.size else np.empty((0, 2), np.int64)
+    distinct, where = np.unique(pairs, axis=0, return_inverse=True)
+    where = where.reshape(-1)
+    results = [change_of_totals(defn, int(b), int(c), protocol) for b, c in distinct]
+
+    def column(name: str, dtype: Any) -> Any:
+        table = pd.Series([getattr(r, name) for r in results], dtype=dtype).array
+        return table.take(where)
+
+    return {
+        "delta": (latest - base).astype("int64"),
+        "percent_change": column("percent_change", "Float64"),
+        **{f: column(f, "boolean") for f in _FLAGS},
+    }
 
 
 def outcome_rates(outcomes: pd.DataFrame, by: str | Iterable[str] | None = None) -> pd.DataFrame:
-    """Share of patients meeting each outcome (undefined rules stay <NA>), optionally by group."""
-    flags = ["response", "remission", "mcid_met", "worsening"]
+    """Patients (an integer count) and the share meeting each outcome, optionally by group.
 
-    def rates(df: pd.DataFrame) -> pd.Series:
-        out: dict[str, object] = {"patients": len(df)}
-        for f in flags:
-            col = df[f]
-            out[f] = col.mean() if col.notna().any() else pd.NA
-        return pd.Series(out)
-
-    if by is None:
-        return rates(outcomes).to_frame().T
-    keys = [by] if isinstance(by, str) else list(by)
-    # rates() gives every group a Series with the same index, so apply() builds a
-    # DataFrame (pandas-stubs allow a Series for functions returning Series).
-    return cast(pd.DataFrame, outcomes.groupby(keys, sort=True)[flags].apply(rates))
+    A rule the instrument does not define stays <NA>; a patient whose response is
+    not defined (baseline 0) is left out of that rate's denominator.
+    """
+    keys = [] if by is None else [by] if isinstance(by, str) else list(by)
+    absent = [c for c in [*keys, *_FLAGS] if c not in outcomes.columns]
+    if absent:
+        raise InvalidInputError(
+            f"outcome_rates needs columns {absent}; pass the frame course_outcomes returns."
+        )
+    flags = outcomes[list(_FLAGS)].astype("Float64")
+    if not keys:
+        data = {"patients": [len(outcomes)], **{f: [flags[f].mean()] for f in _FLAGS}}
+        out = pd.DataFrame(data)
+    else:
+        grouped = flags.groupby([outcomes[k] for k in keys], sort=True, observed=True)
+        out = grouped.mean()
+        out.insert(0, "patients", grouped.size().astype("int64"))
+    out["patients"] = out["patients"].astype("int64")
+    for f in _FLAGS:
+        out[f] = out[f].astype("Float64")
+    return out

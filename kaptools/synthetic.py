@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from kaptools.errors import InvalidInputError
+from kaptools.scores import item_columns
 
 __all__ = [
     "DEMO_ANCHOR_DATE",
@@ -348,16 +349,18 @@ def generate_patients(
 
 
 def assessment_frame(patients: Iterable[SyntheticPatient], instrument: str) -> pd.DataFrame:
-    """Long table of one instrument's administrations: patient_id, administered_on, item_1…."""
+    """One instrument's administrations, one per row: patient_id, route, trajectory,
+    administered_on and the items under their one name (``phq9_item1`` …)."""
     rows = []
     for p in patients:
         for a in p.assessments:
             if a.instrument == instrument:
                 row: dict[str, object] = {
                     "patient_id": p.patient_id,
+                    "route": p.route,
                     "trajectory": p.trajectory.value,
                     "administered_on": a.administered_on,
                 }
-                row.update({f"item_{i}": v for i, v in enumerate(a.answers, start=1)})
+                row.update(dict(zip(item_columns(instrument), a.answers, strict=True)))
                 rows.append(row)
     return pd.DataFrame(rows)

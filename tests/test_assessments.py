@@ -112,4 +112,5 @@ def test_frame_has_one_row_per_assessment_with_items(store: Store) -> None:
     )
     df = assessment_frame(store, "SYN-1")
     row = df.iloc[0]
-    assert (row.instrument, row.total, row.alerts, row.item_9) == ("phq9", 2, 1, 2)
+    assert (row.instrument, row.total, row.alerts, row.phq9_item9) == ("phq9", 2, 1, 2)
+    assert row.patient_id == "SYN-1"

@@ -74,6 +74,36 @@ def test_jsonl_in_and_out_with_rule_columns(
     assert row["status"] == "incomplete" and row["rule_age_unknown"] == 0
 
 
+def test_parquet_in_and_out_gives_the_same_table_as_csv(
+    cohort_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--out x.parquet writes the table (protocol in the metadata); a Parquet cohort reads."""
+    import pyarrow.parquet as pq
+
+    out_csv, out_pq = tmp_path / "s.csv", tmp_path / "s.parquet"
+    assert run(["screen", str(cohort_csv), "--out", str(out_csv), "-q"], capsys)[0] == 0
+    assert run(["screen", str(cohort_csv), "--out", str(out_pq), "-q"], capsys)[0] == 0
+    from_csv, from_pq = pd.read_csv(out_csv, dtype=str), pd.read_parquet(out_pq)
+    assert from_pq["status"].astype(str).tolist() == from_csv["status"].tolist()
+    meta = json.loads(pq.read_schema(out_pq).metadata[b"kaptools.protocol"])
+    assert meta["sha256"] == default_protocol().info.sha256
+    source = tmp_path / "cohort.parquet"
+    synthetic_screening_frame(120, seed=31).to_parquet(source, index=False)
+    out2 = tmp_path / "again.csv"
+    assert run(["screen", str(source), "--out", str(out2), "-q"], capsys)[0] == 0
+    assert pd.read_csv(out2, dtype=str)["status"].tolist() == from_csv["status"].tolist()
+
+
+def test_a_file_that_is_not_parquet_is_refused_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A .parquet file that is not Parquet: exit 2 and a message naming it."""
+    bad = tmp_path / "cohort.parquet"
+    bad.write_text("age_years\n40\n", encoding="utf-8")
+    code, _, err = run(["screen", str(bad), "--out", str(tmp_path / "o.csv")], capsys)
+    assert code == 2 and "cannot be read as Parquet" in err
+
+
 def test_schema_is_printed_or_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """--schema prints the record schema; with --out it writes it to a .json file."""
     code, stdout, _ = run(["screen", "--schema"], capsys)
@@ -108,7 +138,7 @@ def test_protocol_option_and_environment_variable(
     ("argv", "fragment"),
     [
         (["screen", "{tmp}/missing.csv", "--out", "{tmp}/o.csv"], "does not exist"),
-        (["screen", "{csv}", "--out", "{tmp}/o.parquet"], "use one of .csv"),
+        (["screen", "{csv}", "--out", "{tmp}/o.xlsx"], "use one of .csv"),
         (["screen", "{csv}", "--out", "{tmp}/no/such/dir/o.csv"], "does not exist"),
         (["screen", "{csv}"], "give --out"),
         (["screen"], "give the INPUT"),

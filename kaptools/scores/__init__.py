@@ -19,7 +19,7 @@ rule; it is not a diagnosis. Safety alerts are always shown, apart from any band
 
 from __future__ import annotations
 
-from kaptools.scores._change import Change, compare
+from kaptools.scores._change import Change, TotalsChange, change_of_totals, compare
 from kaptools.scores._definitions import (
     Band,
     ClusterRule,
@@ -37,6 +37,12 @@ from kaptools.scores._definitions import (
     definition,
 )
 from kaptools.scores._frame import score_frame
+from kaptools.scores._items import (
+    item_column,
+    item_columns,
+    legacy_item_columns,
+    with_item_columns,
+)
 from kaptools.scores._result import ScoreResult
 from kaptools.scores._scoring import (
     AnswersCheck,
@@ -62,10 +68,16 @@ __all__ = [
     "SafetyItem",
     "ScoreResult",
     "Subscale",
+    "TotalsChange",
+    "change_of_totals",
     "check_administration",
     "compare",
     "definition",
+    "item_column",
+    "item_columns",
+    "legacy_item_columns",
     "score",
     "score_frame",
     "suicide_item_alerts",
+    "with_item_columns",
 ]

@@ -25,7 +25,7 @@ from kaptools.protocol import Protocol, ProtocolInfo, default_protocol
 from kaptools.scores._definitions import Band, Instrument, InstrumentDefinition, definition
 from kaptools.scores._result import ScoreResult
 
-__all__ = ["Change", "compare"]
+__all__ = ["Change", "TotalsChange", "change_of_totals", "compare"]
 
 
 def _yes_no(value: bool | None, yes: str, no: str, undefined: str) -> str:
@@ -165,11 +165,60 @@ def compare(
         raise InvalidInputError(msg)
     protocol = default_protocol() if protocol is None else protocol
     defn = definition(baseline.instrument)
+    b, c = baseline.total, current.total
+    out = change_of_totals(defn, b, c, protocol)
+    notes = list(out.notes)
+    if baseline.protocol != current.protocol:
+        notes.append(
+            f"The two scores were computed under different protocols "
+            f"({baseline.protocol.short}, {current.protocol.short})."
+        )
+    return Change(
+        instrument=defn.instrument,
+        baseline_total=b,
+        current_total=c,
+        delta=out.delta,
+        percent_change=out.percent_change,
+        response=out.response,
+        remission=out.remission,
+        mcid_met=out.mcid_met,
+        worsening=out.worsening,
+        baseline_band=baseline.band,
+        current_band=current.band,
+        response_reduction_min=out.response_reduction_min,
+        worsening_increase_min=out.worsening_increase_min,
+        protocol=protocol.info,
+        notes=tuple(notes),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TotalsChange:
+    """The outcome rules applied to two totals (what :func:`compare` reports)."""
+
+    delta: int
+    percent_change: float | None
+    response: bool | None
+    remission: bool | None
+    mcid_met: bool | None
+    worsening: bool
+    response_reduction_min: float
+    worsening_increase_min: int
+    notes: tuple[str, ...]
+
+
+def change_of_totals(
+    defn: InstrumentDefinition, b: int, c: int, protocol: Protocol
+) -> TotalsChange:
+    """Response, remission, MCID and worsening of a baseline total ``b`` and a later ``c``.
+
+    The one home of the outcome rules: :func:`compare` calls it for two scores, and
+    :func:`kaptools.outcomes.course_outcomes` for each distinct pair of totals in a
+    cohort (the rules depend on the totals only).
+    """
     measures = protocol.measures
     fraction = Fraction(str(measures.response_reduction_min.value))
     worsening_points = measures.worsening_increase_min.int_value
-
-    b, c = baseline.total, current.total
     delta = c - b
     fall = b - c
     notes: list[str] = []
@@ -184,26 +233,15 @@ def compare(
     if defn.remission is not None and defn.remission.met(b):
         notes.append(f"The baseline already met the remission rule ({defn.remission}).")
     mcid_met = None if defn.mcid is None else fall >= defn.mcid.points
-    if baseline.protocol != current.protocol:
-        notes.append(
-            f"The two scores were computed under different protocols "
-            f"({baseline.protocol.short}, {current.protocol.short})."
-        )
-    return Change(
-        instrument=defn.instrument,
-        baseline_total=b,
-        current_total=c,
+    return TotalsChange(
         delta=delta,
         percent_change=percent_change,
         response=response,
         remission=remission,
         mcid_met=mcid_met,
         worsening=delta >= worsening_points,
-        baseline_band=baseline.band,
-        current_band=current.band,
         response_reduction_min=float(fraction),
         worsening_increase_min=worsening_points,
-        protocol=protocol.info,
         notes=tuple(notes),
         current_alerts=current.alerts,
         baseline_alerts=baseline.alerts,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Annotated, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from kaptools.errors import InvalidInputError, UnknownInstrumentError
@@ -213,6 +214,11 @@ class Subscale:
         values = [answers[i - 1] for i in self.items]
         return sum(values) if self.combine is Combine.SUM else max(values)
 
+    def score_array(self, answers: np.ndarray) -> np.ndarray:
+        """:meth:`score` of every row of a (rows × items) array of checked answers."""
+        values = answers[:, [i - 1 for i in self.items]]
+        return values.sum(axis=1) if self.combine is Combine.SUM else values.max(axis=1)
+
 
 @dataclass(frozen=True, slots=True)
 class Cutoff:
@@ -399,6 +405,12 @@ class InstrumentDefinition:
         if self.total_from_subscales:
             return sum(self.subscores_of(answers).values())
         return sum(answers)
+
+    def totals_of(self, answers: np.ndarray) -> np.ndarray:
+        """:meth:`total_of` of every row of a (rows × items) integer array of checked answers."""
+        if self.total_from_subscales:
+            return np.sum([s.score_array(answers) for s in self.subscales], axis=0)
+        return answers.sum(axis=1)
 
     def subscale(self, key: str) -> Subscale:
         for s in self.subscales:

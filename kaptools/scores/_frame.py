@@ -9,6 +9,8 @@ import pandas as pd
 from kaptools.errors import IncompleteAnswersError, InvalidAnswerError, InvalidInputError
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.scores._definitions import Instrument, definition
+from kaptools.scores._items import item_columns as item_columns_of
+from kaptools.scores._items import with_item_columns
 from kaptools.scores._scoring import score
 
 __all__ = ["score_frame"]
@@ -26,8 +28,9 @@ def score_frame(
     Args:
         df: one administration per row.
         instrument: the instrument the columns hold.
-        item_columns: the item columns in item order; by default ``<instrument>_<n>``
-            (``phq9_1`` … ``phq9_9``).
+        item_columns: the item columns in item order; by default the one item name
+            ``<instrument>_item<n>`` (``phq9_item1`` … ``phq9_item9``); frames with the
+            older ``phq9_1`` or ``item_1`` names are read too.
         protocol: as for :func:`score`.
 
     Returns:
@@ -43,11 +46,9 @@ def score_frame(
     """
     defn = definition(instrument)
     protocol = default_protocol() if protocol is None else protocol
-    columns = (
-        [f"{defn.instrument.value}_{i}" for i in defn.items]
-        if item_columns is None
-        else list(item_columns)
-    )
+    if item_columns is None:  # the one item name; older spellings are read too
+        df = with_item_columns(df, defn.instrument)
+    columns = list(item_columns_of(defn.instrument)) if item_columns is None else list(item_columns)
     absent = [c for c in columns if c not in df.columns]
     if absent or len(columns) != defn.item_count:
         msg = (

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -510,7 +511,8 @@ class CohortResult:
         )
 
     def write(self, path: str | os.PathLike[str], *, rule_columns: bool = False) -> Path:
-        """Write ``table`` to ``.csv`` or ``.jsonl`` (optionally with one 0/1 column per rule)."""
+        """Write ``table`` to ``.csv``, ``.jsonl`` or ``.parquet`` (optionally with one 0/1
+        column per rule)."""
         out = Path(path)
         table = self.table
         if rule_columns:
@@ -521,8 +523,13 @@ class CohortResult:
             safe_frame(table).to_csv(out, index=False)
         elif suffix in (".jsonl", ".ndjson"):
             table.to_json(out, orient="records", lines=True)
+        elif suffix == ".parquet":
+            write_parquet(table, out, protocol=self.protocol)
         else:
-            msg = f"output {str(out)!r}: write .csv or .jsonl (got {out.suffix or 'no suffix'!r})"
+            msg = (
+                f"output {str(out)!r}: write .csv, .jsonl or .parquet "
+                f"(got {out.suffix or 'no suffix'!r})"
+            )
             raise InvalidInputError(msg)
         return out
 
@@ -774,6 +781,8 @@ def read_cohort(path: str | os.PathLike[str]) -> pd.DataFrame:
             return _read_csv(p)
         if suffix in (".jsonl", ".ndjson"):
             return _read_jsonl(p)
+        if suffix == ".parquet":
+            return _read_parquet(p)
     except UnicodeDecodeError as exc:
         msg = (
             f"input {str(p)!r} is not UTF-8 text ({exc.reason} at byte {exc.start}): "
@@ -783,8 +792,43 @@ def read_cohort(path: str | os.PathLike[str]) -> pd.DataFrame:
     except OSError as exc:
         msg = f"input {str(p)!r} cannot be read: {exc.strerror or exc}"
         raise InvalidInputError(msg) from None
-    msg = f"input {str(p)!r}: use a .csv (wide layout) or .jsonl (one JSON record per line) file"
+    msg = (
+        f"input {str(p)!r}: use a .csv or .parquet (wide layout) or .jsonl (one JSON record "
+        f"per line) file"
+    )
     raise InvalidInputError(msg)
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """A Parquet file in the wide layout, read with pyarrow, indexed by row number."""
+    import pyarrow as pa
+
+    try:
+        frame = pd.read_parquet(path, engine="pyarrow")
+    except (pa.ArrowException, ValueError) as exc:
+        msg = f"input {str(path)!r} cannot be read as Parquet ({exc}); write it with pandas/pyarrow"
+        raise InvalidInputError(msg) from None
+    frame.index = pd.RangeIndex(1, len(frame) + 1)
+    return frame
+
+
+def write_parquet(
+    frame: pd.DataFrame, path: str | os.PathLike[str], *, protocol: ProtocolInfo | None = None
+) -> Path:
+    """Write ``frame`` to Parquet (pyarrow), recording the protocol in the file's metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = Path(path)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if protocol is not None:
+        meta = dict(table.schema.metadata or {})
+        meta[b"kaptools.protocol"] = json.dumps(
+            {"name": protocol.name, "version": protocol.version, "sha256": protocol.sha256}
+        ).encode()
+        table = table.replace_schema_metadata(meta)
+    pq.write_table(table, out)
+    return out
 
 
 def screen_cohort(
@@ -795,7 +839,8 @@ def screen_cohort(
     """Screen every patient of a cohort, column-wise.
 
     Args:
-        data: a DataFrame in the wide layout; the path of a ``.csv`` / ``.jsonl`` file;
+        data: a DataFrame in the wide layout; the path of a ``.csv`` / ``.parquet`` /
+            ``.jsonl`` file;
             or an iterable of records (ScreeningRecord or mappings).
         protocol: the clinic's protocol; the shipped default when None.
 
