@@ -656,8 +656,11 @@ def test_summary_html_and_write(tmp_path: Path) -> None:
     jsonl = cohort.write(tmp_path / "out.jsonl")
     first = json.loads(jsonl.read_text(encoding="utf-8").splitlines()[0])
     assert first["status"] in {"eligible", "eligible_with_cautions", "incomplete", "not_eligible"}
-    with pytest.raises(InvalidInputError, match=r"\.csv or \.jsonl"):
-        cohort.write(tmp_path / "out.parquet")
+    parquet = cohort.write(tmp_path / "out.parquet")
+    assert pd.read_parquet(parquet)["status"].astype(str).tolist() == written["status"].tolist()
+    assert list(read_cohort(parquet).index[:2]) == [1, 2]
+    with pytest.raises(InvalidInputError, match=r"\.csv, \.jsonl or \.parquet"):
+        cohort.write(tmp_path / "out.xlsx")
 
 
 def test_non_frame_input_is_refused() -> None:

@@ -128,8 +128,9 @@ def test_plans_and_sessions_long_carry_route_dates_and_provenance(demo) -> None:
     plans, sessions = plans_long(store), sessions_long(store)
     assert set(plans.patient_id) <= {p.patient_id for p in patients}
     assert plans.groupby("patient_id").route.nunique().max() == 1
-    doses = plans[plans.kind == "dose"]
-    assert doses.dose_mg.notna().all() and (doses.dose_mg > 0).all()
+    doses = plans[plans.kind == "dosing"]
+    assert len(doses) > 0 and doses.dose_mg.notna().all() and (doses.dose_mg > 0).all()
+    assert plans[plans.kind != "dosing"].dose_mg.isna().all()
     expected = sum(len(p.sessions) for p in patients)
     assert len(sessions) == expected
     assert sessions.session_date.map(type).eq(dt.date).all()

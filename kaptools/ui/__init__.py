@@ -8,5 +8,6 @@ are installed (the ``dashboards`` extra).
 from kaptools.ui.eligibility import EligibilityApp
 from kaptools.ui.planner import PlannerApp
 from kaptools.ui.trends import TrendsApp
+from kaptools.ui.whatif import WhatIfApp
 
-__all__ = ["EligibilityApp", "PlannerApp", "TrendsApp"]
+__all__ = ["EligibilityApp", "PlannerApp", "TrendsApp", "WhatIfApp"]
