@@ -1,0 +1,58 @@
+"""The what-if dashboard's App: state from the fields, one derive, one render path."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import pandas as pd
+
+from kaptools.protocol import default_protocol
+from kaptools.screening import synthetic_screening_frame
+from kaptools.ui.whatif import THRESHOLD_KEYS, WhatIfApp, WhatIfState, derive
+
+BP = "screening.thresholds.bp_caution_systolic_above"
+COHORT = synthetic_screening_frame(300, seed=8)
+
+
+def test_fields_start_at_the_protocols_values_and_nothing_is_compared() -> None:
+    """A fresh page shows the protocol's values and asks for a change."""
+    app = WhatIfApp(default_protocol(), cohort=COHORT)
+    assert app.fields[BP].value == 140
+    assert app.state_from_fields() == WhatIfState()
+    assert "press Compare" in app.summary.value and app.download.value == ""
+    assert set(app.fields) == set(THRESHOLD_KEYS)
+
+
+def test_compare_shows_transitions_table_and_a_download_of_the_same_table() -> None:
+    """After a change: the summary, the changed patients and a CSV link with those rows."""
+    app = WhatIfApp(default_protocol(), cohort=COHORT)
+    app.fields[BP].value = 130
+    app._on_apply()
+    c = app.view.comparison
+    assert c is not None and c.after.name.startswith("what-if (modified:")
+    assert "change status" in app.summary.value
+    href = app.download.value.split("base64,", 1)[1].split("'", 1)[0]
+    table = pd.read_csv(io.StringIO(base64.b64decode(href).decode()))
+    assert table.patient_id.tolist() == c.changed.patient_id.tolist()
+    assert "kap-whatif-changed" in app.table.value
+
+
+def test_an_invalid_threshold_is_an_error_on_the_page_not_a_crash() -> None:
+    """A caution line above the defer line is refused with the protocol's message."""
+    app = WhatIfApp(default_protocol(), cohort=COHORT)
+    app.fields[BP].value = 200
+    app._on_apply()
+    assert app.view.comparison is None
+    assert "must be below bp_defer_systolic_min" in app.error.value
+    app._on_reset()
+    assert app.fields[BP].value == 140 and app.state == WhatIfState()
+
+
+def test_derive_is_pure() -> None:
+    """The same state gives the same view."""
+    state = WhatIfState(((BP, 130.0),))
+    a, b = derive(state, default_protocol(), COHORT), derive(state, default_protocol(), COHORT)
+    assert a.comparison is not None and b.comparison is not None
+    pd.testing.assert_frame_equal(a.comparison.transitions, b.comparison.transitions)
+    assert a.csv == b.csv
