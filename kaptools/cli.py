@@ -146,7 +146,8 @@ def _run_screen(args: argparse.Namespace) -> int:
         raise UsageError("--out is the INPUT file: write the results somewhere else")
 
     protocol = load_protocol(args.protocol) if args.protocol else protocol_from_env()
-    result = screen_cohort(source, protocol=protocol)
+    # a bar only for a person at a terminal: never with --quiet, a pipe or a log file
+    result = screen_cohort(source, protocol=protocol, progress=False if args.quiet else None)
     result.write(out, rule_columns=args.rule_columns)
     malformed = len(result.errors) > 0
     if malformed:
@@ -383,7 +384,89 @@ ALERTS = Command(
     run=_run_alerts,
 )
 
-COMMANDS: list[Command] = [SCREEN, DEMO, BACKUP, RESTORE, AUDIT, ALERTS]
+
+def _export_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--fhir", action="store_true", required=True, help="write a FHIR R4 (4.3.0) JSON Bundle"
+    )
+    parser.add_argument("--database", help="SQLAlchemy URL (default: KAPTOOLS_DATABASE_URL)")
+    parser.add_argument(
+        "--patient", action="append", metavar="ID", help="a patient id (repeat; default: all)"
+    )
+    parser.add_argument(
+        "--sections",
+        default="patient,assessments,vitals,plan,alerts",
+        help="comma-separated: patient, assessments, vitals, plan, alerts (default: all); "
+        "'patient,assessments' is what 'kaptools import --fhir' reads back",
+    )
+    parser.add_argument("--out", required=True, help="the .json file to write")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from kaptools.fhir import cohort_bundle
+    from kaptools.store import Store
+
+    out = Path(args.out)
+    _check_output(out, what="--out", suffixes=(".json",))
+    store = Store(args.database, create=False)
+    sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    bundle = cohort_bundle(
+        store, args.patient, sections=sections, progress=False if args.quiet else None
+    )
+    out.write_text(bundle.model_dump_json(indent=1, exclude_none=True), encoding="utf-8")
+    if not args.quiet:
+        print(f"FHIR Bundle with {len(bundle.entry or ())} resources written to {out}.")
+    return EXIT_OK
+
+
+EXPORT = Command(
+    name="export",
+    help="export patients as a FHIR R4 Bundle (JSON)",
+    description=(
+        "Write a FHIR Bundle (R4B 4.3.0, validated with fhir.resources): Patient, "
+        "QuestionnaireResponse and total-score Observation per assessment, vital-sign "
+        "Observations, the course plan as a CarePlan, open safety alerts as Flags."
+    ),
+    add_arguments=_export_arguments,
+    run=_run_export,
+)
+
+
+def _import_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", metavar="BUNDLE", help="a FHIR Bundle (.json)")
+    parser.add_argument(
+        "--fhir", action="store_true", required=True, help="the input is a FHIR Bundle"
+    )
+    parser.add_argument("--database", help="SQLAlchemy URL (default: KAPTOOLS_DATABASE_URL)")
+    parser.add_argument("--author", required=True, help="who imports (recorded on each record)")
+
+
+def _run_import(args: argparse.Namespace) -> int:
+    from kaptools.fhir import import_bundle
+    from kaptools.store import Store
+
+    source = Path(args.input)
+    if not source.is_file():
+        raise UsageError(f"BUNDLE {str(source)!r} does not exist or is not a file")
+    report = import_bundle(Store(args.database), source.read_bytes(), author=args.author)
+    print(report.summary)
+    return EXIT_OK
+
+
+IMPORT = Command(
+    name="import",
+    help="import assessments from a FHIR Bundle (QuestionnaireResponses)",
+    description=(
+        "Import QuestionnaireResponses of kaptools' instruments (and check their total-score "
+        "Observations) from a FHIR Bundle. Every entry is validated first; anything not "
+        "recognised is reported and nothing is written."
+    ),
+    add_arguments=_import_arguments,
+    run=_run_import,
+)
+
+COMMANDS: list[Command] = [SCREEN, DEMO, EXPORT, IMPORT, BACKUP, RESTORE, AUDIT, ALERTS]
 """Every sub-command, in the order ``kaptools --help`` lists them."""
 
 

@@ -189,6 +189,8 @@ def compare(
         worsening_increase_min=out.worsening_increase_min,
         protocol=protocol.info,
         notes=tuple(notes),
+        current_alerts=current.alerts,
+        baseline_alerts=baseline.alerts,
     )
 
 
@@ -243,6 +245,4 @@ def change_of_totals(
         response_reduction_min=float(fraction),
         worsening_increase_min=worsening_points,
         notes=tuple(notes),
-        current_alerts=current.alerts,
-        baseline_alerts=baseline.alerts,
     )

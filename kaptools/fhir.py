@@ -1,0 +1,631 @@
+"""FHIR export and import, built and validated with fhir.resources (FHIR R4B, 4.3.0).
+
+fhir.resources 7+ (the pydantic-2 releases kaptools can use) ships R4B, the R4 line's
+technical correction; the resources used here (Patient, Questionnaire,
+QuestionnaireResponse, Observation, CarePlan, Flag, Bundle) have the same shape in R4
+(4.0.1), so the JSON is read by R4 servers.
+
+Export (:func:`patient_bundle`, :func:`cohort_bundle`; ``kaptools export --fhir``):
+
+- Patient (synthetic patients carry the ``HTEST`` security label);
+- QuestionnaireResponse per administered instrument, items under kaptools' one item
+  name as ``linkId`` (``phq9_item1``), answered items only; a Questionnaire for each
+  instrument whose wording ships (:func:`questionnaire`);
+- Observation per total with the instrument's LOINC total code (category ``survey``),
+  ``derivedFrom`` its QuestionnaireResponse; per vital sign of a dosing session with
+  the vital-signs LOINC codes (blood-pressure panel 85354-9 with 8480-6/8462-4,
+  heart rate 8867-4, SpO2 59408-5, respiratory rate 9279-1; category ``vital-signs``);
+- CarePlan from the latest course plan (each session an activity; doses "for
+  clinician confirmation");
+- Flag for each open safety alert (with the 988 crisis line);
+- a Bundle (type ``collection``) per patient or for a cohort.
+
+Import (:func:`import_bundle`): QuestionnaireResponses of kaptools' instruments become
+stored assessments (scored and alert-checked like any entry); total-score Observations
+are checked against the QuestionnaireResponse they derive from in the same bundle.
+Every entry is validated before anything is written: anything not recognised (another
+resource type, an unknown questionnaire or code, an unknown patient, an answer out of
+range, an incomplete form, a total that disagrees) is reported by entry and nothing is
+written. Observations not derived from an imported form are reported, never stored
+(the store keeps vitals inside dosing sessions and totals with their item answers).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.careplan import CarePlan
+from fhir.resources.R4B.flag import Flag
+from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.patient import Patient as FhirPatient
+from fhir.resources.R4B.questionnaire import Questionnaire
+from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+from pydantic import ValidationError
+
+from kaptools.assessments import assessments, record_assessment
+from kaptools.errors import InvalidInputError, KaptoolsError, NotFoundError
+from kaptools.progress import progress_bar
+from kaptools.protocol import Protocol, default_protocol
+from kaptools.scheduling.storage import load_latest_plan
+from kaptools.scores import Instrument, check_administration, definition, item_columns
+from kaptools.sessions.storage import dosing_sessions
+from kaptools.store import Store
+
+__all__ = [
+    "FHIR_VERSION",
+    "QUESTIONNAIRE_URL",
+    "SECTIONS",
+    "VITAL_SIGN_CODES",
+    "FhirImportError",
+    "ImportReport",
+    "cohort_bundle",
+    "import_bundle",
+    "patient_bundle",
+    "questionnaire",
+]
+
+FHIR_VERSION = "4.3.0"
+#: Canonical URL of kaptools' Questionnaire for an instrument (``.../phq9``).
+QUESTIONNAIRE_URL = "urn:kaptools:questionnaire:"
+PATIENT_ID_SYSTEM = "urn:kaptools:patient-id"
+RECORD_ID_SYSTEM = "urn:kaptools:record-id"
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+
+#: Vital sign → (LOINC code, display, UCUM unit). Source: HL7 FHIR R4 Vital Signs profile.
+VITAL_SIGN_CODES: dict[str, tuple[str, str, str]] = {
+    "blood_pressure": ("85354-9", "Blood pressure panel with all children optional", ""),
+    "systolic": ("8480-6", "Systolic blood pressure", "mm[Hg]"),
+    "diastolic": ("8462-4", "Diastolic blood pressure", "mm[Hg]"),
+    "heart_rate": ("8867-4", "Heart rate", "/min"),
+    "spo2": ("59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry", "%"),
+    "respiratory_rate": ("9279-1", "Respiratory rate", "/min"),
+}
+
+_GENDER = {"female": "female", "male": "male", "other": "other"}
+
+
+class FhirImportError(InvalidInputError):
+    """A bundle that cannot be imported; ``problems`` lists each entry's reason."""
+
+    def __init__(self, message: str, problems: Sequence[str]):
+        super().__init__(message)
+        self.problems = tuple(problems)
+
+
+def _codeable(system: str, code: str, display: str = "") -> dict[str, Any]:
+    coding = {"system": system, "code": code, **({"display": display} if display else {})}
+    return {"coding": [coding], **({"text": display} if display else {})}
+
+
+def _category(code: str) -> list[dict[str, Any]]:
+    return [_codeable(OBS_CATEGORY, code)]
+
+
+def _ref(kind: str, rid: str) -> dict[str, str]:
+    return {"reference": f"{kind}/{rid}"}
+
+
+def _fhir_id(value: str) -> str:
+    """A FHIR id ([A-Za-z0-9-.]{1,64}) from a kaptools id."""
+    return "".join(c if c.isalnum() or c in "-." else "-" for c in value)[:64]
+
+
+def _patient(p: Any) -> FhirPatient:
+    data: dict[str, Any] = {
+        "resourceType": "Patient",
+        "id": _fhir_id(p.patient_id),
+        "identifier": [{"system": PATIENT_ID_SYSTEM, "value": p.patient_id}],
+        "name": [{"text": p.display_name}],
+        "gender": _GENDER.get(str(p.sex).lower(), "unknown"),
+    }
+    if p.birth_date is not None:
+        data["birthDate"] = p.birth_date.isoformat()
+    if p.synthetic:
+        data["meta"] = {
+            "security": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason",
+                    "code": "HTEST",
+                    "display": "test health data",
+                }
+            ]
+        }
+    return FhirPatient.model_validate(data)
+
+
+def questionnaire(instrument: Instrument | str) -> Questionnaire:
+    """The Questionnaire of an instrument whose item wording ships (PHQ-9, GAD-7, …).
+
+    Raises InvalidInputError for an instrument whose wording kaptools does not ship.
+    """
+    defn = definition(instrument)
+    if defn.item_texts is None:
+        raise InvalidInputError(
+            f"instrument: kaptools does not ship the {defn.name}'s wording (licence), so it "
+            f"has no Questionnaire; its responses still export with their item links."
+        )
+    options = [
+        {"valueCoding": {"code": str(v), "display": defn.answer_label(v) or str(v)}}
+        for v in range(defn.item_min, defn.item_max + 1)
+    ]
+    items = []
+    for n, (name, text) in enumerate(
+        zip(item_columns(defn.instrument), defn.item_texts, strict=True), 1
+    ):
+        item: dict[str, Any] = {"linkId": name, "text": text, "type": "integer"}
+        if defn.loinc is not None and defn.loinc.items is not None:
+            item["code"] = [{"system": LOINC, "code": defn.loinc.items[n - 1]}]
+        items.append(item)
+    data: dict[str, Any] = {
+        "resourceType": "Questionnaire",
+        "id": defn.instrument.value.replace("_", "-"),
+        "url": QUESTIONNAIRE_URL + defn.instrument.value,
+        "name": defn.name.replace("-", ""),
+        "title": defn.title,
+        "status": "active",
+        "description": f"{defn.title}. Source: {defn.source}. Answers {defn.item_min}–"
+        f"{defn.item_max}: " + "; ".join(o["valueCoding"]["display"] for o in options),
+        "item": items,
+    }
+    if defn.loinc is not None:
+        data["code"] = [{"system": LOINC, "code": defn.loinc.panel}]
+    return Questionnaire.model_validate(data)
+
+
+def _response_and_total(patient_id: str, a: Any) -> list[Any]:
+    defn = definition(a.instrument)
+    qr_id = _fhir_id(f"qr-{a.record_id}")
+    qr = QuestionnaireResponse.model_validate(
+        {
+            "resourceType": "QuestionnaireResponse",
+            "id": qr_id,
+            "identifier": {"system": RECORD_ID_SYSTEM, "value": f"{a.record_id}/v{a.version}"},
+            "questionnaire": QUESTIONNAIRE_URL + defn.instrument.value,
+            "status": "completed",
+            "subject": _ref("Patient", _fhir_id(patient_id)),
+            "authored": a.administered_on.isoformat(),
+            "author": {"display": a.entered_by},
+            "item": [
+                {"linkId": name, "answer": [{"valueInteger": int(v)}]}
+                for name, v in zip(item_columns(defn.instrument), a.result.answers, strict=True)
+                if v is not None
+            ],
+        }
+    )
+    out: list[Any] = [qr]
+    if defn.loinc is not None:
+        out.append(
+            Observation.model_validate(
+                {
+                    "resourceType": "Observation",
+                    "id": _fhir_id(f"total-{a.record_id}"),
+                    "status": "final",
+                    "category": _category("survey"),
+                    "code": _codeable(LOINC, defn.loinc.total, f"{defn.name} total score"),
+                    "subject": _ref("Patient", _fhir_id(patient_id)),
+                    "effectiveDateTime": a.administered_on.isoformat(),
+                    "valueQuantity": {
+                        "value": a.result.total,
+                        "unit": "{score}",
+                        "system": UCUM,
+                        "code": "{score}",
+                    },
+                    "interpretation": [{"text": a.result.band.label}],
+                    "derivedFrom": [_ref("QuestionnaireResponse", qr_id)],
+                }
+            )
+        )
+    return out
+
+
+def _quantity(value: float, unit: str) -> dict[str, Any]:
+    return {"value": value, "unit": unit, "system": UCUM, "code": unit}
+
+
+def _vitals(patient_id: str, saved: Any) -> list[Observation]:
+    s = saved.session
+    out = []
+    for i, v in enumerate(s.vitals):
+        # FHIR needs a time zone with a time; kaptools keeps clinic-local times without
+        # one, so the reading is dated and its time after the dose goes in the note.
+        when = s.session_date.isoformat()
+        after = "" if v.minutes_after_dose is None else f", {v.minutes_after_dose} min after dose"
+        common = {
+            "resourceType": "Observation",
+            "status": "final",
+            "category": _category("vital-signs"),
+            "subject": _ref("Patient", _fhir_id(patient_id)),
+            "effectiveDateTime": when,
+            "note": [{"text": f"{v.timepoint.value}{after} (dosing session {saved.record_id})"}],
+        }
+        stem = _fhir_id(f"vs-{saved.record_id}-{i}")
+        if v.systolic is not None and v.diastolic is not None:
+            code, display, _ = VITAL_SIGN_CODES["blood_pressure"]
+            comps = []
+            for key, value in (("systolic", v.systolic), ("diastolic", v.diastolic)):
+                c, d, unit = VITAL_SIGN_CODES[key]
+                comps.append(
+                    {"code": _codeable(LOINC, c, d), "valueQuantity": _quantity(value, unit)}
+                )
+            out.append(
+                Observation.model_validate(
+                    {
+                        **common,
+                        "id": f"{stem}-bp"[:64],
+                        "code": _codeable(LOINC, code, display),
+                        "component": comps,
+                    }
+                )
+            )
+        for key in ("heart_rate", "spo2", "respiratory_rate"):
+            value = getattr(v, key)
+            if value is None:
+                continue
+            c, d, unit = VITAL_SIGN_CODES[key]
+            out.append(
+                Observation.model_validate(
+                    {
+                        **common,
+                        "id": f"{stem}-{key.replace('_', '-')}"[:64],
+                        "code": _codeable(LOINC, c, d),
+                        "valueQuantity": _quantity(value, unit),
+                    }
+                )
+            )
+    return out
+
+
+_ACTIVITY_STATUS = {"planned": "scheduled", "done": "completed", "missed": "cancelled"}
+
+
+def _care_plan(patient_id: str, saved: Any) -> CarePlan:
+    plan = saved.plan
+    activities = []
+    for s in plan.sessions:
+        detail: dict[str, Any] = {
+            "status": _ACTIVITY_STATUS.get(s.status.value, "unknown"),
+            "description": s.label,
+            "code": {"text": s.kind.value},
+            "scheduledString": s.date.isoformat(),
+        }
+        if s.dose is not None:
+            detail["description"] = f"{s.label} ({s.dose.confirmation})"
+        activities.append({"detail": detail})
+    return CarePlan.model_validate(
+        {
+            "resourceType": "CarePlan",
+            "id": _fhir_id(f"plan-{saved.record_id}"),
+            "identifier": [
+                {"system": RECORD_ID_SYSTEM, "value": f"{saved.record_id}/v{saved.version}"}
+            ],
+            "status": "active",
+            "intent": "plan",
+            "title": f"{plan.route_label} course",
+            "description": (
+                f"{plan.route_label} course from {plan.start.isoformat()}; doses are for "
+                f"clinician confirmation. Protocol {plan.protocol.short}."
+            ),
+            "subject": _ref("Patient", _fhir_id(patient_id)),
+            "period": {"start": plan.start.isoformat(), "end": plan.end.isoformat()},
+            "activity": activities,
+        }
+    )
+
+
+def _flags(patient_id: str, store: Store) -> list[Flag]:
+    out = []
+    for a in store.patient_alerts(patient_id, open_only=True):
+        out.append(
+            Flag.model_validate(
+                {
+                    "resourceType": "Flag",
+                    "id": _fhir_id(f"alert-{a.alert_id}"),
+                    "status": "active",
+                    "category": [{"text": "safety"}],
+                    "code": {
+                        "text": f"{a.alert.level.value.upper()}: {a.alert.message} "
+                        f"{a.alert.action} {a.alert.crisis_line}",
+                    },
+                    "subject": _ref("Patient", _fhir_id(patient_id)),
+                    "period": {"start": a.effective_at.date().isoformat()},
+                }
+            )
+        )
+    return out
+
+
+#: What a bundle can hold; ``("patient", "assessments")`` is what :func:`import_bundle` reads.
+SECTIONS = ("patient", "assessments", "vitals", "plan", "alerts")
+
+
+def _check_sections(sections: Iterable[str]) -> tuple[str, ...]:
+    chosen = tuple(sections)
+    unknown = [s for s in chosen if s not in SECTIONS]
+    if unknown or not chosen:
+        raise InvalidInputError(
+            f"sections: {unknown or 'none given'} — choose from {', '.join(SECTIONS)}."
+        )
+    return chosen
+
+
+def _patient_resources(
+    store: Store, patient_id: str, protocol: Protocol, sections: tuple[str, ...]
+) -> list[Any]:
+    p = store.get_patient(patient_id)
+    out: list[Any] = [_patient(p)] if "patient" in sections else []
+    if "assessments" in sections:
+        for a in assessments(store, patient_id, protocol=protocol):
+            out.extend(_response_and_total(patient_id, a))
+    if "vitals" in sections:
+        for saved in dosing_sessions(store, patient_id):
+            out.extend(_vitals(patient_id, saved))
+    if "plan" in sections:
+        plan = load_latest_plan(store, patient_id)
+        if plan is not None:
+            out.append(_care_plan(patient_id, plan))
+    if "alerts" in sections:
+        out.extend(_flags(patient_id, store))
+    return out
+
+
+def _bundle(resources: Iterable[Any], with_questionnaires: bool) -> Bundle:
+    entries = []
+    resources = list(resources)
+    if with_questionnaires:
+        used = {
+            (r.questionnaire or "").rsplit(":", 1)[-1]
+            for r in resources
+            if isinstance(r, QuestionnaireResponse) and r.questionnaire
+        }
+        for inst in sorted(used):
+            if definition(inst).item_texts is not None:
+                resources.insert(0, questionnaire(inst))
+    for r in resources:
+        entries.append(
+            {
+                "fullUrl": f"urn:kaptools:{r.get_resource_type()}/{r.id}",
+                "resource": r.model_dump(mode="json", exclude_none=True),
+            }
+        )
+    return Bundle.model_validate(
+        {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "meta": {"tag": [{"system": "urn:kaptools:fhir-version", "code": FHIR_VERSION}]},
+            "entry": entries,
+        }
+    )
+
+
+def patient_bundle(
+    store: Store,
+    patient_id: str,
+    *,
+    protocol: Protocol | None = None,
+    questionnaires: bool = True,
+    sections: Iterable[str] = SECTIONS,
+) -> Bundle:
+    """A ``collection`` Bundle of one patient's resources (see the module docstring);
+    ``sections`` chooses which (:data:`SECTIONS`)."""
+    chosen = _check_sections(sections)
+    return _bundle(
+        _patient_resources(store, patient_id, protocol or default_protocol(), chosen),
+        questionnaires,
+    )
+
+
+def cohort_bundle(
+    store: Store,
+    patient_ids: Iterable[str] | None = None,
+    *,
+    protocol: Protocol | None = None,
+    questionnaires: bool = True,
+    sections: Iterable[str] = SECTIONS,
+    progress: bool | None = None,
+) -> Bundle:
+    """One ``collection`` Bundle for many patients (every patient when ``patient_ids`` is None)."""
+    chosen = _check_sections(sections)
+    protocol = protocol or default_protocol()
+    ids = (
+        [p.patient_id for p in store.list_patients()] if patient_ids is None else list(patient_ids)
+    )
+    resources: list[Any] = []
+    for pid in progress_bar(ids, progress=progress, desc="FHIR export", unit="patient"):
+        resources.extend(_patient_resources(store, pid, protocol, chosen))
+    return _bundle(resources, questionnaires)
+
+
+# ---- import -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import wrote: the assessments stored, and what was checked but not stored."""
+
+    assessments: tuple[str, ...]
+    checked_observations: int
+
+    @property
+    def summary(self) -> str:
+        return (
+            f"Imported {len(self.assessments)} assessment(s); {self.checked_observations} "
+            f"total-score Observation(s) matched their QuestionnaireResponse."
+        )
+
+
+#: Bundle types whose entries are resources to read (fhir.resources does not check the code).
+_BUNDLE_TYPES = ("collection", "transaction", "batch", "searchset")
+
+
+def _instrument_of(qr: QuestionnaireResponse) -> Instrument | None:
+    url = qr.questionnaire or ""
+    if url.startswith(QUESTIONNAIRE_URL):
+        try:
+            return Instrument.parse(url[len(QUESTIONNAIRE_URL) :])
+        except KaptoolsError:
+            return None
+    return None
+
+
+def _subject_id(resource: Any, store: Store) -> tuple[str | None, str]:
+    ref = getattr(resource.subject, "reference", None) if resource.subject else None
+    if not ref or not ref.startswith("Patient/"):
+        return None, f"subject {ref!r} is not a Patient reference"
+    fhir_id = ref.split("/", 1)[1]
+    for p in store.list_patients():
+        if _fhir_id(p.patient_id) == fhir_id:
+            return p.patient_id, ""
+    return None, f"subject {ref!r} is not a patient in this store (add the patient first)"
+
+
+def import_bundle(
+    store: Store,
+    bundle: Mapping[str, Any] | str | bytes,
+    *,
+    author: str,
+    protocol: Protocol | None = None,
+) -> ImportReport:
+    """Import QuestionnaireResponses (and check total Observations) from a FHIR Bundle.
+
+    Validated with fhir.resources first; every entry is checked before anything is
+    written. Raises FhirImportError listing each problem (entry number, resource, why)
+    and writes nothing when any entry is not recognised or not valid.
+    """
+    protocol = protocol or default_protocol()
+    if not isinstance(author, str) or not author.strip():
+        raise InvalidInputError("author: name who imports the bundle (a non-empty text).")
+    try:
+        data = json.loads(bundle) if isinstance(bundle, str | bytes) else dict(bundle)
+        parsed = Bundle.model_validate(data)
+    except (ValueError, TypeError, ValidationError) as exc:
+        first = str(exc).splitlines()[:4]
+        raise FhirImportError(
+            f"bundle: not a valid FHIR Bundle ({' '.join(first)}); nothing was written.",
+            [str(exc)],
+        ) from None
+    if parsed.type not in _BUNDLE_TYPES:
+        raise FhirImportError(
+            f"bundle: not a valid FHIR Bundle for import (type {parsed.type!r}; use one of "
+            f"{', '.join(_BUNDLE_TYPES)}); nothing was written.",
+            [f"type {parsed.type!r}"],
+        )
+    problems: list[str] = []
+    planned: list[tuple[str, Instrument, list[int | None], dt.date]] = []
+    totals: dict[str, int] = {}
+    observations: list[tuple[int, Observation]] = []
+    for n, entry in enumerate(parsed.entry or (), 1):
+        r = entry.resource
+        kind = r.get_resource_type() if r is not None else "(empty)"
+        where = f"entry {n} ({kind}{' ' + r.id if r is not None and r.id else ''})"
+        if isinstance(r, Questionnaire | FhirPatient):
+            continue  # definitions and demographics: read by id, never imported over the store
+        if isinstance(r, Observation):
+            observations.append((n, r))
+            continue
+        if not isinstance(r, QuestionnaireResponse):
+            problems.append(
+                f"{where}: {kind} is not imported (QuestionnaireResponse and "
+                f"total-score Observation only)"
+            )
+            continue
+        inst = _instrument_of(r)
+        if inst is None:
+            problems.append(
+                f"{where}: questionnaire {r.questionnaire!r} is not a kaptools "
+                f"instrument ({QUESTIONNAIRE_URL}<instrument>)"
+            )
+            continue
+        pid, why = _subject_id(r, store)
+        if pid is None:
+            problems.append(f"{where}: {why}")
+            continue
+        if r.status != "completed":
+            problems.append(f"{where}: status {r.status!r}; only completed responses are imported")
+            continue
+        if not r.authored:
+            problems.append(f"{where}: authored (the date it was completed) is missing")
+            continue
+        names = item_columns(inst)
+        answers: list[int | None] = [None] * len(names)
+        bad = False
+        for item in r.item or ():
+            if item.linkId not in names:
+                problems.append(
+                    f"{where}: linkId {item.linkId!r} is not a {definition(inst).name} "
+                    f"item ({names[0]}…{names[-1]})"
+                )
+                bad = True
+                continue
+            values = [a.valueInteger for a in item.answer or ()]
+            if len(values) != 1 or values[0] is None:
+                problems.append(f"{where}: {item.linkId} needs exactly one valueInteger answer")
+                bad = True
+                continue
+            answers[names.index(item.linkId)] = int(values[0])
+        if bad:
+            continue
+        try:
+            checked = check_administration(inst, answers, protocol=protocol)
+        except KaptoolsError as exc:
+            problems.append(f"{where}: {exc}")
+            continue
+        if checked.result is None:
+            missing = [names[i] for i, v in enumerate(answers) if v is None]
+            problems.append(
+                f"{where}: incomplete ({', '.join(missing)} unanswered); an "
+                f"incomplete form is entered in kaptools, where its alerts are kept"
+            )
+            continue
+        authored = r.authored
+        day = (
+            authored.date()
+            if isinstance(authored, dt.datetime)
+            else dt.date.fromisoformat(str(authored)[:10])
+        )
+        planned.append((pid, inst, answers, day))
+        if r.id:
+            totals[r.id] = checked.result.total
+    matched = 0
+    for n, obs in observations:
+        where = f"entry {n} (Observation{' ' + obs.id if obs.id else ''})"
+        sources = [d.reference for d in obs.derivedFrom or () if d.reference]
+        qr_ids = [s.split("/", 1)[1] for s in sources if s.startswith("QuestionnaireResponse/")]
+        if len(qr_ids) != 1 or qr_ids[0] not in totals:
+            problems.append(
+                f"{where}: not derived from a QuestionnaireResponse in this bundle; "
+                f"Observations are not stored on their own (vitals belong to a "
+                f"dosing session, totals to their item answers)"
+            )
+            continue
+        value = obs.valueQuantity.value if obs.valueQuantity is not None else obs.valueInteger
+        if value is None or float(value) != totals[qr_ids[0]]:
+            problems.append(
+                f"{where}: total {value!r} differs from the score of its "
+                f"QuestionnaireResponse ({totals[qr_ids[0]]})"
+            )
+            continue
+        matched += 1
+    if problems:
+        raise FhirImportError(
+            f"bundle: {len(problems)} problem(s); nothing was written:\n  - "
+            + "\n  - ".join(problems),
+            problems,
+        )
+    written = []
+    for pid, inst, answers, day in planned:
+        try:
+            a = record_assessment(
+                store, pid, inst, answers, administered_on=day, author=author, protocol=protocol
+            )
+        except NotFoundError as exc:  # pragma: no cover - checked above
+            raise FhirImportError(str(exc), [str(exc)]) from None
+        written.append(a.record_id)
+    return ImportReport(tuple(written), matched)
