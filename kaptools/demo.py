@@ -50,6 +50,7 @@ from kaptools.config import (
     default_demo_database_path,
 )
 from kaptools.errors import IncompleteAnswersError, InvalidInputError, PlanningError
+from kaptools.progress import progress_bar
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.scheduling import (
     ClinicCalendar,
@@ -432,18 +433,24 @@ def _demo_alerts(store: Store, p: SyntheticPatient, protocol: Protocol) -> None:
 
 
 def build_demo_database(
-    store: Store, *, n: int = 12, seed: int = 2026, protocol: Protocol | None = None
+    store: Store,
+    *,
+    n: int = 12,
+    seed: int = 2026,
+    protocol: Protocol | None = None,
+    progress: bool | None = None,
 ) -> list[SyntheticPatient]:
     """Fill ``store`` with ``n`` synthetic patients (reproducible from ``seed``).
 
     Refuses (:func:`check_demo_store`) the clinic's default store and any database
-    that holds a non-synthetic patient, before writing anything.
+    that holds a non-synthetic patient, before writing anything. ``progress``: a bar
+    per patient (None: when a terminal or notebook watches; see kaptools.progress).
     """
     check_demo_store(store)
     protocol = protocol or default_protocol()
     patients = generate_patients(n, seed=seed, anchor=DEMO_ANCHOR_DATE)
     excluded = not_eligible_patient_id(patients)
-    for p in patients:
+    for p in progress_bar(patients, progress=progress, desc="demo patients", unit="patient"):
         _store_patient(store, p, protocol, not_eligible=p.patient_id == excluded)
     return patients
 
@@ -461,6 +468,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
     parser.add_argument(
         "--if-empty", action="store_true", help="do nothing when the database already has patients"
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar (also off when not a terminal)"
     )
 
 
@@ -482,7 +492,9 @@ def run(args: argparse.Namespace) -> int:
             f"the database {where} already has patients; name an empty database with "
             "--database, or pass --if-empty to leave it as it is."
         )
-    patients = build_demo_database(store, n=args.patients, seed=args.seed)
+    patients = build_demo_database(
+        store, n=args.patients, seed=args.seed, progress=False if args.quiet else None
+    )
     print(f"Created {len(patients)} synthetic patients in {where}.")
     print(f"Serve the dashboards on it with: make run KAPTOOLS_DATABASE_URL={where}")
     return 0

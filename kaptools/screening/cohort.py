@@ -27,6 +27,7 @@ import pandas as pd
 from kaptools.alerts import AlertLevel
 from kaptools.errors import InvalidInputError, RecordError
 from kaptools.limits import size_limit
+from kaptools.progress import StageBar
 from kaptools.protocol import Protocol, ProtocolInfo, default_protocol
 from kaptools.protocol._screening import (
     Answer,
@@ -835,6 +836,7 @@ def screen_cohort(
     data: pd.DataFrame | str | os.PathLike[str] | Iterable[ScreeningRecord | Mapping[str, Any]],
     *,
     protocol: Protocol | None = None,
+    progress: bool | None = None,
 ) -> CohortResult:
     """Screen every patient of a cohort, column-wise.
 
@@ -843,6 +845,9 @@ def screen_cohort(
             ``.jsonl`` file;
             or an iterable of records (ScreeningRecord or mappings).
         protocol: the clinic's protocol; the shipped default when None.
+        progress: a progress bar over the stages (read, checked, screened, tabulated):
+            None draws one when a terminal or notebook is watching
+            (:mod:`kaptools.progress`), True / False always / never.
 
     Returns:
         A :class:`CohortResult`. Malformed rows are listed in ``errors`` (with the
@@ -853,15 +858,25 @@ def screen_cohort(
             columns, a missing file, an unsupported file type).
     """
     protocol = default_protocol() if protocol is None else protocol
-    if isinstance(data, pd.DataFrame):
-        frame = data
-    elif isinstance(data, str | os.PathLike):
-        frame = read_cohort(data)
-    elif isinstance(data, Iterable) and not isinstance(data, bytes | Mapping):
-        frame = frame_from_records(data)
-    else:
-        msg = f"screen_cohort takes a DataFrame, a file path or records (got {type(data).__name__})"
-        raise InvalidInputError(msg)
-    parsed = parse_frame(frame)
-    catalogue = rule_catalogue(protocol)
-    return _result(parsed, _screen_arrays(parsed, protocol, catalogue), protocol)
+    with StageBar(4, progress=progress, desc="kaptools screen") as bar:
+        if isinstance(data, pd.DataFrame):
+            frame = data
+        elif isinstance(data, str | os.PathLike):
+            frame = read_cohort(data)
+        elif isinstance(data, Iterable) and not isinstance(data, bytes | Mapping):
+            frame = frame_from_records(data)
+        else:
+            msg = (
+                f"screen_cohort takes a DataFrame, a file path or records "
+                f"(got {type(data).__name__})"
+            )
+            raise InvalidInputError(msg)
+        bar.advance("read")
+        parsed = parse_frame(frame)
+        bar.advance("checked")
+        catalogue = rule_catalogue(protocol)
+        screened = _screen_arrays(parsed, protocol, catalogue)
+        bar.advance("screened")
+        result = _result(parsed, screened, protocol)
+        bar.advance("tabulated")
+    return result

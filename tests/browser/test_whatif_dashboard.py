@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -39,7 +40,7 @@ def test_lead_changes_a_threshold_sees_transitions_and_downloads_the_table(
         link.click()
     download = info.value
     assert download.suggested_filename == "whatif-status-changes.csv"
-    text = open(download.path(), encoding="utf-8").read()
+    text = Path(download.path()).read_text(encoding="utf-8")
     rows = page.locator(".kap-whatif-changed tbody tr").count()
     assert text.startswith("row,patient_id,status_before,status_after")
     assert len(text.strip().splitlines()) - 1 == rows
