@@ -98,6 +98,7 @@ def test_assessments_keep_corrections_latest_only_and_incomplete_unscored() -> N
         author="t",
         today=day,
         correct_record_id=a.record_id,
+        based_on_version=1,
         reason="typo in the form",
     )
     long = assessments_long(store)
