@@ -804,6 +804,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     """A Parquet file in the wide layout, read with pyarrow, indexed by row number."""
     import pyarrow as pa
 
+    _check_file_size(path)  # the same input size limit as CSV (limits.toml)
     try:
         frame = pd.read_parquet(path, engine="pyarrow")
     except (pa.ArrowException, ValueError) as exc:
