@@ -73,6 +73,7 @@ from kaptools.sessions import (
     DischargeChecklist,
     DissociationRating,
     DosingSession,
+    PreDoseChecks,
     SedationRating,
     Severity,
     SideEffect,
@@ -82,7 +83,7 @@ from kaptools.sessions import (
     save_dosing_session,
     vitals_schedule,
 )
-from kaptools.sessions.scales import cadss6
+from kaptools.sessions.scales import cadss6, moaa_s
 from kaptools.store import Patient, Store
 from kaptools.synthetic import (
     DEMO_ANCHOR_DATE,
@@ -119,6 +120,24 @@ _INCOMPLETE_PHQ9_BLANK_ITEM = 6
 DEMO_CALENDAR = ClinicCalendar(open_weekdays=frozenset(Weekday(d) for d in range(6)))
 
 _SESSION_START = dt.time(9, 30)
+_DEMO_SPO2 = (97, 98, 96)
+"""Synthetic pulse-oximetry values (the generator draws none), cycled by minute."""
+_DEMO_RESPIRATORY_RATE = 14
+_RECHECK_MINUTES = 15
+_VITAL_FIELDS = (
+    "minutes_after_dose",
+    "systolic",
+    "diastolic",
+    "heart_rate",
+    "spo2",
+    "respiratory_rate",
+)
+
+
+def _age(birth: dt.date, on: dt.date) -> int:
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
 _DISCHARGE_AFTER_MONITORING = dt.timedelta(minutes=10)
 _SCREENING_BEFORE_PREPARATION = dt.timedelta(days=7)
 _RESCREENING_AFTER_FOLLOW_UP = dt.timedelta(days=7)
@@ -297,10 +316,51 @@ def demo_dosing_session(
         return VitalsTimepoint.OTHER
 
     started = dt.datetime.combine(s.session_date, _SESSION_START)
-    ended = started + dt.timedelta(minutes=last)
     index = None
+    planned = None
     if plan is not None:
-        index = next((d.index for d in plan.doses if d.date == s.session_date), None)
+        slot = next((d for d in plan.doses if d.date == s.session_date), None)
+        if slot is not None:
+            index = slot.index
+            planned = slot.dose.mg if slot.dose else None
+    readings = [
+        VitalSigns(
+            point(v.minutes_after_dose),
+            v.minutes_after_dose,
+            v.systolic_mmhg,
+            v.diastolic_mmhg,
+            v.heart_rate_bpm,
+            _DEMO_SPO2[v.minutes_after_dose % len(_DEMO_SPO2)],
+            _DEMO_RESPIRATORY_RATE,
+        )
+        for v in s.vitals
+    ]
+    # Discharge needs a pressure that is no longer rising: when the synthetic curve
+    # still creeps up at its last reading, the demo adds a recheck (the lower of the
+    # last two) 15 minutes later, as a nurse would.
+    prev, final = readings[-2], readings[-1]
+    assert prev.systolic and prev.diastolic and final.systolic and final.diastolic
+    if final.systolic > prev.systolic or final.diastolic > prev.diastolic:
+        assert final.minutes_after_dose is not None
+        readings[-1] = VitalSigns(
+            VitalsTimepoint.OTHER, *[getattr(final, f) for f in _VITAL_FIELDS]
+        )
+        last = final.minutes_after_dose + _RECHECK_MINUTES
+        readings.append(
+            VitalSigns(
+                VitalsTimepoint.PRE_DISCHARGE,
+                last,
+                min(prev.systolic, final.systolic),
+                min(prev.diastolic, final.diastolic),
+                final.heart_rate,
+                final.spo2,
+                final.respiratory_rate,
+            )
+        )
+    ended = started + dt.timedelta(minutes=last)
+    course = protocol.courses.route(s.route)
+    infusion = course.infusion_minutes
+    cadss_items = len(cadss6().items)
     session = DosingSession(
         patient_id=p.patient_id,
         route=Route(s.route),
@@ -310,26 +370,29 @@ def demo_dosing_session(
         discharged_at=ended + _DISCHARGE_AFTER_MONITORING,
         dose_mg=s.dose_mg,
         lot_number=f"SYNLOT-{s.session_date:%Y%m%d}",
-        vitals=tuple(
-            VitalSigns(
-                point(v.minutes_after_dose),
-                v.minutes_after_dose,
-                v.systolic_mmhg,
-                v.diastolic_mmhg,
-                v.heart_rate_bpm,
-            )
-            for v in s.vitals
-        ),
-        sedation=(SedationRating(post, s.sedation_moaas),),
+        vitals=tuple(readings),
+        sedation=(SedationRating(post, s.sedation_moaas), SedationRating(last, moaa_s().alert)),
         dissociation=(
+            DissociationRating(0, (0,) * cadss_items),
             DissociationRating(post, tuple(s.dissociation_rating for _ in cadss6().items)),
+            DissociationRating(last, (0,) * cadss_items),
         ),
         side_effects=tuple(
             SideEffectReport(SideEffect(name), Severity(severity))
             for name, severity in s.side_effects
         ),
-        discharge=DischargeChecklist(True, True, True, True),
+        discharge=DischargeChecklist(escort_home=True, no_driving_until_next_day=True),
         plan_session_index=index,
+        dose_ended_at=None
+        if infusion is None
+        else started + dt.timedelta(minutes=int(infusion.value)),
+        pre_dose=PreDoseChecks(
+            cssrs_since_last_visit=(), pregnant_since_screening=False, acutely_intoxicated=False
+        ),
+        weight_kg=p.weight_kg,
+        patient_age_years=_age(p.birth_date, s.session_date),
+        first_dose=s.number == 1,
+        planned_dose_mg=planned,
     )
     return session.complete(protocol)
 

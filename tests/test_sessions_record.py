@@ -18,6 +18,7 @@ from kaptools.sessions import (
     DischargeChecklist,
     DissociationRating,
     DosingSession,
+    PreDoseChecks,
     RemsFields,
     SedationRating,
     SessionRecordStatus,
@@ -31,7 +32,18 @@ from kaptools.sessions import (
 
 DAY = dt.date(2026, 3, 9)
 T0 = dt.datetime(2026, 3, 9, 10, 0)
-ALL_CLEAR = DischargeChecklist(True, True, True, True)
+ALL_CLEAR = DischargeChecklist(escort_home=True, no_driving_until_next_day=True)
+NO_FINDINGS = PreDoseChecks((), False, False)
+REMS_OK = RemsFields(
+    True,
+    True,
+    (ConcomitantMedication.BENZODIAZEPINE,),
+    False,
+    ready_to_leave_at=T0 + dt.timedelta(minutes=120),
+    sedation=True,
+    dissociation=True,
+    respiratory_depression=False,
+)
 
 
 def _eske(**changes) -> DosingSession:
@@ -51,13 +63,20 @@ def _eske(**changes) -> DosingSession:
             VitalSigns("pre_discharge", 120, 130, 84, 72, 98),
         ),
         sedation=(SedationRating(40, 4), SedationRating(120, 5)),
-        dissociation=(DissociationRating(40, (1, 0, 2, 1, 0, 0)),),
+        dissociation=(
+            DissociationRating(0, (0, 0, 0, 0, 0, 0)),
+            DissociationRating(40, (1, 0, 2, 1, 0, 0)),
+            DissociationRating(120, (0, 0, 0, 0, 0, 0)),
+        ),
         side_effects=(
             SideEffectReport("nausea", "mild"),
             SideEffectReport(SideEffect.DIZZINESS, Severity.MODERATE),
         ),
         discharge=ALL_CLEAR,
-        rems=RemsFields(True, True, (ConcomitantMedication.BENZODIAZEPINE,), False),
+        rems=REMS_OK,
+        pre_dose=NO_FINDINGS,
+        patient_age_years=45,
+        first_dose=False,
     )
     return replace(base, **changes)
 
@@ -67,13 +86,15 @@ def _iv(**changes) -> DosingSession:
     base = _eske(
         route="iv_ketamine",
         dose_mg=35,
+        weight_kg=70,
+        dose_ended_at=T0 + dt.timedelta(minutes=40),
         rems=None,
         vitals=(
-            VitalSigns("pre_dose", 0, 124, 80),
-            VitalSigns("during", 15, 132, 84),
-            VitalSigns("during", 30, 138, 86),
-            VitalSigns("post_dose", 40, 136, 85),
-            VitalSigns("pre_discharge", 90, 126, 80),
+            VitalSigns("pre_dose", 0, 124, 80, 72, 98),
+            VitalSigns("during", 15, 132, 84, 75, 97),
+            VitalSigns("during", 30, 138, 86, 76, 97),
+            VitalSigns("post_dose", 40, 136, 85, 74, 97),
+            VitalSigns("pre_discharge", 90, 126, 80, 70, 98),
         ),
     )
     return replace(base, **changes)
@@ -105,7 +126,12 @@ def test_completion_lists_every_missing_field():
         "discharge.escort_home",
         "rems.patient_enrolled",
         "rems.concomitant_medications",
-        "vitals.spo2",
+        "rems.ready_to_leave_at",
+        "rems.respiratory_depression",
+        "vitals.pre_dose.spo2",
+        "pre_dose.cssrs_since_last_visit",
+        "pre_dose.pregnant_since_screening",
+        "pre_dose.acutely_intoxicated",
     ):
         assert name in missing
     assert "lot_number" in str(err.value)
@@ -116,8 +142,11 @@ def test_completion_lists_every_missing_field():
     [
         ({"lot_number": None}, ("lot_number",)),
         ({"side_effects": None}, ("side_effects",)),
-        ({"discharge": DischargeChecklist(True, True, None, True)}, ("discharge.escort_home",)),
-        ({"rems": RemsFields(True, True, None, False)}, ("rems.concomitant_medications",)),
+        ({"discharge": DischargeChecklist(None, True)}, ("discharge.escort_home",)),
+        (
+            {"rems": replace(REMS_OK, concomitant_medications=None)},
+            ("rems.concomitant_medications",),
+        ),
     ],
 )
 def test_one_missing_field_is_named(changes, missing):
@@ -149,19 +178,19 @@ def test_esketamine_observation_shorter_than_two_hours_is_refused():
     )
     with pytest.raises(RecordError, match="95 min") as err:
         short.complete()
-    assert "at least 120" in str(err.value)
+    assert "120 min" in str(err.value)
 
 
 def test_discharge_criterion_answered_no_is_refused():
     """No escort home: the session cannot be completed as discharged."""
     with pytest.raises(RecordError, match="escort_home"):
-        _eske(discharge=DischargeChecklist(True, True, False, True)).complete()
+        _eske(discharge=DischargeChecklist(False, True)).complete()
 
 
 def test_outpatient_not_enrolled_in_rems_is_refused():
     """An outpatient esketamine session without REMS enrolment cannot be completed."""
     with pytest.raises(RecordError, match="REMS"):
-        _eske(rems=RemsFields(False, True, (), False)).complete()
+        _eske(rems=replace(REMS_OK, patient_enrolled=False)).complete()
 
 
 def test_inpatient_esketamine_needs_no_rems_fields():
@@ -198,7 +227,7 @@ def test_flags_come_from_vitals_and_sedation():
         vitals=(VitalSigns("pre_dose", 0, 120, 80), VitalSigns("post_dose", 40, 165, 90)),
         sedation=(SedationRating(40, 0),),
     )
-    assert {"systolic_rise", "sedation"} == {f.rule_id for f in session.flags()}
+    assert {"systolic_rise", "sedation_urgent"} == {f.rule_id for f in session.flags()}
 
 
 def test_rems_form_is_filled_from_the_record():

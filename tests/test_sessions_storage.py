@@ -13,6 +13,8 @@ from kaptools.sessions import (
     DischargeChecklist,
     DissociationRating,
     DosingSession,
+    PreDoseChecks,
+    RemsFields,
     SedationRating,
     VitalSigns,
     dosing_session_history,
@@ -39,9 +41,23 @@ def store():
         yield s
 
 
+GO = {
+    "vitals": (VitalSigns("pre_dose", 0, 128, 82, 70, 98),),
+    "pre_dose": PreDoseChecks((), False, False),
+    "rems": RemsFields(patient_enrolled=True),
+    "patient_age_years": 45,
+    "first_dose": False,
+}
+
+
 def _session(day=dt.date(2026, 3, 9), **kw) -> DosingSession:
+    """An esketamine session whose pre-dose checks say go (so a dose may be recorded)."""
     return DosingSession(
-        "SYN-0001", "esketamine_nasal", day, started_at=dt.datetime.combine(day, T0.time()), **kw
+        "SYN-0001",
+        "esketamine_nasal",
+        day,
+        started_at=dt.datetime.combine(day, T0.time()),
+        **{**GO, **kw},
     )
 
 
@@ -100,18 +116,25 @@ def test_completed_session_keeps_its_protocol_through_the_store(store):
         monitoring_ended_at=T0 + dt.timedelta(minutes=90),
         discharged_at=T0 + dt.timedelta(minutes=100),
         dose_mg=35,
+        dose_ended_at=T0 + dt.timedelta(minutes=40),
+        weight_kg=70,
         lot_number="LOT-9",
         vitals=(
-            VitalSigns("pre_dose", 0, 120, 80),
-            VitalSigns("during", 15, 130, 82),
-            VitalSigns("during", 30, 134, 84),
-            VitalSigns("post_dose", 40, 132, 84),
-            VitalSigns("pre_discharge", 90, 122, 80),
+            VitalSigns("pre_dose", 0, 120, 80, 70, 98),
+            VitalSigns("during", 15, 130, 82, 72, 97),
+            VitalSigns("during", 30, 134, 84, 74, 97),
+            VitalSigns("post_dose", 40, 132, 84, 74, 97),
+            VitalSigns("pre_discharge", 90, 122, 80, 70, 98),
         ),
-        sedation=(SedationRating(40, 4),),
-        dissociation=(DissociationRating(40, (0, 1, 0, 0, 0, 0)),),
+        sedation=(SedationRating(40, 4), SedationRating(90, 5)),
+        dissociation=(
+            DissociationRating(0, (0, 0, 0, 0, 0, 0)),
+            DissociationRating(40, (0, 1, 0, 0, 0, 0)),
+            DissociationRating(90, (0, 0, 0, 0, 0, 0)),
+        ),
         side_effects=(),
-        discharge=DischargeChecklist(True, True, True, True),
+        discharge=DischargeChecklist(escort_home=True, no_driving_until_next_day=True),
+        pre_dose=PreDoseChecks((), False, False),
     ).complete()
     save_dosing_session(store, session, "dr.synthetic")
     (saved,) = dosing_sessions(store, "SYN-0001")

@@ -59,7 +59,7 @@ def test_rise_flag_names_values_and_source():
 
 def test_missing_pre_dose_bp_is_flagged_not_assumed_normal():
     """Without a pre-dose BP, rises cannot be judged and that is said."""
-    assert ["pre_dose_bp_missing"] == _ids(vitals_flags([VitalSigns("post_dose", 40, 190, 110)]))
+    assert ["pre_dose_bp_missing"] == _ids(vitals_flags([VitalSigns("post_dose", 40, 170, 100)]))
 
 
 def test_post_dose_reading_far_from_40_minutes_is_highlighted():
@@ -82,11 +82,17 @@ def test_thresholds_come_from_the_protocol():
     assert ["systolic_rise"] == _ids(vitals_flags(readings, protocol))
 
 
-def test_sedation_at_moaa_s_0_is_flagged_as_loss_of_consciousness():
-    """MOAA/S 0 is flagged; 1 and above are not under the default line."""
-    flags = sedation_flags([(30, 0), (45, 1), (60, 4)])
-    assert 1 == len(flags)
+def test_sedation_flags_at_the_protocol_moaa_s_lines():
+    """MOAA/S 0 is urgent (loss of consciousness), the urgent line urgent, the review line
+    review, one above it nothing."""
+    urgent = int(M.sedation_urgent_moaa_s_at_or_below.value)
+    review = int(M.sedation_review_moaa_s_at_or_below.value)
+    flags = sedation_flags(
+        [(30, 0), (45, urgent), (50, urgent + 1), (55, review), (60, review + 1)]
+    )
+    assert [f.level for f in flags] == [FlagLevel.URGENT] * 2 + [FlagLevel.REVIEW] * 2
     assert "loss of consciousness" in flags[0].message
+    assert flags[0].escalation
 
 
 @pytest.mark.parametrize(

@@ -419,18 +419,35 @@ def test_bad_time_is_named_and_nothing_is_written(app: PlannerApp) -> None:
     assert _audit(app) == audit
 
 
+def _go(app: PlannerApp) -> None:
+    """Pre-dose answers that say go (C-SSRS asked, all no; not pregnant; not intoxicated)."""
+    f = app.form
+    f.cssrs_asked.answer = "asked"
+    f.pregnant.answer = False
+    f.intoxicated.answer = False
+    pre = _row(app, "pre_dose")
+    pre.heart_rate.value, pre.spo2.value = "72", "98"
+
+
 def _fill_complete(app: PlannerApp) -> None:
     f = app.form
-    f.started.value, f.ended.value, f.discharged.value = "09:30", "11:30", "11:45"
-    f.dose.value, f.lot.value = "45", "LOT-123"
+    _go(app)
+    f.started.value, f.dose_end.value = "09:30", "10:10"
+    f.ended.value, f.discharged.value = "11:30", "11:45"
+    f.dose.value, f.lot.value = "38", "LOT-123"
     for r, (s, d) in zip(
         f.rows[:5], [(128, 80), (135, 84), (140, 86), (150, 90), (126, 80)], strict=True
     ):
         _bp(r, s, d)
+        r.spo2.value = "97"
     f.rows[4].minutes.value = "120"
     f.sedation.answer = 4
-    for item in f.dissociation_items:
-        item.answer = 1
+    f.sedation_end_minutes.value, f.sedation_end.answer = "120", 5
+    for pre, item, end in zip(
+        f.dissociation_pre_items, f.dissociation_items, f.dissociation_end_items, strict=True
+    ):
+        pre.answer, item.answer, end.answer = 0, 1, 0
+    f.dissociation_end_minutes.value = "120"
     f.side_effects_asked.answer = "asked"
     effect, severity, _ = f.side_effect_rows[0]
     effect.answer, severity.answer = "nausea", "mild"

@@ -1,13 +1,21 @@
-"""Dosing sessions: the session record, vital-sign flags, side effects, REMS forms due.
+"""Dosing sessions: the session record as a safety checklist.
 
-Build a :class:`DosingSession` (or parse one with :func:`parse_dosing_session`),
-read its :meth:`~DosingSession.flags`, mark it complete with
-:meth:`~DosingSession.complete`, list REMS forms with :func:`rems_forms_due`, and
+Build a :class:`DosingSession` (or parse one with :func:`parse_dosing_session`);
+before the dose read :meth:`~DosingSession.go_no_go` (go / review / hold; a hold is
+overridden only with a :class:`HoldOverride`); after it :meth:`~DosingSession.flags`
+(urgent flags carry their escalation steps) and :meth:`~DosingSession.safety_alerts`
+(kaptools.alerts.Alert objects for the alert store); check the dose with
+:meth:`~DosingSession.dose_check`; see what discharge still needs with
+:meth:`~DosingSession.discharge_readiness`; mark it complete with
+:meth:`~DosingSession.complete`; fill the REMS form with
+:meth:`~DosingSession.rems_form`; list REMS forms due with :func:`rems_forms_due`;
 keep records in the store with :func:`save_dosing_session`.
 """
 
 from __future__ import annotations
 
+from kaptools.sessions.discharge import DischargeCriterion, DischargeReadiness, discharge_readiness
+from kaptools.sessions.dose_check import DoseCheck, DoseFinding, DoseVerdict, check_dose
 from kaptools.sessions.record import (
     CareSetting,
     ConcomitantMedication,
@@ -22,6 +30,16 @@ from kaptools.sessions.record import (
     parse_dosing_session,
 )
 from kaptools.sessions.rems import RemsFormDue, RemsFormStatus, rems_forms_due
+from kaptools.sessions.safety import (
+    GoDecision,
+    GoFinding,
+    GoStatus,
+    HoldOverride,
+    PreDoseChecks,
+    flags_to_alerts,
+    go_no_go,
+    side_effect_flags,
+)
 from kaptools.sessions.side_effects import (
     Severity,
     SideEffect,
@@ -30,10 +48,12 @@ from kaptools.sessions.side_effects import (
     side_effect_table,
 )
 from kaptools.sessions.storage import (
+    DOSE_HOLD_OVERRIDE_KIND,
     DOSING_SESSION_KIND,
     SavedDosingSession,
     dosing_session_history,
     dosing_sessions,
+    hold_overrides,
     save_dosing_session,
 )
 from kaptools.sessions.vitals import (
@@ -41,20 +61,32 @@ from kaptools.sessions.vitals import (
     VitalsFlag,
     VitalSigns,
     VitalsTimepoint,
+    after_dose_hold_line_flags,
     sedation_flags,
     vitals_flags,
     vitals_schedule,
 )
 
 __all__ = [
+    "DOSE_HOLD_OVERRIDE_KIND",
     "DOSING_SESSION_KIND",
     "CareSetting",
     "ConcomitantMedication",
     "DischargeChecklist",
+    "DischargeCriterion",
+    "DischargeReadiness",
     "DissociationRating",
+    "DoseCheck",
+    "DoseFinding",
+    "DoseVerdict",
     "DosingSession",
     "DosingSessionInput",
     "FlagLevel",
+    "GoDecision",
+    "GoFinding",
+    "GoStatus",
+    "HoldOverride",
+    "PreDoseChecks",
     "RemsFields",
     "RemsFormDue",
     "RemsFormStatus",
@@ -69,12 +101,19 @@ __all__ = [
     "VitalSigns",
     "VitalsFlag",
     "VitalsTimepoint",
+    "after_dose_hold_line_flags",
+    "check_dose",
+    "discharge_readiness",
     "dosing_session_history",
     "dosing_sessions",
+    "flags_to_alerts",
+    "go_no_go",
+    "hold_overrides",
     "parse_dosing_session",
     "rems_forms_due",
     "save_dosing_session",
     "sedation_flags",
+    "side_effect_flags",
     "side_effect_table",
     "vitals_flags",
     "vitals_schedule",

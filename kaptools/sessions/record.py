@@ -34,16 +34,30 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from kaptools.alerts import Alert
 from kaptools.errors import IncompleteInputError, InvalidInputError, RecordError
 from kaptools.protocol import Protocol, ProtocolInfo, default_protocol
 from kaptools.protocol._courses import Route
+from kaptools.protocol._screening import CssrsQuestion
 from kaptools.scheduling.doses import fmt_number
+from kaptools.sessions.discharge import DischargeReadiness, discharge_readiness
+from kaptools.sessions.dose_check import DoseCheck, DoseVerdict, check_dose
+from kaptools.sessions.safety import (
+    GoDecision,
+    HoldOverride,
+    PreDoseChecks,
+    flags_to_alerts,
+    go_no_go,
+    side_effect_flags,
+)
 from kaptools.sessions.scales import cadss6, moaa_s
 from kaptools.sessions.side_effects import Severity, SideEffect, SideEffectReport
 from kaptools.sessions.vitals import (
+    FlagLevel,
     VitalsFlag,
     VitalSigns,
     VitalsTimepoint,
+    is_after_dose,
     sedation_flags,
     vitals_flags,
     vitals_schedule,
@@ -99,23 +113,30 @@ class ConcomitantMedication(enum.StrEnum):
     """Other sedating medicines, alcohol [2.1]."""
 
 
-def _nonneg_int(value: object, name: str, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= hi:
-        msg = f"{name}: must be a whole number from 0 to {hi} (got {value!r})"
+def _minutes(value: object, name: str) -> int:
+    """Whole minutes after dosing within a day either side (≤ 0: a pre-dose rating)."""
+    lo, hi = -24 * 60, 24 * 60
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        msg = (
+            f"{name}: must be whole minutes after dosing from {lo} to {hi} (got {value!r}); "
+            "use 0 or less for a rating before the dose"
+        )
         raise InvalidInputError(msg)
     return value
 
 
 @dataclass(frozen=True, slots=True)
 class SedationRating:
-    """A MOAA/S rating (0 = loss of consciousness … 5 = alert) at a time after dosing [2.1, 4.7]."""
+    """A MOAA/S rating (0 = loss of consciousness … 5 = alert) at a time after dosing [2.1, 4.7].
+
+    ``minutes_after_dose`` ≤ 0 is a rating before the dose."""
 
     minutes_after_dose: int
     moaa_s: int
 
     def __post_init__(self) -> None:
         scale = moaa_s()
-        _nonneg_int(self.minutes_after_dose, "sedation.minutes_after_dose", 24 * 60)
+        _minutes(self.minutes_after_dose, "sedation.minutes_after_dose")
         if (
             isinstance(self.moaa_s, bool)
             or not isinstance(self.moaa_s, int)
@@ -130,14 +151,16 @@ class SedationRating:
 
 @dataclass(frozen=True, slots=True)
 class DissociationRating:
-    """A CADSS-6 rating: the six short-form CADSS items, each 0–4, at a time after dosing [4.7]."""
+    """A CADSS-6 rating: the six short-form CADSS items, each 0–4, at a time after dosing [4.7].
+
+    ``minutes_after_dose`` ≤ 0 is the pre-dose rating discharge compares with."""
 
     minutes_after_dose: int
     items: tuple[int, ...]
 
     def __post_init__(self) -> None:
         scale = cadss6()
-        _nonneg_int(self.minutes_after_dose, "dissociation.minutes_after_dose", 24 * 60)
+        _minutes(self.minutes_after_dose, "dissociation.minutes_after_dose")
         items = tuple(self.items) if not isinstance(self.items, str | bytes) else ()
         if len(items) != len(scale.items) or any(
             isinstance(x, bool)
@@ -161,11 +184,14 @@ class DissociationRating:
 
 @dataclass(frozen=True, slots=True)
 class DischargeChecklist:
-    """The discharge criteria, each answered by the clinician (None: not yet) [2.1, 5.4]."""
+    """The discharge answers only a clinician can give (None: not yet) [2.1, 5.4].
 
-    vitals_near_baseline: bool | None = None
-    """Vital signs back near the pre-dose values (BP falling after its peak)."""
-    alert_and_oriented: bool | None = None
+    Everything a number can show (vital signs safe and not rising, alert, dissociation
+    resolved, observation long enough) is computed from the record by
+    :func:`kaptools.sessions.discharge_readiness`, never ticked, so no box can
+    contradict a recorded number.
+    """
+
     escort_home: bool | None = None
     """A responsible adult takes the patient home."""
     no_driving_until_next_day: bool | None = None
@@ -199,9 +225,22 @@ class RemsFields:
     serious_adverse_event: bool | None = None
     serious_adverse_event_description: str = ""
     form_submitted_on: dt.date | None = None
+    ready_to_leave_at: dt.datetime | None = None
+    """When the patient would have been ready to leave (clinically stable) [2.2]."""
+    sedation: bool | None = None
+    """Did the patient experience sedation during the session (form yes/no) [2.2]."""
+    dissociation: bool | None = None
+    respiratory_depression: bool | None = None
 
     def __post_init__(self) -> None:
-        for name in ("patient_enrolled", "first_treatment", "serious_adverse_event"):
+        for name in (
+            "patient_enrolled",
+            "first_treatment",
+            "serious_adverse_event",
+            "sedation",
+            "dissociation",
+            "respiratory_depression",
+        ):
             value = getattr(self, name)
             if value is not None and not isinstance(value, bool):
                 msg = (
@@ -228,42 +267,185 @@ class RemsFields:
         if d is not None and (isinstance(d, dt.datetime) or not isinstance(d, dt.date)):
             msg = f"rems.form_submitted_on: must be a date (got {d!r})"
             raise InvalidInputError(msg)
+        r = self.ready_to_leave_at
+        if r is not None and not isinstance(r, dt.datetime):
+            msg = f"rems.ready_to_leave_at: must be a date and time (got {r!r})"
+            raise InvalidInputError(msg)
 
 
 @dataclass(frozen=True, slots=True)
 class RemsMonitoringForm:
-    """The REMS Patient Monitoring Form's fields, filled from a session record [2.2]."""
+    """Every field of the SPRAVATO REMS Patient Monitoring Form, filled from a session [2.2].
+
+    What a number in the record can answer is derived from it (vital signs acceptable
+    before the dose and at the end, lowest SpO2, monitoring time); what only the
+    clinician can answer comes from :class:`RemsFields` and is checked against the
+    record (``contradictions``).
+    """
 
     patient_id: str
     session_date: dt.date
+    setting: CareSetting
     patient_enrolled: bool | None
     first_treatment: bool | None
     concomitant_medications: tuple[ConcomitantMedication, ...] | None
     dose_mg: float | None
     lot_number: str | None
+    administered_at: dt.datetime | None
+    """Time of the first device."""
     bp_pre_dose: str | None
     bp_post_dose: str | None
     bp_pre_discharge: str | None
-    sedation: tuple[SedationRating, ...]
-    dissociation: tuple[DissociationRating, ...]
+    vital_signs_acceptable_before: bool | None
+    """Derived: the pre-dose readings are within the go / no-go hold lines."""
+    vital_signs_acceptable_at_end: bool | None
+    """Derived: the last BP below the hold line and not rising, SpO2 at the review line."""
+    sedation: bool | None
+    dissociation: bool | None
+    respiratory_depression: bool | None
+    sedation_ratings: tuple[SedationRating, ...]
+    dissociation_ratings: tuple[DissociationRating, ...]
     lowest_spo2: int | None
     serious_adverse_event: bool | None
     serious_adverse_event_description: str
+    ready_to_leave_at: dt.datetime | None
+    """When the patient would have been ready to leave."""
+    monitoring_ended_at: dt.datetime | None
     total_minutes_first_device_to_end_of_monitoring: int | None
     discharged_at: dt.datetime | None
     missing: tuple[str, ...]
     """Fields still to fill before the form can be filed."""
+    contradictions: tuple[str, ...] = ()
+    """Answers the recorded numbers contradict (each names the field and the reading)."""
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing and not self.contradictions
 
     @property
     def summary(self) -> str:
-        state = "ready to file" if not self.missing else f"missing {', '.join(self.missing)}"
+        problems = [*(f"missing {m}" for m in self.missing), *self.contradictions]
+        state = "ready to file" if not problems else "; ".join(problems)
         return (
             f"REMS Patient Monitoring Form for {self.patient_id}, "
             f"session {self.session_date}: {state}"
         )
 
+    def rows(self) -> list[tuple[str, str]]:
+        """(question, answer) pairs in the form's order; unanswered shows as "— missing —"."""
+
+        def yn(v: bool | None) -> str:
+            return "— missing —" if v is None else ("Yes" if v else "No")
+
+        def tm(v: dt.datetime | None) -> str:
+            return "— missing —" if v is None else v.strftime("%Y-%m-%d %H:%M")
+
+        def tx(v: object) -> str:
+            return "— missing —" if v is None else str(v)
+
+        meds = self.concomitant_medications
+        return [
+            ("Patient (kaptools id)", self.patient_id),
+            ("Treatment session date", self.session_date.isoformat()),
+            ("Healthcare setting", self.setting.value),
+            ("Patient enrolled in the SPRAVATO REMS", yn(self.patient_enrolled)),
+            ("First treatment session", yn(self.first_treatment)),
+            (
+                "Concomitant medications (sedation, BP)",
+                "— missing —"
+                if meds is None
+                else (", ".join(m.value.replace("_", " ") for m in meds) or "None"),
+            ),
+            ("Dose (mg)", "— missing —" if self.dose_mg is None else fmt_number(self.dose_mg)),
+            ("Lot number", tx(self.lot_number)),
+            ("Time of administration (first device)", tm(self.administered_at)),
+            ("Blood pressure before administration", tx(self.bp_pre_dose)),
+            ("Blood pressure about 40 min after", tx(self.bp_post_dose)),
+            ("Blood pressure before discharge", tx(self.bp_pre_discharge)),
+            (
+                "Vital signs acceptable before administration",
+                yn(self.vital_signs_acceptable_before),
+            ),
+            (
+                "Vital signs acceptable at the end of monitoring",
+                yn(self.vital_signs_acceptable_at_end),
+            ),
+            ("Sedation during monitoring", yn(self.sedation)),
+            ("Dissociation during monitoring", yn(self.dissociation)),
+            ("Respiratory depression during monitoring", yn(self.respiratory_depression)),
+            (
+                "Sedation ratings (MOAA/S)",
+                ", ".join(
+                    f"{r.moaa_s} at {r.minutes_after_dose} min" for r in self.sedation_ratings
+                )
+                or "— missing —",
+            ),
+            (
+                "Dissociation ratings (CADSS-6 total)",
+                ", ".join(
+                    f"{r.total} at {r.minutes_after_dose} min" for r in self.dissociation_ratings
+                )
+                or "— missing —",
+            ),
+            ("Lowest SpO2 (pulse oximetry), %", tx(self.lowest_spo2)),
+            ("Serious adverse event", yn(self.serious_adverse_event)),
+            ("Serious adverse event, description", self.serious_adverse_event_description or "—"),
+            ("Time the patient would have been ready to leave", tm(self.ready_to_leave_at)),
+            ("End of monitoring", tm(self.monitoring_ended_at)),
+            (
+                "Total time, first device to end of monitoring (min)",
+                tx(self.total_minutes_first_device_to_end_of_monitoring),
+            ),
+            ("Discharged", tm(self.discharged_at)),
+        ]
+
     def _repr_html_(self) -> str:
         return f"<p class='kap-rems-form'>{html.escape(self.summary)}</p>"
+
+    def to_html_page(self) -> str:
+        """The filled form as a self-contained printable HTML page (no external resources)."""
+        esc = html.escape
+        rows = "".join(
+            f"<tr><th scope='row'>{esc(q)}</th><td>{esc(a)}</td></tr>" for q, a in self.rows()
+        )
+        problems = "".join(f"<li>missing: {esc(m)}</li>" for m in self.missing) + "".join(
+            f"<li>{esc(c)}</li>" for c in self.contradictions
+        )
+        state = (
+            "<p class='ok'>Every field is filled: ready to file on the SPRAVATO REMS portal.</p>"
+            if self.complete
+            else f"<div class='todo'><b>Not ready to file:</b><ul>{problems}</ul></div>"
+        )
+        return (
+            "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>REMS Patient Monitoring Form {esc(self.patient_id)} "
+            f"{self.session_date.isoformat()}</title><style>"
+            "body{font-family:sans-serif;margin:2em;max-width:48em}"
+            "table{border-collapse:collapse;width:100%}"
+            "th,td{border:1px solid #999;padding:4px 8px;text-align:left;vertical-align:top}"
+            "th{width:55%;background:#f3f3f3}.todo{color:#8a0010}"
+            "@media print{.noprint{display:none}}</style></head><body>"
+            "<h1>SPRAVATO REMS Patient Monitoring Form</h1>"
+            "<p>Filled by kaptools from the dosing-session record, for the certified setting to "
+            "check and submit within 7 calendar days (spravatorems.com) [2.2]. Synthetic data "
+            "only.</p>"
+            f"{state}<table>{rows}</table></body></html>"
+        )
+
+
+#: REMS form fields only the clinician answers (the rest are derived or asked elsewhere).
+_REMS_OWN = frozenset(
+    {
+        "patient_enrolled",
+        "first_treatment",
+        "concomitant_medications",
+        "serious_adverse_event",
+        "sedation",
+        "dissociation",
+        "respiratory_depression",
+        "ready_to_leave_at",
+    }
+)
 
 
 def _check_dose_plausible(route: Route, dose_mg: float) -> None:
@@ -318,6 +500,24 @@ class DosingSession:
     status: SessionRecordStatus = SessionRecordStatus.IN_PROGRESS
     protocol: ProtocolInfo | None = None
     """The protocol the session was completed under."""
+    dose_ended_at: dt.datetime | None = None
+    """End of dosing: the end of an IV infusion (IV observation counts from it)."""
+    pre_dose: PreDoseChecks = field(default_factory=PreDoseChecks)
+    """C-SSRS since the last visit, pregnancy since screening, acute intoxication."""
+    hold_override: HoldOverride | None = None
+    """A clinician's written override of a pre-dose hold (the hold itself is kept)."""
+    weight_kg: float | None = None
+    """The weight a weight-based dose is checked against (IV, IM)."""
+    patient_age_years: int | None = None
+    """Age on the session day (esketamine doses depend on it)."""
+    first_dose: bool | None = None
+    """Whether this is the course's first dose (esketamine day 1)."""
+    planned_dose_mg: float | None = None
+    """The dose the course plan proposed, if any."""
+    dose_reason: str = ""
+    """Why the dose differs from the plan or the protocol range (when that needs a reason)."""
+    dissociation_note: str = ""
+    """Why dissociation counts as resolved though the last rating is above the pre-dose one."""
 
     def __post_init__(self) -> None:
         check_identifier("patient_id", self.patient_id, error=RecordError)
@@ -333,6 +533,7 @@ class DosingSession:
             raise RecordError(msg)
         times = [
             ("started_at", self.started_at),
+            ("dose_ended_at", self.dose_ended_at),
             ("monitoring_ended_at", self.monitoring_ended_at),
             ("discharged_at", self.discharged_at),
         ]
@@ -351,7 +552,7 @@ class DosingSession:
             if v2 < v1:
                 msg = (
                     f"{n2}: {v2.isoformat()} is before {n1} ({v1.isoformat()}); times run start → "
-                    "end of monitoring → discharge"
+                    "end of dosing → end of monitoring → discharge"
                 )
                 raise RecordError(msg)
         if self.dose_mg is not None and (
@@ -395,12 +596,59 @@ class DosingSession:
         if self.rems is not None and not isinstance(self.rems, RemsFields):
             msg = f"rems: must be RemsFields (got {type(self.rems).__name__})"
             raise RecordError(msg)
+        self._check_new_fields()
         if self.status is SessionRecordStatus.COMPLETE:
             # A record marked complete must pass the completion check; it is run under the
             # shipped protocol unless the record names another (then it was checked there).
             default = default_protocol()
             if self.protocol is None or self.protocol.sha256 == default.info.sha256:
                 self._check_complete(default)
+
+    def _check_new_fields(self) -> None:
+        if not isinstance(self.pre_dose, PreDoseChecks):
+            msg = f"pre_dose: must be PreDoseChecks (got {type(self.pre_dose).__name__})"
+            raise RecordError(msg)
+        if self.hold_override is not None and not isinstance(self.hold_override, HoldOverride):
+            msg = f"hold_override: must be a HoldOverride (got {type(self.hold_override).__name__})"
+            raise RecordError(msg)
+        courses = default_protocol().courses
+        lo, hi = courses.patient_weight_min_kg, courses.patient_weight_max_kg
+        w = self.weight_kg
+        if w is not None and (
+            isinstance(w, bool)
+            or not isinstance(w, int | float)
+            or not math.isfinite(w)
+            or not lo.value <= w <= hi.value
+        ):
+            msg = (
+                f"weight_kg: must be a number from {fmt_number(lo.value)} to "
+                f"{fmt_number(hi.value)} kg (got {w!r}); enter the weight measured in kg "
+                f"({lo.source})"
+            )
+            raise RecordError(msg)
+        a = self.patient_age_years
+        if a is not None and (isinstance(a, bool) or not isinstance(a, int) or not 0 <= a <= 130):
+            msg = f"patient_age_years: must be whole years from 0 to 130 (got {a!r})"
+            raise RecordError(msg)
+        if self.first_dose is not None and not isinstance(self.first_dose, bool):
+            msg = (
+                f"first_dose: must be yes (True), no (False) or unknown (None); got "
+                f"{self.first_dose!r}"
+            )
+            raise RecordError(msg)
+        pd = self.planned_dose_mg
+        if pd is not None and (
+            isinstance(pd, bool)
+            or not isinstance(pd, int | float)
+            or not math.isfinite(pd)
+            or pd <= 0
+        ):
+            msg = f"planned_dose_mg: must be a number above 0 (got {pd!r})"
+            raise RecordError(msg)
+        for name in ("dose_reason", "dissociation_note"):
+            if not isinstance(getattr(self, name), str):
+                msg = f"{name}: must be text (got {getattr(self, name)!r})"
+                raise RecordError(msg)
 
     # -- derived ------------------------------------------------------------------------
 
@@ -419,11 +667,115 @@ class DosingSession:
         return next((v for v in self.vitals if v.timepoint is timepoint and v.has_bp), None)
 
     def flags(self, protocol: Protocol | None = None) -> tuple[VitalsFlag, ...]:
-        """Vitals and sedation flags under the protocol's ``[monitoring]`` thresholds."""
+        """Vitals, sedation and side-effect flags under the protocol's ``[monitoring]`` lines.
+
+        Urgent flags (a reading at or past a hold line after the dose, MOAA/S at the
+        urgent line, suicidal thoughts or hypertensive-crisis symptoms) carry the
+        protocol's escalation steps in ``.escalation``.
+        """
         protocol = protocol or default_protocol()
-        return vitals_flags(self.vitals, protocol) + sedation_flags(
-            ((r.minutes_after_dose, r.moaa_s) for r in self.sedation), protocol
+        return (
+            vitals_flags(self.vitals, protocol)
+            + sedation_flags(
+                (
+                    (r.minutes_after_dose, r.moaa_s)
+                    for r in self.sedation
+                    if r.minutes_after_dose > 0
+                ),
+                protocol,
+            )
+            + side_effect_flags(self.side_effects, protocol)
         )
+
+    def urgent_flags(self, protocol: Protocol | None = None) -> tuple[VitalsFlag, ...]:
+        """The flags at the URGENT level (each with its escalation steps)."""
+        return tuple(f for f in self.flags(protocol) if f.level is FlagLevel.URGENT)
+
+    def go_no_go(self, protocol: Protocol | None = None) -> GoDecision:
+        """Go, review or hold before the dose, from the pre-dose readings and answers."""
+        return go_no_go(
+            self.vitals,
+            self.pre_dose,
+            needs_rems_enrolment=self.needs_rems_form,
+            rems_enrolled=None if self.rems is None else self.rems.patient_enrolled,
+            override=self.hold_override,
+            protocol=protocol,
+        )
+
+    def dose_check(self, protocol: Protocol | None = None) -> DoseCheck:
+        """The recorded dose against the plan and the route's rules."""
+        return check_dose(
+            self.route,
+            self.dose_mg,
+            weight_kg=self.weight_kg,
+            age_years=self.patient_age_years,
+            first_dose=self.first_dose,
+            planned_dose_mg=self.planned_dose_mg,
+            reason=self.dose_reason,
+            protocol=protocol,
+        )
+
+    def discharge_readiness(self, protocol: Protocol | None = None) -> DischargeReadiness:
+        """Every discharge criterion computed from the record, and what is unmet."""
+        return discharge_readiness(self, protocol)
+
+    def safety_alerts(self, protocol: Protocol | None = None) -> tuple[Alert, ...]:
+        """The session's safety alerts for the alert store (kaptools.alerts.Alert):
+        every urgent flag (critical), and a C-SSRS finding of the pre-dose check."""
+        protocol = protocol or default_protocol()
+        return flags_to_alerts(self.flags(protocol), self.go_no_go(protocol))
+
+    def check_recordable(self, protocol: Protocol | None = None) -> None:
+        """Refuse a record that gives a dose the protocol does not allow to be recorded.
+
+        A dose (``dose_mg``) is recorded as given only when the pre-dose decision is
+        go or review, or a hold a clinician overrode with a written reason; and when
+        the dose check allows it (no refusal, nothing unchecked, a reason where one
+        is needed). Nothing is checked while no dose is recorded.
+
+        Raises:
+            RecordError: naming the field, the rule, the value and the fix.
+            IncompleteInputError: what must be recorded first (``.missing``).
+        """
+        protocol = protocol or default_protocol()
+        if self.dose_mg is None:
+            return
+        decision = self.go_no_go(protocol)
+        if decision.missing:
+            msg = (
+                f"dose_mg: {fmt_number(self.dose_mg)} mg cannot be recorded as given: no go, "
+                f"pre-dose {', '.join(decision.missing)} "
+                f"{'is' if len(decision.missing) == 1 else 'are'} not recorded. Record "
+                f"{'it' if len(decision.missing) == 1 else 'them'} first."
+            )
+            raise IncompleteInputError(msg, missing=decision.missing)
+        if not decision.dose_may_be_recorded:
+            holds = decision.holds
+            uncovered = [
+                f
+                for f in holds
+                if self.hold_override is None or f.rule_id not in self.hold_override.rules
+            ]
+            msg = (
+                f"dose_mg: {fmt_number(self.dose_mg)} mg cannot be recorded as given under a "
+                "hold: "
+                + " ".join(f"[{f.rule_id}] {f.message}" for f in uncovered)
+                + " Fix: do not dose, or a clinician overrides the hold with a written reason "
+                "(hold_override)."
+            )
+            raise RecordError(msg)
+        check = self.dose_check(protocol)
+        if not check.recordable:
+            bad = [
+                f
+                for f in check.findings
+                if f.verdict in (DoseVerdict.REFUSED, DoseVerdict.UNCHECKED)
+                or (f.verdict is DoseVerdict.NEEDS_REASON and not self.dose_reason.strip())
+            ]
+            msg = "dose: " + " ".join(f"[{f.field}, {f.rule_id}] {f.message}" for f in bad)
+            if all(f.verdict is not DoseVerdict.REFUSED for f in bad):
+                raise IncompleteInputError(msg, missing=tuple(dict.fromkeys(f.field for f in bad)))
+            raise RecordError(msg)
 
     # -- completeness ----------------------------------------------------------------------
 
@@ -431,9 +783,18 @@ class DosingSession:
         """Required fields still empty (dotted names), in form order."""
         protocol = protocol or default_protocol()
         missing: list[str] = []
-        for name in ("started_at", "monitoring_ended_at", "discharged_at", "dose_mg", "lot_number"):
+        names = ["started_at"]
+        if self.route is Route.IV_KETAMINE:
+            names.append("dose_ended_at")
+        names += ["monitoring_ended_at", "discharged_at", "dose_mg", "lot_number"]
+        for name in names:
             if getattr(self, name) is None:
                 missing.append(name)
+        if self.route is not Route.ESKETAMINE_NASAL and self.weight_kg is None:
+            missing.append("weight_kg")
+        for item in self.go_no_go(protocol).missing:
+            if item not in missing:
+                missing.append(item)
         for tp in (
             VitalsTimepoint.PRE_DOSE,
             VitalsTimepoint.POST_DOSE,
@@ -455,17 +816,10 @@ class DosingSession:
             missing.append("side_effects")
         missing.extend(self.discharge.missing())
         if self.needs_rems_form:
-            rems = self.rems or RemsFields()
-            for name in (
-                "patient_enrolled",
-                "first_treatment",
-                "concomitant_medications",
-                "serious_adverse_event",
-            ):
-                if getattr(rems, name) is None:
-                    missing.append(f"rems.{name}")
-            if not any(v.spo2 is not None for v in self.vitals):
-                missing.append("vitals.spo2")
+            form = self.rems_form(protocol)
+            missing.extend(
+                f"rems.{m}" for m in form.missing if f"rems.{m}" not in missing and m in _REMS_OWN
+            )
         return tuple(missing)
 
     def _check_complete(self, protocol: Protocol) -> None:
@@ -477,33 +831,24 @@ class DosingSession:
                 f"{'it' if len(missing) == 1 else 'them'} in, then complete the session."
             )
             raise IncompleteInputError(msg, missing=missing)
-        not_met = self.discharge.not_met()
-        if not_met:
+        self.check_recordable(protocol)
+        readiness = self.discharge_readiness(protocol)
+        if not readiness.ready:
             msg = (
-                f"discharge: {', '.join(not_met)} answered 'no'; the patient does not yet meet "
-                f"the discharge criteria [5.4]. Continue monitoring, or record the discharge "
-                f"arrangements, before completing the session"
+                "discharge: the record does not meet the protocol's discharge criteria, so the "
+                "session cannot be completed: "
+                + " ".join(f"[{c.key}] {c.message}" for c in readiness.unmet)
+                + " Continue monitoring and record the readings, or correct the record."
             )
             raise RecordError(msg)
-        if self.route is Route.ESKETAMINE_NASAL:
-            minimum = protocol.monitoring.esketamine_observation_min_minutes
-            observed = self.observation_minutes
-            if observed is not None and observed < minimum.value:
+        if self.needs_rems_form:
+            form = self.rems_form(protocol)
+            if not form.complete:
+                problems = [*(f"rems.{m} missing" for m in form.missing), *form.contradictions]
                 msg = (
-                    f"monitoring_ended_at: observation lasted {observed} min after dosing; the "
-                    f"protocol requires at least {fmt_number(minimum.value)} "
-                    f"{minimum.unit.split()[0]} "
-                    f"({minimum.source}). Record the real end of monitoring"
-                )
-                raise RecordError(msg)
-            if (
-                self.needs_rems_form
-                and self.rems is not None
-                and self.rems.patient_enrolled is False
-            ):
-                msg = (
-                    "rems.patient_enrolled: the patient is not enrolled in the SPRAVATO REMS; "
-                    "enrolment is required before treatment in an outpatient setting [2.2]"
+                    "rems: the REMS Patient Monitoring Form is not complete: "
+                    + "; ".join(problems)
+                    + ". Fill or correct these fields, then complete the session."
                 )
                 raise RecordError(msg)
 
@@ -512,8 +857,10 @@ class DosingSession:
 
         Raises:
             IncompleteInputError: ``.missing`` lists the required fields still empty.
-            RecordError: a discharge criterion answered no, observation shorter than the
-                protocol's minimum (esketamine), or an outpatient not enrolled in the REMS.
+            RecordError: a dose that may not be recorded (hold without override, refused
+                dose, reason missing), a discharge criterion not met (observation, BP,
+                SpO2, MOAA/S, dissociation, escort, driving), or an incomplete or
+                contradicted REMS Patient Monitoring Form.
         """
         protocol = protocol or default_protocol()
         self._check_complete(protocol)
@@ -521,39 +868,108 @@ class DosingSession:
 
     # -- REMS ---------------------------------------------------------------------------
 
-    def rems_form(self) -> RemsMonitoringForm:
-        """The REMS Patient Monitoring Form's fields filled from this record [2.2]."""
+    def rems_form(self, protocol: Protocol | None = None) -> RemsMonitoringForm:
+        """Every field of the REMS Patient Monitoring Form, filled from this record [2.2]."""
+        protocol = protocol or default_protocol()
+        m = protocol.monitoring
         rems = self.rems or RemsFields()
         pre = self.reading(VitalsTimepoint.PRE_DOSE)
         post = self.reading(VitalsTimepoint.POST_DOSE)
         out = self.reading(VitalsTimepoint.PRE_DISCHARGE)
         spo2 = [v.spo2 for v in self.vitals if v.spo2 is not None]
+        decision = self.go_no_go(protocol)
+        vitals_missing = [x for x in decision.missing if x.startswith("vitals.")]
+        before = (
+            None
+            if vitals_missing
+            else not any(f.field.startswith("vitals.") for f in decision.holds)
+        )
+        readiness = {c.key: c for c in self.discharge_readiness(protocol).criteria}
+        bp_c, sp_c = readiness["blood_pressure"], readiness["spo2"]
+        have_end = any(v.has_bp and is_after_dose(v) for v in self.vitals)
+        at_end = (bp_c.met and sp_c.met) if have_end else None
         values: dict[str, Any] = {
             "patient_enrolled": rems.patient_enrolled,
             "first_treatment": rems.first_treatment,
             "concomitant_medications": rems.concomitant_medications,
             "dose_mg": self.dose_mg,
             "lot_number": self.lot_number,
+            "administered_at": self.started_at,
             "bp_pre_dose": pre.bp_text if pre else None,
             "bp_post_dose": post.bp_text if post else None,
             "bp_pre_discharge": out.bp_text if out else None,
+            "vital_signs_acceptable_before": before,
+            "vital_signs_acceptable_at_end": at_end,
+            "sedation": rems.sedation,
+            "dissociation": rems.dissociation,
+            "respiratory_depression": rems.respiratory_depression,
             "lowest_spo2": min(spo2) if spo2 else None,
             "serious_adverse_event": rems.serious_adverse_event,
+            "ready_to_leave_at": rems.ready_to_leave_at,
+            "monitoring_ended_at": self.monitoring_ended_at,
             "total_minutes_first_device_to_end_of_monitoring": self.observation_minutes,
             "discharged_at": self.discharged_at,
         }
         missing = [k for k, v in values.items() if v is None]
         if not self.sedation:
-            missing.append("sedation")
+            missing.append("sedation_ratings")
         if not self.dissociation:
-            missing.append("dissociation")
+            missing.append("dissociation_ratings")
+        contradictions: list[str] = []
+        scale = moaa_s()
+        sedated = [r for r in self.sedation if r.minutes_after_dose > 0 and r.moaa_s < scale.alert]
+        if rems.sedation is False and sedated:
+            contradictions.append(
+                f"rems.sedation: answered no, but MOAA/S {sedated[0].moaa_s} was recorded at "
+                f"{sedated[0].minutes_after_dose} min (below {scale.alert}, alert); answer yes"
+            )
+        pre_d = [r.total for r in self.dissociation if r.minutes_after_dose <= 0]
+        base = pre_d[-1] if pre_d else 0
+        dissociated = [r for r in self.dissociation if r.minutes_after_dose > 0 and r.total > base]
+        effect = any(s.effect is SideEffect.DISSOCIATION for s in self.side_effects or ())
+        if rems.dissociation is False and (dissociated or effect):
+            what = (
+                f"CADSS-6 total {dissociated[0].total} at {dissociated[0].minutes_after_dose} "
+                f"min (pre-dose {base})"
+                if dissociated
+                else "a dissociation side effect"
+            )
+            contradictions.append(
+                f"rems.dissociation: answered no, but the record shows {what}; answer yes"
+            )
+        depressed = [
+            v
+            for v in self.vitals
+            if is_after_dose(v)
+            and (
+                (
+                    v.respiratory_rate is not None
+                    and v.respiratory_rate < m.respiratory_rate_hold_below.value
+                )
+                or (v.spo2 is not None and v.spo2 < m.spo2_hold_below.value)
+            )
+        ]
+        if rems.respiratory_depression is False and depressed:
+            contradictions.append(
+                f"rems.respiratory_depression: answered no, but {depressed[0].summary} is past "
+                f"the hold line (respiratory rate < {m.respiratory_rate_hold_below} or SpO2 < "
+                f"{m.spo2_hold_below}); answer yes"
+            )
+        r = rems.ready_to_leave_at
+        if r is not None and self.started_at is not None and r < self.started_at:
+            contradictions.append(
+                f"rems.ready_to_leave_at: {r:%H:%M} is before the dose ({self.started_at:%H:%M}); "
+                "enter the time the patient would have been ready to leave"
+            )
         return RemsMonitoringForm(
             patient_id=self.patient_id,
             session_date=self.session_date,
-            sedation=self.sedation,
-            dissociation=self.dissociation,
+            setting=self.setting,
+            sedation_ratings=self.sedation,
+            dissociation_ratings=self.dissociation,
             serious_adverse_event_description=rems.serious_adverse_event_description,
             missing=tuple(missing),
+            contradictions=tuple(contradictions),
             **values,
         )
 
@@ -566,12 +982,14 @@ class DosingSession:
         flags = self.flags()
         lines = [
             f"{self.route.value} dosing session {self.session_date.isoformat()} "
-            f"({self.status.value}): {dose}{lot}"
+            f"({self.status.value}): {dose}{lot}",
+            "Before the dose: " + self.go_no_go().headline,
         ]
         lines.extend(f.summary for f in flags)
         if self.side_effects:
             lines.append("Side effects: " + "; ".join(s.summary for s in self.side_effects))
         if self.status is SessionRecordStatus.IN_PROGRESS:
+            lines.append(self.discharge_readiness().summary)
             missing = self.missing_for_completion()
             if missing:
                 lines.append("To complete: " + ", ".join(missing))
@@ -583,8 +1001,9 @@ class DosingSession:
         vitals = "".join(f"<li>{esc(v.summary)}</li>" for v in self.vitals)
         head, *_ = self.summary.split("\n")
         return (
-            f"<div class='kap-dosing-session'><strong>{esc(head)}</strong>{flags}"
-            f"<ul>{vitals}</ul></div>"
+            f"<div class='kap-dosing-session'><strong>{esc(head)}</strong>"
+            f"{self.go_no_go()._repr_html_()}{flags}"
+            f"<ul>{vitals}</ul>{self.discharge_readiness()._repr_html_()}</div>"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -594,6 +1013,7 @@ class DosingSession:
             return x.isoformat() if x is not None else None
 
         rems = self.rems
+        ho = self.hold_override
         return {
             "patient_id": self.patient_id,
             "route": self.route.value,
@@ -645,6 +1065,10 @@ class DosingSession:
                 "form_submitted_on": rems.form_submitted_on.isoformat()
                 if rems.form_submitted_on
                 else None,
+                "ready_to_leave_at": t(rems.ready_to_leave_at),
+                "sedation": rems.sedation,
+                "dissociation": rems.dissociation,
+                "respiratory_depression": rems.respiratory_depression,
             },
             "setting": self.setting.value,
             "plan_session_index": self.plan_session_index,
@@ -657,6 +1081,28 @@ class DosingSession:
                 "version": self.protocol.version,
                 "sha256": self.protocol.sha256,
             },
+            "dose_ended_at": t(self.dose_ended_at),
+            "pre_dose": {
+                "cssrs_since_last_visit": None
+                if self.pre_dose.cssrs_since_last_visit is None
+                else [q.value for q in self.pre_dose.cssrs_since_last_visit],
+                "pregnant_since_screening": self.pre_dose.pregnant_since_screening,
+                "acutely_intoxicated": self.pre_dose.acutely_intoxicated,
+            },
+            "hold_override": None
+            if ho is None
+            else {
+                "clinician": ho.clinician,
+                "reason": ho.reason,
+                "rules": list(ho.rules),
+                "at": t(ho.at),
+            },
+            "weight_kg": self.weight_kg,
+            "patient_age_years": self.patient_age_years,
+            "first_dose": self.first_dose,
+            "planned_dose_mg": self.planned_dose_mg,
+            "dose_reason": self.dose_reason,
+            "dissociation_note": self.dissociation_note,
         }
 
 
@@ -694,10 +1140,25 @@ class _SideEffectIn(_Edge):
 
 
 class _DischargeIn(_Edge):
-    vitals_near_baseline: bool | None = None
-    alert_and_oriented: bool | None = None
     escort_home: bool | None = None
     no_driving_until_next_day: bool | None = None
+    # Records saved before discharge was computed held these two ticks; they are read
+    # (so old versions still open) but never used: the record's numbers decide.
+    vitals_near_baseline: bool | None = Field(default=None, exclude=True)
+    alert_and_oriented: bool | None = Field(default=None, exclude=True)
+
+
+class _PreDoseIn(_Edge):
+    cssrs_since_last_visit: list[CssrsQuestion] | None = None
+    pregnant_since_screening: bool | None = None
+    acutely_intoxicated: bool | None = None
+
+
+class _OverrideIn(_Edge):
+    clinician: str
+    reason: str
+    rules: list[str]
+    at: dt.datetime | None = None
 
 
 class _RemsIn(_Edge):
@@ -707,6 +1168,10 @@ class _RemsIn(_Edge):
     serious_adverse_event: bool | None = None
     serious_adverse_event_description: str = ""
     form_submitted_on: dt.date | None = None
+    ready_to_leave_at: dt.datetime | None = None
+    sedation: bool | None = None
+    dissociation: bool | None = None
+    respiratory_depression: bool | None = None
 
 
 class _ProtocolIn(_Edge):
@@ -737,6 +1202,15 @@ class DosingSessionInput(_Edge):
     notes: str = ""
     status: Literal["in_progress", "complete"] = "in_progress"
     protocol: _ProtocolIn | None = None
+    dose_ended_at: dt.datetime | None = None
+    pre_dose: _PreDoseIn = _PreDoseIn()
+    hold_override: _OverrideIn | None = None
+    weight_kg: float | None = None
+    patient_age_years: int | None = None
+    first_dose: bool | None = None
+    planned_dose_mg: float | None = None
+    dose_reason: str = ""
+    dissociation_note: str = ""
 
     def to_domain(self) -> DosingSession:
         d = self.discharge
@@ -762,18 +1236,46 @@ class DosingSessionInput(_Edge):
             rems=None
             if r is None
             else RemsFields(
-                r.patient_enrolled,
-                r.first_treatment,
-                None if r.concomitant_medications is None else tuple(r.concomitant_medications),
-                r.serious_adverse_event,
-                r.serious_adverse_event_description,
-                r.form_submitted_on,
+                patient_enrolled=r.patient_enrolled,
+                first_treatment=r.first_treatment,
+                concomitant_medications=None
+                if r.concomitant_medications is None
+                else tuple(r.concomitant_medications),
+                serious_adverse_event=r.serious_adverse_event,
+                serious_adverse_event_description=r.serious_adverse_event_description,
+                form_submitted_on=r.form_submitted_on,
+                ready_to_leave_at=r.ready_to_leave_at,
+                sedation=r.sedation,
+                dissociation=r.dissociation,
+                respiratory_depression=r.respiratory_depression,
             ),
             setting=self.setting,
             plan_session_index=self.plan_session_index,
             notes=self.notes,
             status=SessionRecordStatus(self.status),
             protocol=None if self.protocol is None else ProtocolInfo(**self.protocol.model_dump()),
+            dose_ended_at=self.dose_ended_at,
+            pre_dose=PreDoseChecks(
+                None
+                if self.pre_dose.cssrs_since_last_visit is None
+                else tuple(self.pre_dose.cssrs_since_last_visit),
+                self.pre_dose.pregnant_since_screening,
+                self.pre_dose.acutely_intoxicated,
+            ),
+            hold_override=None
+            if self.hold_override is None
+            else HoldOverride(
+                self.hold_override.clinician,
+                self.hold_override.reason,
+                tuple(self.hold_override.rules),
+                self.hold_override.at,
+            ),
+            weight_kg=self.weight_kg,
+            patient_age_years=self.patient_age_years,
+            first_dose=self.first_dose,
+            planned_dose_mg=self.planned_dose_mg,
+            dose_reason=self.dose_reason,
+            dissociation_note=self.dissociation_note,
         )
 
 

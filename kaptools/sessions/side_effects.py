@@ -20,7 +20,23 @@ from importlib import resources
 
 from kaptools.errors import InvalidInputError
 
-__all__ = ["Severity", "SideEffect", "SideEffectInfo", "SideEffectReport", "side_effect_table"]
+__all__ = [
+    "Escalation",
+    "Severity",
+    "SideEffect",
+    "SideEffectInfo",
+    "SideEffectReport",
+    "side_effect_table",
+]
+
+
+class Escalation(enum.StrEnum):
+    """The escalation a side effect triggers; its steps are in the protocol's ``[monitoring]``."""
+
+    SUICIDAL_THOUGHTS = "suicidal_thoughts"
+    """``monitoring.suicidal_thoughts_escalation`` (label boxed warning [2.1]; [4.8, 7])."""
+    HYPERTENSIVE_CRISIS = "hypertensive_crisis"
+    """``monitoring.hypertensive_crisis_escalation``: emergency care now (label [2.1])."""
 
 
 class SideEffect(enum.StrEnum):
@@ -57,6 +73,22 @@ class SideEffect(enum.StrEnum):
     POLLAKIURIA = "pollakiuria"
     FEELING_ABNORMAL = "feeling_abnormal"
     TACHYCARDIA = "tachycardia"
+    SUICIDAL_THOUGHTS = "suicidal_thoughts"
+    """Escalates: immediate risk assessment (label boxed warning [2.1]; C-SSRS [4.8, 7])."""
+    CHEST_PAIN = "chest_pain"
+    """A hypertensive-crisis symptom: emergency care now (label [2.1])."""
+    SHORTNESS_OF_BREATH = "shortness_of_breath"
+    """A hypertensive-crisis symptom: emergency care now (label [2.1])."""
+    SUDDEN_SEVERE_HEADACHE = "sudden_severe_headache"
+    """A hypertensive-crisis symptom: emergency care now (label [2.1])."""
+    VISUAL_DISTURBANCE = "visual_disturbance"
+    """A hypertensive-crisis symptom: emergency care now (label [2.1])."""
+    SEIZURE = "seizure"
+    """A hypertensive-encephalopathy symptom: emergency care now (label [2.1])."""
+    REDUCED_CONSCIOUSNESS = "reduced_consciousness"
+    """A hypertensive-encephalopathy symptom: emergency care now (label [2.1])."""
+    FOCAL_NEUROLOGICAL_DEFICIT = "focal_neurological_deficit"
+    """A hypertensive-encephalopathy symptom: emergency care now (label [2.1])."""
     OTHER = "other"
     """Anything not listed: the report's note must say what."""
 
@@ -95,6 +127,8 @@ class SideEffectInfo:
     esketamine_pct: float | None
     placebo_pct: float | None
     source: str
+    escalation: Escalation | None = None
+    """Set when recording this effect must trigger the protocol's escalation steps."""
 
 
 @functools.cache
@@ -111,6 +145,7 @@ def side_effect_table() -> dict[SideEffect, SideEffectInfo]:
             float(row["esketamine_pct"]) if row["esketamine_pct"] else None,
             float(row["placebo_pct"]) if row["placebo_pct"] else None,
             row["source"],
+            Escalation(row["escalation"]) if row["escalation"] else None,
         )
     return out
 

@@ -3,6 +3,13 @@
 Each session is a ``"dosing_session"`` record dated by when dosing started (or
 the session date). Corrections are new versions of the same record and need a
 reason; the store keeps every version.
+
+A record that gives a dose the protocol does not allow is refused before anything
+is written (:meth:`DosingSession.check_recordable`: a hold without a clinician's
+override, a refused dose, a missing reason). A hold override is saved as its own
+``"dose_hold_override"`` record (audit-logged like every record), holding the hold
+findings it overrode, the clinician, the reason and the session version; the
+session record keeps the hold too.
 """
 
 from __future__ import annotations
@@ -11,21 +18,25 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kaptools.errors import InvalidInputError
+from kaptools.errors import IncompleteInputError, InvalidInputError
+from kaptools.protocol import Protocol, default_protocol
 from kaptools.sessions.record import DosingSession, parse_dosing_session
 
 if TYPE_CHECKING:
     from kaptools.store import Store, StoredRecord
 
 __all__ = [
+    "DOSE_HOLD_OVERRIDE_KIND",
     "DOSING_SESSION_KIND",
     "SavedDosingSession",
     "dosing_session_history",
     "dosing_sessions",
+    "hold_overrides",
     "save_dosing_session",
 ]
 
 DOSING_SESSION_KIND = "dosing_session"
+DOSE_HOLD_OVERRIDE_KIND = "dose_hold_override"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,16 +76,35 @@ def save_dosing_session(
     record_id: str | None = None,
     reason: str | None = None,
     based_on_version: int | None = None,
+    protocol: Protocol | None = None,
 ) -> StoredRecord:
     """Save a session record; with ``record_id``, a corrected version (``reason`` and
-    ``based_on_version``, the version corrected, required; a stale one is refused)."""
+    ``based_on_version``, the version corrected, required; a stale one is refused).
+
+    Raises:
+        RecordError / IncompleteInputError: the record gives a dose the protocol does not
+            allow to be recorded (nothing is written).
+    """
     if not isinstance(session, DosingSession):
         msg = (
             f"session: must be a DosingSession (got {type(session).__name__}); parse dicts with "
             "parse_dosing_session"
         )
         raise InvalidInputError(msg)
-    return store.save_record(
+    protocol = protocol or default_protocol()
+    session.check_recordable(protocol)
+    if record_id is not None and (not isinstance(reason, str) or not reason.strip()):
+        msg = "A correction needs a written reason: pass reason='...'."
+        raise IncompleteInputError(msg, missing=["reason"])
+    decision = session.go_no_go(protocol)
+    override = session.hold_override
+    log_override = False
+    if override is not None and decision.holds:
+        previous = None
+        if record_id is not None:
+            previous = store.record_history(record_id)[-1].payload.get("hold_override")
+        log_override = previous != session.to_dict()["hold_override"]
+    record = store.save_record(
         DOSING_SESSION_KIND,
         session.patient_id,
         session.to_dict(),
@@ -84,6 +114,37 @@ def save_dosing_session(
         reason=reason,
         based_on_version=based_on_version,
     )
+    if log_override and override is not None:
+        store.save_record(
+            DOSE_HOLD_OVERRIDE_KIND,
+            session.patient_id,
+            {
+                "session_record_id": record.record_id,
+                "session_version": record.version,
+                "clinician": override.clinician,
+                "reason": override.reason,
+                "rules": list(override.rules),
+                "at": override.at.isoformat() if override.at else None,
+                "holds": [
+                    {"rule_id": f.rule_id, "message": f.message, "source": f.source}
+                    for f in decision.holds
+                ],
+                "protocol": {
+                    "name": protocol.info.name,
+                    "version": protocol.info.version,
+                    "sha256": protocol.info.sha256,
+                },
+            },
+            author=author,
+            effective_at=override.at or session.started_at or session.session_date,
+            reason=f"hold overridden by {override.clinician}: {override.reason}",
+        )
+    return record
+
+
+def hold_overrides(store: Store, patient_id: str) -> list[StoredRecord]:
+    """Every dose-hold override record of a patient (each audit-logged when saved)."""
+    return store.latest_records(DOSE_HOLD_OVERRIDE_KIND, patient_id)
 
 
 def dosing_sessions(store: Store, patient_id: str) -> list[SavedDosingSession]:

@@ -30,6 +30,10 @@ __all__ = [
     "VitalSigns",
     "VitalsFlag",
     "VitalsTimepoint",
+    "after_dose_hold_line_flags",
+    "after_dose_review_flags",
+    "escalation_text",
+    "level_rank",
     "sedation_flags",
     "vitals_flags",
     "vitals_schedule",
@@ -58,6 +62,17 @@ class FlagLevel(enum.StrEnum):
     """Highlighted for clinician review (e.g. pre-dose BP above the review line)."""
     FLAG = "flag"
     """A protocol threshold was crossed (e.g. a systolic rise of 40 mmHg or more)."""
+    URGENT = "urgent"
+    """At or past a hold line after the dose (or deep sedation): act now, with the
+    protocol's escalation steps (recheck time; emergency care for crisis symptoms)."""
+
+
+_LEVEL_RANK = {FlagLevel.REVIEW: 1, FlagLevel.FLAG: 2, FlagLevel.URGENT: 3}
+
+
+def level_rank(level: FlagLevel) -> int:
+    """Order of urgency: review < flag < urgent."""
+    return _LEVEL_RANK[level]
 
 
 def _int_in(value: object, name: str, bounds: tuple[int, int], unit: str) -> int | None:
@@ -173,16 +188,24 @@ class VitalsFlag:
     source: str
     timepoint: VitalsTimepoint | None = None
     minutes_after_dose: int | None = None
+    escalation: str = ""
+    """What to do now (urgent flags): the protocol's escalation steps."""
 
     @property
     def summary(self) -> str:
-        return f"[{self.level.value.upper()}] {self.message}"
+        then = f" {self.escalation}" if self.escalation else ""
+        return f"[{self.level.value.upper()}] {self.message}{then}"
 
     def _repr_html_(self) -> str:
         esc = html.escape
+        then = (
+            f"<br><span class='kap-escalation'>{esc(self.escalation)}</span>"
+            if self.escalation
+            else ""
+        )
         return (
             f"<div class='kap-flag kap-flag-{esc(self.level.value)}' role='status'>"
-            f"<strong>{esc(self.level.value.upper())}</strong> {esc(self.message)}"
+            f"<strong>{esc(self.level.value.upper())}</strong> {esc(self.message)}{then}"
             f"<br><small>Source: {esc(self.source)}</small></div>"
         )
 
@@ -202,7 +225,9 @@ def vitals_flags(
       or diastolic by at least ``diastolic_rise_flag_min``, over pre-dose: FLAG;
     * no pre-dose blood pressure: REVIEW (rises cannot be judged without it);
     * a post-dose reading outside ``post_dose_check_minutes`` ±
-      ``post_dose_check_tolerance_minutes``: REVIEW.
+      ``post_dose_check_tolerance_minutes``: REVIEW;
+    * any reading after the dose at or past a hold line: URGENT, whatever the rise
+      (:func:`after_dose_hold_line_flags`).
 
     Examples:
         >>> pre = VitalSigns("pre_dose", 0, 128, 82)
@@ -331,34 +356,229 @@ def vitals_flags(
                     v.minutes_after_dose,
                 )
             )
+    out.extend(after_dose_hold_line_flags(readings, protocol))
+    out.extend(after_dose_review_flags(readings, protocol))
+    return tuple(out)
+
+
+def escalation_text(protocol: Protocol, which: str) -> str:
+    """The protocol's escalation steps ``which`` (e.g. ``"urgent_vitals"``), numbers filled in."""
+    m = protocol.monitoring
+    esc = getattr(m, f"{which}_escalation")
+    return str(esc.action.replace("{urgent_recheck_minutes}", str(m.urgent_recheck_minutes)))
+
+
+def is_after_dose(v: VitalSigns) -> bool:
+    """A reading taken after dosing began (not the pre-dose baseline)."""
+    if v.timepoint is VitalsTimepoint.PRE_DOSE:
+        return False
+    # An extra ("other") reading timed before the dose is a pre-dose recheck.
+    return not (
+        v.timepoint is VitalsTimepoint.OTHER
+        and v.minutes_after_dose is not None
+        and v.minutes_after_dose < 0
+    )
+
+
+def after_dose_hold_line_flags(
+    vitals: Iterable[VitalSigns], protocol: Protocol | None = None
+) -> tuple[VitalsFlag, ...]:
+    """URGENT for every after-dose reading at or past a hold line, whatever the rise.
+
+    Hold lines (``[monitoring]``): systolic ≥ ``systolic_hold_at_or_above``, diastolic ≥
+    ``diastolic_hold_at_or_above``, SpO2 < ``spo2_hold_below``, respiratory rate <
+    ``respiratory_rate_hold_below``, heart rate < ``heart_rate_hold_below`` or >
+    ``heart_rate_hold_above``. Each flag carries the protocol's escalation steps.
+
+    Examples:
+        >>> [f.rule_id for f in after_dose_hold_line_flags([VitalSigns("post_dose", 40, 182, 118)])]
+        ['urgent_systolic', 'urgent_diastolic']
+    """
+    p = protocol or default_protocol()
+    m = p.monitoring
+    steps = escalation_text(p, "urgent_vitals")
+    out: list[VitalsFlag] = []
+    for v in vitals:
+        if not is_after_dose(v):
+            continue
+        when = f" at {v.minutes_after_dose} min" if v.minutes_after_dose is not None else ""
+        checks: list[tuple[str, str, int | None, Threshold, bool, str]] = [
+            (
+                "urgent_systolic",
+                "vitals.systolic",
+                v.systolic,
+                m.systolic_hold_at_or_above,
+                v.systolic is not None and v.systolic >= m.systolic_hold_at_or_above.value,
+                "systolic {x} mmHg is at or above the hold line of {t}",
+            ),
+            (
+                "urgent_diastolic",
+                "vitals.diastolic",
+                v.diastolic,
+                m.diastolic_hold_at_or_above,
+                v.diastolic is not None and v.diastolic >= m.diastolic_hold_at_or_above.value,
+                "diastolic {x} mmHg is at or above the hold line of {t}",
+            ),
+            (
+                "urgent_spo2",
+                "vitals.spo2",
+                v.spo2,
+                m.spo2_hold_below,
+                v.spo2 is not None and v.spo2 < m.spo2_hold_below.value,
+                "SpO2 {x} % is below the hold line of {t}",
+            ),
+            (
+                "urgent_respiratory_rate",
+                "vitals.respiratory_rate",
+                v.respiratory_rate,
+                m.respiratory_rate_hold_below,
+                v.respiratory_rate is not None
+                and v.respiratory_rate < m.respiratory_rate_hold_below.value,
+                "respiratory rate {x}/min is below the hold line of {t}",
+            ),
+            (
+                "urgent_heart_rate_low",
+                "vitals.heart_rate",
+                v.heart_rate,
+                m.heart_rate_hold_below,
+                v.heart_rate is not None and v.heart_rate < m.heart_rate_hold_below.value,
+                "heart rate {x}/min is below the hold line of {t}",
+            ),
+            (
+                "urgent_heart_rate_high",
+                "vitals.heart_rate",
+                v.heart_rate,
+                m.heart_rate_hold_above,
+                v.heart_rate is not None and v.heart_rate > m.heart_rate_hold_above.value,
+                "heart rate {x}/min is above the hold line of {t}",
+            ),
+        ]
+        for rule, fld, value, line, hit, text in checks:
+            if not hit:
+                continue
+            out.append(
+                VitalsFlag(
+                    rule,
+                    FlagLevel.URGENT,
+                    fld,
+                    value,
+                    line.value,
+                    f"After the dose{when} ({v.timepoint.value}): "
+                    + text.format(x=value, t=str(line))
+                    + ".",
+                    line.source,
+                    v.timepoint,
+                    v.minutes_after_dose,
+                    steps,
+                )
+            )
+    return tuple(out)
+
+
+def after_dose_review_flags(
+    vitals: Iterable[VitalSigns], protocol: Protocol | None = None
+) -> tuple[VitalsFlag, ...]:
+    """REVIEW for an after-dose heart rate outside the review lines (default 50–110/min)
+    or SpO2 below the review line (default 94 %) that is not already past a hold line."""
+    m = (protocol or default_protocol()).monitoring
+    out: list[VitalsFlag] = []
+    for v in vitals:
+        if not is_after_dose(v):
+            continue
+        when = f" at {v.minutes_after_dose} min" if v.minutes_after_dose is not None else ""
+        hr = v.heart_rate
+        if (
+            hr is not None
+            and m.heart_rate_hold_below.value <= hr <= m.heart_rate_hold_above.value
+            and not m.heart_rate_review_below.value <= hr <= m.heart_rate_review_above.value
+        ):
+            line = (
+                m.heart_rate_review_below
+                if hr < m.heart_rate_review_below.value
+                else m.heart_rate_review_above
+            )
+            out.append(
+                VitalsFlag(
+                    "heart_rate_review",
+                    FlagLevel.REVIEW,
+                    "vitals.heart_rate",
+                    hr,
+                    line.value,
+                    f"Heart rate {hr}/min{when} ({v.timepoint.value}) is outside "
+                    f"{m.heart_rate_review_below} to {m.heart_rate_review_above}: clinician "
+                    "review; recheck.",
+                    line.source,
+                    v.timepoint,
+                    v.minutes_after_dose,
+                )
+            )
+        sp = v.spo2
+        if sp is not None and m.spo2_hold_below.value <= sp < m.spo2_review_below.value:
+            out.append(
+                VitalsFlag(
+                    "spo2_review",
+                    FlagLevel.REVIEW,
+                    "vitals.spo2",
+                    sp,
+                    m.spo2_review_below.value,
+                    f"SpO2 {sp} %{when} ({v.timepoint.value}) is below {m.spo2_review_below}: "
+                    "clinician review; keep pulse oximetry on.",
+                    m.spo2_review_below.source,
+                    v.timepoint,
+                    v.minutes_after_dose,
+                )
+            )
     return tuple(out)
 
 
 def sedation_flags(
     ratings: Iterable[tuple[int | None, int]], protocol: Protocol | None = None
 ) -> tuple[VitalsFlag, ...]:
-    """FLAG each MOAA/S rating at or below the protocol's line (default 0: loss of consciousness).
+    """Flag MOAA/S ratings at the protocol's lines: at or below the review line (default 3)
+    REVIEW; at or below the urgent line (default 1; 0 = loss of consciousness) URGENT.
 
     ``ratings`` are ``(minutes_after_dose, moaa_s)`` pairs.
+
+    Examples:
+        >>> [f.level.value for f in sedation_flags([(40, 4), (40, 3), (60, 1)])]
+        ['review', 'urgent']
     """
-    m = (protocol or default_protocol()).monitoring
-    line = m.sedation_flag_moaa_s_at_or_below
+    p = protocol or default_protocol()
+    m = p.monitoring
+    review, urgent = m.sedation_review_moaa_s_at_or_below, m.sedation_urgent_moaa_s_at_or_below
     scale = moaa_s()
+    steps = escalation_text(p, "urgent_vitals")
     out = []
     for minutes, score in ratings:
-        if score <= line.value:
-            when = f" at {minutes} min" if minutes is not None else ""
-            lost = " (loss of consciousness)" if score == scale.loss_of_consciousness else ""
+        when = f" at {minutes} min" if minutes is not None else ""
+        lost = " (loss of consciousness)" if score == scale.loss_of_consciousness else ""
+        if score <= urgent.value:
             out.append(
                 VitalsFlag(
-                    "sedation",
-                    FlagLevel.FLAG,
+                    "sedation_urgent",
+                    FlagLevel.URGENT,
                     "sedation.moaa_s",
                     score,
-                    line.value,
-                    f"MOAA/S {score}{lost}{when}: at or below the protocol's line of "
-                    f"{fmt_number(line.value)}. Check airway, breathing and pulse oximetry.",
-                    line.source,
+                    urgent.value,
+                    f"MOAA/S {score}{lost}{when}: at or below the urgent line of "
+                    f"{fmt_number(urgent.value)}. Check airway, breathing and pulse oximetry now.",
+                    urgent.source,
+                    None,
+                    minutes,
+                    steps,
+                )
+            )
+        elif score <= review.value:
+            out.append(
+                VitalsFlag(
+                    "sedation_review",
+                    FlagLevel.REVIEW,
+                    "sedation.moaa_s",
+                    score,
+                    review.value,
+                    f"MOAA/S {score}{when}: at or below the review line of "
+                    f"{fmt_number(review.value)}. Clinician review; keep pulse oximetry on.",
+                    review.source,
                     None,
                     minutes,
                 )

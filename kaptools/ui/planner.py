@@ -1253,6 +1253,7 @@ class PlannerApp(PatientApp):
                 planned_dose=s.dose,
                 label=s.label,
                 saved=recorded.get(s.date),
+                first_dose=bool(self.plan.doses) and s.index == self.plan.doses[0].index,
             )
         elif what == "record":
             saved = next(x for x in self.sessions if x.record_id == key)

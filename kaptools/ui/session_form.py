@@ -11,6 +11,7 @@ failed check writes nothing.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
 from collections.abc import Callable, Sequence
@@ -21,11 +22,13 @@ import ipywidgets as w
 from kaptools.config import current_user
 from kaptools.errors import IncompleteInputError, InvalidInputError, KaptoolsError
 from kaptools.protocol import Protocol
+from kaptools.protocol._screening import CssrsQuestion
 from kaptools.scheduling import DoseCalculation, Route
 from kaptools.sessions import (
     CareSetting,
     ConcomitantMedication,
     DosingSession,
+    HoldOverride,
     SavedDosingSession,
     SessionRecordStatus,
     Severity,
@@ -59,11 +62,19 @@ _POINT_LABELS = {
 }
 
 #: What each discharge-checklist field asks (the field names are DischargeChecklist's).
+#: Everything a number can show is computed (discharge_readiness), never ticked.
 _DISCHARGE_QUESTIONS = {
-    "vitals_near_baseline": "Vital signs back near the pre-dose values",
-    "alert_and_oriented": "Alert and oriented",
     "escort_home": "A responsible adult takes the patient home",
     "no_driving_until_next_day": "Told: no driving or machinery until the next day",
+}
+
+_CSSRS_LABELS = {
+    CssrsQuestion.WISH_TO_BE_DEAD: "Wish to be dead",
+    CssrsQuestion.ACTIVE_THOUGHTS: "Active suicidal thoughts",
+    CssrsQuestion.METHOD: "Thoughts with a method",
+    CssrsQuestion.INTENT: "Intent",
+    CssrsQuestion.PLAN: "Plan",
+    CssrsQuestion.BEHAVIOUR_PAST_3_MONTHS: "Suicidal behaviour",
 }
 
 _REMS_MEDICATION_LABELS = {
@@ -282,6 +293,72 @@ class SessionForm:
         self.lot = _text("Lot number", "kap-sf-lot", "240px")
         self.planned_dose = w.HTML()
         self.planned_dose.add_class("kap-sf-planned-dose")
+        self.planned_dose_mg: float | None = None
+        self.dose_end = _text("Infusion ended", "kap-sf-dose-end", "180px", placeholder="HH:MM")
+        self.weight = _text("Weight (kg)", "kap-sf-weight", "150px")
+        self.age = _text("Age (years)", "kap-sf-age", "140px")
+        self.first_dose = Choice(
+            description="First dose of the course",
+            options=_YES_NO,
+            style={"description_width": "initial"},
+            layout=w.Layout(width="300px"),
+        )
+        self.first_dose.add_class("kap-sf-first-dose")
+        self.dose_reason = _text(
+            "Reason (dose differs from the plan or the protocol range)",
+            "kap-sf-dose-reason",
+            "720px",
+        )
+        self.dose_check = w.HTML()
+        self.dose_check.add_class("kap-sf-dose-check")
+
+        # Go / no-go before the dose
+        self.cssrs_asked = Choice(
+            description="C-SSRS since the last visit",
+            options=[("not asked", None), ("asked (all no, or the yes answers chosen)", "asked")],
+            style={"description_width": "initial"},
+            layout=w.Layout(width="520px"),
+        )
+        self.cssrs_asked.add_class("kap-sf-cssrs-asked")
+        self.cssrs_yes = w.SelectMultiple(
+            options=[(label, q.value) for q, label in _CSSRS_LABELS.items()],
+            rows=len(_CSSRS_LABELS),
+            layout=w.Layout(width="260px"),
+        )
+        self.cssrs_yes.add_class("kap-sf-cssrs-yes")
+        self.pregnant = Choice(
+            description="Pregnant since screening",
+            options=_YES_NO,
+            style={"description_width": "initial"},
+            layout=w.Layout(width="320px"),
+        )
+        self.pregnant.add_class("kap-sf-pregnant")
+        self.intoxicated = Choice(
+            description="Acutely intoxicated",
+            options=_YES_NO,
+            style={"description_width": "initial"},
+            layout=w.Layout(width="300px"),
+        )
+        self.intoxicated.add_class("kap-sf-intoxicated")
+        self.go_box = w.HTML()
+        self.go_box.add_class("kap-sf-go")
+        self.override_clinician = _text(
+            "Clinician overriding", "kap-sf-override-clinician", "320px"
+        )
+        self.override_reason = _text(
+            "Written reason for dosing despite the hold", "kap-sf-override-reason", "720px"
+        )
+        self.override_button = w.Button(
+            description="Override the hold", button_style="danger", layout=w.Layout(width="200px")
+        )
+        self.override_button.add_class("kap-sf-override")
+        self.override_box = w.VBox(
+            [self.override_clinician, self.override_reason, self.override_button]
+        )
+        self.override_box.add_class("kap-sf-override-box")
+        self._override: HoldOverride | None = None
+        self.readiness = w.HTML()
+        self.readiness.add_class("kap-sf-readiness")
 
         self.vitals_box = w.VBox()
         self.vitals_box.add_class("kap-sf-vitals")
@@ -291,19 +368,17 @@ class SessionForm:
 
         scale = moaa_s()
         self.sedation_minutes = _text("MOAA/S at min", "kap-sf-sedation-minutes", "150px")
+        moaa_options: list[tuple[str, Any]] = [("— not rated —", None)] + [
+            (
+                f"{v}"
+                + (" (alert)" if v == scale.alert else "")
+                + (" (loss of consciousness)" if v == scale.loss_of_consciousness else ""),
+                v,
+            )
+            for v in range(scale.max, scale.min - 1, -1)
+        ]
         self.sedation = Choice(
-            description="rating",
-            options=[("— not rated —", None)]
-            + [
-                (
-                    f"{v}"
-                    + (" (alert)" if v == scale.alert else "")
-                    + (" (loss of consciousness)" if v == scale.loss_of_consciousness else ""),
-                    v,
-                )
-                for v in range(scale.max, scale.min - 1, -1)
-            ],
-            layout=w.Layout(width="260px"),
+            description="rating", options=moaa_options, layout=w.Layout(width="260px")
         )
         self.sedation.add_class("kap-sf-moaas")
         c6 = cadss6()
@@ -319,6 +394,41 @@ class SessionForm:
         ]
         for d in self.dissociation_items:
             d.add_class("kap-sf-cadss")
+        self.sedation_end_minutes = _text(
+            "MOAA/S again at min", "kap-sf-sedation-end-minutes", "170px"
+        )
+        self.sedation_end = Choice(
+            description="rating",
+            options=moaa_options,
+            layout=w.Layout(width="260px"),
+        )
+        self.sedation_end.add_class("kap-sf-moaas-end")
+
+        def cadss_items(cls: str) -> list[Choice]:
+            out = [
+                Choice(
+                    description=f"item {n}",
+                    options=[("—", None)]
+                    + [(str(v), v) for v in range(c6.item_min, c6.item_max + 1)],
+                    layout=w.Layout(width="135px"),
+                    style={"description_width": "60px"},
+                )
+                for n in c6.items
+            ]
+            for d in out:
+                d.add_class(cls)
+            return out
+
+        self.dissociation_pre_items = cadss_items("kap-sf-cadss-pre")
+        self.dissociation_end_minutes = _text(
+            "CADSS-6 again at min", "kap-sf-dissociation-end-minutes", "170px"
+        )
+        self.dissociation_end_items = cadss_items("kap-sf-cadss-end")
+        self.dissociation_note = _text(
+            "Note: why dissociation counts as resolved (if above the pre-dose rating)",
+            "kap-sf-dissociation-note",
+            "720px",
+        )
 
         self.side_effects_asked = Choice(
             description="Side effects",
@@ -384,6 +494,18 @@ class SessionForm:
             description="Form submitted on", style={"description_width": "initial"}
         )
         self.rems_submitted.add_class("kap-rems-submitted")
+        self.rems_ready = _text(
+            "Would have been ready to leave (HH:MM)", "kap-rems-ready", "330px", placeholder="HH:MM"
+        )
+        self.rems_sedation = yn("Sedation during monitoring", "kap-rems-sedation")
+        self.rems_dissociation = yn("Dissociation during monitoring", "kap-rems-dissociation")
+        self.rems_respiratory = yn(
+            "Respiratory depression during monitoring", "kap-rems-respiratory-depression"
+        )
+        self.rems_form_state = w.HTML()
+        self.rems_form_state.add_class("kap-sf-rems-state")
+        self.rems_download = w.HTML()
+        self.rems_download.add_class("kap-sf-rems-download")
         self.rems_box = w.VBox(
             [
                 w.HTML("<h4>SPRAVATO REMS Patient Monitoring Form</h4>"),
@@ -391,7 +513,13 @@ class SessionForm:
                 self.rems_first,
                 w.HBox([self.rems_meds_asked, self.rems_meds]),
                 w.HBox([self.rems_sae, self.rems_sae_text]),
+                self.rems_sedation,
+                self.rems_dissociation,
+                self.rems_respiratory,
+                self.rems_ready,
                 self.rems_submitted,
+                self.rems_form_state,
+                self.rems_download,
             ]
         )
         self.rems_box.add_class("kap-sf-rems")
@@ -420,6 +548,45 @@ class SessionForm:
         self.setting.observe(self._on_route, names="value")
         self.sedation.observe(self._on_vitals, names="value")
         self.sedation_minutes.observe(self._on_vitals, names="value")
+        for widget in (
+            self.started,
+            self.dose_end,
+            self.ended,
+            self.discharged,
+            self.dose,
+            self.weight,
+            self.age,
+            self.first_dose,
+            self.dose_reason,
+            self.cssrs_asked,
+            self.cssrs_yes,
+            self.pregnant,
+            self.intoxicated,
+            self.sedation_end,
+            self.sedation_end_minutes,
+            self.dissociation_minutes,
+            *self.dissociation_items,
+            *self.dissociation_pre_items,
+            self.dissociation_end_minutes,
+            *self.dissociation_end_items,
+            self.dissociation_note,
+            self.side_effects_asked,
+            *[x for row in self.side_effect_rows for x in row],
+            *self.discharge.values(),
+            self.rems_enrolled,
+            self.rems_first,
+            self.rems_meds_asked,
+            self.rems_meds,
+            self.rems_sae,
+            self.rems_sae_text,
+            self.rems_sedation,
+            self.rems_dissociation,
+            self.rems_respiratory,
+            self.rems_ready,
+            self.lot,
+        ):
+            widget.observe(self._on_checks, names="value")
+        self.override_button.on_click(self._on_override)
         self.save_button.on_click(self._on_save)
         self.complete_button.on_click(self._on_complete)
         self.close_button.on_click(lambda _b: self.close())
@@ -431,21 +598,42 @@ class SessionForm:
             [
                 self.heading,
                 w.HBox([self.date, self.route, self.setting]),
-                w.HBox([self.started, self.ended, self.discharged]),
+                section("Go / no-go before the dose"),
+                w.HBox([self.cssrs_asked, self.cssrs_yes]),
+                w.HBox([self.pregnant, self.intoxicated]),
+                w.HTML(
+                    "<p class='kap-muted'>The pre-dose reading below (blood pressure, heart "
+                    "rate and SpO2) is part of the check; REMS enrolment too for esketamine.</p>"
+                ),
+                self.go_box,
+                self.override_box,
+                section("Dose"),
+                w.HBox([self.started, self.dose_end, self.ended, self.discharged]),
                 w.HBox([self.dose, self.lot]),
+                w.HBox([self.weight, self.age, self.first_dose]),
                 self.planned_dose,
+                self.dose_reason,
+                self.dose_check,
                 section("Vital signs at the protocol's time points"),
                 self.vitals_box,
                 self.flags,
                 section("Sedation and dissociation"),
                 w.HBox([self.sedation_minutes, self.sedation]),
+                w.HBox([self.sedation_end_minutes, self.sedation_end]),
+                w.HTML("<span class='kap-muted'>CADSS-6 before the dose (0 min)</span>"),
+                w.HBox(self.dissociation_pre_items[:3]),
+                w.HBox(self.dissociation_pre_items[3:]),
                 w.HBox([self.dissociation_minutes, *self.dissociation_items[:3]]),
                 w.HBox([w.HTML(layout=w.Layout(width="150px")), *self.dissociation_items[3:]]),
+                w.HBox([self.dissociation_end_minutes, *self.dissociation_end_items[:3]]),
+                w.HBox([w.HTML(layout=w.Layout(width="170px")), *self.dissociation_end_items[3:]]),
+                self.dissociation_note,
                 section("Side effects"),
                 self.side_effects_asked,
                 *[w.HBox(list(r)) for r in self.side_effect_rows],
-                section("Discharge checklist"),
+                section("Discharge (computed from the record)"),
                 *self.discharge.values(),
+                self.readiness,
                 self.rems_box,
                 self.notes,
                 w.HBox([self.author, self.reason]),
@@ -469,8 +657,13 @@ class SessionForm:
         planned_dose: DoseCalculation | None = None,
         label: str = "",
         saved: SavedDosingSession | None = None,
+        first_dose: bool | None = None,
     ) -> None:
-        """Show the form for one session: empty, or filled from ``saved`` (a correction)."""
+        """Show the form for one session: empty, or filled from ``saved`` (a correction).
+
+        The patient's weight and age come from the store (the clinician can correct
+        them); ``first_dose`` says whether this is the course's first dose.
+        """
         self.errors.clear()
         self.patient_id = patient_id
         self.saved = saved
@@ -482,9 +675,15 @@ class SessionForm:
             self.route.value = session.route.value if session else Route(route).value
         finally:
             self._opening = False
-        self._reset()
-        self._build_vitals_rows(session.vitals if session else ())
-        self.date.value = session.session_date if session else session_date
+        self._opening = True
+        try:
+            self._reset()
+            self._build_vitals_rows(session.vitals if session else ())
+            self.date.value = session.session_date if session else session_date
+            self._prefill_patient(patient_id, self.date.value, first_dose)
+        finally:
+            self._opening = False
+        self.planned_dose_mg = planned_dose.mg if planned_dose is not None else None
         if planned_dose is not None:
             self.planned_dose.value = (
                 f"<p class='kap-sf-planned'>Planned dose: <b>{escape(planned_dose.mg_text)}</b> "
@@ -494,7 +693,11 @@ class SessionForm:
         else:
             self.planned_dose.value = ""
         if session is not None:
-            self._fill(session)
+            self._opening = True
+            try:
+                self._fill(session)
+            finally:
+                self._opening = False
         what = escape(label) if label else "Dosing session"
         if saved is not None:
             state = (
@@ -512,7 +715,22 @@ class SessionForm:
         self.reason.layout.display = None if saved else "none"
         self._show_history()
         self._on_route()
+        self._on_vitals()
         self.container.layout.display = None
+
+    def _prefill_patient(
+        self, patient_id: str, day: dt.date | None, first_dose: bool | None
+    ) -> None:
+        try:
+            patient = self.store.get_patient(patient_id)
+        except KaptoolsError:
+            patient = None
+        if patient is not None and patient.weight_kg is not None:
+            self.weight.value = f"{patient.weight_kg:g}"
+        if patient is not None and day is not None:
+            age = patient.age_on(day)
+            self.age.value = "" if age is None else str(age)
+        self.first_dose.answer = first_dose
 
     def close(self) -> None:
         self.container.layout.display = "none"
@@ -539,6 +757,31 @@ class SessionForm:
         self.rems_sae_text.value = ""
         self.rems_submitted.value = None
         self.notes.value = ""
+        for t in (
+            self.dose_end,
+            self.weight,
+            self.age,
+            self.dose_reason,
+            self.sedation_end_minutes,
+            self.dissociation_end_minutes,
+            self.dissociation_note,
+            self.rems_ready,
+            self.override_clinician,
+            self.override_reason,
+        ):
+            t.value = ""
+        self.first_dose.answer = None
+        self.cssrs_asked.answer = None
+        self.cssrs_yes.value = ()
+        self.pregnant.answer = None
+        self.intoxicated.answer = None
+        self.sedation_end.answer = None
+        for d in (*self.dissociation_pre_items, *self.dissociation_end_items):
+            d.answer = None
+        for d in (self.rems_sedation, self.rems_dissociation, self.rems_respiratory):
+            d.answer = None
+        self._override = None
+        self.rems_download.value = ""
         post = next(
             m
             for t, m in vitals_schedule(self.route.value, self.protocol)
@@ -557,12 +800,43 @@ class SessionForm:
         self.discharged.value = hhmm(s.discharged_at)
         self.dose.value = "" if s.dose_mg is None else f"{s.dose_mg:g}"
         self.lot.value = s.lot_number or ""
-        if s.sedation:
-            self.sedation_minutes.value = str(s.sedation[0].minutes_after_dose)
-            self.sedation.answer = s.sedation[0].moaa_s
-        if s.dissociation:
-            self.dissociation_minutes.value = str(s.dissociation[0].minutes_after_dose)
-            for d, v in zip(self.dissociation_items, s.dissociation[0].items, strict=True):
+        self.dose_end.value = hhmm(s.dose_ended_at)
+        if s.weight_kg is not None:
+            self.weight.value = f"{s.weight_kg:g}"
+        if s.patient_age_years is not None:
+            self.age.value = str(s.patient_age_years)
+        if s.first_dose is not None:
+            self.first_dose.answer = s.first_dose
+        self.dose_reason.value = s.dose_reason
+        self.dissociation_note.value = s.dissociation_note
+        c = s.pre_dose.cssrs_since_last_visit
+        self.cssrs_asked.answer = None if c is None else "asked"
+        self.cssrs_yes.value = tuple(q.value for q in c or ())
+        self.pregnant.answer = s.pre_dose.pregnant_since_screening
+        self.intoxicated.answer = s.pre_dose.acutely_intoxicated
+        self._override = s.hold_override
+        if s.hold_override is not None:
+            self.override_clinician.value = s.hold_override.clinician
+            self.override_reason.value = s.hold_override.reason
+        after = [r for r in s.sedation if r.minutes_after_dose > 0]
+        if after:
+            self.sedation_minutes.value = str(after[0].minutes_after_dose)
+            self.sedation.answer = after[0].moaa_s
+        if len(after) > 1:
+            self.sedation_end_minutes.value = str(after[-1].minutes_after_dose)
+            self.sedation_end.answer = after[-1].moaa_s
+        pre_d = [r for r in s.dissociation if r.minutes_after_dose <= 0]
+        post_d = [r for r in s.dissociation if r.minutes_after_dose > 0]
+        if pre_d:
+            for d, v in zip(self.dissociation_pre_items, pre_d[-1].items, strict=True):
+                d.answer = v
+        if post_d:
+            self.dissociation_minutes.value = str(post_d[0].minutes_after_dose)
+            for d, v in zip(self.dissociation_items, post_d[0].items, strict=True):
+                d.answer = v
+        if len(post_d) > 1:
+            self.dissociation_end_minutes.value = str(post_d[-1].minutes_after_dose)
+            for d, v in zip(self.dissociation_end_items, post_d[-1].items, strict=True):
                 d.answer = v
         if s.side_effects is not None:
             self.side_effects_asked.answer = "asked"
@@ -582,6 +856,10 @@ class SessionForm:
             self.rems_sae.answer = s.rems.serious_adverse_event
             self.rems_sae_text.value = s.rems.serious_adverse_event_description
             self.rems_submitted.value = s.rems.form_submitted_on
+            self.rems_sedation.answer = s.rems.sedation
+            self.rems_dissociation.answer = s.rems.dissociation
+            self.rems_respiratory.answer = s.rems.respiratory_depression
+            self.rems_ready.value = hhmm(s.rems.ready_to_leave_at)
         self.notes.value = s.notes
 
     def _build_vitals_rows(self, readings: Sequence[VitalSigns] = ()) -> None:
@@ -628,6 +906,9 @@ class SessionForm:
         esketamine = self.route.value == Route.ESKETAMINE_NASAL.value
         outpatient = self.setting.value == CareSetting.OUTPATIENT.value
         self.rems_box.layout.display = None if esketamine and outpatient else "none"
+        iv = self.route.value == Route.IV_KETAMINE.value
+        self.dose_end.layout.display = None if iv else "none"
+        self._on_checks()
 
     def _on_vitals(self, change: dict[str, Any] | None = None) -> None:
         """Recompute the protocol's flags from the readings typed so far."""
@@ -660,6 +941,78 @@ class SessionForm:
             self.flags.value = "<p class='kap-muted'>Flags appear here as readings are entered.</p>"
         else:
             self.flags.value = errors + flags_html(flags)
+        self._on_checks()
+
+    # ---- go / no-go, dose check, discharge readiness, REMS form ------------------------
+    def _on_checks(self, change: dict[str, Any] | None = None) -> None:
+        """Recompute the pre-dose decision, the dose check, discharge readiness and the
+        REMS form from the form's values (each a domain function; nothing decided here)."""
+        if self._opening or self.patient_id is None or self.date.value is None:
+            return
+        try:
+            session = self.session()
+        except KaptoolsError as exc:
+            note = (
+                "<div class='kap-muted kap-sf-check-wait'>Checks wait for valid entries: "
+                f"{escape(str(exc))}</div>"
+            )
+            self.go_box.value = note
+            self.dose_check.value = ""
+            self.readiness.value = note
+            self.override_box.layout.display = "none"
+            return
+        decision = session.go_no_go(self.protocol)
+        self.go_box.value = decision._repr_html_()
+        hold = decision.status.value == "hold" and not decision.missing
+        self.override_box.layout.display = None if hold else "none"
+        self.dose_check.value = (
+            "" if session.dose_mg is None else session.dose_check(self.protocol)._repr_html_()
+        )
+        extra = "".join(
+            f._repr_html_() for f in session.flags(self.protocol) if f.rule_id.startswith("side_")
+        )
+        self.readiness.value = extra + session.discharge_readiness(self.protocol)._repr_html_()
+        if session.needs_rems_form:
+            form = session.rems_form(self.protocol)
+            self.rems_form_state.value = form._repr_html_()
+            self.rems_download.value = _data_link(
+                form.to_html_page().encode("utf-8"),
+                "text/html",
+                f"rems-monitoring-form-{session.patient_id}-{session.session_date}.html",
+                "Download the REMS Patient Monitoring Form (printable HTML)",
+                "kap-sf-rems-link",
+            )
+        else:
+            self.rems_form_state.value = ""
+            self.rems_download.value = ""
+
+    @guarded(lambda self: self.errors)
+    def _on_override(self, _button: Any = None) -> None:
+        """A clinician overrides the current hold with a written reason (kept with the hold)."""
+        self.errors.clear()
+        session = self.session()
+        decision = session.go_no_go(self.protocol)
+        if decision.missing:
+            msg = (
+                "hold_override: the pre-dose check is incomplete ("
+                + ", ".join(decision.missing)
+                + "); record these first — a missing item cannot be overridden"
+            )
+            raise IncompleteInputError(msg, missing=decision.missing)
+        if not decision.holds:
+            msg = "hold_override: there is no hold to override (the decision is go or review)"
+            raise InvalidInputError(msg)
+        self._override = HoldOverride(
+            self.override_clinician.value,
+            self.override_reason.value,
+            tuple(f.rule_id for f in decision.holds),
+            dt.datetime.now().replace(microsecond=0),
+        )
+        self.errors.ok(
+            f"Hold overridden by {self._override.clinician}: {self._override.reason}. The hold "
+            "stays on the record; the override is saved with it as its own audit-logged record."
+        )
+        self._on_checks()
 
     # ---- building and saving -------------------------------------------------------------
     def values(self) -> dict[str, Any]:
@@ -681,7 +1034,32 @@ class SessionForm:
             if e.answer is not None or s.answer is not None
         ]
         asked = self.side_effects_asked.answer is not None or bool(effects)
-        items = [d.answer for d in self.dissociation_items]
+
+        def rating(items: list[Any], minutes: str | None) -> list[dict[str, Any]]:
+            if all(v is None for v in items):
+                return []
+            return [{"minutes_after_dose": minutes, "items": items}]
+
+        sedation = []
+        for minutes, choice in (
+            (self.sedation_minutes, self.sedation),
+            (self.sedation_end_minutes, self.sedation_end),
+        ):
+            if choice.answer is not None:
+                sedation.append(
+                    {"minutes_after_dose": _blank(minutes.value), "moaa_s": choice.answer}
+                )
+        dissociation = (
+            rating([d.answer for d in self.dissociation_pre_items], "0")
+            + rating(
+                [d.answer for d in self.dissociation_items], _blank(self.dissociation_minutes.value)
+            )
+            + rating(
+                [d.answer for d in self.dissociation_end_items],
+                _blank(self.dissociation_end_minutes.value),
+            )
+        )
+        ho = self._override
         rems = None
         if self.route.value == Route.ESKETAMINE_NASAL.value:
             rems = {
@@ -693,6 +1071,10 @@ class SessionForm:
                 "serious_adverse_event": self.rems_sae.answer,
                 "serious_adverse_event_description": self.rems_sae_text.value.strip(),
                 "form_submitted_on": self.rems_submitted.value,
+                "ready_to_leave_at": at(self.rems_ready.value, "rems.ready_to_leave_at"),
+                "sedation": self.rems_sedation.answer,
+                "dissociation": self.rems_dissociation.answer,
+                "respiratory_depression": self.rems_respiratory.answer,
             }
         return {
             "patient_id": self.patient_id,
@@ -704,17 +1086,8 @@ class SessionForm:
             "dose_mg": _blank(self.dose.value),
             "lot_number": _blank(self.lot.value),
             "vitals": [r.as_dict() for r in self.rows if r.measured()],
-            "sedation": []
-            if self.sedation.answer is None
-            else [
-                {
-                    "minutes_after_dose": _blank(self.sedation_minutes.value),
-                    "moaa_s": self.sedation.answer,
-                }
-            ],
-            "dissociation": []
-            if all(v is None for v in items)
-            else [{"minutes_after_dose": _blank(self.dissociation_minutes.value), "items": items}],
+            "sedation": sedation,
+            "dissociation": dissociation,
             "side_effects": effects if asked else None,
             "discharge": {name: d.answer for name, d in self.discharge.items()},
             "rems": rems,
@@ -722,6 +1095,28 @@ class SessionForm:
             "plan_session_index": self.plan_session_index,
             "notes": self.notes.value.strip(),
             "status": SessionRecordStatus.IN_PROGRESS.value,
+            "dose_ended_at": at(self.dose_end.value, "dose_ended_at (infusion ended)"),
+            "pre_dose": {
+                "cssrs_since_last_visit": None
+                if self.cssrs_asked.answer is None and not self.cssrs_yes.value
+                else list(self.cssrs_yes.value),
+                "pregnant_since_screening": self.pregnant.answer,
+                "acutely_intoxicated": self.intoxicated.answer,
+            },
+            "hold_override": None
+            if ho is None
+            else {
+                "clinician": ho.clinician,
+                "reason": ho.reason,
+                "rules": list(ho.rules),
+                "at": ho.at.isoformat() if ho.at else None,
+            },
+            "weight_kg": _blank(self.weight.value),
+            "patient_age_years": _blank(self.age.value),
+            "first_dose": self.first_dose.answer,
+            "planned_dose_mg": self.planned_dose_mg,
+            "dose_reason": self.dose_reason.value.strip(),
+            "dissociation_note": self.dissociation_note.value.strip(),
         }
 
     def session(self) -> DosingSession:
@@ -759,6 +1154,7 @@ class SessionForm:
             record_id=self.record_id,
             reason=reason,
             based_on_version=self.saved.version if self.saved else None,
+            protocol=self.protocol,
         )
         self.saved = SavedDosingSession.from_record(record)
         self.record_id = record.record_id
@@ -786,6 +1182,15 @@ class SessionForm:
             for v in versions
         )
         self.history.value = f"<div class='kap-muted'>Versions of this record:<ul>{rows}</ul></div>"
+
+
+def _data_link(payload: bytes, mime: str, filename: str, label: str, cls: str) -> str:
+    """A download link carrying ``payload`` inline (nothing fetched from outside)."""
+    b64 = base64.b64encode(payload).decode("ascii")
+    return (
+        f"<a class='{cls}' download='{escape(filename)}' href='data:{mime};base64,{b64}' "
+        f"target='_blank'>{escape(label)}</a>"
+    )
 
 
 def _row_order(row: _VitalsRow) -> float:
