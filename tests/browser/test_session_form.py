@@ -1,0 +1,186 @@
+"""The dosing-session form in a real browser: go / no-go with override, discharge readiness."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from kaptools.sessions import GoStatus, dosing_sessions, hold_overrides
+from kaptools.store import Store
+
+pytestmark = pytest.mark.browser
+TIMEOUT = 60_000
+HELD = "SYN-0005"  # IM course; written to by the hold test
+DISCHARGED = "SYN-0011"  # IV course; written to by the discharge test
+
+
+def _select(scope: Page | Locator, css: str, pattern: str, nth: int = 0) -> None:
+    """ipywidgets' <select> carries labels (with non-breaking spaces) as values."""
+    select = scope.locator(f"{css} select").nth(nth)
+    labels = select.locator("option").all_text_contents()
+    label = next(x for x in labels if re.search(pattern, x.replace("\xa0", " ")))
+    select.select_option(label=label)
+
+
+def _type(scope: Locator, css: str, value: str) -> None:
+    box = scope.locator(f"{css} input").first
+    box.fill(value)
+    box.press("Tab")
+
+
+def _open_first_dose(page: Page, base: str, patient: str, route: str) -> Locator:
+    """Plan a new course for ``patient`` and open its first dose in the session form."""
+    page.goto(f"{base}/voila/render/planner.ipynb?patient={patient}", timeout=TIMEOUT)
+    expect(page.locator(".kap-screening-box .kap-screening")).to_be_visible(timeout=TIMEOUT)
+    start = dt.date.today() + dt.timedelta(days=14)
+    start += dt.timedelta(days=7 - start.weekday())
+    _select(page, ".kap-route", route)
+    _select(page, ".kap-country", r"^none")
+    box = page.locator(".kap-start-date input")
+    box.fill(start.isoformat())
+    box.press("Tab")
+    page.locator(".kap-plan-button").click()
+    expect(page.locator(".kap-plan-summary")).to_contain_text(f"{start:%d %b}", timeout=TIMEOUT)
+    first = page.locator(".kap-plan-table tr.kap-kind-dosing").first.locator("td").nth(1)
+    day = first.inner_text().strip()
+    # Wait until the session list holds the new plan's dose 1 (it is redrawn after the table).
+    pattern = re.escape(day).replace(r"\ ", r"\s") + r":\sDose\s1\sof\s6"
+    expect(page.locator(".kap-session-pick select")).to_contain_text(
+        re.compile(pattern), timeout=TIMEOUT
+    )
+    _select(page, ".kap-session-pick", pattern)
+    page.locator(".kap-open-session").click()
+    form = page.locator(".kap-session-form")
+    expect(form).to_be_visible(timeout=TIMEOUT)
+    return form
+
+
+def _planned_mg(form: Locator) -> str:
+    text = form.locator(".kap-sf-planned-dose").inner_text()
+    m = re.search(r"Planned dose: ([\d.]+) mg", text)
+    assert m, text
+    return m.group(1)
+
+
+def _pre_dose(form: Locator, sys: int, dia: int) -> None:
+    pre = form.locator(".kap-vitals-pre-dose")
+    for css, value in (
+        (".kap-v-sys", sys),
+        (".kap-v-dia", dia),
+        (".kap-v-hr", 72),
+        (".kap-v-spo2", 98),
+    ):
+        _type(pre, css, str(value))
+    _select(form, ".kap-sf-cssrs-asked", r"^asked")
+    _select(form, ".kap-sf-pregnant", r"^no$")
+    _select(form, ".kap-sf-intoxicated", r"^no$")
+
+
+def test_pre_dose_185_115_holds_and_the_dose_needs_an_override_reason(
+    page: Page, voila_server: str, demo_database: str
+) -> None:
+    """185/115 before the dose shows HOLD; saving the dose is refused until a clinician
+    overrides with a written reason; the override is its own record and the hold stays."""
+    form = _open_first_dose(page, voila_server, HELD, r"IM racemic")
+    _pre_dose(form, 185, 115)
+    go = form.locator(".kap-sf-go")
+    expect(go.locator(".kap-go-status-hold")).to_contain_text("HOLD", timeout=TIMEOUT)
+    expect(go).to_contain_text("185 mmHg", timeout=TIMEOUT)
+    expect(form.locator(".kap-sf-override-box")).to_be_visible(timeout=TIMEOUT)
+
+    store = Store(demo_database)
+    before = len(dosing_sessions(store, HELD))
+    _type(form, ".kap-sf-start", "09:30")
+    _type(form, ".kap-sf-dose", _planned_mg(form))
+    form.locator(".kap-sf-save").click()
+    error = form.locator(".kap-error").last
+    expect(error).to_contain_text("cannot be recorded as given under a hold", timeout=TIMEOUT)
+    assert len(dosing_sessions(store, HELD)) == before
+
+    # An override without a real reason is refused, naming the field.
+    _type(form, ".kap-sf-override-clinician", "Dr Synthetic")
+    _type(form, ".kap-sf-override-reason", "ok")
+    form.locator(".kap-sf-override").click()
+    expect(form.locator(".kap-error").last).to_contain_text("hold_override.reason", timeout=TIMEOUT)
+    _type(form, ".kap-sf-override-reason", "Recheck 176/104 after rest; benefit outweighs risk")
+    form.locator(".kap-sf-override").click()
+    expect(form.locator(".kap-ok").last).to_contain_text("Hold overridden", timeout=TIMEOUT)
+    expect(go).to_contain_text("overridden by Dr Synthetic", timeout=TIMEOUT)
+    form.locator(".kap-sf-save").click()
+    expect(form.locator(".kap-ok").last).to_contain_text("Saved version 1", timeout=TIMEOUT)
+
+    saved = dosing_sessions(store, HELD)
+    assert len(saved) == before + 1
+    session = saved[-1].session
+    assert session.go_no_go().status is GoStatus.HOLD and session.go_no_go().overridden
+    (override,) = [
+        o for o in hold_overrides(store, HELD) if o.payload["clinician"] == "Dr Synthetic"
+    ]
+    assert override.payload["session_record_id"] == saved[-1].record_id
+
+
+def test_session_is_not_dischargeable_until_the_recovery_criteria_are_met(
+    page: Page, voila_server: str, demo_database: str
+) -> None:
+    """A pressure still climbing and MOAA/S 4 keep 'not ready' and refuse completion;
+    once the numbers recover the form says ready and the session completes."""
+    form = _open_first_dose(page, voila_server, DISCHARGED, r"IV racemic")
+    _pre_dose(form, 128, 80)
+    expect(form.locator(".kap-go-status-go")).to_be_visible(timeout=TIMEOUT)
+    for css, value in (
+        (".kap-sf-start", "09:30"),
+        (".kap-sf-dose-end", "10:10"),
+        (".kap-sf-end", "11:30"),
+        (".kap-sf-discharge", "11:40"),
+        (".kap-sf-dose", _planned_mg(form)),
+        (".kap-sf-lot", "SYN-LOT-1"),
+    ):
+        _type(form, css, value)
+    rows = {
+        ".kap-vitals-during": [(134, 84), (138, 86)],
+        ".kap-vitals-post-dose": [(142, 88)],
+        ".kap-vitals-pre-discharge": [(150, 90)],  # still climbing
+    }
+    for css, values in rows.items():
+        for i, (s, d) in enumerate(values):
+            row = form.locator(css).nth(i)
+            _type(row, ".kap-v-sys", str(s))
+            _type(row, ".kap-v-dia", str(d))
+            _type(row, ".kap-v-spo2", "97")
+    _type(form.locator(".kap-vitals-pre-discharge"), ".kap-v-minutes", "120")
+    _select(form, ".kap-sf-moaas", r"^3$")
+    _type(form, ".kap-sf-sedation-end-minutes", "120")
+    _select(form, ".kap-sf-moaas-end", r"^4$")
+    for i in range(6):
+        _select(form, ".kap-sf-cadss-pre", r"^0$", nth=i)
+        _select(form, ".kap-sf-cadss", r"^1$", nth=i)
+        _select(form, ".kap-sf-cadss-end", r"^0$", nth=i)
+    _type(form, ".kap-sf-dissociation-end-minutes", "120")
+    _select(form, ".kap-se-asked", r"^asked")
+    _select(form, ".kap-sf-discharge-escort-home", r"^yes$")
+    _select(form, ".kap-sf-discharge-no-driving-until-next-day", r"^yes$")
+
+    readiness = form.locator(".kap-sf-readiness")
+    expect(readiness.locator(".kap-discharge-not-ready")).to_be_visible(timeout=TIMEOUT)
+    expect(readiness).to_contain_text("rising", timeout=TIMEOUT)
+    expect(readiness).to_contain_text("MOAA/S 4", timeout=TIMEOUT)
+    store = Store(demo_database)
+    before = len(dosing_sessions(store, DISCHARGED))
+    form.locator(".kap-sf-complete").click()
+    expect(form.locator(".kap-error").last).to_contain_text("discharge criteria", timeout=TIMEOUT)
+    assert len(dosing_sessions(store, DISCHARGED)) == before
+
+    # The numbers recover: pressure falling, MOAA/S 5.
+    row = form.locator(".kap-vitals-pre-discharge")
+    _type(row, ".kap-v-sys", "130")
+    _type(row, ".kap-v-dia", "82")
+    _select(form, ".kap-sf-moaas-end", r"^5")
+    expect(readiness.locator(".kap-discharge-ready")).to_contain_text(
+        "Ready for discharge", timeout=TIMEOUT
+    )
+    form.locator(".kap-sf-complete").click()
+    expect(form.locator(".kap-ok").last).to_contain_text("(complete)", timeout=TIMEOUT)
+    assert dosing_sessions(store, DISCHARGED)[-1].session.status.value == "complete"
