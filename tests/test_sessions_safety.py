@@ -225,11 +225,11 @@ def test_go_lines_come_from_the_protocol_file():
 
 def test_override_needs_a_clinician_and_a_written_reason():
     """No clinician, or a reason shorter than a sentence, is refused naming the field."""
-    with pytest.raises(InvalidInputError, match="hold_override.reason"):
+    with pytest.raises(InvalidInputError, match=r"hold_override\.reason"):
         HoldOverride("Dr A", "ok", ("pre_dose_systolic_hold",))
-    with pytest.raises(InvalidInputError, match="hold_override.clinician"):
+    with pytest.raises(InvalidInputError, match=r"hold_override\.clinician"):
         HoldOverride(" ", "Benefit outweighs risk after review", ("pre_dose_systolic_hold",))
-    with pytest.raises(InvalidInputError, match="hold_override.rules"):
+    with pytest.raises(InvalidInputError, match=r"hold_override\.rules"):
         HoldOverride("Dr A", "Benefit outweighs risk after review", ())
 
 
@@ -331,7 +331,7 @@ def test_pre_dose_answers_round_trip_and_bad_ones_name_the_field():
     assert s == parse_dosing_session(s.to_dict())
     data = s.to_dict()
     data["pre_dose"]["cssrs_since_last_visit"] = ["sad"]
-    with pytest.raises(RecordError, match="pre_dose.cssrs_since_last_visit"):
+    with pytest.raises(RecordError, match=r"pre_dose\.cssrs_since_last_visit"):
         parse_dosing_session(data)
 
 
@@ -423,7 +423,7 @@ def test_escalating_side_effects_are_urgent_with_the_protocols_steps(effect, whi
 
 
 def test_safety_alerts_expose_urgent_flags_and_cssrs_findings():
-    """safety_alerts(): Alert objects; suicide-risk alerts carry 988, medical ones 911."""
+    """safety_alerts: Alert objects; suicide-risk alerts carry 988, medical ones 911."""
     s = _session(
         pre_dose=PreDoseChecks(("intent",), False, False),
         vitals=(
@@ -432,7 +432,7 @@ def test_safety_alerts_expose_urgent_flags_and_cssrs_findings():
         ),
         side_effects=(SideEffectReport("suicidal_thoughts", "moderate"),),
     )
-    alerts = s.safety_alerts()
+    alerts = s.safety_alerts
     assert all(isinstance(a, Alert) and a.level is AlertLevel.CRITICAL for a in alerts)
     by_rule = {a.rule_id: a for a in alerts}
     assert {
@@ -443,7 +443,7 @@ def test_safety_alerts_expose_urgent_flags_and_cssrs_findings():
     assert CRISIS_LINE_TEXT == by_rule["session_side_effect_suicidal_thoughts"].crisis_line
     assert "911" in by_rule["session_urgent_spo2"].crisis_line
     review = _session(pre_dose=PreDoseChecks(("wish_to_be_dead",), False, False))
-    (warning,) = review.safety_alerts()
+    (warning,) = review.safety_alerts
     assert AlertLevel.WARNING == warning.level and CRISIS_LINE_TEXT == warning.crisis_line
 
 
@@ -472,3 +472,17 @@ def test_esketamine_session_needs_enrolment_before_a_dose(store):
         save_dosing_session(store, s, "dr.a")
     assert "rems.patient_enrolled" in err.value.missing
     save_dosing_session(store, replace(s, rems=RemsFields(patient_enrolled=True)), "dr.a")
+
+
+def test_saving_a_session_stores_its_alerts_for_the_patient(store):
+    """An urgent after-dose reading becomes an open stored alert when the session is saved."""
+    s = _session(
+        dose_mg=35,
+        vitals=(
+            VitalSigns("pre_dose", 0, 128, 82, 72, 98),
+            VitalSigns("post_dose", 40, 184, 100, 80, 97),
+        ),
+    )
+    save_dosing_session(store, s, "nurse.b")
+    stored = store.patient_alerts("SYN-0001", open_only=True)
+    assert {"session_urgent_systolic"} == {a.alert.rule_id for a in stored}

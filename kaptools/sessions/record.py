@@ -719,10 +719,18 @@ class DosingSession:
         """Every discharge criterion computed from the record, and what is unmet."""
         return discharge_readiness(self, protocol)
 
-    def safety_alerts(self, protocol: Protocol | None = None) -> tuple[Alert, ...]:
-        """The session's safety alerts for the alert store (kaptools.alerts.Alert):
-        every urgent flag (critical), and a C-SSRS finding of the pre-dose check."""
-        protocol = protocol or default_protocol()
+    @property
+    def safety_alerts(self) -> tuple[Alert, ...]:
+        """The session's safety alerts (kaptools.alerts.Alert) under the shipped protocol:
+        every urgent flag (critical), and a C-SSRS finding of the pre-dose check.
+
+        :func:`kaptools.sessions.save_dosing_session` stores them for the patient in the
+        same transaction as the record; :meth:`safety_alerts_under` takes a protocol.
+        """
+        return self.safety_alerts_under(default_protocol())
+
+    def safety_alerts_under(self, protocol: Protocol) -> tuple[Alert, ...]:
+        """:attr:`safety_alerts` under ``protocol``."""
         return flags_to_alerts(self.flags(protocol), self.go_no_go(protocol))
 
     def check_recordable(self, protocol: Protocol | None = None) -> None:

@@ -113,6 +113,7 @@ def save_dosing_session(
         record_id=record_id,
         reason=reason,
         based_on_version=based_on_version,
+        alerts=session.safety_alerts_under(protocol),
     )
     if log_override and override is not None:
         store.save_record(
