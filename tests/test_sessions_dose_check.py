@@ -15,7 +15,8 @@ IV = P.courses.route("iv_ketamine").dose
 IM = P.courses.route("im_ketamine").dose
 OLDER = int(ESK.older_adult_age_years.value)
 PCT = P.monitoring.dose_plan_deviation_reason_above_pct.value
-HEAVY = P.monitoring.dose_weight_review_above_kg.value
+assert P.courses.weight_review_above_kg is not None
+HEAVY = P.courses.weight_review_above_kg.value
 
 
 def _v(*args, **kw) -> DoseVerdict:
@@ -120,3 +121,15 @@ def test_label_dose_differing_from_plan_needs_a_reason():
     """Planned 84 mg, 56 mg given: a label dose, but more than 10 % off: reason needed."""
     c = check_dose("esketamine_nasal", 56, age_years=40, first_dose=False, planned_dose_mg=84)
     assert DoseVerdict.NEEDS_REASON == c.verdict and not c.recordable
+
+
+def test_a_named_label_schedule_allows_its_day_1_dose_when_planned():
+    """MDSI (label: 84 mg from day 1): 84 mg on day 1 is refused under the TRD rule unless
+    the plan proposed it from the named schedule."""
+    mdsi = P.courses.templates["esketamine_mdsi"]
+    assert mdsi.first_dose_mg is not None
+    mg = mdsi.first_dose_mg.value
+    assert DoseVerdict.REFUSED == _v("esketamine_nasal", mg, age_years=40, first_dose=True)
+    assert DoseVerdict.OK == _v(
+        "esketamine_nasal", mg, age_years=40, first_dose=True, planned_dose_mg=mg
+    )

@@ -585,8 +585,6 @@ class MonitoringSection(Section):
     suicidal_thoughts_escalation: Escalation
     dose_plan_deviation_reason_above_pct: Threshold
     """A dose more than this % from the planned dose needs a written reason."""
-    dose_weight_review_above_kg: Threshold
-    """A weight-based dose for a patient heavier than this is a review flag."""
     rems_form_due_days: Threshold
     """The REMS Patient Monitoring Form is due within this many calendar days."""
 
@@ -611,7 +609,6 @@ class MonitoringSection(Section):
         "iv_observation_after_infusion_min_minutes",
         "im_observation_min_minutes",
         "dose_plan_deviation_reason_above_pct",
-        "dose_weight_review_above_kg",
         "rems_form_due_days",
     )
     @classmethod

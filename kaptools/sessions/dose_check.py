@@ -9,8 +9,10 @@
   anything else is **refused**. A dose above the route's ``max_mg`` cap is refused.
 * Any dose more than ``dose_plan_deviation_reason_above_pct`` (10 %) from the planned
   dose needs a written reason.
-* A weight above ``dose_weight_review_above_kg`` (120 kg) for a weight-based dose is a
-  review flag.
+* A weight above ``courses.weight_review_above_kg`` (120 kg) for a weight-based dose
+  is a review flag (the same line the planner uses).
+* A named label schedule of the route (``[courses.templates]``, e.g. esketamine MDSI:
+  84 mg from day 1) allows its own day-1 dose when the plan proposed it.
 
 Unknown is never "no": a dose that cannot be checked (no weight, no age, first dose
 not said) is **unchecked** and names what to record.
@@ -135,7 +137,17 @@ def check_dose(
         return DoseCheck(None, (), reason)
     dose = course.dose
     if isinstance(dose, FixedLabelDose):
-        out.extend(_fixed(dose, dose_mg, age_years, first_dose))
+        # A named label schedule of this route (e.g. MDSI: 84 mg from day 1) allows its
+        # own doses when the plan proposed that dose.
+        named = {
+            t.value
+            for tpl in p.courses.templates.values()
+            if tpl.route == Route(route)
+            for t in (tpl.first_dose_mg, tpl.later_dose_mg)
+            if t is not None
+        }
+        if not (dose_mg in named and planned_dose_mg == dose_mg):
+            out.extend(_fixed(dose, dose_mg, age_years, first_dose))
     else:
         out.extend(_weight(dose, dose_mg, weight_kg, p))
     if planned_dose_mg is not None and planned_dose_mg > 0:
@@ -219,8 +231,8 @@ def _weight(
             )
         ]
     out: list[DoseFinding] = []
-    review = p.monitoring.dose_weight_review_above_kg
-    if weight > review.value:
+    review = p.courses.weight_review_above_kg
+    if review is not None and weight > review.value:
         out.append(
             DoseFinding(
                 "weight_above_review_line",
