@@ -33,6 +33,7 @@ def _type(scope: Locator, css: str, value: str) -> None:
 
 def _open_first_dose(page: Page, base: str, patient: str, route: str) -> Locator:
     """Plan a new course for ``patient`` and open its first dose in the session form."""
+    page.set_default_timeout(TIMEOUT)  # many widget round trips on a shared, loaded machine
     page.goto(f"{base}/voila/render/planner.ipynb?patient={patient}", timeout=TIMEOUT)
     expect(page.locator(".kap-screening-box .kap-screening")).to_be_visible(timeout=TIMEOUT)
     start = dt.date.today() + dt.timedelta(days=14)
