@@ -320,7 +320,9 @@ def test_override_is_its_own_audit_logged_record_and_the_hold_is_kept(store):
     assert GoStatus.HOLD == saved.session.go_no_go().status  # the hold is kept
     assert saved.session.hold_override == ov
     # Saving a correction with the same override does not log it again.
-    save_dosing_session(store, replace(s, lot_number="L1"), "nurse.b", rec.record_id, "lot")
+    save_dosing_session(
+        store, replace(s, lot_number="L1"), "nurse.b", rec.record_id, "lot", based_on_version=1
+    )
     assert 1 == len(hold_overrides(store, "SYN-0001"))
 
 
