@@ -43,7 +43,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import warnings
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -232,6 +232,43 @@ def _make(ctx: Ctx, history: Sequence[PlannedSession], **meta: Any) -> CoursePla
     return check_plan(plan, ctx.protocol)
 
 
+def _extras(extra_instruments: Collection[str], protocol: Protocol) -> tuple[str, ...]:
+    """The optional measures asked for, each one the protocol offers."""
+    optional = protocol.courses.measures.optional_instruments
+    extras = (
+        tuple(extra_instruments) if not isinstance(extra_instruments, str) else (extra_instruments,)
+    )
+    unknown = [x for x in extras if x not in optional]
+    if unknown:
+        msg = (
+            f"extra_instruments: {unknown} are not optional measures of this protocol; "
+            f"use any of {sorted(optional)}"
+        )
+        raise InvalidInputError(msg)
+    return extras
+
+
+def _with_later_start(
+    exc: PlanningError, attempt: Callable[[dt.date], CoursePlan], start: dt.date
+) -> PlanningError:
+    """The planning error, naming the first later start date that works (if any)."""
+    if exc.constraint == Constraint.PLANNING_HORIZON:
+        return exc
+    for offset in range(1, _START_SEARCH_DAYS + 1):
+        later = start + dt.timedelta(days=offset)
+        try:
+            works = attempt(later)
+        except PlanningError:
+            continue
+        msg = (
+            f"{exc} A course starting on {later.isoformat()} can be planned "
+            f"(first dose {works.doses[0].date.isoformat()})."
+        )
+        return PlanningError(msg, constraint=exc.constraint)
+    msg = f"{exc} No start within {_START_SEARCH_DAYS} days of {start.isoformat()} works either."
+    return PlanningError(msg, constraint=exc.constraint)
+
+
 def plan_course(
     route: Route | str,
     start: dt.date,
@@ -327,17 +364,7 @@ def plan_course(
     years = check_age(age, required=course.dose.basis == "fixed")
     age_gate(years, protocol)
     route_gate(course_t.route, screening, protocol)
-    optional = protocol.courses.measures.optional_instruments
-    extras = (
-        tuple(extra_instruments) if not isinstance(extra_instruments, str) else (extra_instruments,)
-    )
-    unknown = [x for x in extras if x not in optional]
-    if unknown:
-        msg = (
-            f"extra_instruments: {unknown} are not optional measures of this protocol; "
-            f"use any of {sorted(optional)}"
-        )
-        raise InvalidInputError(msg)
+    extras = _extras(extra_instruments, protocol)
     if patient_id is not None:
         check_identifier("patient_id", patient_id)
     options = PlanOptions.make(
@@ -374,23 +401,7 @@ def plan_course(
     try:
         return attempt(start)
     except PlanningError as exc:
-        if exc.constraint == Constraint.PLANNING_HORIZON:
-            raise
-        for offset in range(1, _START_SEARCH_DAYS + 1):
-            later = start + dt.timedelta(days=offset)
-            try:
-                works = attempt(later)
-            except PlanningError:
-                continue
-            msg = (
-                f"{exc} A course starting on {later.isoformat()} can be planned "
-                f"(first dose {works.doses[0].date.isoformat()})."
-            )
-            raise PlanningError(msg, constraint=exc.constraint) from None
-        msg = (
-            f"{exc} No start within {_START_SEARCH_DAYS} days of {start.isoformat()} works either."
-        )
-        raise PlanningError(msg, constraint=exc.constraint) from None
+        raise _with_later_start(exc, attempt, start) from None
 
 
 def _missed_dose_choice(
@@ -499,6 +510,143 @@ def _renumber_done(history: list[PlannedSession], template: CourseTemplate) -> l
     return [changed.get(s.index, s) for s in history]
 
 
+def _check_requests(
+    plan: CoursePlan, as_of: dt.date, missed_set: set[int], moved: dict[int, dt.date]
+) -> set[int]:
+    """Check what is reported missed or moved; return the indices of sessions held (done)."""
+    n = len(plan.sessions)
+    for i in [*missed_set, *moved]:
+        if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < n:
+            msg = f"missed/moved: {i!r} is not a session index of this plan; use 0 to {n - 1}"
+            raise InvalidInputError(msg)
+    for i in missed_set:
+        s = plan.sessions[i]
+        if s.date >= as_of:
+            msg = (
+                f"missed: session {i} ({s.label}) is dated {s.date}, on or after as_of "
+                f"{as_of}, so it cannot have been missed yet; move it instead"
+            )
+            raise InvalidInputError(msg)
+        if s.status is SessionStatus.DONE:
+            msg = f"missed: session {i} ({s.label}) was recorded as done on an earlier re-plan"
+            raise InvalidInputError(msg)
+
+    done_idx = {
+        s.index
+        for s in plan.sessions
+        if s.date < as_of and s.status is not SessionStatus.MISSED and s.index not in missed_set
+    }
+    for i, day in moved.items():
+        s = plan.sessions[i]
+        if i in done_idx or (s.status is SessionStatus.MISSED and i not in missed_set):
+            msg = (
+                f"moved: session {i} ({s.label}, {s.date}) is history (done or missed) and "
+                f"stays as it is; move a planned session"
+            )
+            raise InvalidInputError(msg)
+        day = _as_date(day, f"moved[{i}]")
+        if day < as_of:
+            msg = f"moved[{i}]: {day} is before as_of {as_of}; move sessions to {as_of} or later"
+            raise InvalidInputError(msg)
+    return done_idx
+
+
+def _replan_options(
+    options: PlanOptions,
+    phase_doses: Mapping[CoursePhase | str, int] | None,
+    phase_period_days: Mapping[CoursePhase | str, int] | None,
+    returned: tuple[CoursePhase, ...],
+) -> PlanOptions:
+    """The plan's options with a re-plan's changes (phases, rhythms, returned phases)."""
+    if not (phase_doses or phase_period_days or returned):
+        return options
+    return PlanOptions.make(
+        phase_doses={**dict(options.phase_doses), **dict(phase_doses or {})},
+        phase_period_days={**dict(options.phase_period_days), **dict(phase_period_days or {})},
+        dose_mg_per_kg=options.dose_mg_per_kg,
+        later_dose_mg=options.later_dose_mg,
+        extra_instruments=options.extra_instruments,
+        template=options.template,
+        first_dose_mg=options.first_dose_mg,
+        returned=(*options.returned, *returned),
+    )
+
+
+def _pins(
+    plan: CoursePlan, moved: dict[int, dt.date], done_idx: set[int], missed_set: set[int]
+) -> dict[Key, dt.date]:
+    """The slot each moved session fills in the new plan, pinned to its new day."""
+    dose_no = _slot_numbers(plan.sessions, SessionKind.DOSING, done_idx, missed_set)
+    prep_no = _slot_numbers(plan.sessions, SessionKind.PREPARATION, done_idx, missed_set)
+    pins: dict[Key, dt.date] = {}
+    for i, day in moved.items():
+        s = plan.sessions[i]
+        key: Key
+        if s.kind is SessionKind.DOSING:
+            key = ("dose", dose_no[i])
+        elif s.kind is SessionKind.PREPARATION:
+            key = ("prep", prep_no[i])
+        elif s.kind is SessionKind.INTEGRATION:
+            # An integration follows the last dose held or planned before it.
+            before = [
+                d
+                for d in plan.sessions
+                if d.kind is SessionKind.DOSING
+                and d.date < s.date
+                and (d.active or d.index in missed_set)
+            ]
+            if not before or before[-1].index in missed_set:
+                msg = (
+                    f"moved: session {i} ({s.label}) follows a dose that was missed; move the "
+                    "dose instead"
+                )
+                raise InvalidInputError(msg)
+            key = ("integration", dose_no[before[-1].index])
+        elif s.kind is SessionKind.BENEFIT_CHECK:
+            key = ("benefit_check",)
+        else:
+            assert s.measure_point is not None
+            key = (
+                ("measure", s.measure_point)
+                if s.measure_point is not MeasurePoint.WEEKLY
+                else ("measure", MeasurePoint.WEEKLY, i)
+            )
+        pins[key] = day
+    return pins
+
+
+def _change_line(
+    plan: CoursePlan,
+    as_of: dt.date,
+    missed_set: set[int],
+    moved: dict[int, dt.date],
+    choices: list[str],
+    calendar: ClinicCalendar,
+    therapist_calendar: ClinicCalendar | None,
+    options: PlanOptions,
+) -> str:
+    """What a re-plan changed, in one line for the plan's ``changes``."""
+    what = []
+    if missed_set:
+        what.append(
+            "missed " + ", ".join(f"#{i} {plan.sessions[i].label}" for i in sorted(missed_set))
+        )
+    what.extend(choices)
+    if moved:
+        what.append("moved " + ", ".join(f"#{i} to {d}" for i, d in sorted(moved.items())))
+    if calendar != plan.calendar:
+        what.append("calendar changed")
+    if therapist_calendar != plan.therapist_calendar:
+        what.append("therapist calendar changed")
+    if options != plan.options:
+        what.append(
+            "phases changed: "
+            + ", ".join(f"{phase.value} {n} doses" for phase, n in options.phase_doses)
+        )
+    change = f"{as_of.isoformat()}: re-planned" + (f" ({'; '.join(what)})" if what else "")
+    return change
+
+
 def replan(
     plan: CoursePlan,
     *,
@@ -565,54 +713,9 @@ def replan(
     therapist_calendar = _therapist(therapist_calendar) or plan.therapist_calendar
     moved = dict(moved or {})
     missed_set = set(missed)
-    n = len(plan.sessions)
-    for i in [*missed_set, *moved]:
-        if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < n:
-            msg = f"missed/moved: {i!r} is not a session index of this plan; use 0 to {n - 1}"
-            raise InvalidInputError(msg)
-    for i in missed_set:
-        s = plan.sessions[i]
-        if s.date >= as_of:
-            msg = (
-                f"missed: session {i} ({s.label}) is dated {s.date}, on or after as_of "
-                f"{as_of}, so it cannot have been missed yet; move it instead"
-            )
-            raise InvalidInputError(msg)
-        if s.status is SessionStatus.DONE:
-            msg = f"missed: session {i} ({s.label}) was recorded as done on an earlier re-plan"
-            raise InvalidInputError(msg)
-
-    done_idx = {
-        s.index
-        for s in plan.sessions
-        if s.date < as_of and s.status is not SessionStatus.MISSED and s.index not in missed_set
-    }
-    for i, day in moved.items():
-        s = plan.sessions[i]
-        if i in done_idx or (s.status is SessionStatus.MISSED and i not in missed_set):
-            msg = (
-                f"moved: session {i} ({s.label}, {s.date}) is history (done or missed) and "
-                f"stays as it is; move a planned session"
-            )
-            raise InvalidInputError(msg)
-        day = _as_date(day, f"moved[{i}]")
-        if day < as_of:
-            msg = f"moved[{i}]: {day} is before as_of {as_of}; move sessions to {as_of} or later"
-            raise InvalidInputError(msg)
-
+    done_idx = _check_requests(plan, as_of, missed_set, moved)
     returned, choices = _missed_dose_choice(plan, missed_set, symptoms_worsened, protocol)
-    options = plan.options
-    if phase_doses or phase_period_days or returned:
-        options = PlanOptions.make(
-            phase_doses={**dict(options.phase_doses), **dict(phase_doses or {})},
-            phase_period_days={**dict(options.phase_period_days), **dict(phase_period_days or {})},
-            dose_mg_per_kg=options.dose_mg_per_kg,
-            later_dose_mg=options.later_dose_mg,
-            extra_instruments=options.extra_instruments,
-            template=options.template,
-            first_dose_mg=options.first_dose_mg,
-            returned=(*options.returned, *returned),
-        )
+    options = _replan_options(plan.options, phase_doses, phase_period_days, returned)
     template = course_template(
         plan.route,
         protocol,
@@ -630,44 +733,7 @@ def replan(
             history.append(replace(s, status=SessionStatus.MISSED))
     history = _renumber_done(history, template)
 
-    # Pins: the slot each moved session fills in the new plan.
-    dose_no = _slot_numbers(plan.sessions, SessionKind.DOSING, done_idx, missed_set)
-    prep_no = _slot_numbers(plan.sessions, SessionKind.PREPARATION, done_idx, missed_set)
-    pins: dict[Key, dt.date] = {}
-    for i, day in moved.items():
-        s = plan.sessions[i]
-        key: Key
-        if s.kind is SessionKind.DOSING:
-            key = ("dose", dose_no[i])
-        elif s.kind is SessionKind.PREPARATION:
-            key = ("prep", prep_no[i])
-        elif s.kind is SessionKind.INTEGRATION:
-            # An integration follows the last dose held or planned before it.
-            before = [
-                d
-                for d in plan.sessions
-                if d.kind is SessionKind.DOSING
-                and d.date < s.date
-                and (d.active or d.index in missed_set)
-            ]
-            if not before or before[-1].index in missed_set:
-                msg = (
-                    f"moved: session {i} ({s.label}) follows a dose that was missed; move the "
-                    "dose instead"
-                )
-                raise InvalidInputError(msg)
-            key = ("integration", dose_no[before[-1].index])
-        elif s.kind is SessionKind.BENEFIT_CHECK:
-            key = ("benefit_check",)
-        else:
-            assert s.measure_point is not None
-            key = (
-                ("measure", s.measure_point)
-                if s.measure_point is not MeasurePoint.WEEKLY
-                else ("measure", MeasurePoint.WEEKLY, i)
-            )
-        pins[key] = day
-
+    pins = _pins(plan, moved, done_idx, missed_set)
     ctx = Ctx(
         protocol,
         template,
@@ -679,24 +745,9 @@ def replan(
         pins,
         therapist=therapist_calendar,
     )
-    what = []
-    if missed_set:
-        what.append(
-            "missed " + ", ".join(f"#{i} {plan.sessions[i].label}" for i in sorted(missed_set))
-        )
-    what.extend(choices)
-    if moved:
-        what.append("moved " + ", ".join(f"#{i} to {d}" for i, d in sorted(moved.items())))
-    if calendar != plan.calendar:
-        what.append("calendar changed")
-    if therapist_calendar != plan.therapist_calendar:
-        what.append("therapist calendar changed")
-    if options != plan.options:
-        what.append(
-            "phases changed: "
-            + ", ".join(f"{phase.value} {n} doses" for phase, n in options.phase_doses)
-        )
-    change = f"{as_of.isoformat()}: re-planned" + (f" ({'; '.join(what)})" if what else "")
+    change = _change_line(
+        plan, as_of, missed_set, moved, choices, calendar, therapist_calendar, options
+    )
     return _make(
         ctx,
         history,
