@@ -77,7 +77,7 @@ def main() -> None:
             cal.is_open(dt.date(year, 6, 1))
     outcomes: collections.Counter[str] = collections.Counter()
     sessions = 0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for route, start, calendar, therapist, weight, age in cases:
         try:
             plan = plan_course(
@@ -94,8 +94,9 @@ def main() -> None:
         else:
             outcomes["planned with a named deviation" if plan.deviations else "planned"] += 1
             sessions += len(plan.sessions)
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     print(f"{len(cases)} courses in {elapsed:.2f} s: {len(cases) / elapsed:,.0f} plans per second")
+    print(f"  CPU time of this process: {cpu:.2f} s ({len(cases) / cpu:,.0f} plans per CPU-second)")
     print(f"  {sessions:,} sessions planned; outcomes: {dict(outcomes)}")
 
 
