@@ -13,7 +13,9 @@ What the generator aims to resemble, with sources (clinical-sources.md):
   fifth respond partially and the rest do not [3.1]; about half of responders remit;
 - side effects per session at roughly the label's frequencies [5.1];
 - vitals with the blood-pressure rise peaking about 40 minutes after dosing [3.1, 5.3];
-- a few patients whose PHQ-9 item 9 is positive, to exercise the crisis alert [7].
+- a few patients whose PHQ-9 item 9 is positive, to exercise the crisis alert [7];
+- with ``route_mix`` (research cohorts): routes drawn, esketamine included, and the
+  route shaping trajectory and side effects (:data:`ROUTE_EFFECTS`, sources there).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,8 +34,11 @@ from kaptools.scores import item_columns
 
 __all__ = [
     "DEMO_ANCHOR_DATE",
+    "ROUTE_EFFECTS",
+    "ROUTE_MIX",
     "SIDE_EFFECT_SESSION_RATES",
     "TRAJECTORY_PROPORTIONS",
+    "RouteEffect",
     "SyntheticAssessment",
     "SyntheticDosingSession",
     "SyntheticPatient",
@@ -93,6 +98,68 @@ SIDE_EFFECT_SESSION_RATES: dict[str, float] = {
     "vomiting": 0.09,
     "double_vision": 0.03,
 }
+
+@dataclass(frozen=True, slots=True)
+class RouteEffect:
+    """How a route shapes a synthetic course, with where each number comes from."""
+
+    share: float
+    """Share of drawn courses on this route (a KAP clinic mix; kaptools default)."""
+    trajectories: dict[Trajectory, float]
+    """Trajectory proportions on this route."""
+    side_effect_factor: dict[str, float]
+    """Multiplier of SIDE_EFFECT_SESSION_RATES per side effect (1 when absent)."""
+    source: str
+
+
+#: Route effects used when routes are drawn (``generate_patients(route_mix=...)``).
+#: IV: ELEKT-D response 55.4 % (QIDS-SR16) and Murrough 2013 70.8 % (MADRS) [3.1] →
+#: about 60 % respond. IM: bioavailability ~93 % of IV [3.2], no trial of its own in
+#: the sources → IV's outcome slightly lower (kaptools default). Esketamine: monotherapy
+#: remission at week 4 22.5 % vs 7.6 % [3.4] and response around half in the label's
+#: induction trials → fewer remitters than IV. Side effects: the pooled esketamine
+#: frequencies [5.1] are the base rates; sedation is frequent with esketamine (REMS data:
+#: 34.7 % of sessions [3.4]) and IV infusions' dissociation peaks during the infusion
+#: (CADSS; [4.7]); IM's bolus gives more nausea and vomiting (kaptools default).
+ROUTE_EFFECTS: dict[str, RouteEffect] = {
+    "iv_ketamine": RouteEffect(
+        share=0.45,
+        trajectories={
+            Trajectory.REMITTER: 0.30,
+            Trajectory.RESPONDER: 0.30,
+            Trajectory.PARTIAL: 0.18,
+            Trajectory.NON_RESPONDER: 0.22,
+        },
+        side_effect_factor={"dissociation": 1.3, "drowsiness": 0.8},
+        source="ELEKT-D, Murrough 2013 [3.1]; dissociation during infusion [4.7]",
+    ),
+    "im_ketamine": RouteEffect(
+        share=0.20,
+        trajectories={
+            Trajectory.REMITTER: 0.25,
+            Trajectory.RESPONDER: 0.28,
+            Trajectory.PARTIAL: 0.20,
+            Trajectory.NON_RESPONDER: 0.27,
+        },
+        side_effect_factor={"nausea": 1.3, "vomiting": 1.5, "dissociation": 1.1},
+        source="IM bioavailability ~93 % of IV [3.2]; outcome below IV: kaptools default",
+    ),
+    "esketamine_nasal": RouteEffect(
+        share=0.35,
+        trajectories={
+            Trajectory.REMITTER: 0.22,
+            Trajectory.RESPONDER: 0.24,
+            Trajectory.PARTIAL: 0.22,
+            Trajectory.NON_RESPONDER: 0.32,
+        },
+        side_effect_factor={"drowsiness": 1.5, "dysgeusia": 1.3, "vertigo": 1.2},
+        source="SPRAVATO label: remission 22.5 % at week 4 [3.4]; frequencies [5.1]; "
+        "sedation in 34.7 % of sessions (REMS data) [3.4]",
+    ),
+}
+
+#: Share of drawn courses per route (pass as ``route_mix`` to draw routes).
+ROUTE_MIX: dict[str, float] = {route: e.share for route, e in ROUTE_EFFECTS.items()}
 
 _FIRST_NAMES = (
     "Avery",
@@ -228,18 +295,61 @@ def _next_weekday(d: dt.date) -> dt.date:
     return d
 
 
+def _route_mix(route_mix: Mapping[str, float]) -> dict[str, float]:
+    if not isinstance(route_mix, Mapping) or not route_mix:
+        raise InvalidInputError(
+            f"route_mix: a mapping of route to share, e.g. {ROUTE_MIX!r}; got {route_mix!r}."
+        )
+    unknown = [r for r in route_mix if r not in ROUTE_EFFECTS]
+    bad = [r for r, v in route_mix.items() if not isinstance(v, int | float) or not v >= 0]
+    if unknown or bad or sum(route_mix.values()) <= 0:
+        raise InvalidInputError(
+            f"route_mix: routes must be among {sorted(ROUTE_EFFECTS)} with shares of 0 or "
+            f"more and a positive sum (unknown: {unknown}, bad shares: {bad})."
+        )
+    total = float(sum(route_mix.values()))
+    return {r: float(v) / total for r, v in route_mix.items()}
+
+
 def generate_patients(
-    n: int = 12, *, seed: int = 2026, anchor: dt.date = DEMO_ANCHOR_DATE
+    n: int = 12,
+    *,
+    seed: int = 2026,
+    anchor: dt.date = DEMO_ANCHOR_DATE,
+    route_mix: Mapping[str, float] | None = None,
 ) -> list[SyntheticPatient]:
-    """``n`` synthetic patients with a full six-session course, reproducible from ``seed``."""
+    """``n`` synthetic patients with a full course, reproducible from ``seed``.
+
+    Without ``route_mix`` (the demo): six IV doses (every fifth patient IM), trajectories
+    from :data:`TRAJECTORY_PROPORTIONS`, the demo's stable line-up. With ``route_mix``
+    (e.g. :data:`ROUTE_MIX`): each patient's route is drawn with those shares, and the
+    route shapes the course (esketamine: eight label doses, twice weekly for four
+    weeks), the trajectory and the side effects as :data:`ROUTE_EFFECTS` says, with
+    its sources; the same seed gives the same patients.
+    """
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 100_000:
         raise InvalidInputError(f"n must be an integer from 1 to 100000; got {n!r}.")
     rng = np.random.default_rng(seed)
     kinds = list(TRAJECTORY_PROPORTIONS)
     probs = np.array([TRAJECTORY_PROPORTIONS[k] for k in kinds])
-    # Deterministic coverage for small demos: every trajectory appears, then draw.
-    order = [kinds[i % len(kinds)] for i in range(min(n, len(kinds)))]
-    order += [kinds[int(i)] for i in rng.choice(len(kinds), size=max(0, n - len(order)), p=probs)]
+    drawn_routes: list[str] | None = None
+    if route_mix is None:
+        # Deterministic coverage for small demos: every trajectory appears, then draw.
+        order = [kinds[i % len(kinds)] for i in range(min(n, len(kinds)))]
+        order += [
+            kinds[int(i)] for i in rng.choice(len(kinds), size=max(0, n - len(order)), p=probs)
+        ]
+    else:
+        mix = _route_mix(route_mix)
+        route_rng = np.random.default_rng([seed, 1])  # its own stream: the demo's is untouched
+        names = list(mix)
+        drawn_routes = [
+            names[int(i)] for i in route_rng.choice(len(names), size=n, p=list(mix.values()))
+        ]
+        order = []
+        for route in drawn_routes:
+            table = ROUTE_EFFECTS[route].trajectories
+            order.append(kinds[int(route_rng.choice(len(kinds), p=[table[k] for k in kinds]))])
     patients = []
     for idx, trajectory in enumerate(order):
         pid = f"SYN-{idx + 1:04d}"
@@ -253,7 +363,12 @@ def generate_patients(
         has_ptsd = idx % 4 == 1
         # Patients 3 and 8 (1-based) keep item 9 positive to the end: crisis banner demos.
         item9_positive = idx in (2, 7)
-        route = "im_ketamine" if idx % 5 == 4 else "iv_ketamine"
+        route = (
+            ("im_ketamine" if idx % 5 == 4 else "iv_ketamine")
+            if drawn_routes is None
+            else drawn_routes[idx]
+        )
+        factors = {} if drawn_routes is None else ROUTE_EFFECTS[route].side_effect_factor
         # Courses start on a Monday or Tuesday: with two doses a week (Mon/Thu or
         # Tue/Fri) every integration falls on a working day before the next dose.
         start = anchor + dt.timedelta(days=int(rng.integers(0, 21)))
@@ -263,7 +378,8 @@ def generate_patients(
         prep = tuple(_next_weekday(d) for d in prep)
         # Two doses a week (Mon/Thu pattern), at least two days apart [3.1].
         dose_dates, d = [], start
-        for k in range(6):
+        n_doses = 8 if route == "esketamine_nasal" else 6  # label induction: 2 a week, 4 weeks
+        for k in range(n_doses):
             dose_dates.append(d)
             d = _next_weekday(d + dt.timedelta(days=3 if k % 2 == 0 else 4))
         integration = tuple(_next_weekday(x + dt.timedelta(days=1)) for x in dose_dates)
@@ -271,6 +387,11 @@ def generate_patients(
         sessions = []
         big_rise_session = int(rng.integers(0, 6)) if idx % 3 == 0 else -1
         for k, day in enumerate(dose_dates):
+            if route == "esketamine_nasal":  # label doses [3.4]: day 1 56 mg (28 at 65+)
+                older = age >= 65
+                dose_mg = (28.0 if older else 56.0) if k == 0 else (56.0 if older else 84.0)
+            else:
+                dose_mg = round(weight * mg_per_kg, 1)
             effects = tuple(
                 (
                     name_,
@@ -281,14 +402,14 @@ def generate_patients(
                     ),
                 )
                 for name_, rate in SIDE_EFFECT_SESSION_RATES.items()
-                if rng.random() < rate
+                if rng.random() < min(rate * factors.get(name_, 1.0), 0.95)
             )
             sessions.append(
                 SyntheticDosingSession(
                     number=k + 1,
                     session_date=day,
                     route=route,
-                    dose_mg=round(weight * mg_per_kg, 1),
+                    dose_mg=dose_mg,
                     vitals=_vitals(rng, route, k == big_rise_session),
                     side_effects=effects,
                     dissociation_rating=int(rng.integers(0, 4)),
