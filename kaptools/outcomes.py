@@ -8,12 +8,13 @@ Change the protocol (e.g. a different response fraction) to ask "what if".
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from kaptools.errors import InvalidAnswerError, InvalidInputError
+from kaptools.partitions import is_dask_frame, outcomes_by_partition
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.scores import Instrument, definition
 from kaptools.scores._change import change_of_totals
@@ -72,11 +73,17 @@ def course_outcomes(
     for each distinct pair of totals, so they match the dashboards exactly; ``<NA>``
     where the instrument defines no such rule. Patients are never split across
     calls, so the function can run per partition of a frame partitioned by patient.
+    A Dask DataFrame is shuffled on ``patient_id`` and each partition goes through
+    this same code (:mod:`kaptools.partitions`); the result is identical.
 
     Raises:
         InvalidInputError: columns absent. InvalidAnswerError: an answer that is not a
         whole number in the instrument's range (the message names row, item and value).
     """
+    if is_dask_frame(frame):  # the same code per partition, patients kept together
+        return outcomes_by_partition(
+            frame, instrument, protocol=protocol, item_columns=item_columns
+        )
     protocol = protocol or default_protocol()
     defn = definition(instrument)
     cols = list(item_columns_of(defn.instrument))
@@ -186,6 +193,8 @@ def outcome_rates(outcomes: pd.DataFrame, by: str | Iterable[str] | None = None)
     A rule the instrument does not define stays <NA>; a patient whose response is
     not defined (baseline 0) is left out of that rate's denominator.
     """
+    if is_dask_frame(outcomes):
+        outcomes = cast(Any, outcomes).compute()
     keys = [] if by is None else [by] if isinstance(by, str) else list(by)
     absent = [c for c in [*keys, *_FLAGS] if c not in outcomes.columns]
     if absent:

@@ -27,6 +27,7 @@ import pandas as pd
 from kaptools.alerts import AlertLevel
 from kaptools.errors import InvalidInputError, RecordError
 from kaptools.limits import size_limit
+from kaptools.partitions import is_dask_frame, screen_by_partition
 from kaptools.progress import StageBar
 from kaptools.protocol import Protocol, ProtocolInfo, default_protocol
 from kaptools.protocol._screening import (
@@ -842,8 +843,9 @@ def screen_cohort(
     """Screen every patient of a cohort, column-wise.
 
     Args:
-        data: a DataFrame in the wide layout; the path of a ``.csv`` / ``.parquet`` /
-            ``.jsonl`` file;
+        data: a DataFrame in the wide layout (pandas, or Dask: each partition is
+            screened by this same code, see :mod:`kaptools.partitions`); the path of a
+            ``.csv`` / ``.parquet`` / ``.jsonl`` file;
             or an iterable of records (ScreeningRecord or mappings).
         protocol: the clinic's protocol; the shipped default when None.
         progress: a progress bar over the stages (read, checked, screened, tabulated):
@@ -859,6 +861,8 @@ def screen_cohort(
             columns, a missing file, an unsupported file type).
     """
     protocol = default_protocol() if protocol is None else protocol
+    if is_dask_frame(data):  # the same code per partition (kaptools.partitions)
+        return screen_by_partition(data, protocol)
     with StageBar(4, progress=progress, desc="kaptools screen") as bar:
         if isinstance(data, pd.DataFrame):
             frame = data
