@@ -134,7 +134,8 @@ def sync_patient_alerts(
     """Store every alert the patient's records raise that is not stored yet; all alerts.
 
     Sources: assessments (suicide items, under ``protocol``), saved screenings (their
-    C-SSRS and PHQ-9 alerts as saved) and dosing sessions (their ``safety_alerts``).
+    C-SSRS and PHQ-9 alerts as saved) and dosing sessions (their urgent flags and C-SSRS findings,
+    ``DosingSession.safety_alerts_under(protocol)``).
     Idempotent: an alert already stored for the same record and rule, open or
     acknowledged, is not raised again.
     """
@@ -167,13 +168,10 @@ def sync_patient_alerts(
             effective_at=rec.effective_at,
         )
     for saved in dosing_sessions(store, patient_id):
-        # The dosing-session record exposes its urgent findings as ``safety_alerts``
-        # (issue 8, session checklist); older records have none.
-        session_alerts = getattr(saved.session, "safety_alerts", ())
         raise_alerts(
             store,
             patient_id,
-            tuple(session_alerts),
+            saved.session.safety_alerts_under(protocol),
             source_kind=DOSING_SESSION_KIND,
             source_ref=saved.record_id,
             who=who,

@@ -166,6 +166,8 @@ class _AlertRow(_Base):
     effective_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
     raised_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
     raised_by: Mapped[str] = mapped_column(sa.String(120))
+    crisis_line: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    """The alert's own crisis line; None (rows before migration 0003) means the 988 line."""
 
 
 class _AlertAckRow(_Base):
@@ -733,6 +735,7 @@ class Store:
                 effective_at=effective_at,
                 raised_at=now,
                 raised_by=who,
+                crisis_line=alert.crisis_line,
             )
         )
         s.flush()  # the alert row exists before the audit row names it
@@ -1030,6 +1033,7 @@ def _stored_alert(r: _AlertRow, ack: _AlertAckRow | None) -> StoredAlert:
             message=r.message,
             action=r.action,
             source=r.source,
+            **({} if r.crisis_line is None else {"crisis_line": r.crisis_line}),
         ),
         source_kind=r.source_kind,
         source_ref=r.source_ref,

@@ -253,3 +253,54 @@ def test_alert_audit_rows_join_the_hash_chain(store):
     assert check.ok, check
     actions = [e.action for e in store.audit_entries("SYN-A")]
     assert actions[-2:] == ["raise_alert", "acknowledge_alert"]
+
+
+def test_dosing_session_alerts_are_stored_with_their_own_crisis_line():
+    """A session with an urgent SpO2 reading and suicidal thoughts: its alerts are stored
+    for the patient when saved (911 line for the medical one, 988 for suicide risk), a
+    record saved without them gets them on sync, once."""
+    from dataclasses import replace
+
+    from kaptools.sessions import (
+        DosingSession,
+        PreDoseChecks,
+        SideEffectReport,
+        VitalSigns,
+        save_dosing_session,
+    )
+
+    s = Store.in_memory()
+    s.add_patient(
+        "SYN-S", "S", birth_date=dt.date(1980, 1, 1), sex="female", weight_kg=70, author="t"
+    )
+    session = DosingSession(
+        "SYN-S",
+        "iv_ketamine",
+        dt.date(2026, 3, 9),
+        started_at=dt.datetime(2026, 3, 9, 10),
+        vitals=(
+            VitalSigns("pre_dose", 0, 128, 82, 72, 98),
+            VitalSigns("post_dose", 40, 150, 90, 76, 88),
+        ),
+        pre_dose=PreDoseChecks((), False, False),
+        weight_kg=70,
+        side_effects=(SideEffectReport("suicidal_thoughts", "moderate"),),
+    )
+    saved = save_dosing_session(s, session, "dr-s")
+    stored = {a.alert.rule_id: a for a in s.patient_alerts("SYN-S")}
+    assert set(stored) == {a.rule_id for a in session.safety_alerts}
+    assert all(a.source_ref == saved.record_id for a in stored.values())
+    assert "911" in stored["session_urgent_spo2"].alert.crisis_line
+    assert stored["session_side_effect_suicidal_thoughts"].alert.crisis_line == CRISIS_LINE_TEXT
+    # a record written without its alerts (e.g. before they were stored) gets them on sync
+    s.save_record(
+        "dosing_session",
+        "SYN-S",
+        replace(session, side_effects=()).to_dict(),
+        author="old",
+        effective_at=dt.date(2026, 3, 10),
+    )
+    n = len(s.patient_alerts("SYN-S"))
+    after = sync_patient_alerts(s, "SYN-S", who="sync")
+    assert len(after.alerts) == n + 1  # its urgent SpO2 alert
+    assert sync_patient_alerts(s, "SYN-S", who="sync") == after

@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 #: The schema as it was before migrations existed.
 BASELINE = "0001"
 #: The newest revision.
-HEAD = "0002"
+HEAD = "0003"
 
 
 def _config(connection: sa.Connection):  # -> alembic.config.Config
