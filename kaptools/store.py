@@ -32,6 +32,7 @@ from sqlalchemy.pool import StaticPool
 from kaptools.alerts import Acknowledgement, Alert, AlertLevel, StoredAlert
 from kaptools.config import database_url
 from kaptools.errors import (
+    AccessDeniedError,
     IncompleteInputError,
     InvalidInputError,
     KaptoolsError,
@@ -39,6 +40,7 @@ from kaptools.errors import (
     StaleVersionError,
     StoreError,
 )
+from kaptools.identity import Identity, Role, current_identity
 from kaptools.limits import entry_range
 
 __all__ = [
@@ -276,8 +278,16 @@ def _require_text(value: object, field: str, *, max_len: int = 120) -> str:
 class Store:
     """The kaptools database. ``Store()`` uses the configured URL (see kaptools.config)."""
 
-    def __init__(self, url: str | None = None, *, create: bool = True, echo: bool = False):
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        create: bool = True,
+        echo: bool = False,
+        identity: Identity | None = None,
+    ):
         self.url = database_url(url)
+        self._identity = identity
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if self.url.get_backend_name() == "sqlite":
             db = self.url.database
@@ -297,6 +307,43 @@ class Store:
             from kaptools.migrations import ensure_schema
 
             ensure_schema(self.engine, _Base.metadata)
+
+    # ---- who is acting, and may they ----------------------------------------
+    @property
+    def identity(self) -> Identity:
+        """Who acts through this store: the one given, else the current identity
+        (``KAPTOOLS_USER`` / ``KAPTOOLS_ROLE``, see :mod:`kaptools.identity`)."""
+        return self._identity or current_identity()
+
+    def _require(self, action: str, allowed: tuple[Role, ...]) -> Identity:
+        who = self.identity
+        if who.role not in allowed:
+            roles = ", ".join(r.value for r in allowed)
+            raise AccessDeniedError(
+                f"{who.user} ({who.role.value}) may not {action}: that is for the "
+                f"{roles} role{'s' if len(allowed) > 1 else ''}. Nothing was read or written."
+            )
+        return who
+
+    def _require_patient(self, s: Session, action: str, patient_id: object) -> None:
+        """Clinicians any patient; trainers synthetic (demo) patients only."""
+        who = self._require(action, (Role.CLINICIAN, Role.TRAINER))
+        if who.role is Role.TRAINER and isinstance(patient_id, str):
+            row = s.get(_PatientRow, patient_id)
+            if row is not None and not row.synthetic:
+                raise AccessDeniedError(
+                    f"{who.user} (trainer) may not {action} for patient {patient_id!r}: "
+                    "trainers work with synthetic demo patients only. Nothing was read or "
+                    "written."
+                )
+
+    def _shown(self, row: _PatientRow) -> Patient:
+        """A patient as the acting role may see them (de-identified for researchers and
+        admins: no name, no birth date)."""
+        if self.identity.role in (Role.RESEARCHER, Role.ADMIN):
+            return Patient(row.patient_id, "(de-identified)", None, row.sex, row.weight_kg,
+                           row.synthetic)
+        return _patient(row)
 
     @classmethod
     def in_memory(cls) -> Store:
@@ -372,6 +419,11 @@ class Store:
             )
         if birth_date is not None and not isinstance(birth_date, dt.date):
             raise InvalidInputError(f"birth_date must be a date; got {birth_date!r}.")
+        who = self._require("add patients", (Role.CLINICIAN, Role.TRAINER))
+        if who.role is Role.TRAINER and not synthetic:
+            raise AccessDeniedError(
+                f"{who.user} (trainer) may add synthetic demo patients only; nothing was saved."
+            )
         with self._tx() as s:
             if s.get(_PatientRow, patient_id) is not None:
                 raise InvalidInputError(
@@ -414,12 +466,18 @@ class Store:
                 raise NotFoundError(
                     f"No patient with id {patient_id!r}. Pick one from list_patients()."
                 )
-            return _patient(row)
+            if self.identity.role is Role.TRAINER:
+                self._require_patient(s, "read this patient", patient_id)
+            return self._shown(row)
 
     def list_patients(self) -> list[Patient]:
+        """Every patient the acting role may see (trainers: synthetic ones; researchers
+        and admins: de-identified)."""
         with self._sessions() as s:
-            rows = s.scalars(sa.select(_PatientRow).order_by(_PatientRow.patient_id))
-            return [_patient(r) for r in rows]
+            q = sa.select(_PatientRow).order_by(_PatientRow.patient_id)
+            if self.identity.role is Role.TRAINER:
+                q = q.where(_PatientRow.synthetic.is_(True))
+            return [self._shown(r) for r in s.scalars(q)]
 
     def has_patients(self) -> bool:
         with self._sessions() as s:
@@ -469,6 +527,7 @@ class Store:
             raise InvalidInputError(f"payload cannot be stored as JSON: {exc}.") from None
         now = _utcnow()
         with self._tx() as s:
+            self._require_patient(s, "write clinical records", patient_id)
             if s.get(_PatientRow, patient_id) is None:
                 raise NotFoundError(f"No patient with id {patient_id!r}; add the patient first.")
             if record_id is None:
@@ -542,6 +601,7 @@ class Store:
     def latest_records(self, kind: str, patient_id: str) -> list[StoredRecord]:
         """The newest version of each ``kind`` record of a patient, by effective time."""
         with self._sessions() as s:
+            self._require_patient(s, "read patients' records", patient_id)
             latest = (
                 sa.select(_RecordRow.record_id, sa.func.max(_RecordRow.version).label("v"))
                 .where(_RecordRow.kind == kind, _RecordRow.patient_id == patient_id)
@@ -593,6 +653,9 @@ class Store:
                     .order_by(_RecordRow.version)
                 )
             )
+            self._require_patient(
+                s, "read patients' records", rows[0].patient_id if rows else None
+            )
             if not rows:
                 raise NotFoundError(f"No record {record_id!r}.")
             return [_record(r) for r in rows]
@@ -623,7 +686,13 @@ class Store:
             )
 
     def audit_entries(self, patient_id: str | None = None) -> list[AuditEntry]:
+        """The audit log (of one patient): for admins and clinicians (trainers: of a
+        synthetic patient)."""
         with self._sessions() as s:
+            if self.identity.role is not Role.ADMIN:
+                if patient_id is None:
+                    self._require("read the whole audit log", (Role.CLINICIAN, Role.ADMIN))
+                self._require_patient(s, "read the audit log", patient_id)
             q = sa.select(_AuditRow).order_by(_AuditRow.id)
             if patient_id is not None:
                 q = q.where(_AuditRow.patient_id == patient_id)
@@ -663,6 +732,7 @@ class Store:
         when = _as_datetime(effective_at, "effective_at")
         try:
             with self._tx() as s:
+                self._require_patient(s, "raise alerts", patient_id)
                 if s.get(_PatientRow, patient_id) is None:
                     raise NotFoundError(
                         f"No patient with id {patient_id!r}; add the patient first."
@@ -777,6 +847,7 @@ class Store:
                 "Shorten it. Nothing was saved."
             )
         with self._tx() as s:
+            self._require("acknowledge alerts", (Role.CLINICIAN, Role.TRAINER))
             row = (
                 s.scalars(sa.select(_AlertRow).where(_AlertRow.alert_id == alert_id)).first()
                 if isinstance(alert_id, str)
@@ -786,6 +857,7 @@ class Store:
                 raise NotFoundError(
                     f"No alert {alert_id!r}. List a patient's alerts to find its id."
                 )
+            self._require_patient(s, "acknowledge alerts", row.patient_id)
             done = s.scalars(
                 sa.select(_AlertAckRow).where(_AlertAckRow.alert_id == alert_id)
             ).first()
@@ -826,6 +898,7 @@ class Store:
     def patient_alerts(self, patient_id: str, *, open_only: bool = False) -> list[StoredAlert]:
         """A patient's stored alerts, oldest finding first (open ones only, if asked)."""
         with self._sessions() as s:
+            self._require_patient(s, "read patients' alerts", patient_id)
             q = (
                 sa.select(_AlertRow, _AlertAckRow)
                 .outerjoin(_AlertAckRow, _AlertAckRow.alert_id == _AlertRow.alert_id)

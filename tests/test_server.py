@@ -53,6 +53,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerURL]:
         f"--KaptoolsVoila.max_kernels={CAP}",
         "--MappingKernelManager.cull_idle_timeout=4",
         "--MappingKernelManager.cull_interval=2",
+        "--KaptoolsVoila.cull_unconnected_after=8",
     )
     with voila_server(DASHBOARDS, extra_args=args, log_path=log) as base:
         wait_for(lambda: len(kernel_pids(base)) >= POOL, 120, "the preheated pool")

@@ -34,6 +34,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -62,6 +63,8 @@ SHARE_DIR = Path(__file__).resolve().parent / "share"
 #: fast path; this catches tabs that vanish without it, and plain GETs of a page).
 CULL_IDLE_S = 40
 CULL_INTERVAL_S = 10
+#: A page kernel whose browser has not connected yet is kept this long (seconds).
+CULL_UNCONNECTED_S = 180
 
 #: Everything from this server only. 'unsafe-inline' is needed by Voilà's own page
 #: (inline bootstrap scripts, widget styles); 'unsafe-eval' and blob: by the widget
@@ -249,6 +252,7 @@ def _track_restarts(base: type) -> type:
     class RestartTrackingKernelManager(base):
         async def start_kernel(self, *args: Any, **kwargs: Any) -> str:
             kernel_id = await ensure_async(super().start_kernel(*args, **kwargs))
+            self.__dict__.setdefault("kaptools_started", {})[kernel_id] = time.monotonic()
             restarted: set[str] = self.__dict__.setdefault("kaptools_restarted", set())
             if (kwargs.get("env") or {}).get("VOILA_PREHEAT") != "True":
                 # started for a request, not for the preheated pool
@@ -269,6 +273,21 @@ def _harden_kernel_manager(cls: type) -> type:
     """Add 'discard dead pool kernels' to Voilà's (preheating) kernel manager."""
 
     class KaptoolsKernelManager(cls):
+        def notify_connect(self, kernel_id: str) -> None:
+            self.__dict__.setdefault("kaptools_connected", set()).add(kernel_id)
+            super().notify_connect(kernel_id)
+
+        async def cull_kernel_if_idle(self, kernel_id: str) -> None:
+            """Cull idle disconnected kernels, but give a page that has not connected yet
+            (its browser still loading, slow on a busy machine) the longer grace
+            ``KaptoolsVoila.cull_unconnected_after``: culling it would blank the page."""
+            if kernel_id not in self.__dict__.get("kaptools_connected", set()):
+                started = self.__dict__.get("kaptools_started", {}).get(kernel_id)
+                grace = getattr(self.parent, "cull_unconnected_after", CULL_UNCONNECTED_S)
+                if started is not None and time.monotonic() - started < grace:
+                    return
+            await super().cull_kernel_if_idle(kernel_id)
+
         async def get_rendered_notebook(self, *args: Any, **kwargs: Any) -> Any:
             result = await super().get_rendered_notebook(*args, **kwargs)
             self.__dict__.setdefault("kaptools_page_kernels", set()).add(result[2])
@@ -332,6 +351,12 @@ class KaptoolsVoila(Voila):
         ["127.0.0.1", "localhost", "::1"],
         config=True,
         help="Host names this server answers to; any other Host header is refused.",
+    )
+    cull_unconnected_after = Int(
+        CULL_UNCONNECTED_S,
+        config=True,
+        help="Seconds a page kernel whose browser has not connected yet is kept before "
+        "culling may end it (a loading page must not lose its kernel).",
     )
     max_kernels = Int(
         24,

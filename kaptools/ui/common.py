@@ -411,6 +411,22 @@ class ConfigurationProblem:
         self.container = w.VBox([w.HTML(CSS), box])
 
 
+def lock_author(widget: w.Text) -> w.Text:
+    """Make an author field display-only: the signed-in person (the value it was built
+    with: kaptools.identity / KAPTOOLS_USER), never typed. The browser can still send a
+    new value over the widget's comm, so any change is put back at once."""
+    name = widget.value
+    widget.disabled = True
+    widget.add_class("kap-author-locked")
+
+    def keep(change: dict[str, Any]) -> None:
+        if change["new"] != name:
+            widget.value = name
+
+    widget.observe(keep, names="value")
+    return widget
+
+
 class PatientApp:
     """Base of the dashboard apps: one patient at a time, from the picker or ``?patient=``.
 

@@ -63,6 +63,7 @@ from kaptools.ui.common import (
     PatientApp,
     escape,
     guarded,
+    lock_author,
 )
 
 __all__ = ["EligibilityApp", "SummaryExport", "summary_document", "summary_text"]
@@ -784,6 +785,7 @@ class EligibilityApp(PatientApp):
             continuous_update=False,
         )
         self.screened_by.add_class("kap-screened-by")
+        lock_author(self.screened_by)
         self.screened_by.observe(lambda _c: self._render_export(), names="value")
         self.save_button = w.Button(
             description="Save screening", button_style="primary", icon="save"

@@ -62,6 +62,7 @@ from kaptools.ui.common import (
     PatientApp,
     escape,
     guarded,
+    lock_author,
     show_figure,
 )
 from kaptools.ui.session_form import UNSET, Choice, SessionForm, offered_routes
@@ -605,6 +606,7 @@ class PlannerApp(PatientApp):
         # Save and download
         self.author = w.Text(description="Saved by", value=author or current_user(), style=style)
         self.author.add_class("kap-plan-author")
+        lock_author(self.author)
         self.save_reason = w.Text(
             description="Reason for a new version",
             placeholder="(default: what the re-plan changed)",

@@ -45,7 +45,7 @@ from kaptools.sessions import (
 )
 from kaptools.sessions.scales import cadss6, moaa_s
 from kaptools.store import Store
-from kaptools.ui.common import ErrorBox, escape, guarded
+from kaptools.ui.common import ErrorBox, escape, guarded, lock_author
 
 __all__ = ["Choice", "SessionForm", "flags_html", "offered_routes", "parse_time"]
 
@@ -526,6 +526,7 @@ class SessionForm:
 
         self.notes = w.Textarea(description="Notes", layout=w.Layout(width="720px", height="60px"))
         self.author = _text("Recorded by", "kap-sf-author", "320px", value=author or current_user())
+        lock_author(self.author)
         self.reason = _text("Reason for the correction", "kap-sf-reason", "560px")
         self.save_button = w.Button(
             description="Save (in progress)", icon="save", layout=w.Layout(width="180px")

@@ -23,6 +23,7 @@ from kaptools.ui.common import (
     PatientApp,
     escape,
     guarded,
+    lock_author,
     show_figure,
 )
 
@@ -181,6 +182,7 @@ class TrendsApp(PatientApp):
         self.form_date.add_class("kap-entry-date")
         self.form_author = w.Text(description="Entered by", value=author or current_user())
         self.form_author.add_class("kap-entry-author")
+        lock_author(self.form_author)
         self.alerts = PatientAlertsPanel(
             store, protocol, author=lambda: self.form_author.value, on_change=self._update
         )
