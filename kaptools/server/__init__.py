@@ -221,7 +221,7 @@ class GuardedVoilaHandler(TornadoVoilaHandler):
         km = self.kernel_manager
         prune = getattr(km, "discard_dead_pool_kernels", None)
         if prune is not None:
-            await prune()
+            await prune(path)
         if path and path.endswith(".ipynb") and page_kernels(km) >= self.max_kernels:
             self.set_status(503)
             self.set_header("Retry-After", "30")
@@ -293,9 +293,20 @@ def _harden_kernel_manager(cls: type) -> type:
             self.__dict__.setdefault("kaptools_page_kernels", set()).add(result[2])
             return result
 
-        async def discard_dead_pool_kernels(self) -> int:
-            """Drop pool entries whose kernel died, restarted or whose pre-render failed."""
+        async def discard_dead_pool_kernels(self, notebook_name: str | None = None) -> int:
+            """Drop pool entries whose kernel died, restarted or whose pre-render failed.
+
+            With ``notebook_name`` (a page is about to take one of its kernels), entries
+            still starting are awaited first, so a kernel that died while starting is
+            caught too.
+            """
             restarted: set[str] = self.__dict__.get("kaptools_restarted", set())
+            for task in list(getattr(self, "_pools", {}).get(notebook_name, ())):
+                if not task.done():
+                    try:
+                        await task
+                    except Exception:  # judged below as a failed entry
+                        pass
             dropped = 0
             for name, pool in list(getattr(self, "_pools", {}).items()):
                 dropped_here = 0
