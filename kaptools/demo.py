@@ -40,6 +40,7 @@ import datetime as dt
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +74,10 @@ from kaptools.sessions import (
     DischargeChecklist,
     DissociationRating,
     DosingSession,
+    HoldOverride,
     PreDoseChecks,
     SedationRating,
+    SessionRecordStatus,
     Severity,
     SideEffect,
     SideEffectReport,
@@ -96,6 +99,7 @@ __all__ = [
     "DEMO_AUTHOR",
     "DEMO_CALENDAR",
     "DEMO_CLINICIAN",
+    "SESSION_SHOWCASE_PATIENT",
     "build_demo_database",
     "check_demo_store",
     "demo_dosing_session",
@@ -397,6 +401,83 @@ def demo_dosing_session(
     return session.complete(protocol)
 
 
+#: The demo patient whose sessions show the session checklist to trainers: dose 2 held
+#: at the pre-dose BP and given after a clinician's written override, an urgent
+#: post-dose reading at dose 4, and a booster held (not given) after the course.
+SESSION_SHOWCASE_PATIENT = "SYN-0005"
+_SHOWCASE_CLINICIAN = "Dr Demo (synthetic)"
+
+
+def _with_reading(session: DosingSession, point: VitalsTimepoint, sys: int, dia: int) -> tuple:
+    out = []
+    for v in session.vitals:
+        if v.timepoint is point:
+            v = VitalSigns(
+                v.timepoint,
+                v.minutes_after_dose,
+                sys,
+                dia,
+                v.heart_rate,
+                v.spo2,
+                v.respiratory_rate,
+            )
+        out.append(v)
+    return tuple(out)
+
+
+def _session_showcase(sessions: list[DosingSession], protocol: Protocol) -> list[DosingSession]:
+    """Dose 2: pre-dose 184/104 (hold), given after a clinician's override with a reason;
+    dose 4: post-dose 182/112 (urgent flag, then falling); a booster 7 days after the last
+    dose held at 186/112 and not given (in progress, no dose)."""
+    out = list(sessions)
+    two = replace(
+        out[1],
+        status=SessionRecordStatus.IN_PROGRESS,
+        protocol=None,
+        vitals=_with_reading(out[1], VitalsTimepoint.PRE_DOSE, 184, 104),
+    )
+    holds = tuple(f.rule_id for f in two.go_no_go(protocol).holds)
+    started = two.started_at or dt.datetime.combine(two.session_date, _SESSION_START)
+    two = replace(
+        two,
+        hold_override=HoldOverride(
+            _SHOWCASE_CLINICIAN,
+            "Recheck after 10 min rest 176/102; no symptoms; benefit outweighs the risk "
+            "(synthetic demo of an override)",
+            holds,
+            started - dt.timedelta(minutes=5),
+        ),
+        notes="Pre-dose blood pressure at the hold line; dose given after a clinician's "
+        "written override (synthetic demo).",
+    )
+    out[1] = two.complete(protocol)
+    four = replace(
+        out[3],
+        status=SessionRecordStatus.IN_PROGRESS,
+        protocol=None,
+        vitals=_with_reading(out[3], VitalsTimepoint.POST_DOSE, 182, 112),
+        notes="Post-dose 182/112: urgent flag; recheck in 15 min falling, no crisis "
+        "symptoms (synthetic demo).",
+    )
+    out[3] = four.complete(protocol)
+    last = out[-1]
+    held_day = last.session_date + dt.timedelta(days=7)
+    held = DosingSession(
+        patient_id=last.patient_id,
+        route=last.route,
+        session_date=held_day,
+        vitals=(VitalSigns(VitalsTimepoint.PRE_DOSE, 0, 186, 112, 78, 97, 14),),
+        pre_dose=last.pre_dose,
+        weight_kg=last.weight_kg,
+        patient_age_years=last.patient_age_years,
+        first_dose=False,
+        notes="Booster held: pre-dose blood pressure at the hold line; no dose given, GP "
+        "review of blood pressure before rebooking (synthetic demo).",
+    )
+    out.append(held)
+    return out
+
+
 def _store_patient(
     store: Store, p: SyntheticPatient, protocol: Protocol, *, not_eligible: bool
 ) -> None:
@@ -425,10 +506,11 @@ def _store_patient(
     result = screen(record, protocol=protocol)
     save_screening(store, p.patient_id, record, result, DEMO_AUTHOR, effective_at=screened_on)
     plan = _course_plan(store, p, result, protocol)
-    for s in p.sessions:
-        save_dosing_session(
-            store, demo_dosing_session(p, s, protocol=protocol, plan=plan), DEMO_AUTHOR
-        )
+    sessions = [demo_dosing_session(p, s, protocol=protocol, plan=plan) for s in p.sessions]
+    if p.patient_id == SESSION_SHOWCASE_PATIENT and len(sessions) >= 4:
+        sessions = _session_showcase(sessions, protocol)
+    for session in sessions:
+        save_dosing_session(store, session, DEMO_AUTHOR, protocol=protocol)
     _demo_alerts(store, p, protocol)
     if not_eligible:
         on = max(a.administered_on for a in p.assessments) + _RESCREENING_AFTER_FOLLOW_UP

@@ -6,13 +6,25 @@ import time
 
 import pytest
 
-from kaptools.demo import DEMO_AUTHOR, build_demo_database, main, not_eligible_patient_id
+from kaptools.demo import (
+    DEMO_AUTHOR,
+    SESSION_SHOWCASE_PATIENT,
+    build_demo_database,
+    main,
+    not_eligible_patient_id,
+)
 from kaptools.errors import InvalidInputError
 from kaptools.protocol import default_protocol
 from kaptools.scheduling import load_latest_plan, plan_history, plan_violations
 from kaptools.screening import load_screening
 from kaptools.screening.persistence import SCREENING_KIND
-from kaptools.sessions import SessionRecordStatus, SideEffect, dosing_sessions
+from kaptools.sessions import (
+    GoStatus,
+    SessionRecordStatus,
+    SideEffect,
+    dosing_sessions,
+    hold_overrides,
+)
 from kaptools.store import Store
 from kaptools.synthetic import SIDE_EFFECT_SESSION_RATES
 
@@ -87,6 +99,9 @@ def test_dosing_sessions_are_complete_records_linked_to_the_plan(demo) -> None:
     for p in patients:
         plan = load_latest_plan(store, p.patient_id).plan
         saved = dosing_sessions(store, p.patient_id)
+        if p.patient_id == SESSION_SHOWCASE_PATIENT:
+            *saved, held = saved  # the held booster (see the showcase test)
+            assert held.session.dose_mg is None
         assert len(saved) == len(p.sessions)
         for rec, syn in zip(saved, p.sessions, strict=True):
             s = rec.session
@@ -198,3 +213,22 @@ def test_demo_has_acknowledged_and_open_safety_alerts(demo) -> None:
     }
     assert any(a.source_kind == INCOMPLETE_ASSESSMENT_ALERT_KIND for a in still_open)
     assert "acknowledge_alert" in {e.action for e in store.audit_entries()}
+
+
+def test_demo_shows_a_held_dose_an_override_and_an_urgent_post_dose_flag(demo) -> None:
+    """Trainers can show: a dose held and not given, a hold given after a clinician's
+    written override (its own audit-logged record), and an urgent post-dose flag that is a
+    stored, open alert."""
+    store, patients = demo
+    if SESSION_SHOWCASE_PATIENT not in {p.patient_id for p in patients}:
+        pytest.skip("the demo is smaller than the showcase patient's number")
+    saved = [s.session for s in dosing_sessions(store, SESSION_SHOWCASE_PATIENT)]
+    held = [s for s in saved if s.go_no_go().status is GoStatus.HOLD and s.dose_mg is None]
+    overridden = [s for s in saved if s.go_no_go().overridden and s.dose_mg is not None]
+    urgent = [s for s in saved if s.urgent_flags()]
+    assert held and overridden and urgent
+    assert all(s.status is SessionRecordStatus.COMPLETE for s in overridden + urgent)
+    (override,) = hold_overrides(store, SESSION_SHOWCASE_PATIENT)
+    assert override.payload["reason"] == overridden[0].hold_override.reason
+    rules = {a.alert.rule_id for a in store.patient_alerts(SESSION_SHOWCASE_PATIENT)}
+    assert "session_urgent_systolic" in rules

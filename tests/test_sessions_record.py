@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 from dataclasses import replace
 from importlib import resources
 
@@ -362,3 +363,87 @@ def test_any_input_dict_parses_or_fails_as_a_record_error(data):
     except RecordError:
         return
     assert isinstance(session, DosingSession)
+
+
+# -- REMS Patient Monitoring Form -------------------------------------------------------
+
+REMS_QUESTIONS = (
+    "Patient enrolled in the SPRAVATO REMS",
+    "First treatment session",
+    "Concomitant medications (sedation, BP)",
+    "Dose (mg)",
+    "Lot number",
+    "Time of administration (first device)",
+    "Blood pressure before administration",
+    "Blood pressure about 40 min after",
+    "Blood pressure before discharge",
+    "Vital signs acceptable before administration",
+    "Vital signs acceptable at the end of monitoring",
+    "Sedation during monitoring",
+    "Dissociation during monitoring",
+    "Respiratory depression during monitoring",
+    "Lowest SpO2 (pulse oximetry), %",
+    "Serious adverse event",
+    "Time the patient would have been ready to leave",
+    "Total time, first device to end of monitoring (min)",
+    "Discharged",
+)
+
+
+def test_rems_form_has_every_field_and_derives_what_the_record_shows():
+    """Every PMF question is on the form; 'vital signs acceptable' comes from the numbers."""
+    form = _eske().rems_form()
+    questions = [q for q, _ in form.rows()]
+    assert all(q in questions for q in REMS_QUESTIONS)
+    assert form.complete and (True, True) == (
+        form.vital_signs_acceptable_before,
+        form.vital_signs_acceptable_at_end,
+    )
+    rising = _eske(
+        vitals=(
+            VitalSigns("pre_dose", 0, 128, 82, 70, 98),
+            VitalSigns("post_dose", 40, 150, 92, 76, 97),
+            VitalSigns("pre_discharge", 120, 160, 95, 72, 98),
+        )
+    ).rems_form()
+    assert rising.vital_signs_acceptable_at_end is False
+
+
+@pytest.mark.parametrize(
+    "field", ["ready_to_leave_at", "sedation", "dissociation", "respiratory_depression"]
+)
+def test_complete_is_refused_while_a_rems_field_is_missing(field):
+    """Each clinician-answered REMS field missing blocks completion and is named."""
+    session = _eske(rems=replace(REMS_OK, **{field: None}))
+    assert field in session.rems_form().missing
+    with pytest.raises(IncompleteInputError) as err:
+        session.complete()
+    assert (f"rems.{field}",) == err.value.missing
+
+
+def test_rems_answers_cannot_contradict_the_record():
+    """'No sedation' with MOAA/S 4 recorded, or 'no respiratory depression' with SpO2 88 %,
+    is refused naming the field and the reading."""
+    with pytest.raises(RecordError, match=r"rems\.sedation.*MOAA/S 4"):
+        _eske(rems=replace(REMS_OK, sedation=False)).complete()
+    low = _eske(
+        vitals=(
+            VitalSigns("pre_dose", 0, 128, 82, 70, 98),
+            VitalSigns("post_dose", 40, 150, 92, 76, 88),
+            VitalSigns("pre_discharge", 120, 130, 84, 72, 98),
+        )
+    )
+    assert any("respiratory_depression" in c for c in low.rems_form().contradictions)
+    with pytest.raises(RecordError, match=r"rems\.dissociation"):
+        _eske(rems=replace(REMS_OK, dissociation=False)).complete()
+
+
+def test_rems_form_prints_as_a_self_contained_page():
+    """The filled form is a printable HTML page with every answer, escaped, fetching nothing."""
+    page = _eske(lot_number="<LOT&1>").rems_form().to_html_page()
+    assert page.startswith("<!DOCTYPE html>") and "@media print" in page
+    assert all(html.escape(q) in page for q in REMS_QUESTIONS)
+    assert "&lt;LOT&amp;1&gt;" in page and "<LOT&1>" not in page
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+    missing = _eske(rems=replace(REMS_OK, ready_to_leave_at=None)).rems_form().to_html_page()
+    assert "Not ready to file" in missing and "ready_to_leave_at" in missing
