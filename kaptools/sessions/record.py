@@ -23,13 +23,14 @@ References:
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import enum
 import html
 import itertools
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -872,7 +873,12 @@ class DosingSession:
         """
         protocol = protocol or default_protocol()
         self._check_complete(protocol)
-        return replace(self, status=SessionRecordStatus.COMPLETE, protocol=protocol.info)
+        # Checked just now: mark it complete without running the check a second time
+        # (``replace`` would re-run it in __post_init__).
+        done = copy.copy(self)
+        object.__setattr__(done, "status", SessionRecordStatus.COMPLETE)
+        object.__setattr__(done, "protocol", protocol.info)
+        return done
 
     # -- REMS ---------------------------------------------------------------------------
 
