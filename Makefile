@@ -19,12 +19,13 @@ PYTEST_ARGS ?=
 # request arrives), kernels of closed pages freed, a kernel cap, no sources.
 VOILA_FLAGS = --Voila.ip=$(HOST) --port=$(PORT)
 
-.PHONY: run test install install-test browser postgres-server lint demo-db bench load-test clean help
+.PHONY: run test install install-test browser postgres-server lint demo-db bench load-test fuzz clean help
 
 help:
 	@echo "make run   - serve the dashboards on http://$(HOST):$(PORT)/ (synthetic demo data)"
 	@echo "make test  - install test dependencies and a headless Chromium, run lint and every test"
 	@echo "make bench - run the benchmark scripts (needs 'make test' once)"
+	@echo "make fuzz  - the long fuzz run: FUZZ_EXAMPLES (10000) cases per entry point, with figures"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -88,6 +89,16 @@ load-test: install-test browser
 
 bench: install-test browser
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# The long fuzz run (issue 13): tests/test_fuzz.py with FUZZ_EXAMPLES cases per entry
+# point (make test runs 25), then the figures: calls, refusals, slowest CPU time.
+FUZZ_EXAMPLES ?= 10000
+FUZZ_REPORT ?= var/fuzz-report.jsonl
+fuzz: install-test
+	@mkdir -p $(dir $(FUZZ_REPORT)) && rm -f $(FUZZ_REPORT)
+	KAPTOOLS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) KAPTOOLS_FUZZ_REPORT=$(FUZZ_REPORT) \
+	  $(BIN)/python -m pytest -q -p no:randomly tests/test_fuzz.py
+	$(BIN)/python benchmarks/fuzz_report.py $(FUZZ_REPORT)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis .ruff_cache .mypy_cache

@@ -121,7 +121,7 @@ def _check_output(path: Path, *, what: str, suffixes: tuple[str, ...]) -> None:
 def _run_screen(args: argparse.Namespace) -> int:
     from kaptools.protocol import load_protocol, protocol_from_env
     from kaptools.screening import screen_cohort, screening_record_schema
-    from kaptools.spreadsheet import safe_frame
+    from kaptools.spreadsheet import CSV_LINE_END, safe_frame
 
     if args.schema:
         text = json.dumps(screening_record_schema(), indent=2, ensure_ascii=False) + "\n"
@@ -151,7 +151,7 @@ def _run_screen(args: argparse.Namespace) -> int:
     result.write(out, rule_columns=args.rule_columns)
     malformed = len(result.errors) > 0
     if malformed:
-        safe_frame(result.errors).to_csv(errors_out, index=False)
+        safe_frame(result.errors).to_csv(errors_out, index=False, lineterminator=CSV_LINE_END)
     if not args.quiet:
         print(result.summary)
         print(f"Per-patient table written to {out}.")

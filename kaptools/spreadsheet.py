@@ -16,7 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["FORMULA_STARTS", "safe_cell", "safe_frame"]
+__all__ = ["CSV_LINE_END", "FORMULA_STARTS", "safe_cell", "safe_frame"]
+
+CSV_LINE_END = "\r\n"
+"""Rows end with CR LF (RFC 4180). With it, the csv writer quotes every cell holding a CR
+or an LF; with a bare LF ending it leaves a CR unquoted, which splits the row when read."""
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet read a cell as a formula (OWASP)."""

@@ -386,14 +386,13 @@ def _iv_plan(**kw: object):
 
     from kaptools.scheduling import ClinicCalendar, plan_course
 
+    args: dict[str, object] = {"weight_kg": 70, "age": 40, **kw}
     return plan_course(
         "iv_ketamine",
         dt.date(2026, 3, 2),
         calendar=ClinicCalendar(country="US", subdivision="NY"),
         screening_status="eligible",
-        weight_kg=70,
-        age=40,
-        **kw,
+        **args,  # type: ignore[arg-type]
     )
 
 
@@ -464,3 +463,84 @@ def test_a_dosing_session_refuses_a_patient_id_with_control_characters(pid: str)
 
     with pytest.raises(RecordError, match="patient_id"):
         DosingSession(pid, "iv_ketamine", dt.date(2026, 3, 9))
+
+
+# ---------------------------------------------------------------------------
+# Planner entry points: wrong types and magnitudes are named; a plan's dose count is bounded
+# (tests committed together with their fix, found by tests/test_fuzz.py)
+
+
+@pytest.mark.parametrize(
+    ("kw", "field"),
+    [
+        ({"extra_instruments": None}, "extra_instruments"),
+        ({"extra_instruments": [1, 2]}, "extra_instruments"),
+        ({"protocol": "default.toml"}, "protocol"),
+        ({"template": 3}, "template"),
+        ({"weight_kg": 10**400}, "weight_kg"),
+        ({"age": 10**400}, "age"),
+        ({"phase_doses": {"booster": 100_000}}, "plan_doses_max"),
+    ],
+)
+def test_plan_course_names_a_wrong_argument(kw: dict[str, object], field: str) -> None:
+    """A kaptools error naming the argument, never a TypeError or OverflowError from inside."""
+    import time
+
+    from kaptools.errors import InvalidInputError
+
+    start = time.perf_counter()
+    with pytest.raises(InvalidInputError, match=field):
+        _iv_plan(**kw)
+    assert time.perf_counter() - start < 2
+
+
+@pytest.mark.parametrize(
+    ("kw", "field"),
+    [
+        ({"missed": None}, "missed"),
+        ({"missed": [[1]]}, "missed"),
+        ({"moved": [1, 2]}, "moved"),
+        ({"calendar": "NY"}, "calendar"),
+        ({"protocol": object()}, "protocol"),
+    ],
+)
+def test_replan_names_a_wrong_argument(kw: dict[str, object], field: str) -> None:
+    """replan refuses wrong types with an InvalidInputError naming the argument."""
+    import datetime as dt
+
+    from kaptools.errors import InvalidInputError
+    from kaptools.scheduling import replan
+
+    plan = _iv_plan(patient_id="SYN-1")
+    with pytest.raises(InvalidInputError, match=field):
+        replan(plan, as_of=dt.date(2026, 3, 10), **kw)  # type: ignore[arg-type]
+
+
+def test_check_plan_names_a_wrong_argument() -> None:
+    from kaptools.errors import InvalidInputError
+    from kaptools.scheduling import check_plan
+
+    with pytest.raises(InvalidInputError, match="plan"):
+        check_plan({"sessions": []})  # type: ignore[arg-type]
+
+
+def test_a_csv_cell_holding_a_carriage_return_stays_in_its_row() -> None:
+    """The CSV writers end rows with CR LF, so a CR inside a cell is quoted, not a row break."""
+    import dataclasses
+
+    from kaptools.scheduling import plan_to_csv
+
+    plan = _iv_plan(patient_id="SYN-1")
+    sessions = list(plan.sessions)
+    sessions[0] = dataclasses.replace(sessions[0], note="a\rb")
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                plan_to_csv(dataclasses.replace(plan, sessions=tuple(sessions))), newline=""
+            )
+        )
+    )
+    assert (
+        len(rows) == len(plan.sessions) + 1
+        and rows[1][-3:].count("a\rb") + rows[1].count("a\rb") >= 1
+    )

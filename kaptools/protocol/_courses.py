@@ -409,6 +409,8 @@ class CoursesSection(Section):
     patient_weight_max_kg: Threshold
     weight_review_above_kg: Threshold | None = None
     """A weight-based dose for a weight above this is flagged for clinician review."""
+    plan_doses_max: Threshold | None = None
+    """The most doses one course plan may hold (``None``: the shipped default's value)."""
     measures: MeasureSchedule
     integration: IntegrationRules = IntegrationRules(
         places=(IntegrationPlace.CLINIC, IntegrationPlace.VIDEO),
@@ -426,6 +428,11 @@ class CoursesSection(Section):
     @classmethod
     def _prep(cls, t: Threshold) -> Threshold:
         return _whole(t, minimum=0, what="preparation_sessions")
+
+    @field_validator("plan_doses_max")
+    @classmethod
+    def _plan_doses(cls, t: Threshold | None) -> Threshold | None:
+        return None if t is None else _whole(t, minimum=1, what="plan_doses_max")
 
     @field_validator("preparation_min_gap_days")
     @classmethod

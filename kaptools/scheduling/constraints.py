@@ -666,6 +666,16 @@ def check_plan(
         >>> check_plan(plan) is plan
         True
     """
+    from kaptools.protocol import Protocol
+    from kaptools.scheduling.calendar import ClinicCalendar
+    from kaptools.scheduling.plan import CoursePlan
+    from kaptools.validation import check_type
+
+    check_type("plan", plan, CoursePlan, "a CoursePlan (from plan_course or replan)")
+    if protocol is not None:
+        check_type("protocol", protocol, Protocol, "a Protocol or None")
+    if calendar is not None:
+        check_type("calendar", calendar, ClinicCalendar, "a ClinicCalendar or None")
     found = plan_violations(plan, protocol, calendar)
     raise_violations(found)
     return plan

@@ -32,6 +32,7 @@ from kaptools.protocol._courses import (
     RouteCourse,
     WeightBasedDose,
 )
+from kaptools.validation import shown
 
 __all__ = [
     "CLINICIAN_CONFIRMATION",
@@ -148,8 +149,21 @@ class DoseCalculation:
         )
 
 
+_NUMBER_MAX_ABS = 1e15
+"""Larger magnitudes are refused before any arithmetic (an int of 400 digits has no float)."""
+
+
 def _is_number(x: object) -> TypeGuard[int | float | Decimal]:
-    return isinstance(x, int | float | Decimal) and not isinstance(x, bool) and math.isfinite(x)
+    if isinstance(x, bool):
+        return False
+    if isinstance(x, int):
+        return abs(x) <= _NUMBER_MAX_ABS
+    if not isinstance(x, float | Decimal):
+        return False
+    try:
+        return bool(math.isfinite(x) and abs(float(x)) <= _NUMBER_MAX_ABS)
+    except (OverflowError, ArithmeticError):
+        return False
 
 
 def check_weight(weight_kg: object, protocol: Protocol) -> float:
@@ -164,7 +178,7 @@ def check_weight(weight_kg: object, protocol: Protocol) -> float:
     if not _is_number(weight_kg) or not lo.value <= float(weight_kg) <= hi.value:
         msg = (
             f"weight_kg: must be a number from {fmt_number(lo.value)} to "
-            f"{fmt_number(hi.value)} {lo.unit} (got {weight_kg!r}); check the entry "
+            f"{fmt_number(hi.value)} {lo.unit} (got {shown(weight_kg)}); check the entry "
             f"(source: {lo.source})"
         )
         raise InvalidInputError(msg)
@@ -183,7 +197,10 @@ def check_age(age: object, *, required: bool) -> int | None:
             raise IncompleteInputError(msg, missing=("age",))
         return None
     if isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= _AGE_YEARS_MAX:
-        msg = f"age: must be whole years from 0 to {_AGE_YEARS_MAX} (got {age!r}); check the entry"
+        msg = (
+            f"age: must be whole years from 0 to {_AGE_YEARS_MAX} (got {shown(age)}); check "
+            f"the entry"
+        )
         raise InvalidInputError(msg)
     return age
 

@@ -19,7 +19,7 @@ from icalendar import Calendar, Event
 
 from kaptools.errors import InvalidInputError
 from kaptools.scheduling.plan import CoursePlan, PlannedSession, SessionStatus
-from kaptools.spreadsheet import safe_cell
+from kaptools.spreadsheet import CSV_LINE_END, safe_cell
 from kaptools.validation import check_identifier, check_text_line
 
 __all__ = ["CSV_COLUMNS", "plan_to_csv", "plan_to_ics", "plan_uid"]
@@ -181,7 +181,7 @@ def plan_to_csv(plan: CoursePlan) -> str:
         msg = f"plan: must be a CoursePlan (got {type(plan).__name__})"
         raise InvalidInputError(msg)
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator=CSV_LINE_END)
     writer.writeheader()
     for s in plan.sessions:
         writer.writerow(

@@ -43,7 +43,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import warnings
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -83,7 +83,7 @@ from kaptools.scheduling.plan import (
 )
 from kaptools.scheduling.templates import CourseTemplate, SessionKind, course_template
 from kaptools.screening.result import ScreeningResult
-from kaptools.validation import check_identifier
+from kaptools.validation import check_identifier, check_type, shown
 
 __all__ = ["plan_course", "replan"]
 
@@ -269,6 +269,30 @@ def _with_later_start(
     return PlanningError(msg, constraint=exc.constraint)
 
 
+def _check_protocol_arg(protocol: object) -> None:
+    if protocol is not None and not isinstance(protocol, Protocol):
+        msg = (
+            f"protocol: must be a Protocol or None (got {type(protocol).__name__}); load one "
+            f"with kaptools.load_protocol(path)"
+        )
+        raise InvalidInputError(msg)
+
+
+def _check_names(name: str, value: object) -> None:
+    """A text or a collection of texts (instrument names, caution texts)."""
+    if isinstance(value, str):
+        return
+    ok = isinstance(value, Collection) and not isinstance(value, bytes | Mapping)
+    if ok:
+        ok = all(isinstance(x, str) for x in value)  # type: ignore[attr-defined]  # checked above
+    if not ok:
+        msg = (
+            f"{name}: must be a list of names (text), or () for none (got "
+            f"{type(value).__name__} {shown(value)})"
+        )
+        raise InvalidInputError(msg)
+
+
 def plan_course(
     route: Route | str,
     start: dt.date,
@@ -339,6 +363,10 @@ def plan_course(
     if screening is not None and not isinstance(screening, ScreeningResult):
         msg = f"screening: must be a ScreeningResult or None (got {type(screening).__name__})"
         raise InvalidInputError(msg)
+    _check_protocol_arg(protocol)
+    _check_names("extra_instruments", extra_instruments)
+    if template is not None:
+        check_type("template", template, str, "a template name (text) or None")
     status, caution_texts = screening_gate(screening_status, cautions, screening)
     protocol = protocol or default_protocol()
     start = _as_date(start, "start")
@@ -693,6 +721,28 @@ def replan(
     """
     if not isinstance(plan, CoursePlan):
         msg = f"plan: must be a CoursePlan (got {type(plan).__name__})"
+        raise InvalidInputError(msg)
+    _check_protocol_arg(protocol)
+    if calendar is not None:
+        check_type("calendar", calendar, ClinicCalendar, "a ClinicCalendar or None")
+    if moved is not None and not isinstance(moved, Mapping):
+        msg = (
+            f"moved: must be a mapping of session index to new date (got "
+            f"{type(moved).__name__}); pass {{index: date}}"
+        )
+        raise InvalidInputError(msg)
+    if isinstance(missed, str | bytes | Mapping) or not isinstance(missed, Collection):
+        msg = (
+            f"missed: must be a collection of session indices (got {type(missed).__name__}); "
+            f"pass e.g. [3, 4]"
+        )
+        raise InvalidInputError(msg)
+    try:
+        hash_ok = all(isinstance(i, Hashable) for i in missed)
+    except TypeError:
+        hash_ok = False
+    if not hash_ok:
+        msg = "missed: every entry must be a session index (a whole number)"
         raise InvalidInputError(msg)
     protocol = protocol or default_protocol()
     if protocol.info.sha256 != plan.protocol.sha256:

@@ -217,6 +217,13 @@ def _course_template(
             raise InvalidInputError(msg)
         doses[p.phase] = n
         periods[p.phase] = period
+    limit = protocol.courses.plan_doses_max or default_protocol().courses.plan_doses_max
+    if limit is not None and sum(doses.values()) > limit.value:
+        msg = (
+            f"phase_doses: {sum(doses.values()):,} doses in one plan is more than the protocol's "
+            f"plan_doses_max of {limit.int_value:,}; plan fewer doses and extend the course later"
+        )
+        raise InvalidInputError(msg)
     per, most = _rhythms(course, periods, returned)
 
     slots: list[DoseSlot] = []

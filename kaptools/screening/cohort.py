@@ -55,7 +55,7 @@ from kaptools.screening.record import ScreeningRecord, phq9_definition
 from kaptools.screening.result import ScreeningStatus
 from kaptools.screening.rules import MEDICATION_RULES, code_matches, phq9_alert_id
 from kaptools.screening.tables import TrialRole, drug_tables
-from kaptools.spreadsheet import safe_frame
+from kaptools.spreadsheet import CSV_LINE_END, safe_frame
 
 __all__ = [
     "MALFORMED",
@@ -522,7 +522,7 @@ class CohortResult:
             table = pd.concat([table, flags], axis=1)
         suffix = out.suffix.lower()
         if suffix == ".csv":
-            safe_frame(table).to_csv(out, index=False)
+            safe_frame(table).to_csv(out, index=False, lineterminator=CSV_LINE_END)
         elif suffix in (".jsonl", ".ndjson"):
             table.to_json(out, orient="records", lines=True)
         elif suffix == ".parquet":

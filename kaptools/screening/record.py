@@ -340,11 +340,14 @@ class ScreeningRecord(_Edge):
             whole = (
                 isinstance(v, int | float)
                 and not isinstance(v, bool)
+                and defn.item_min <= v <= defn.item_max  # range first: 10**400 has no float
                 and float(v).is_integer()
-                and defn.item_min <= v <= defn.item_max
             )
             if not whole:
-                msg = f"PHQ-9 item {i} is {v!r}; answers are whole numbers {defn.answer_range}"
+                msg = (
+                    f"PHQ-9 item {i} is {shorten(v)}; answers are whole numbers "
+                    f"{defn.answer_range}"
+                )
                 raise ValueError(msg)
             out.append(int(v))
         return None if all(v is None for v in out) else tuple(out)
