@@ -95,7 +95,7 @@ bench: install-test browser
 FUZZ_EXAMPLES ?= 10000
 FUZZ_REPORT ?= var/fuzz-report.jsonl
 fuzz: install-test
-	@mkdir -p $(dir $(FUZZ_REPORT)) && rm -f $(FUZZ_REPORT)
+	@mkdir -p $(dir $(FUZZ_REPORT))
 	KAPTOOLS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) KAPTOOLS_FUZZ_REPORT=$(FUZZ_REPORT) \
 	  $(BIN)/python -m pytest -q -p no:randomly tests/test_fuzz.py
 	$(BIN)/python benchmarks/fuzz_report.py $(FUZZ_REPORT)

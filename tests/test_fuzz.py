@@ -99,11 +99,12 @@ def call(name: str, fn: Callable[[], Any], *, fields: tuple[str, ...] = ()) -> A
     return result
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(autouse=True)
 def _report() -> Any:
+    """After each test, the figures so far replace the report (a cut-short run keeps them)."""
     yield
     if REPORT_PATH:
-        with open(REPORT_PATH, "a", encoding="utf-8") as fh:
+        with open(REPORT_PATH, "w", encoding="utf-8") as fh:
             for name, t in sorted(TALLIES.items()):
                 fh.write(json.dumps({"entry_point": name, **dataclasses.asdict(t)}) + "\n")
 
