@@ -317,7 +317,7 @@ def plan_kwargs(draw: st.DrawFn) -> dict[str, Any]:
             hostile_value,
             st.dictionaries(
                 st.sampled_from(["induction", "booster", "maintenance", "x"]),
-                st.one_of(st.integers(-5, 200_000), hostile_number),
+                st.one_of(st.integers(-5, 300), st.integers(12_001, 10**9), hostile_number),
                 max_size=2,
             ),
         ),
