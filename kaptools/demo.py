@@ -208,6 +208,7 @@ def demo_screening_record(
             "weight_kg": p.weight_kg,
             "pregnant": "no" if female else "unknown",
             "breastfeeding": "no" if female else "unknown",
+            "pregnancy_prevention_discussed": "yes" if female else "unknown",
             "diagnoses": ["F33.1", *(["F43.10"] if p.has_ptsd else [])],
             "antidepressant_trials": trials,
             "current_medications": medications,
@@ -218,6 +219,7 @@ def demo_screening_record(
             "cssrs": {
                 "wish_to_be_dead": "yes" if p.item9_positive else "no",
                 "active_thoughts": "no",
+                "behaviour_lifetime": "no",
                 "behaviour_past_3_months": "no",
             },
         }

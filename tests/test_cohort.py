@@ -52,6 +52,8 @@ def assert_same_as_single_path(
         single = screen(record, protocol=protocol)
         where = f"row {i + 1}: {single.summary}"
         assert table["status"].iloc[i] == single.status.value, where
+        for route, route_status in single.routes.items():
+            assert table[f"status_{route.value}"].iloc[i] == route_status.value, where
         assert set(ids[fired[i]]) == set(single.rule_ids), where
         assert set(alert_ids[alerts[i]]) == {a.rule_id for a in single.alerts}, where
         assert table["failed_adequate_trials"].iloc[i] == single.failed_adequate_trials, where
@@ -188,6 +190,10 @@ def records(draw: st.DrawFn) -> dict[str, Any]:
         ),
         **draw(blood_pressure()),
     }
+    cssrs = data["cssrs"]
+    if cssrs is not None and cssrs["behaviour_past_3_months"] == "yes":
+        # Behaviour in the past 3 months is lifetime behaviour (a "no" is refused).
+        cssrs["behaviour_lifetime"] = draw(st.sampled_from([None, "yes", "unknown"]))
     return data
 
 
@@ -238,7 +244,7 @@ def clinic_protocol() -> Protocol:
         (
             '[screening.rules.family_history_psychosis]\nseverity = "caution"',
             '[screening.rules.family_history_psychosis]\nseverity = "exclusion"\n'
-            'diagnoses = ["F60"]',
+            'diagnoses = ["F60"]\ndiagnoses_source = "clinic list: personality disorders"',
         ),
         (
             '[screening.rules.medication_unrecognised]\nseverity = "missing"',
@@ -415,6 +421,10 @@ def test_bad_cell_makes_only_its_row_malformed(column: str, value: Any, fragment
         ({"medication_list": None, "med1_drug": "lorazepam"}, "medication_list is blank"),
         ({"diagnosis_list": "unknown", "dx2": "F33.1"}, "diagnosis_list is 'unknown'"),
         ({"systolic_bp_mmhg": 80.0, "diastolic_bp_mmhg": 95.0}, "swapped"),
+        (
+            {"cssrs_behaviour_lifetime": "no", "cssrs_behaviour_past_3_months": "yes"},
+            "lifetime behaviour",
+        ),
     ],
 )
 def test_inconsistent_row_is_malformed(cells: dict[str, Any], fragment: str) -> None:

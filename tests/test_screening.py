@@ -29,7 +29,7 @@ from kaptools.screening import (
     screen_cohort,
     synthetic_screening_records,
 )
-from kaptools.screening.result import status_of
+from kaptools.screening.result import best_status, status_of
 
 VIGNETTES_PATH = Path(__file__).parent / "data" / "screening_vignettes.json"
 VIGNETTES = json.loads(VIGNETTES_PATH.read_text(encoding="utf-8"))
@@ -58,6 +58,9 @@ def test_vignette_gives_expected_status_findings_and_alerts(v: dict[str, Any]) -
     assert sorted(result.rule_ids) == v["expected_rules"], result.summary
     assert [a.rule_id for a in result.alerts] == v["expected_alerts"]
     assert result.failed_adequate_trials == v["expected_failed_trials"]
+    if "expected_routes" in v:
+        assert {r.value: st.value for r, st in result.routes.items()} == v["expected_routes"]
+        assert result.status == best_status(result.routes.values())
 
 
 def test_vignettes_cover_every_rule_and_alert() -> None:
@@ -66,7 +69,8 @@ def test_vignettes_cover_every_rule_and_alert() -> None:
     missing = set(rule_catalogue(default_protocol()).ids) - fired
     assert not missing
     alerts = {a for v in VIGNETTES["vignettes"] for a in v["expected_alerts"]}
-    assert alerts == {"phq9_item9", "cssrs_ideation", "cssrs_urgent_risk"}
+    cssrs_alerts = set(type(default_protocol().screening.alerts).model_fields)
+    assert alerts == {"phq9_item9", *cssrs_alerts}
 
 
 def test_vignettes_cite_a_source() -> None:

@@ -16,6 +16,7 @@ import kaptools.screening as screening
 from kaptools.errors import RecordError
 from kaptools.screening import (
     Answer,
+    CssrsQuestion,
     HistoryQuestion,
     ScreeningRecord,
     screening_record_schema,
@@ -135,6 +136,26 @@ def test_swapped_blood_pressure_is_refused() -> None:
     """A diastolic at or above the systolic reading is refused as probably swapped."""
     with pytest.raises(RecordError, match="swapped"):
         ScreeningRecord.parse({"systolic_bp_mmhg": 80, "diastolic_bp_mmhg": 120})
+
+
+def test_recent_suicidal_behaviour_without_lifetime_behaviour_is_refused() -> None:
+    """C-SSRS Q6: behaviour in the past 3 months with a lifetime "no" is a contradiction."""
+    cssrs = {"behaviour_lifetime": "no", "behaviour_past_3_months": "yes"}
+    with pytest.raises(RecordError, match=r"cssrs.*behaviour_lifetime"):
+        ScreeningRecord.parse({"cssrs": cssrs})
+
+
+def test_lifetime_suicidal_behaviour_is_recorded_and_implied_by_recent_behaviour() -> None:
+    """Lifetime behaviour is a field; a past-3-months yes implies it, a lifetime no ends Q6."""
+    recent = ScreeningRecord.parse({"cssrs": {"behaviour_past_3_months": "yes"}}).cssrs
+    assert recent is not None
+    assert recent.effective(CssrsQuestion.BEHAVIOUR_LIFETIME) == Answer.YES
+    never = ScreeningRecord.parse({"cssrs": {"behaviour_lifetime": "no"}}).cssrs
+    assert never is not None and never.behaviour_lifetime == Answer.NO
+    assert never.effective(CssrsQuestion.BEHAVIOUR_PAST_3_MONTHS) == Answer.NO
+    unasked = ScreeningRecord.parse({"cssrs": {"behaviour_past_3_months": "no"}}).cssrs
+    assert unasked is not None
+    assert unasked.effective(CssrsQuestion.BEHAVIOUR_LIFETIME) == Answer.UNKNOWN
 
 
 def test_invalid_json_is_a_record_error() -> None:

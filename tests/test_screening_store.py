@@ -9,6 +9,7 @@ import pytest
 
 from kaptools.errors import IncompleteInputError, InvalidInputError, NotFoundError
 from kaptools.screening import (
+    HistoryQuestion,
     ScreeningRecord,
     ScreeningStatus,
     load_screening,
@@ -43,26 +44,8 @@ RECORD = ScreeningRecord.parse(
         "current_medications": [{"drug": "lorazepam", "daily_dose_mg": 0.5}],
         "systolic_bp_mmhg": 146,
         "diastolic_bp_mmhg": 88,
-        "history": {
-            q: "no"
-            for q in (
-                "aneurysm_or_avm",
-                "intracerebral_haemorrhage",
-                "ketamine_hypersensitivity",
-                "psychosis",
-                "active_substance_use_disorder",
-                "ketamine_misuse",
-                "severe_hepatic_impairment",
-                "bipolar_disorder",
-                "family_history_psychosis",
-                "remitted_substance_use_disorder",
-                "cardiovascular_disease",
-                "hypertensive_encephalopathy",
-                "raised_intracranial_or_intraocular_pressure",
-                "moderate_hepatic_impairment",
-                "bladder_symptoms",
-            )
-        },
+        "heart_rate_bpm": 70,
+        "history": {q.value: "no" for q in HistoryQuestion},
     }
 )
 REASON = "Home readings over two weeks average 128/82 mmHg."

@@ -92,6 +92,8 @@ def fill_eligible(app: EligibilityApp) -> None:
         tb.value = Answer.NO
     app.systolic.value = "120"
     app.diastolic.value = "80"
+    app.heart_rate.value = "72"
+    app.pregnancy_prevention.value = Answer.YES
 
 
 def audit_count(app: EligibilityApp) -> int:
@@ -438,6 +440,7 @@ def test_latest_saved_screening_is_offered_and_loads_into_the_form(
     app.phq9[0].value = 2
     app.cssrs[CssrsQuestion.WISH_TO_BE_DEAD].value = Answer.NO
     app.cssrs[CssrsQuestion.ACTIVE_THOUGHTS].value = Answer.NO
+    app.cssrs[CssrsQuestion.BEHAVIOUR_LIFETIME].value = Answer.NO
     app.cssrs[CssrsQuestion.BEHAVIOUR_PAST_3_MONTHS].value = Answer.NO
     app.medications.add({"drug": "lorazepam", "daily_dose_mg": "1.5"})
     record = app.form_record()
@@ -489,7 +492,7 @@ def test_changing_the_form_after_saving_disables_overrides(app: EligibilityApp) 
     fill_eligible(app)
     app.systolic.value = "150"
     app._on_save()
-    app.heart_rate.value = "72"
+    app.heart_rate.value = "75"
     assert app.override_button.disabled
     assert "changed since" in app.status_panel.value
 
@@ -536,10 +539,10 @@ def test_saved_offer_hides_while_the_form_shows_that_screening(app: EligibilityA
     assert app.offer_box.layout.display == "none"
     app._on_save()
     assert app.offer_box.layout.display == "none"
-    app.heart_rate.value = "72"
+    app.heart_rate.value = "75"
     assert app.offer_box.layout.display is None
     app.load_button.click()
-    assert app.heart_rate.value == "" and app.offer_box.layout.display == "none"
+    assert app.heart_rate.value == "72" and app.offer_box.layout.display == "none"
 
 
 def test_summary_lists_every_unanswered_question_unfolded(app: EligibilityApp) -> None:

@@ -160,6 +160,24 @@ def test_incomplete_screening_gets_a_message_and_no_plan(app: PlannerApp) -> Non
     assert "incomplete" in app.screening_box.value and app.plan is None
 
 
+def test_only_routes_whose_criteria_are_met_are_offered(app: PlannerApp) -> None:
+    """A racemic-only contraindication (hyperthyroidism, Ketalar SmPC) leaves esketamine the
+    only route offered; the screening decides (ScreeningResult.routes_meeting_criteria)."""
+    _arrive(app, "?patient=SYN-0004")
+    saved = app.screening
+    assert saved is not None
+    history = saved.record.history.model_dump() | {"hyperthyroidism": "yes"}
+    record = saved.record.model_copy(
+        update={"history": saved.record.history.model_validate(history)}
+    )
+    result = screen(record)
+    assert [r.value for r in result.routes_meeting_criteria] == ["esketamine_nasal"]
+    save_screening(app.store, "SYN-0004", record, result, "dr-test")
+    app._load()
+    assert [value for _, value in app.route.options] == ["esketamine_nasal"]
+    assert app.route.value == "esketamine_nasal"
+
+
 def test_cautions_from_screening_are_shown_on_the_plan(app: PlannerApp) -> None:
     """An eligible-with-cautions patient is planned, and the plan lists the cautions."""
     _arrive(app, "?patient=SYN-0004")

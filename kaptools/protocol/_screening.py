@@ -23,14 +23,16 @@ so a message can never disagree with the number the rule checks.
 from __future__ import annotations
 
 import enum
-import re
 import string
 from typing import Annotated
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from kaptools.alerts import AlertLevel
+from kaptools.icd10 import ICD10_CODE_PATTERN, covered_by, is_item, normalise_code
+from kaptools.icd10 import release as icd10_release
 from kaptools.protocol._common import Section, Source, Threshold
+from kaptools.protocol._courses import Route
 
 __all__ = [
     "ICD10_PATTERN",
@@ -169,6 +171,18 @@ class HistoryQuestion(enum.StrEnum):
     RAISED_INTRACRANIAL_OR_INTRAOCULAR_PRESSURE = "raised_intracranial_or_intraocular_pressure"
     MODERATE_HEPATIC_IMPAIRMENT = "moderate_hepatic_impairment"
     BLADDER_SYMPTOMS = "bladder_symptoms"
+    # Added in the second round of product decisions ("Questions added to the checklist").
+    RECENT_MI_STROKE_OR_TIA = "recent_mi_stroke_or_tia"
+    POORLY_CONTROLLED_HYPERTENSION = "poorly_controlled_hypertension"
+    ARRHYTHMIA = "arrhythmia"
+    SEIZURE_DISORDER = "seizure_disorder"
+    HYPERTHYROIDISM = "hyperthyroidism"
+    COGNITIVE_IMPAIRMENT = "cognitive_impairment"
+    SLEEP_APNOEA_OR_RESPIRATORY_INSUFFICIENCY = "sleep_apnoea_or_respiratory_insufficiency"
+    # Ketalar SmPC contraindications for racemic ketamine (default protocol, "Screening is
+    # per route where the labels differ").
+    PREVIOUS_STROKE_OR_CEREBRAL_TRAUMA = "previous_stroke_or_cerebral_trauma"
+    SEVERE_CORONARY_OR_MYOCARDIAL_DISEASE = "severe_coronary_or_myocardial_disease"
 
     @property
     def label(self) -> str:
@@ -199,14 +213,32 @@ _QUESTION_LABELS = {
     ),
     HistoryQuestion.MODERATE_HEPATIC_IMPAIRMENT: "Moderate hepatic impairment (Child-Pugh B)",
     HistoryQuestion.BLADDER_SYMPTOMS: "Cystitis or bladder symptoms",
+    HistoryQuestion.RECENT_MI_STROKE_OR_TIA: (
+        "Myocardial infarction, stroke or TIA in the past 6 months"
+    ),
+    HistoryQuestion.POORLY_CONTROLLED_HYPERTENSION: "History of poorly controlled hypertension",
+    HistoryQuestion.ARRHYTHMIA: "Arrhythmia or tachyarrhythmia",
+    HistoryQuestion.SEIZURE_DISORDER: "Seizure disorder",
+    HistoryQuestion.HYPERTHYROIDISM: "Hyperthyroidism, untreated or poorly controlled",
+    HistoryQuestion.COGNITIVE_IMPAIRMENT: "Cognitive impairment or dementia",
+    HistoryQuestion.SLEEP_APNOEA_OR_RESPIRATORY_INSUFFICIENCY: (
+        "Obstructive sleep apnoea, COPD or other respiratory insufficiency"
+    ),
+    HistoryQuestion.PREVIOUS_STROKE_OR_CEREBRAL_TRAUMA: (
+        "Stroke (cerebrovascular accident) or cerebral trauma, ever"
+    ),
+    HistoryQuestion.SEVERE_CORONARY_OR_MYOCARDIAL_DISEASE: (
+        "Severe coronary or myocardial disease (e.g. unstable angina, heart failure)"
+    ),
 }
 
 
 class CssrsQuestion(enum.StrEnum):
-    """The six C-SSRS screener questions, in order [4.8].
+    """The C-SSRS screener questions, in order [4.8].
 
-    Questions 1–5 ask about the past month; question 6 here is suicidal behaviour in
-    the past 3 months. Questions 3–5 are asked only when question 2 is "yes".
+    Questions 1–5 ask about the past month. Question 6 asks about suicidal behaviour
+    over a lifetime and, when "yes", whether it was in the past 3 months: the two
+    parts are two answers here. Questions 3–5 are asked only when question 2 is "yes".
     """
 
     WISH_TO_BE_DEAD = "wish_to_be_dead"
@@ -214,7 +246,10 @@ class CssrsQuestion(enum.StrEnum):
     METHOD = "method"
     INTENT = "intent"
     PLAN = "plan"
+    BEHAVIOUR_LIFETIME = "behaviour_lifetime"
+    """Question 6: any suicidal behaviour, ever (lifetime)."""
     BEHAVIOUR_PAST_3_MONTHS = "behaviour_past_3_months"
+    """Question 6, follow-up: was it in the past 3 months."""
 
     @property
     def asked_only_after_active_thoughts(self) -> bool:
@@ -225,28 +260,26 @@ class CssrsQuestion(enum.StrEnum):
 # ---------------------------------------------------------------------------
 # ICD-10-CM codes
 
-ICD10_PATTERN = re.compile(r"([A-Z][0-9][0-9A-Z])\.?([0-9A-Z]{0,4})")
+ICD10_PATTERN = ICD10_CODE_PATTERN
 """An ICD-10-CM code: letter, digit, digit or letter, then up to four characters after
 an optional dot (the dot is added when missing)."""
 
 
 def normalise_icd10(code: str) -> str | None:
     """``code`` in canonical form (upper case, dot after the category), or None if malformed."""
-    m = ICD10_PATTERN.fullmatch(code.strip().upper())
-    if m is None:
-        return None
-    category, rest = m.groups()
-    return f"{category}.{rest}" if rest else category
+    return normalise_code(code)
 
 
 def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Protocol code lists: ICD-10-CM codes or blocks, each checked against the release."""
     out = []
     for v in values:
-        norm = normalise_icd10(v)
-        if norm is None:
+        norm = v.strip().upper() if "-" in v else normalise_icd10(v)
+        if norm is None or not is_item(norm):
             msg = (
-                f"{v!r} is not an ICD-10-CM code or code prefix (a letter, two characters, "
-                f"then an optional dot and up to four more, e.g. 'F32' or 'F43.1')"
+                f"{v!r} is not an ICD-10-CM code or block in {icd10_release()} (write a code "
+                f"such as 'F32' or 'F43.1', or a block such as 'F10-F19'); every code under "
+                f"it in the hierarchy counts"
             )
             raise ValueError(msg)
         out.append(norm)
@@ -267,6 +300,8 @@ MESSAGE_PLACEHOLDERS = (
     "benzodiazepine_high_dose",
     "failed_trials_min",
     "trial_weeks_min",
+    "heart_rate_range",
+    "racemic_bp",
 )
 """The names a rule message may use in braces; each is filled from ``[screening.thresholds]``."""
 
@@ -289,32 +324,82 @@ def _check_placeholders(message: str, allowed: tuple[str, ...]) -> str:
 
 
 class Rule(Section):
-    """One screening rule: the severity it gives, the message a clinician reads, its source."""
+    """One screening rule: the severity it gives, the message a clinician reads, its source.
+
+    ``route_severity`` gives the rule another severity for some routes, where the labels
+    differ (default protocol, "Screening is per route where the labels differ"): e.g. a
+    caution for esketamine that the Ketalar SmPC makes an exclusion for IV and IM racemic
+    ketamine. ``route_source`` says where the difference comes from.
+    """
 
     severity: Severity
     message: Message
     source: Source
+    route_severity: dict[Route, Severity] = Field(default_factory=dict)
+    route_source: str = ""
 
     @field_validator("message")
     @classmethod
     def _placeholders(cls, message: str) -> str:
         return _check_placeholders(message, MESSAGE_PLACEHOLDERS)
 
+    @model_validator(mode="after")
+    def _route_source(self) -> Rule:
+        if self.route_severity and len(self.route_source.strip()) < 5:
+            msg = (
+                "route_source: a rule with route_severity must say where the route "
+                "difference comes from (e.g. 'Ketalar SmPC (UK): contraindications')"
+            )
+            raise ValueError(msg)
+        return self
+
+    def severity_for(self, route: Route) -> Severity:
+        """The severity this rule gives for ``route``."""
+        return self.route_severity.get(route, self.severity)
+
 
 class QuestionRule(Rule):
     """Fires when its checklist question is answered "yes" or a listed diagnosis is recorded.
 
-    ``diagnoses`` are ICD-10-CM code prefixes ("F20" matches F20.9);
-    ``diagnoses_except`` are prefixes that do not count even though they match.
+    ``diagnoses`` are ICD-10-CM codes or blocks: every code under one of them in the
+    ICD-10-CM hierarchy fires the rule ("F20" covers F20.9; "F10-F19" the whole block).
+    ``diagnoses_except`` are codes under them that do not count. A code counts only
+    when its description (or an ancestor's, below the listed code) contains one of
+    ``diagnoses_described_as``, if given, and none of ``diagnoses_except_described_as``
+    (e.g. "in remission"): the words come from the ICD-10-CM release, not from kaptools.
     """
 
     diagnoses: CodeList = ()
     diagnoses_except: CodeList = ()
+    diagnoses_described_as: tuple[str, ...] = ()
+    diagnoses_except_described_as: tuple[str, ...] = ()
+    diagnoses_source: str = ""
+    """Where the code list comes from (required when ``diagnoses`` is given)."""
 
     @field_validator("diagnoses", "diagnoses_except")
     @classmethod
     def _valid_codes(cls, values: tuple[str, ...]) -> tuple[str, ...]:
         return _codes(values)
+
+    @model_validator(mode="after")
+    def _codes_have_a_source(self) -> QuestionRule:
+        if self.diagnoses and len(self.diagnoses_source.strip()) < 5:
+            msg = (
+                "diagnoses_source: a rule that lists diagnoses must say where the codes come "
+                "from (e.g. 'ICD-10-CM tabular list: I71 aortic aneurysm and dissection')"
+            )
+            raise ValueError(msg)
+        return self
+
+    def covers(self, code: str) -> bool:
+        """True when recorded ICD-10-CM ``code`` fires this rule through the hierarchy."""
+        return bool(self.diagnoses) and covered_by(
+            code,
+            self.diagnoses,
+            self.diagnoses_except,
+            described_as=self.diagnoses_described_as,
+            except_described_as=self.diagnoses_except_described_as,
+        )
 
 
 class MedicationRule(Rule):
@@ -348,6 +433,9 @@ class ScreeningRules(Section):
     pregnancy_or_breastfeeding: Rule
     blood_pressure_defer: Rule
     blood_pressure_raised: Rule
+    blood_pressure_racemic_limit: Rule
+    heart_rate_outside_range: Rule
+    pregnancy_prevention_not_confirmed: Rule
     # History checklist [2.1, 2.3, 1.5]: one rule per HistoryQuestion, same id
     aneurysm_or_avm: QuestionRule
     intracerebral_haemorrhage: QuestionRule
@@ -365,6 +453,16 @@ class ScreeningRules(Section):
     raised_intracranial_or_intraocular_pressure: QuestionRule
     moderate_hepatic_impairment: QuestionRule
     bladder_symptoms: QuestionRule
+    recent_mi_stroke_or_tia: QuestionRule
+    poorly_controlled_hypertension: QuestionRule
+    arrhythmia: QuestionRule
+    seizure_disorder: QuestionRule
+    hyperthyroidism: QuestionRule
+    cognitive_impairment: QuestionRule
+    sleep_apnoea_or_respiratory_insufficiency: QuestionRule
+    previous_stroke_or_cerebral_trauma: QuestionRule
+    severe_coronary_or_myocardial_disease: QuestionRule
+    diagnosis_answer_disagreement: Rule
     # Current medications [2.1, 2.3]
     benzodiazepine: MedicationRule
     benzodiazepine_high_dose: Rule
@@ -376,6 +474,7 @@ class ScreeningRules(Section):
     medication_unrecognised: Rule
     # Suicide risk [4.8, 7]
     cssrs_urgent_risk: Rule
+    cssrs_moderate_risk: Rule
     cssrs_unknown: Rule
 
 
@@ -386,6 +485,10 @@ _THRESHOLD_UNITS = {
     "bp_defer_diastolic_min": "mmHg",
     "bp_caution_systolic_above": "mmHg",
     "bp_caution_diastolic_above": "mmHg",
+    "racemic_bp_systolic_above": "mmHg",
+    "racemic_bp_diastolic_above": "mmHg",
+    "heart_rate_caution_below": "bpm",
+    "heart_rate_caution_above": "bpm",
     "benzodiazepine_high_dose_above": "mg diazepam-equivalent/day",
     "failed_adequate_trials_min": "trials",
     "trial_weeks_min": "weeks",
@@ -411,6 +514,14 @@ class Thresholds(Section):
     bp_caution_systolic_above: Threshold
     """Systolic above this (and below the defer line): caution."""
     bp_caution_diastolic_above: Threshold
+    racemic_bp_systolic_above: Threshold
+    """Systolic above this: the Ketalar SmPC's limit for racemic ketamine (route rule)."""
+    racemic_bp_diastolic_above: Threshold
+    """Diastolic above this: the Ketalar SmPC's limit for racemic ketamine (route rule)."""
+    heart_rate_caution_below: Threshold
+    """Heart rate at screening below this: caution (the line itself is inside the range)."""
+    heart_rate_caution_above: Threshold
+    """Heart rate at screening above this: caution."""
     benzodiazepine_high_dose_above: Threshold
     """Total diazepam-equivalent daily dose above this: caution (may blunt response)."""
     failed_adequate_trials_min: Threshold
@@ -445,6 +556,7 @@ class Thresholds(Section):
             ("age_minimum", "age_caution_from"),
             ("bp_caution_systolic_above", "bp_defer_systolic_min"),
             ("bp_caution_diastolic_above", "bp_defer_diastolic_min"),
+            ("heart_rate_caution_below", "heart_rate_caution_above"),
         ]
         for low, high in pairs:
             lo, hi = getattr(self, low), getattr(self, high)
@@ -458,7 +570,7 @@ class Thresholds(Section):
 
 
 class IndicationTable(Section):
-    """ICD-10-CM code prefixes of the indications [1.1, 1.4]."""
+    """ICD-10-CM codes of the indications [1.1, 1.4]; each covers every code under it."""
 
     primary_diagnoses: CodeList = Field(min_length=1)
     """Major depressive disorder: the primary indication (with enough failed trials)."""
@@ -526,9 +638,15 @@ class RequiredAnswers(Section):
 
 
 class ScreeningAlerts(Section):
-    """The C-SSRS safety alerts (PHQ-9 item 9 is raised by kaptools.scores) [4.8, 7]."""
+    """The C-SSRS safety alerts (PHQ-9 item 9 is raised by kaptools.scores) [4.8, 7].
+
+    The screen's triage: ``cssrs_urgent_risk`` (high risk) also gives the exclusion of
+    the same id; ``cssrs_moderate_risk`` (moderate risk, only when not high) also gives
+    the caution of the same id; ``cssrs_ideation`` is an alert only.
+    """
 
     cssrs_ideation: ScreeningAlertRule
+    cssrs_moderate_risk: ScreeningAlertRule
     cssrs_urgent_risk: ScreeningAlertRule
 
 
@@ -576,6 +694,11 @@ class ScreeningSection(Section):
             "benzodiazepine_high_dose": str(t.benzodiazepine_high_dose_above),
             "failed_trials_min": _number(t.failed_adequate_trials_min.value),
             "trial_weeks_min": str(t.trial_weeks_min),
+            "racemic_bp": _bp_text(t.racemic_bp_systolic_above, t.racemic_bp_diastolic_above),
+            "heart_rate_range": (
+                f"{_number(t.heart_rate_caution_below.value)}-"
+                f"{_number(t.heart_rate_caution_above.value)} {t.heart_rate_caution_above.unit}"
+            ),
         }
 
     def message(self, rule_id: str) -> str:

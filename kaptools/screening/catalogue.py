@@ -9,9 +9,11 @@ so their rule ids, messages and order are the same.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from kaptools.protocol import Protocol, ProtocolInfo
+from kaptools.protocol._courses import Route
 from kaptools.protocol._screening import HistoryQuestion, Severity
 
 __all__ = [
@@ -34,6 +36,11 @@ REQUIRED_ANSWERS: tuple[tuple[str, str], ...] = (
     ("pregnancy_unknown", "Pregnancy status (required unless male)"),
     ("breastfeeding_unknown", "Breastfeeding status (required unless male)"),
     ("blood_pressure_unknown", "Blood pressure at screening (systolic and diastolic)"),
+    ("heart_rate_unknown", "Heart rate at screening"),
+    (
+        "pregnancy_prevention_unknown",
+        "Contraception discussed or pregnancy test done (required unless male)",
+    ),
     ("diagnoses_unknown", "Diagnoses (ICD-10-CM codes)"),
     ("medications_unknown", "Current medication list"),
     *((unknown_rule_id(q), q.label) for q in HistoryQuestion),
@@ -55,6 +62,13 @@ class RuleSpec:
     severity: Severity
     message: str
     source: str
+    route_severity: Mapping[Route, Severity] = field(default_factory=dict)
+    """Severities that differ by route (the protocol's ``route_severity``)."""
+    route_source: str = ""
+
+    def severity_for(self, route: Route) -> Severity:
+        """The severity this rule gives for ``route``."""
+        return self.route_severity.get(route, self.severity)
 
 
 @dataclass(frozen=True)
@@ -119,7 +133,14 @@ _CACHE_SIZE = 32
 def _build(protocol: Protocol) -> RuleCatalogue:
     s = protocol.screening
     rules = [
-        RuleSpec(rule_id, s.rule(rule_id).severity, s.message(rule_id), s.rule(rule_id).source)
+        RuleSpec(
+            rule_id,
+            s.rule(rule_id).severity,
+            s.message(rule_id),
+            s.rule(rule_id).source,
+            dict(s.rule(rule_id).route_severity),
+            s.rule(rule_id).route_source,
+        )
         for rule_id in s.rule_ids
     ]
     rules.extend(

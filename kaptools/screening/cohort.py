@@ -12,11 +12,12 @@ that both paths give the same status, findings, alerts and trial count.
 from __future__ import annotations
 
 import csv
+import functools
 import html
 import io
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -30,6 +31,7 @@ from kaptools.limits import size_limit
 from kaptools.partitions import is_dask_frame, screen_by_partition
 from kaptools.progress import StageBar
 from kaptools.protocol import Protocol, ProtocolInfo, default_protocol
+from kaptools.protocol._courses import Route
 from kaptools.protocol._screening import (
     Answer,
     CssrsQuestion,
@@ -101,18 +103,12 @@ class _Screened:
     not_judged: np.ndarray
 
 
-def _dx_bits(
-    p: ParsedFrame, code_sets: list[tuple[tuple[str, ...], tuple[str, ...]]]
-) -> np.ndarray:
+def _dx_bits(p: ParsedFrame, code_sets: list[Callable[[str], bool]]) -> np.ndarray:
     """Per row, bit k set when a diagnosis falls in code set k (mapped once per category)."""
     bits = np.zeros(p.n, dtype=np.uint64)
     for col in p.dx:
         table = [
-            sum(
-                (1 << k)
-                for k, (prefixes, excepted) in enumerate(code_sets)
-                if label and code_matches(label, prefixes, excepted)
-            )
+            sum((1 << k) for k, covers in enumerate(code_sets) if label and covers(label))
             for label in col.labels
         ]
         bits |= col.lookup(table, 0, np.uint64)
@@ -139,16 +135,18 @@ def _screen_arrays(p: ParsedFrame, protocol: Protocol, catalogue: RuleCatalogue)
 
     # -- diagnoses, mapped per category ------------------------------------------------
     ind = s.indication
-    code_sets = [
-        (ind.primary_diagnoses, ind.primary_diagnoses_except),
-        (ind.off_label_diagnoses, ()),
+    code_sets: list[Callable[[str], bool]] = [
+        functools.partial(
+            code_matches, roots=ind.primary_diagnoses, excepted=ind.primary_diagnoses_except
+        ),
+        functools.partial(code_matches, roots=ind.off_label_diagnoses),
     ]
     question_bit: dict[HistoryQuestion, int] = {}
     for q in HistoryQuestion:
         rule = getattr(s.rules, q.value)
         if rule.diagnoses:
             question_bit[q] = len(code_sets)
-            code_sets.append((rule.diagnoses, rule.diagnoses_except))
+            code_sets.append(rule.covers)
     dx = _dx_bits(p, code_sets)
 
     def has_code(k: int) -> np.ndarray:
@@ -234,6 +232,17 @@ def _screen_arrays(p: ParsedFrame, protocol: Protocol, catalogue: RuleCatalogue)
     fire("pregnancy_or_breastfeeding", either)
     fire("pregnancy_unknown", ~either & ~male & (pregnant == unknown))
     fire("breastfeeding_unknown", ~either & ~male & (breastfeeding == unknown))
+    prevention = _answer(cat["pregnancy_prevention_discussed"])
+    could = ~male & (pregnant != yes)
+    fire("pregnancy_prevention_not_confirmed", could & (prevention == no))
+    fire("pregnancy_prevention_unknown", could & (prevention == unknown))
+    hr = num["heart_rate_bpm"]
+    fire("heart_rate_unknown", np.isnan(hr))
+    with np.errstate(invalid="ignore"):
+        fire(
+            "heart_rate_outside_range",
+            (hr < t.heart_rate_caution_below.value) | (hr > t.heart_rate_caution_above.value),
+        )
     sbp, dbp = num["systolic_bp_mmhg"], num["diastolic_bp_mmhg"]
     with np.errstate(invalid="ignore"):
         defer = (sbp >= t.bp_defer_systolic_min.value) | (dbp >= t.bp_defer_diastolic_min.value)
@@ -243,15 +252,24 @@ def _screen_arrays(p: ParsedFrame, protocol: Protocol, catalogue: RuleCatalogue)
     fire("blood_pressure_defer", defer)
     fire("blood_pressure_unknown", ~defer & (np.isnan(sbp) | np.isnan(dbp)))
     fire("blood_pressure_raised", ~defer & raised)
+    with np.errstate(invalid="ignore"):
+        racemic = (sbp > t.racemic_bp_systolic_above.value) | (
+            dbp > t.racemic_bp_diastolic_above.value
+        )
+    fire("blood_pressure_racemic_limit", ~defer & racemic)
 
     # -- history checklist ---------------------------------------------------------------
+    disagree = np.zeros(n, dtype=bool)
     for q in HistoryQuestion:
         answer = _answer(cat[q.value])
         hit = answer == yes
         if q in question_bit:
-            hit = hit | has_code(question_bit[q])
+            coded = has_code(question_bit[q])
+            hit = hit | coded
+            disagree |= coded & (answer == no)
         fire(q.value, hit)
         fire(unknown_rule_id(q), ~hit & (answer == unknown))
+    fire("diagnosis_answer_disagreement", disagree)
 
     # -- current medications -------------------------------------------------------------
     meds_known = cat["medication_list"] == _idx(ListStatus, ListStatus.RECORDED)
@@ -304,6 +322,17 @@ def _screen_arrays(p: ParsedFrame, protocol: Protocol, catalogue: RuleCatalogue)
         blank = codes < 0
         skipped = blank & thoughts_no if cq.asked_only_after_active_thoughts else np.zeros(n, bool)
         effective[cq] = np.where(skipped, no, np.where(blank, unknown, codes))
+    # Question 6: behaviour in the past 3 months is lifetime behaviour; after a lifetime
+    # "no" the follow-up is not asked (the same reading as CssrsScreener.effective).
+    lifetime = CssrsQuestion.BEHAVIOUR_LIFETIME
+    recent = CssrsQuestion.BEHAVIOUR_PAST_3_MONTHS
+    lifetime_raw, recent_raw = raw[lifetime], raw[recent]
+    effective[lifetime] = np.where(
+        (effective[lifetime] == unknown) & (recent_raw == yes), yes, effective[lifetime]
+    )
+    effective[recent] = np.where(
+        (effective[recent] == unknown) & (lifetime_raw == no), no, effective[recent]
+    )
 
     def any_answer(questions: Iterable[CssrsQuestion], value: int) -> np.ndarray:
         out = np.zeros(n, dtype=bool)
@@ -312,9 +341,13 @@ def _screen_arrays(p: ParsedFrame, protocol: Protocol, catalogue: RuleCatalogue)
         return given & out
 
     urgent_cfg = s.alerts.cssrs_urgent_risk
+    moderate_cfg = s.alerts.cssrs_moderate_risk
     urgent = any_answer(urgent_cfg.questions, yes)
+    moderate = ~urgent & any_answer(moderate_cfg.questions, yes)
     fire("cssrs_urgent_risk", urgent)
-    fire("cssrs_unknown", ~urgent & any_answer(urgent_cfg.questions, unknown))
+    fire("cssrs_moderate_risk", moderate)
+    triage = (*urgent_cfg.questions, *moderate_cfg.questions)
+    fire("cssrs_unknown", ~urgent & any_answer(triage, unknown))
 
     from kaptools.scores._scoring import safety_threshold
 
@@ -330,14 +363,20 @@ def _screen_arrays(p: ParsedFrame, protocol: Protocol, catalogue: RuleCatalogue)
         [
             phq9_alert,
             any_answer(ideation_cfg.questions, yes),
-            any_answer(urgent_cfg.questions, yes),
+            moderate,
+            urgent,
         ]
     )
     return _Screened(
         fired=fired,
         alerts=alerts,
-        alert_ids=(phq9_alert_id(), "cssrs_ideation", "cssrs_urgent_risk"),
-        alert_levels=(AlertLevel.WARNING, ideation_cfg.level, urgent_cfg.level),
+        alert_ids=(phq9_alert_id(), "cssrs_ideation", "cssrs_moderate_risk", "cssrs_urgent_risk"),
+        alert_levels=(
+            AlertLevel.WARNING,
+            ideation_cfg.level,
+            moderate_cfg.level,
+            urgent_cfg.level,
+        ),
         failed=failed,
         not_judged=not_judged,
     )
@@ -544,17 +583,33 @@ def _result(p: ParsedFrame, screened: _Screened, protocol: Protocol) -> CohortRe
         alerts[:, bad] = False
     sev = np.array([r.severity.value for r in catalogue.rules])
 
-    def any_of(severity: Severity) -> np.ndarray:
-        rows = np.flatnonzero(sev == severity.value)
-        if not len(rows):
-            return np.zeros(p.n, dtype=bool)
-        return cast(np.ndarray, fired[rows].any(axis=0))  # (k, n) -> (n,): never a scalar
+    def route_codes(route: Route) -> np.ndarray:
+        """Status codes (index in STATUS_CATEGORIES; higher is better) for ``route``."""
+        route_sev = np.array([r.severity_for(route).value for r in catalogue.rules])
 
-    status_codes = np.select(
-        [bad, any_of(Severity.EXCLUSION), any_of(Severity.MISSING), any_of(Severity.CAUTION)],
-        [4, 0, 1, 2],
-        default=3,
-    ).astype(np.int8)
+        def any_of(severity: Severity) -> np.ndarray:
+            rows = np.flatnonzero(route_sev == severity.value)
+            if not len(rows):
+                return np.zeros(p.n, dtype=bool)
+            return cast(np.ndarray, fired[rows].any(axis=0))  # (k, n) -> (n,): never a scalar
+
+        return np.select(
+            [any_of(Severity.EXCLUSION), any_of(Severity.MISSING), any_of(Severity.CAUTION)],
+            [0, 1, 2],
+            default=3,
+        ).astype(np.int8)
+
+    # Per route, then the best route's status (default protocol, "Screening is per
+    # route where the labels differ"); STATUS_CATEGORIES runs from worst to best.
+    per_route = {route: route_codes(route) for route in Route}
+    best = np.max(np.vstack(list(per_route.values())), axis=0)
+    status_codes = np.where(bad, 4, best).astype(np.int8)
+    route_columns = {
+        f"status_{route.value}": _from_codes(
+            np.where(bad, 4, codes).astype(np.int8), list(STATUS_CATEGORIES)
+        )
+        for route, codes in per_route.items()
+    }
     ids = list(catalogue.ids)
     by_severity = {}
     for column, severity in _FINDING_COLUMNS:
@@ -570,6 +625,7 @@ def _result(p: ParsedFrame, screened: _Screened, protocol: Protocol) -> CohortRe
             "row": np.arange(1, p.n + 1),
             "patient_id": p.patient_id,
             "status": _from_codes(status_codes, list(STATUS_CATEGORIES)),
+            **route_columns,
             "failed_adequate_trials": pd.arrays.IntegerArray(
                 screened.failed.astype(np.int16), bad.copy()
             ),

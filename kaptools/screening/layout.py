@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 
 from kaptools.errors import InvalidInputError, RecordError
+from kaptools.icd10 import is_code
+from kaptools.icd10 import release as icd10_release
 from kaptools.limits import size_limit
 from kaptools.protocol._screening import (
     Answer,
@@ -159,6 +161,14 @@ def _base_columns() -> list[Column]:
         Column("pregnant", Kind.CATEGORY, True, "Currently pregnant.", _ANSWERS),
         Column("breastfeeding", Kind.CATEGORY, True, "Currently breastfeeding.", _ANSWERS),
         Column(
+            "pregnancy_prevention_discussed",
+            Kind.CATEGORY,
+            False,
+            "Could become pregnant: contraception discussed or pregnancy test done (required "
+            "unless male; blank or no column = unknown).",
+            _ANSWERS,
+        ),
+        Column(
             "systolic_bp_mmhg",
             Kind.NUMBER,
             True,
@@ -178,7 +188,7 @@ def _base_columns() -> list[Column]:
             "heart_rate_bpm",
             Kind.NUMBER,
             False,
-            "Heart rate at screening (no screening rule).",
+            "Heart rate at screening (required: blank or no column = unknown).",
             low=HEART_RATE_MIN_BPM,
             high=HEART_RATE_MAX_BPM,
         ),
@@ -514,14 +524,15 @@ def _parse_dx(series: pd.Series, col: Column, problems: _Problems) -> TextColumn
     for i, label in enumerate(text.labels):
         if label:
             norm = normalise_icd10(label)
-            if norm is None:
+            if norm is None or not is_code(norm):
                 bad[i] = True
             else:
                 text.labels[i] = norm
     problems.add(
         bad[text.codes],
         col.name,
-        f"{col.name} must be an ICD-10-CM code such as F33.1 (blank = none)",
+        f"{col.name} must be an ICD-10-CM code such as F33.1 that exists in {icd10_release()} "
+        f"(blank = none)",
     )
     return text
 
@@ -700,6 +711,14 @@ def parse_frame(df: pd.DataFrame) -> ParsedFrame:
         categories[c.name] = (
             np.full(n, BLANK, np.int8) if s is None else _parse_category(s, c, problems)
         )
+    answer_order = list(Answer)
+    problems.add(
+        (categories["cssrs_behaviour_lifetime"] == answer_order.index(Answer.NO))
+        & (categories["cssrs_behaviour_past_3_months"] == answer_order.index(Answer.YES)),
+        "cssrs_behaviour_past_3_months",
+        "cssrs_behaviour_past_3_months is 'yes' but cssrs_behaviour_lifetime is 'no': behaviour "
+        "in the past 3 months is lifetime behaviour; answer cssrs_behaviour_lifetime 'yes'",
+    )
 
     sbp, dbp = numbers["systolic_bp_mmhg"], numbers["diastolic_bp_mmhg"]
     with np.errstate(invalid="ignore"):
@@ -791,6 +810,7 @@ def record_to_row(record: ScreeningRecord) -> dict[str, Any]:
         "weight_kg": record.weight_kg,
         "pregnant": record.pregnant.value,
         "breastfeeding": record.breastfeeding.value,
+        "pregnancy_prevention_discussed": record.pregnancy_prevention_discussed.value,
         "systolic_bp_mmhg": record.systolic_bp_mmhg,
         "diastolic_bp_mmhg": record.diastolic_bp_mmhg,
         "heart_rate_bpm": record.heart_rate_bpm,
@@ -939,6 +959,7 @@ def _row_record(p: ParsedFrame, i: int) -> ScreeningRecord:
         "weight_kg": number("weight_kg"),
         "pregnant": answer("pregnant"),
         "breastfeeding": answer("breastfeeding"),
+        "pregnancy_prevention_discussed": answer("pregnancy_prevention_discussed"),
         "diagnoses": (
             [d.labels[d.codes[i]] for d in p.dx if d.codes[i] >= 0]
             if p.diagnoses_known[i]

@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from kaptools.errors import RecordError
+from kaptools.icd10 import validate_code
 from kaptools.limits import entry_range, size_limit
 from kaptools.protocol._screening import (
     Answer,
@@ -36,7 +37,6 @@ from kaptools.protocol._screening import (
     Sex,
     StopReason,
     TrialOutcome,
-    normalise_icd10,
 )
 
 __all__ = [
@@ -166,10 +166,13 @@ class Medication(_Edge):
 
 
 class CssrsScreener(_Edge):
-    """C-SSRS screener answers [4.8]: questions 1–5 about the past month, 6 the past 3 months.
+    """C-SSRS screener answers [4.8]: questions 1–5 about the past month, 6 about behaviour.
 
     ``null`` is "not asked". Questions 3–5 are asked only after a "yes" to question 2;
     when question 2 is "no" they count as "no", otherwise a missing answer is unknown.
+    Question 6 asks about suicidal behaviour over a lifetime, then whether it was in
+    the past 3 months: a "yes" for the past 3 months means "yes" for the lifetime, and
+    a lifetime "no" means "no" for the past 3 months (the follow-up is not asked).
     """
 
     wish_to_be_dead: Answer | None = Field(None, description="Q1, past month.")
@@ -181,16 +184,48 @@ class CssrsScreener(_Edge):
         None, description="Q4, intent without a specific plan, past month."
     )
     plan: Answer | None = Field(None, description="Q5, intent with a specific plan, past month.")
+    behaviour_lifetime: Answer | None = Field(
+        None,
+        description="Q6, any suicidal behaviour ever (lifetime); implied yes when "
+        "behaviour_past_3_months is yes.",
+    )
     behaviour_past_3_months: Answer | None = Field(
-        None, description="Q6, any suicidal behaviour in the past 3 months."
+        None,
+        description="Q6 follow-up, suicidal behaviour in the past 3 months; implied no when "
+        "behaviour_lifetime is no.",
     )
 
+    @model_validator(mode="after")
+    def _behaviour_consistent(self) -> CssrsScreener:
+        if self.behaviour_lifetime == Answer.NO and self.behaviour_past_3_months == Answer.YES:
+            msg = (
+                "behaviour_past_3_months is 'yes' but behaviour_lifetime is 'no': behaviour in "
+                "the past 3 months is lifetime behaviour; answer behaviour_lifetime 'yes'"
+            )
+            raise ValueError(msg)
+        return self
+
     def effective(self, question: CssrsQuestion) -> Answer:
-        """The answer the rules use: skipped questions 3–5 after a "no" to 2 count as "no"."""
+        """The answer the rules use: skipped questions count as the screen's flow implies.
+
+        Questions 3–5 skipped after a "no" to question 2 count as "no"; lifetime
+        behaviour is "yes" when behaviour in the past 3 months is "yes"; the past-3-
+        months follow-up is "no" after a lifetime "no".
+        """
         value = getattr(self, question.value)
-        if value is not None:
+        if value is not None and value != Answer.UNKNOWN:
             return value
         if question.asked_only_after_active_thoughts and self.active_thoughts == Answer.NO:
+            return Answer.NO if value is None else value
+        if (
+            question == CssrsQuestion.BEHAVIOUR_LIFETIME
+            and self.behaviour_past_3_months == Answer.YES
+        ):
+            return Answer.YES
+        if (
+            question == CssrsQuestion.BEHAVIOUR_PAST_3_MONTHS
+            and self.behaviour_lifetime == Answer.NO
+        ):
             return Answer.NO
         return Answer.UNKNOWN
 
@@ -259,12 +294,18 @@ class ScreeningRecord(_Edge):
     breastfeeding: Answer = Field(
         Answer.UNKNOWN, description="Currently breastfeeding: yes, no or unknown."
     )
+    pregnancy_prevention_discussed: Answer = Field(
+        Answer.UNKNOWN,
+        description="Could become pregnant: contraception discussed, or a pregnancy test done "
+        "where the clinic requires it: yes, no or unknown (required unless male).",
+    )
     diagnoses: tuple[str, ...] | None = Field(
         None,
         max_length=LIST_MAX_ITEMS,
-        description="ICD-10-CM codes, e.g. 'F33.1' (the dot may be left out); [] when the "
-        "patient has no diagnosis (the indication is then not met); null when the diagnoses "
-        "were not recorded (required: unknown makes screening incomplete).",
+        description="ICD-10-CM codes, e.g. 'F33.1' (the dot may be left out), each a code of "
+        "the ICD-10-CM release kaptools ships; [] when the patient has no diagnosis (the "
+        "indication is then not met); null when the diagnoses were not recorded "
+        "(required: unknown makes screening incomplete).",
     )
     antidepressant_trials: tuple[AntidepressantTrial, ...] | None = Field(
         None,
@@ -285,7 +326,9 @@ class ScreeningRecord(_Edge):
         None, description="Diastolic blood pressure at screening, mmHg (required)."
     )
     heart_rate_bpm: HeartRateBpm | None = Field(
-        None, description="Heart rate at screening, beats per minute (recorded; no rule)."
+        None,
+        description="Heart rate at screening, beats per minute (required; outside the "
+        "protocol's range gives a caution).",
     )
     history: HistoryChecklist = Field(
         default_factory=HistoryChecklist,
@@ -305,17 +348,11 @@ class ScreeningRecord(_Edge):
     def _icd10(cls, codes: tuple[str, ...] | None) -> tuple[str, ...] | None:
         if codes is None:
             return None
-        out = []
-        for code in codes:
-            norm = normalise_icd10(code) if isinstance(code, str) else None
-            if norm is None:
-                msg = (
-                    f"{code!r} is not an ICD-10-CM code: write a letter, two characters and "
-                    f"optionally a dot and up to four more, e.g. 'F33.1'"
-                )
-                raise ValueError(msg)
-            out.append(norm)
-        return tuple(out)
+        # Each code must exist in the ICD-10-CM release kaptools ships (kaptools.icd10):
+        # an error names the code and its place in the list.
+        return tuple(
+            validate_code(code, f"diagnoses[{i}]") for i, code in enumerate(codes, start=1)
+        )
 
     @field_validator("phq9", mode="before")
     @classmethod

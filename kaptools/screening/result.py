@@ -17,18 +17,22 @@ from typing import Any
 from kaptools.alerts import Alert, AlertLevel
 from kaptools.errors import InvalidInputError, RecordError
 from kaptools.protocol import ProtocolInfo
+from kaptools.protocol._courses import Route
 from kaptools.protocol._screening import Severity, StopReason, TrialOutcome
 from kaptools.screening.names import DrugName, resolve_drug_name
 from kaptools.screening.record import ScreeningRecord
 
 __all__ = [
     "PAYLOAD_SCHEMA",
+    "ROUTE_LABELS",
     "Finding",
     "FindingOverride",
     "ScreeningResult",
     "ScreeningStatus",
     "TrialAssessment",
     "TrialVerdict",
+    "best_status",
+    "route_statuses",
     "status_of",
 ]
 
@@ -76,6 +80,32 @@ def status_of(severities: Iterable[Severity]) -> ScreeningStatus:
         if severity in present:
             return status
     return ScreeningStatus.ELIGIBLE
+
+
+_BEST_FIRST = (
+    ScreeningStatus.ELIGIBLE,
+    ScreeningStatus.ELIGIBLE_WITH_CAUTIONS,
+    ScreeningStatus.INCOMPLETE,
+    ScreeningStatus.NOT_ELIGIBLE,
+)
+
+ROUTE_LABELS = {
+    Route.IV_KETAMINE: "IV racemic ketamine",
+    Route.IM_KETAMINE: "IM racemic ketamine",
+    Route.ESKETAMINE_NASAL: "Intranasal esketamine",
+}
+"""How each route reads in summaries (the course templates name them the same way)."""
+
+
+def best_status(statuses: Iterable[ScreeningStatus]) -> ScreeningStatus:
+    """The best of ``statuses``: eligible, then with cautions, incomplete, not eligible."""
+    return min(statuses, key=_BEST_FIRST.index, default=ScreeningStatus.NOT_ELIGIBLE)
+
+
+def route_statuses(findings: Iterable[Finding]) -> dict[Route, ScreeningStatus]:
+    """Per route, the status its severities of ``findings`` give (precedence as status_of)."""
+    findings = tuple(findings)
+    return {route: status_of(f.severity_for(route) for f in findings) for route in Route}
 
 
 def _text(value: object, name: str, *, allow_empty: bool = False) -> str:
@@ -149,10 +179,18 @@ class Finding:
     """What in this record made the rule fire (e.g. "systolic 152 mmHg")."""
     override: FindingOverride | None = None
     """Set when a clinician has overridden the finding; it then no longer counts to status."""
+    route_severity: Mapping[Route, Severity] = field(default_factory=dict)
+    """Severities that differ by route (e.g. an exclusion for IV and IM only)."""
 
     def __post_init__(self) -> None:
         _text(self.rule_id, "rule_id")
         object.__setattr__(self, "severity", Severity(self.severity))
+        try:
+            routes = {Route(k): Severity(v) for k, v in dict(self.route_severity).items()}
+        except ValueError as exc:
+            msg = f"route_severity of {self.rule_id!r}: {exc}"
+            raise InvalidInputError(msg) from None
+        object.__setattr__(self, "route_severity", routes)
         _text(self.message, "message")
         _text(self.source, "source")
         _text(self.detail, "detail", allow_empty=True)
@@ -164,11 +202,26 @@ class Finding:
     def overridden(self) -> bool:
         return self.override is not None
 
+    def severity_for(self, route: Route) -> Severity:
+        """The severity of this finding for ``route``."""
+        return self.route_severity.get(route, self.severity)
+
+    @property
+    def route_note(self) -> str:
+        """How the severity differs by route, e.g. "exclusion for IV, IM racemic ketamine"."""
+        by: dict[Severity, list[str]] = {}
+        for route, sev in self.route_severity.items():
+            if sev != self.severity:
+                by.setdefault(sev, []).append(ROUTE_LABELS[route])
+        return "; ".join(f"{sev.value} for {', '.join(labels)}" for sev, labels in by.items())
+
     @property
     def summary(self) -> str:
         text = f"[{self.severity.value}] {self.rule_id}: {self.message}"
         if self.detail:
             text += f" ({self.detail})"
+        if self.route_note:
+            text += f" [by route: {self.route_note}]"
         if self.override is not None:
             text += f" OVERRIDDEN: {self.override.summary}"
         return text
@@ -180,13 +233,16 @@ class Finding:
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "rule_id": self.rule_id,
             "severity": self.severity.value,
             "message": self.message,
             "source": self.source,
             "detail": self.detail,
         }
+        if self.route_severity:
+            out["route_severity"] = {r.value: v.value for r, v in self.route_severity.items()}
+        return out
 
 
 class TrialVerdict(enum.StrEnum):
@@ -309,8 +365,13 @@ class ScreeningResult:
         if len(ids) != len(set(ids)):
             msg = f"a rule fires at most once per screening (got {ids})"
             raise InvalidInputError(msg)
-        expected_original = status_of(f.severity for f in self.findings)
-        expected = status_of(f.severity for f in self.findings if not f.overridden)
+        # The screening's status is the best route's status (default protocol, "Screening
+        # is per route where the labels differ"); without route differences it is the
+        # status of the findings' severities.
+        expected_original = best_status(route_statuses(self.findings).values())
+        expected = best_status(
+            route_statuses(f for f in self.findings if not f.overridden).values()
+        )
         if original != expected_original or self.status != expected:
             msg = (
                 f"status {self.status.value!r} / original {original.value!r} do not "
@@ -327,6 +388,54 @@ class ScreeningResult:
             raise InvalidInputError(msg)
 
     # -- views -------------------------------------------------------------------
+    @property
+    def routes(self) -> dict[Route, ScreeningStatus]:
+        """Per route the clinic offers, the status of this screening for that route.
+
+        Findings a clinician has overridden do not count. The screening's ``status`` is
+        the best of these. Public API for the planner: offer only the routes in
+        :attr:`routes_meeting_criteria`.
+        """
+        return route_statuses(f for f in self.findings if not f.overridden)
+
+    @property
+    def routes_meeting_criteria(self) -> tuple[Route, ...]:
+        """Routes whose status meets the protocol's criteria (eligible, with or without
+        cautions): the only routes a course may be planned for."""
+        ok = (ScreeningStatus.ELIGIBLE, ScreeningStatus.ELIGIBLE_WITH_CAUTIONS)
+        return tuple(r for r, st in self.routes.items() if st in ok)
+
+    def route_status(self, route: Route | str) -> ScreeningStatus:
+        """The status of this screening for ``route`` (InvalidInputError for an unknown one)."""
+        try:
+            key = Route(route)
+        except ValueError:
+            msg = f"route: {route!r} is not a route; use one of {[r.value for r in Route]}"
+            raise InvalidInputError(msg) from None
+        return self.routes[key]
+
+    def route_findings(self, route: Route | str) -> tuple[Finding, ...]:
+        """The findings that differ for ``route`` from their usual severity."""
+        key = Route(route)
+        return tuple(f for f in self.findings if f.severity_for(key) != f.severity)
+
+    @property
+    def route_differences(self) -> tuple[Finding, ...]:
+        """Findings whose severity differs between routes: why the routes' statuses differ."""
+        return tuple(f for f in self.findings if len({f.severity_for(r) for r in Route}) > 1)
+
+    def route_rows(self) -> list[tuple[Route, ScreeningStatus, str]]:
+        """Per route: the route, its status, and the rules whose severity differs by route."""
+        rows = []
+        for route, st in self.routes.items():
+            why = ", ".join(
+                f"{f.rule_id} ({f.severity_for(route).value})"
+                for f in self.route_differences
+                if not f.overridden
+            )
+            rows.append((route, st, why))
+        return rows
+
     @property
     def rule_ids(self) -> tuple[str, ...]:
         """Ids of every finding, overridden or not, in listing order."""
@@ -351,6 +460,13 @@ class ScreeningResult:
         )
 
     @property
+    def diagnoses(self) -> tuple[tuple[str, str], ...]:
+        """The record's ICD-10-CM codes, each with its description (kaptools.icd10)."""
+        from kaptools.icd10 import describe
+
+        return tuple((c, describe(c)) for c in self.record.diagnoses or ())
+
+    @property
     def overridden(self) -> bool:
         return bool(self.overrides)
 
@@ -372,6 +488,14 @@ class ScreeningResult:
             original = self.original_status or self.status
             lines.append(f"Before clinician overrides: {original.label} ({original.value}).")
         lines.extend(f"ALERT {a.summary}" for a in self.alerts)
+        lines.append("By route (the status above is the best route's):")
+        for route, st, why in self.route_rows():
+            lines.append(
+                f"  {ROUTE_LABELS[route]}: {st.label} ({st.value})"
+                + (f"; differs by route: {why}" if why else "")
+            )
+        if self.diagnoses:
+            lines.append("Diagnoses: " + "; ".join(f"{c} {d}" for c, d in self.diagnoses) + ".")
         lines.extend(f"- {f.summary}" for f in self.findings)
         if self.medication_names:
             names = "; ".join(m.summary for m in self.medication_names)
@@ -394,6 +518,20 @@ class ScreeningResult:
             parts.append(
                 f"<p>Before clinician overrides: {esc(original.label)} ({esc(original.value)})</p>"
             )
+        route_rows = "".join(
+            f"<tr class='kap-route kap-route-{esc(r.value)} kap-status-{esc(st.value)}'>"
+            f"<td>{esc(ROUTE_LABELS[r])}</td><td><strong>{esc(st.label)}</strong> "
+            f"({esc(st.value)})</td><td>{esc(why)}</td></tr>"
+            for r, st, why in self.route_rows()
+        )
+        parts.append(
+            "<table class='kap-routes'><caption>By route (the status above is the best "
+            "route's)</caption><tr><th>route</th><th>status</th><th>rules that differ by "
+            f"route</th></tr>{route_rows}</table>"
+        )
+        if self.diagnoses:
+            items = "".join(f"<li><code>{esc(c)}</code> {esc(d)}</li>" for c, d in self.diagnoses)
+            parts.append(f"<p>Diagnoses (ICD-10-CM):</p><ul class='kap-diagnoses'>{items}</ul>")
         if self.findings:
             rows = []
             for f in self.findings:
@@ -451,7 +589,7 @@ class ScreeningResult:
         return replace(
             self,
             findings=findings,
-            status=status_of(f.severity for f in findings if not f.overridden),
+            status=best_status(route_statuses(f for f in findings if not f.overridden).values()),
             original_status=self.original_status,
             overrides=tuple(latest.values()),
         )
@@ -463,6 +601,7 @@ class ScreeningResult:
             "schema": PAYLOAD_SCHEMA,
             "record": self.record.model_dump(mode="json"),
             "status": (self.original_status or self.status).value,
+            "routes": {r.value: st.value for r, st in route_statuses(self.findings).items()},
             "findings": [f.as_dict() for f in self.findings],
             "alerts": [_alert_dict(a) for a in self.alerts],
             "trials": [t.as_dict() for t in self.trials],

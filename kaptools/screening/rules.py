@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kaptools.alerts import Alert
+from kaptools.icd10 import covered_by, describe
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.protocol._screening import (
     Answer,
@@ -32,7 +33,8 @@ from kaptools.screening.result import (
     ScreeningResult,
     TrialAssessment,
     TrialVerdict,
-    status_of,
+    best_status,
+    route_statuses,
 )
 from kaptools.screening.tables import DrugInfo, DrugTables, TrialRole, drug_tables
 
@@ -40,6 +42,7 @@ __all__ = [
     "MEDICATION_RULES",
     "assess_trial",
     "code_matches",
+    "coded",
     "phq9_alert_id",
     "phq9_alerts",
     "screen",
@@ -55,11 +58,10 @@ MEDICATION_RULES = (
 """Rules that fire on a medication class (their classes are in the protocol)."""
 
 
-def code_matches(code: str, prefixes: Iterable[str], excepted: Iterable[str] = ()) -> bool:
-    """True when normalised ICD-10-CM ``code`` falls under a prefix and under no exception."""
-    return any(code.startswith(p) for p in prefixes) and not any(
-        code.startswith(e) for e in excepted
-    )
+def code_matches(code: str, roots: Iterable[str], excepted: Iterable[str] = ()) -> bool:
+    """True when ICD-10-CM ``code`` is or falls under one of ``roots`` in the code
+    hierarchy, and under none of ``excepted`` (:func:`kaptools.icd10.covered_by`)."""
+    return covered_by(code, roots, excepted)
 
 
 def _num(value: float) -> str:
@@ -221,7 +223,7 @@ def _indication(
     if primary and failed >= needed:
         out.fire(
             "indication_primary_met",
-            f"{_join(primary)}; {failed} failed adequate trial(s)",
+            f"{_join(map(coded, primary))}; {failed} failed adequate trial(s)",
         )
     elif diagnoses is None:
         # Unknown is never "no diagnosis": the indication is neither met nor not met.
@@ -236,7 +238,7 @@ def _indication(
                 f"{_join(map(str, not_judged))} not judged",
             )
     elif off_label:
-        out.fire("indication_off_label", f"{_join(off_label)}")
+        out.fire("indication_off_label", _join(map(coded, off_label)))
     else:
         detail = (
             f"{_join(primary)} with {failed} failed adequate trial(s)"
@@ -273,6 +275,18 @@ def _vitals_and_demographics(record: ScreeningRecord, protocol: Protocol, out: _
             out.fire("pregnancy_unknown", f"sex {record.sex.value}")
         if record.breastfeeding == Answer.UNKNOWN:
             out.fire("breastfeeding_unknown", f"sex {record.sex.value}")
+    if record.pregnant != Answer.YES and record.sex != Sex.MALE:
+        # Anyone who could become pregnant: pregnancy prevention discussed [2.1].
+        if record.pregnancy_prevention_discussed == Answer.NO:
+            out.fire("pregnancy_prevention_not_confirmed", f"sex {record.sex.value}")
+        elif record.pregnancy_prevention_discussed == Answer.UNKNOWN:
+            out.fire("pregnancy_prevention_unknown", f"sex {record.sex.value}")
+
+    hr = record.heart_rate_bpm
+    if hr is None:
+        out.fire("heart_rate_unknown")
+    elif hr < t.heart_rate_caution_below.value or hr > t.heart_rate_caution_above.value:
+        out.fire("heart_rate_outside_range", f"{_num(hr)} bpm")
 
     sys_, dia = record.systolic_bp_mmhg, record.diastolic_bp_mmhg
     reading = f"{'?' if sys_ is None else _num(sys_)}/{'?' if dia is None else _num(dia)} mmHg"
@@ -288,24 +302,46 @@ def _vitals_and_demographics(record: ScreeningRecord, protocol: Protocol, out: _
         dia is not None and dia > t.bp_caution_diastolic_above.value
     ):
         out.fire("blood_pressure_raised", reading)
+    if (sys_ is not None and sys_ > t.racemic_bp_systolic_above.value) or (
+        dia is not None and dia > t.racemic_bp_diastolic_above.value
+    ):
+        out.fire("blood_pressure_racemic_limit", reading)
+
+
+def coded(code: str) -> str:
+    """An ICD-10-CM code with its description, as findings and summaries show it."""
+    text = describe(code)
+    return f"{code} ({text})" if text else code
 
 
 def _history(record: ScreeningRecord, protocol: Protocol, out: _Findings) -> None:
+    """Checklist rules: each fires on a "yes" or on a recorded code under its codes.
+
+    A code under a rule whose answer is "no" disagrees with the answer: the finding
+    fires (the more serious reading holds) and says so, and the information
+    ``diagnosis_answer_disagreement`` lists every such pair until a clinician resolves it.
+    """
     rules = protocol.screening.rules
+    disagree: list[str] = []
     for q in HistoryQuestion:
         rule: QuestionRule = getattr(rules, q.value)
         # Unknown diagnoses fire nothing: the question is judged on its answer alone.
-        codes = [
-            c
-            for c in record.diagnoses or ()
-            if code_matches(c, rule.diagnoses, rule.diagnoses_except)
-        ]
+        codes = [c for c in record.diagnoses or () if rule.covers(c)]
         answer = record.history.answer(q)
         if answer == Answer.YES or codes:
             said = ["answered yes"] if answer == Answer.YES else []
-            out.fire(q.value, _join([*said, *codes]))
+            detail = _join([*said, *(f"coded {coded(c)}" for c in codes)])
+            if codes and answer == Answer.NO:
+                detail += (
+                    "; the checklist answer is 'no': the code and the answer disagree, and "
+                    "the code holds until a clinician resolves it"
+                )
+                disagree.append(f"{q.value}: {_join(codes)} recorded, answered no")
+            out.fire(q.value, detail)
         elif answer == Answer.UNKNOWN:
             out.fire(unknown_rule_id(q))
+    if disagree:
+        out.fire("diagnosis_answer_disagreement", "; ".join(disagree))
 
 
 def _resolved_name(entered: str, info: DrugInfo) -> str:
@@ -364,32 +400,49 @@ def _medications(
 
 
 def _cssrs(record: ScreeningRecord, protocol: Protocol, out: _Findings) -> tuple[Alert, ...]:
+    """The C-SSRS screen's triage [4.8, 7] (default protocol, "C-SSRS screen triage").
+
+    High risk (a "yes" to a question of the ``cssrs_urgent_risk`` alert): exclusion and
+    critical alert. Otherwise moderate risk (a "yes" to a question of the
+    ``cssrs_moderate_risk`` alert): caution and warning alert. While not high, any
+    unknown answer that could raise the level makes the screen incomplete.
+    """
     c = record.cssrs
     if c is None:
         return ()
     alerts_cfg = protocol.screening.alerts
     answers = {q: c.effective(q) for q in CssrsQuestion}
     urgent = alerts_cfg.cssrs_urgent_risk.questions
+    moderate = alerts_cfg.cssrs_moderate_risk.questions
     urgent_yes = [q.value for q in urgent if answers[q] == Answer.YES]
+    moderate_yes = [q.value for q in moderate if answers[q] == Answer.YES]
+    raised: list[str] = []
     if urgent_yes:
         out.fire("cssrs_urgent_risk", "yes to " + _join(urgent_yes))
+        raised.append("cssrs_urgent_risk")
     else:
-        unknown = [q.value for q in urgent if answers[q] == Answer.UNKNOWN]
+        if moderate_yes:
+            out.fire("cssrs_moderate_risk", "yes to " + _join(moderate_yes))
+            raised.append("cssrs_moderate_risk")
+        triage = [*urgent, *(q for q in moderate if q not in urgent)]
+        unknown = [q.value for q in triage if answers[q] == Answer.UNKNOWN]
         if unknown:
             out.fire("cssrs_unknown", "unknown: " + _join(unknown))
+    cfg = alerts_cfg.cssrs_ideation
+    if any(answers[q] == Answer.YES for q in cfg.questions):
+        raised.insert(0, "cssrs_ideation")
     alerts = []
-    for alert_id in ("cssrs_ideation", "cssrs_urgent_risk"):
+    for alert_id in raised:
         cfg = getattr(alerts_cfg, alert_id)
-        if any(answers[q] == Answer.YES for q in cfg.questions):
-            alerts.append(
-                Alert(
-                    rule_id=alert_id,
-                    level=cfg.level,
-                    message=cfg.message,
-                    action=cfg.action,
-                    source=cfg.source,
-                )
+        alerts.append(
+            Alert(
+                rule_id=alert_id,
+                level=cfg.level,
+                message=cfg.message,
+                action=cfg.action,
+                source=cfg.source,
             )
+        )
     return tuple(alerts)
 
 
@@ -427,9 +480,18 @@ def screen(
         key=lambda r: (r.severity.rank, catalogue.index(r.rule_id)),
     )
     findings = tuple(
-        Finding(r.rule_id, r.severity, r.message, r.source, out.fired[r.rule_id]) for r in specs
+        Finding(
+            r.rule_id,
+            r.severity,
+            r.message,
+            r.source,
+            out.fired[r.rule_id],
+            route_severity=r.route_severity,
+        )
+        for r in specs
     )
-    status = status_of(f.severity for f in findings)
+    # The screening's status is the best route's (per-route statuses: result.routes).
+    status = best_status(route_statuses(findings).values())
     return ScreeningResult(
         record=record,
         status=status,

@@ -68,6 +68,32 @@ _OTHER_DX = [
     "F60.3",
 ]
 _OTHER_DX_WEIGHTS = [3, 1, 2, 1, 3, 0.5, 0.5, 0.5, 0.5, 1, 1, 0.5, 2, 1, 2, 4, 3, 1]
+# Comorbid codes in the later slots: common ones, and rarer codes that fire checklist
+# rules whatever the answers say (aneurysm, AVM, haemorrhage, substance use, liver,
+# thyroid, heart, lung, brain).
+_COMORBID_DX = [
+    "I10",
+    "E11.9",
+    "F41.1",
+    "E78.5",
+    "I67.1",
+    "I71.40",
+    "Q28.2",
+    "I61.9",
+    "F10.20",
+    "F10.21",
+    "F14.11",
+    "K74.60",
+    "E05.90",
+    "G40.909",
+    "G47.33",
+    "I48.91",
+    "I63.9",
+    "I25.10",
+    "F03.90",
+    "N30.10",
+]
+_COMORBID_DX_WEIGHTS = [10, 10, 10, 8, *([0.4] * 16)]
 _UNKNOWN_DRUGS = ["tianeptine", "zuranolone", "Lexaprro", "Percocet"]
 """Names that resolve to nothing kaptools lists: a real drug no table has, a misspelling,
 and a combination brand missing from both name sources (data/README.md)."""
@@ -201,6 +227,8 @@ def synthetic_screening_frame(
     for name in ("pregnant", "breastfeeding"):
         could = _choice(rng, n, answers, [0.02, 0.92, 0.06])
         data[name] = _cat(_where(male, _choice(rng, n, ["no", None], [0.7, 0.3]), could))
+    prevention = _choice(rng, n, [*answers, None], [0.86, 0.05, 0.05, 0.04])
+    data["pregnancy_prevention_discussed"] = _cat(_where(male, None, prevention))
 
     cs, cd = t.bp_caution_systolic_above.value, t.bp_caution_diastolic_above.value
     ds, dd = t.bp_defer_systolic_min.value, t.bp_defer_diastolic_min.value
@@ -213,7 +241,15 @@ def synthetic_screening_frame(
     sbp[rng.random(n) < 0.02] = np.nan
     dbp[rng.random(n) < 0.02] = np.nan
     data["systolic_bp_mmhg"], data["diastolic_bp_mmhg"] = sbp, dbp
-    data["heart_rate_bpm"] = np.round(np.clip(rng.normal(74, 11, n), 40, 160))
+    hr_lo, hr_hi = t.heart_rate_caution_below.value, t.heart_rate_caution_above.value
+    hr = _mix(
+        rng,
+        np.round(np.clip(rng.normal(74, 11, n), 40, 160)),
+        [hr_lo - 1, hr_lo, hr_hi, hr_hi + 1],
+        0.04,
+    )
+    hr[rng.random(n) < 0.02] = np.nan
+    data["heart_rate_bpm"] = hr
 
     # A share of records is complete (no unknown answers); the rest has gaps.
     complete = rng.random(n) < 0.75
@@ -238,7 +274,9 @@ def synthetic_screening_frame(
     data["dx1"] = _cat(dx1)
     data["dx2"] = _cat(_choice(rng, n, [*_OTHER_DX, None], [*_OTHER_DX_WEIGHTS, 80]))
     for i in range(3, DIAGNOSIS_SLOTS + 1):
-        data[f"dx{i}"] = _cat(_choice(rng, n, ["I10", "E11.9", "F41.1", None], [1, 1, 1, 80]))
+        data[f"dx{i}"] = _cat(
+            _choice(rng, n, [*_COMORBID_DX, None], [*_COMORBID_DX_WEIGHTS, 80 * i])
+        )
 
     tables = drug_tables()
     antidepressants = sorted(tables.min_doses)
@@ -338,6 +376,13 @@ def synthetic_screening_frame(
         data[f"cssrs_{cq.value}"] = _cat(_where(c_given, value, None))
     behaviour = _choice(rng, n, [*answers, None], [0.03, 0.88, 0.05, 0.04])
     data["cssrs_behaviour_past_3_months"] = _cat(_where(c_given, behaviour, None))
+    # Question 6, lifetime: "yes" whenever the past 3 months is "yes" (or left blank,
+    # implied); otherwise some lifetime behaviour, some unknown or not asked.
+    lifetime = _choice(rng, n, [*answers, None], [0.08, 0.8, 0.06, 0.06])
+    lifetime = np.where(
+        behaviour == Answer.YES.value, _choice(rng, n, ["yes", None], [3, 1]), lifetime
+    )
+    data["cssrs_behaviour_lifetime"] = _cat(_where(c_given, lifetime, None))
 
     # The diagnosis list: drawn last, so the columns above stay as they were.
     dx_known = rng.random(n) < 0.95

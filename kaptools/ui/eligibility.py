@@ -55,6 +55,7 @@ from kaptools.screening import (
 )
 from kaptools.screening.names import DrugName, resolve_drug_name
 from kaptools.screening.persistence import SCREENING_KIND
+from kaptools.screening.result import ROUTE_LABELS
 from kaptools.store import Patient, Store
 from kaptools.ui.common import (
     CSS,
@@ -149,6 +150,7 @@ FIELD_LABELS = {
     "weight_kg": "Weight (kg)",
     "pregnant": "Currently pregnant",
     "breastfeeding": "Currently breastfeeding",
+    "pregnancy_prevention_discussed": "Contraception discussed / pregnancy test done",
     "diagnoses": "Diagnosis (ICD-10-CM)",
     "antidepressant_trials": "Antidepressant trial",
     "current_medications": "Current medication",
@@ -204,6 +206,8 @@ def finding_html(f: Finding) -> str:
             f"is kept above; it no longer counts towards the status.</div>"
         )
     detail = f"<div>Why: {escape(f.detail)}</div>" if f.detail else ""
+    if f.route_note:
+        detail += f"<div class='kap-finding-routes'>By route: {escape(f.route_note)}</div>"
     return (
         f"<div class='{classes}' data-rule-id='{escape(f.rule_id)}'>"
         f"<div class='kap-finding-message'>{escape(f.message)}</div>{detail}"
@@ -232,6 +236,34 @@ def findings_html(result: ScreeningResult | None, *, fold: bool = True) -> str:
                 + "</details>"
             )
     return "".join(groups)
+
+
+def routes_html(result: ScreeningResult | None) -> str:
+    """Per route the clinic offers: whether the criteria are met, and the rules that differ."""
+    if result is None:
+        return ""
+    rows = "".join(
+        f"<tr class='kap-route kap-route-{escape(r.value)}'><td>{escape(ROUTE_LABELS[r])}</td>"
+        f"<td>{status_badge(st.value, f'kap-route-status kap-route-status-{r.value}')} "
+        f"{escape(st.label)}</td><td>{escape(why) or '—'}</td></tr>"
+        for r, st, why in result.route_rows()
+    )
+    return (
+        "<table class='kap-table kap-routes'><caption>By route (the status above is the best "
+        "route's)</caption><tr><th>Route</th><th>Status</th><th>Rules that differ by route</th>"
+        f"</tr>{rows}</table>"
+    )
+
+
+def diagnoses_html(result: ScreeningResult | None) -> str:
+    """Each recorded ICD-10-CM code with its description."""
+    if result is None or not result.diagnoses:
+        return ""
+    items = "".join(
+        f"<li class='kap-dx-described'><code>{escape(c)}</code> {escape(d)}</li>"
+        for c, d in result.diagnoses
+    )
+    return f"<ul class='kap-dx-descriptions'>{items}</ul>"
 
 
 def trials_html(result: ScreeningResult | None, protocol: Protocol) -> str:
@@ -308,7 +340,7 @@ def status_html(result: ScreeningResult | None, protocol: Protocol, saved_note: 
     return (
         f"<div class='kap-status-line'>{status_badge(result.status.value)} "
         f"<span class='kap-status-label'>{escape(result.status.label)}</span></div>{before}"
-        f"<div class='kap-counts'>{''.join(counts)}</div>{alerts}"
+        f"<div class='kap-counts'>{''.join(counts)}</div>{alerts}{routes_html(result)}"
         f"<div class='kap-muted'>{proto} · {escape(saved_note)}</div>"
     )
 
@@ -374,6 +406,12 @@ def summary_text(
     if result.overridden:
         original = result.original_status or result.status
         lines.append(f"Before clinician overrides: {original.value} ({original.label})")
+    lines += ["", "BY ROUTE (the status above is the best route's)"]
+    for route, st, why in result.route_rows():
+        differs = f"; differs by route: {why}" if why else ""
+        lines.append(f"- {ROUTE_LABELS[route]}: {st.value} ({st.label}){differs}")
+    if result.diagnoses:
+        lines += ["", "DIAGNOSES (ICD-10-CM)", *(f"- {c} {d}" for c, d in result.diagnoses)]
     if result.alerts:
         lines += ["", "SAFETY ALERTS", *(f"- {a.summary}" for a in result.alerts)]
     for sev in _SEVERITIES:
@@ -454,6 +492,8 @@ def summary_document(
         f"<table>{head}</table>{alerts}"
         f"<h2>Status</h2><p><span class='kap-eligibility-status'>"
         f"{escape(result.status.value)}</span> {escape(result.status.label)}</p>{before}"
+        f"{routes_html(result)}"
+        f"<h2>Diagnoses (ICD-10-CM)</h2>{diagnoses_html(result) or '<p>None recorded.</p>'}"
         f"<h2>Findings</h2>{findings_html(result, fold=False)}"
         f"<h2>Antidepressant trials</h2>{trials_html(result, protocol)}"
         "<p class='kap-no-print'><button onclick='window.print()'>Print</button></p>"
@@ -842,6 +882,9 @@ class EligibilityApp(PatientApp):
         self.weight = _text("not recorded", css="kap-weight")
         self.pregnant = _toggle(_ANSWER_OPTIONS, Answer.UNKNOWN, "kap-pregnant")
         self.breastfeeding = _toggle(_ANSWER_OPTIONS, Answer.UNKNOWN, "kap-breastfeeding")
+        self.pregnancy_prevention = _toggle(
+            _ANSWER_OPTIONS, Answer.UNKNOWN, "kap-pregnancy-prevention"
+        )
         self.prefill_note = w.HTML()
         self.prefill_note.add_class("kap-hint")
         demographics = [
@@ -851,6 +894,11 @@ class EligibilityApp(PatientApp):
             _labelled(FIELD_LABELS["weight_kg"], self.weight, "recorded for course planning"),
             _labelled(FIELD_LABELS["pregnant"], self.pregnant),
             _labelled(FIELD_LABELS["breastfeeding"], self.breastfeeding),
+            _labelled(
+                FIELD_LABELS["pregnancy_prevention_discussed"],
+                self.pregnancy_prevention,
+                "anyone who could become pregnant (required unless male)",
+            ),
         ]
 
         # 2. Diagnoses and antidepressant history
@@ -866,6 +914,8 @@ class EligibilityApp(PatientApp):
             header=[("ICD-10-CM code", "9em")],
             on_change=self._on_rows_added(self.diagnosis_list),
         )
+        self.dx_descriptions = w.HTML()  # each code with its ICD-10-CM description
+        self.dx_descriptions.add_class("kap-dx-description-list")
         self.trial_history = _toggle(_LIST_OPTIONS, ListStatus.UNKNOWN, "kap-trial-history")
         self.trial_history.style.button_width = "120px"
 
@@ -923,6 +973,7 @@ class EligibilityApp(PatientApp):
                 "code per row (the dot may be left out).</div>"
             ),
             self.diagnoses.widget(),
+            self.dx_descriptions,
             w.HTML("<b>Antidepressant trials in the current episode</b>"),
             _labelled("Trial history", self.trial_history),
             w.HTML(
@@ -1072,6 +1123,7 @@ class EligibilityApp(PatientApp):
             self.weight,
             self.pregnant,
             self.breastfeeding,
+            self.pregnancy_prevention,
             self.diagnosis_list,
             self.trial_history,
             self.medication_list,
@@ -1238,7 +1290,12 @@ class EligibilityApp(PatientApp):
             for box in (self.age, self.weight, self.systolic, self.diastolic, self.heart_rate):
                 box.value = ""
             self.sex.value = Sex.UNKNOWN
-            for tb in (self.pregnant, self.breastfeeding, *self.history.values()):
+            for tb in (
+                self.pregnant,
+                self.breastfeeding,
+                self.pregnancy_prevention,
+                *self.history.values(),
+            ):
                 tb.value = Answer.UNKNOWN
             self.diagnosis_list.value = ListStatus.UNKNOWN
             self.trial_history.value = ListStatus.UNKNOWN
@@ -1283,6 +1340,7 @@ class EligibilityApp(PatientApp):
             self.weight.value = _num(record.weight_kg)
             self.pregnant.value = record.pregnant
             self.breastfeeding.value = record.breastfeeding
+            self.pregnancy_prevention.value = record.pregnancy_prevention_discussed
             self.diagnosis_list.value = (
                 ListStatus.UNKNOWN if record.diagnoses is None else ListStatus.RECORDED
             )
@@ -1338,6 +1396,7 @@ class EligibilityApp(PatientApp):
             "weight_kg": number("weight_kg", self.weight),
             "pregnant": self.pregnant.value,
             "breastfeeding": self.breastfeeding.value,
+            "pregnancy_prevention_discussed": self.pregnancy_prevention.value,
             "systolic_bp_mmhg": number("systolic_bp_mmhg", self.systolic),
             "diastolic_bp_mmhg": number("diastolic_bp_mmhg", self.diastolic),
             "heart_rate_bpm": number("heart_rate_bpm", self.heart_rate),
@@ -1546,6 +1605,7 @@ class EligibilityApp(PatientApp):
         for tb in (
             self.pregnant,
             self.breastfeeding,
+            self.pregnancy_prevention,
             self.diagnosis_list,
             self.trial_history,
             self.medication_list,
@@ -1564,6 +1624,7 @@ class EligibilityApp(PatientApp):
     def _render(self) -> None:
         shown = self.shown
         self.status_panel.value = status_html(shown, self.protocol, self._saved_note())
+        self.dx_descriptions.value = diagnoses_html(shown)
         self.findings.value = findings_html(shown)
         self.trial_table.value = trials_html(shown, self.protocol)
         self._render_offer()

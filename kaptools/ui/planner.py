@@ -744,6 +744,7 @@ class PlannerApp(PatientApp):
             return
         self.alerts = tuple(a.alert for a in self.alert_panel.stored.open)
         self.gate = self._gate_message(pid)
+        self._offer_routes()
         self._set_controls(self.saved.plan if self.saved else None)
         if self.saved is not None and self.plannable:
             self.plan = self.saved.plan
@@ -773,6 +774,17 @@ class PlannerApp(PatientApp):
             return str(exc)
         return None
 
+    def _offer_routes(self) -> None:
+        """Offer only the routes whose screening criteria are met (the screening decides:
+        ScreeningResult.routes_meeting_criteria); all routes while nothing is plannable."""
+        routes = list(offered_routes(self.protocol))
+        met = self.screening.routes_meeting_criteria if self.screening is not None else ()
+        if met:
+            routes = [r for r in routes if r in met]
+        options = [(self.protocol.courses.route(r).label, r.value) for r in routes]
+        if list(self.route.options) != options:
+            self.route.options = options
+
     def _set_controls(self, plan: CoursePlan | None) -> None:
         if plan is None:
             self.start.value = self.today
@@ -783,7 +795,8 @@ class PlannerApp(PatientApp):
             self.closures.value = ""
             self.video.value = False
             return
-        self.route.value = plan.route.value
+        if any(value == plan.route.value for _, value in self.route.options):
+            self.route.value = plan.route.value
         self.video.value = plan.therapist_calendar is not None
         if plan.therapist_calendar is not None:
             for b, d in zip(self.therapist_days, Weekday, strict=True):

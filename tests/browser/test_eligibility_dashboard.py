@@ -62,6 +62,7 @@ def test_walk_through_every_status_and_the_crisis_banner(page: Page, voila_serve
     type_in(page.locator(".kap-age"), "45")
     answer(page.locator(".kap-pregnant"), "no")
     answer(page.locator(".kap-breastfeeding"), "no")
+    answer(page.locator(".kap-pregnancy-prevention"), "yes")
 
     # 2. diagnoses and antidepressant trials: "recorded", no rows, is an explicit "none"
     step(page, 2)
@@ -102,6 +103,8 @@ def test_walk_through_every_status_and_the_crisis_banner(page: Page, voila_serve
     step(page, 5)
     type_in(page.locator(".kap-systolic"), "120")
     type_in(page.locator(".kap-diastolic"), "80")
+    expect(status(page)).to_have_text("incomplete", timeout=TIMEOUT)  # heart rate unknown
+    type_in(page.locator(".kap-heart-rate"), "72")
     expect(status(page)).to_have_text("eligible", timeout=TIMEOUT)
     expect(page.locator(".kap-finding")).to_have_count(1)  # the indication, for information
     type_in(page.locator(".kap-systolic"), "150")
@@ -221,3 +224,53 @@ def test_brand_name_benzodiazepine_resolves_and_fires_its_caution(
     expect(resolution).to_contain_text("→ alprazolam", timeout=TIMEOUT)
     expect(caution).to_contain_text("xanax (alprazolam, brand name)", timeout=TIMEOUT)
     expect(page.locator("[data-rule-id='medication_unrecognised']")).to_have_count(0)
+
+
+def test_coded_aneurysm_answered_no_is_not_eligible_for_esketamine_with_the_disagreement(
+    page: Page, voila_server: str
+) -> None:
+    """A cerebral aneurysm entered as an ICD-10-CM code, with the checklist answer "no":
+    the code's description is shown, esketamine (every route) does not meet the criteria,
+    and the finding says the code and the answer disagree. A racemic-only contraindication
+    then shows the routes differing."""
+    open_eligibility(page, voila_server, WALKED)
+    type_in(page.locator(".kap-age"), "45")
+    answer(page.locator(".kap-pregnant"), "no")
+    answer(page.locator(".kap-breastfeeding"), "no")
+    answer(page.locator(".kap-pregnancy-prevention"), "yes")
+    step(page, 2)
+    answer(page.locator(".kap-dx-list"), "recorded below")
+    for n, code in enumerate(("F33.1", "I67.1"), start=1):
+        page.locator(".kap-add-dx").click()
+        expect(page.locator(".kap-dx-row")).to_have_count(n)
+        type_in(page.locator(".kap-dx-row").nth(n - 1).locator(".kap-dx-code"), code)
+    expect(page.locator(".kap-dx-description-list")).to_contain_text(
+        "Cerebral aneurysm, nonruptured", timeout=TIMEOUT
+    )
+    answer(page.locator(".kap-trial-history"), "recorded below")
+    step(page, 3)
+    answer(page.locator(".kap-med-list"), "recorded below")
+    step(page, 4)
+    for q in HistoryQuestion:
+        answer(page.locator(f".kap-q-{q.value}"), "no")
+    step(page, 5)
+    type_in(page.locator(".kap-systolic"), "120")
+    type_in(page.locator(".kap-diastolic"), "80")
+    type_in(page.locator(".kap-heart-rate"), "72")
+    expect(status(page)).to_have_text("not_eligible", timeout=TIMEOUT)
+    esketamine = page.locator(".kap-route-esketamine_nasal")
+    expect(esketamine).to_contain_text("not_eligible")
+    aneurysm = page.locator(".kap-finding-exclusion[data-rule-id='aneurysm_or_avm']")
+    expect(aneurysm).to_contain_text("I67.1 (Cerebral aneurysm, nonruptured)")
+    expect(aneurysm).to_contain_text("disagree")
+    expect(page.locator("[data-rule-id='diagnosis_answer_disagreement']")).to_be_visible()
+
+    # Without the aneurysm, a racemic-only contraindication: the routes differ.
+    step(page, 2)
+    type_in(page.locator(".kap-dx-row").nth(1).locator(".kap-dx-code"), "F41.1")
+    step(page, 4)
+    answer(page.locator(f".kap-q-{HistoryQuestion.HYPERTHYROIDISM.value}"), "yes")
+    expect(status(page)).to_have_text("eligible_with_cautions", timeout=TIMEOUT)
+    expect(page.locator(".kap-route-iv_ketamine")).to_contain_text("not_eligible")
+    expect(page.locator(".kap-route-esketamine_nasal")).to_contain_text("eligible_with_cautions")
+    expect(page.locator(".kap-route-iv_ketamine")).to_contain_text("hyperthyroidism")
