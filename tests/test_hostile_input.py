@@ -231,7 +231,8 @@ def test_a_non_finite_or_implausible_threshold_is_refused_with_its_key(value: st
     text = _default_text().replace(
         "bp_defer_systolic_min = { value = 180,", f"bp_defer_systolic_min = {{ value = {value},"
     )
-    with pytest.raises(ProtocolError, match=r"bp_defer_systolic_min.*\(line 38\)"):
+    line = 1 + text.split("bp_defer_systolic_min = {")[0].count("\n")
+    with pytest.raises(ProtocolError, match=rf"bp_defer_systolic_min.*\(line {line}\)"):
         parse_protocol(text, origin="clinic.toml")
 
 
