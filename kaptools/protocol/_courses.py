@@ -20,6 +20,7 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from kaptools.errors import InvalidInputError
 from kaptools.protocol._common import Section, Source, Threshold
+from kaptools.protocol._routes import Route
 from kaptools.protocol._screening import CssrsQuestion
 
 __all__ = [
@@ -40,17 +41,6 @@ __all__ = [
     "ValueList",
     "WeightBasedDose",
 ]
-
-
-class Route(enum.StrEnum):
-    """How the drug is given (clinical-sources.md §3.1, §3.2, §3.4)."""
-
-    IV_KETAMINE = "iv_ketamine"
-    """Racemic ketamine by intravenous infusion, weight-based (off-label) [3.1]."""
-    IM_KETAMINE = "im_ketamine"
-    """Racemic ketamine by intramuscular injection, weight-based (off-label) [3.2]."""
-    ESKETAMINE_NASAL = "esketamine_nasal"
-    """Esketamine nasal spray (SPRAVATO), fixed doses on the US label schedule [2.1, 3.4]."""
 
 
 class CoursePhase(enum.StrEnum):

@@ -32,7 +32,7 @@ from kaptools.alerts import AlertLevel
 from kaptools.icd10 import ICD10_CODE_PATTERN, covered_by, is_item, normalise_code
 from kaptools.icd10 import release as icd10_release
 from kaptools.protocol._common import Section, Source, Threshold
-from kaptools.protocol._courses import Route
+from kaptools.protocol._routes import Route
 
 __all__ = [
     "ICD10_PATTERN",

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from kaptools.protocol import Protocol, ProtocolInfo
-from kaptools.protocol._courses import Route
+from kaptools.protocol._routes import Route
 from kaptools.protocol._screening import HistoryQuestion, Severity
 
 __all__ = [

@@ -31,7 +31,7 @@ from kaptools.limits import size_limit
 from kaptools.partitions import is_dask_frame, screen_by_partition
 from kaptools.progress import StageBar
 from kaptools.protocol import Protocol, ProtocolInfo, default_protocol
-from kaptools.protocol._courses import Route
+from kaptools.protocol._routes import Route
 from kaptools.protocol._screening import (
     Answer,
     CssrsQuestion,

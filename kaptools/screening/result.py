@@ -17,7 +17,7 @@ from typing import Any
 from kaptools.alerts import Alert, AlertLevel
 from kaptools.errors import InvalidInputError, RecordError
 from kaptools.protocol import ProtocolInfo
-from kaptools.protocol._courses import Route
+from kaptools.protocol._routes import Route
 from kaptools.protocol._screening import Severity, StopReason, TrialOutcome
 from kaptools.screening.names import DrugName, resolve_drug_name
 from kaptools.screening.record import ScreeningRecord
