@@ -25,3 +25,15 @@ def pytest_configure(config) -> None:
     from kaptools.store import Store
 
     build_demo_database(Store(url))
+
+
+def _hypothesis_profile() -> None:
+    """Property tests are deterministic in CI: a fixed seed, no example database, no
+    wall-clock deadline (the machine is shared; a deadline there fails now and then)."""
+    from hypothesis import settings
+
+    settings.register_profile("kaptools", derandomize=True, database=None, deadline=None)
+    settings.load_profile(os.environ.get("KAPTOOLS_HYPOTHESIS_PROFILE", "kaptools"))
+
+
+_hypothesis_profile()

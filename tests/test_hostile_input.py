@@ -280,9 +280,9 @@ def test_a_jsonl_record_with_100000_diagnoses_is_malformed_quickly(tmp_path: Pat
     ok = {"age_years": 40, "sex": "female"}
     huge = {**ok, "diagnoses": ["F33.1"] * 100_000}
     path.write_text(json.dumps(ok) + "\n" + json.dumps(huge) + "\n", encoding="utf-8")
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: a loaded machine does not count
     cohort = screen_cohort(path)
-    assert time.perf_counter() - start < 2
+    assert time.process_time() - start < 2
     assert list(cohort.table["status"] == MALFORMED) == [False, True]
     reason = cohort.errors["reason"].iloc[0]
     assert "diagnoses" in reason and str(size_limit("record_list_max_items")) in reason
@@ -314,10 +314,10 @@ def test_a_csv_with_100000_trial_columns_is_refused_quickly(tmp_path: Path) -> N
         text[i] += "," * 100_000
     path = tmp_path / "wide.csv"
     path.write_text("\n".join(text) + "\n", encoding="utf-8")
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: a loaded machine does not count
     with pytest.raises(InvalidInputError, match="csv_columns_max"):
         screen_cohort(path)
-    assert time.perf_counter() - start < 2
+    assert time.process_time() - start < 2
 
 
 def test_a_single_far_slot_number_is_refused_not_looped_over() -> None:
@@ -489,10 +489,10 @@ def test_plan_course_names_a_wrong_argument(kw: dict[str, object], field: str) -
 
     from kaptools.errors import InvalidInputError
 
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: a loaded machine does not count
     with pytest.raises(InvalidInputError, match=field):
         _iv_plan(**kw)
-    assert time.perf_counter() - start < 2
+    assert time.process_time() - start < 2
 
 
 @pytest.mark.parametrize(

@@ -759,6 +759,16 @@ def replan(
             f"from {plan.as_of} or later"
         )
         raise InvalidInputError(msg)
+    nothing_changed = (
+        not missed
+        and not moved
+        and calendar is None
+        and therapist_calendar is None
+        and phase_doses is None
+        and phase_period_days is None
+        and symptoms_worsened is None
+        and protocol.info.sha256 == plan.protocol.sha256
+    )
     calendar = calendar or plan.calendar
     therapist_calendar = _therapist(therapist_calendar) or plan.therapist_calendar
     moved = dict(moved or {})
@@ -783,7 +793,17 @@ def replan(
             history.append(replace(s, status=SessionStatus.MISSED))
     history = _renumber_done(history, template)
 
-    pins = _pins(plan, moved, done_idx, missed_set)
+    # Nothing missed, moved or changed: the doses still to come keep their days.
+    kept = (
+        {
+            s.index: s.date
+            for s in plan.sessions
+            if s.kind is SessionKind.DOSING and s.active and s.date >= as_of
+        }
+        if nothing_changed
+        else {}
+    )
+    pins = _pins(plan, {**kept, **moved}, done_idx, missed_set)
     ctx = Ctx(
         protocol,
         template,
