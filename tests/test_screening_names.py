@@ -264,3 +264,17 @@ def test_any_text_resolves_or_is_unrecognised_never_an_error(text: str) -> None:
     assert got.resolved == (bool(got.ingredients) and not got.unresolved_parts)
     assert all(s in TABLE.names for s in got.suggestions)
     assert got.summary.startswith(text.strip())
+
+
+def test_a_listed_name_ending_in_a_formulation_word_keeps_it_with_a_strength() -> None:
+    """Every listed name whose last word is a formulation word ("… CR") still resolves
+    when a strength follows it (the word belongs to the brand, not to what is set aside)."""
+    listed = [
+        (name, entry)
+        for name, entry in sorted(TABLE.names.items())
+        if " " in name and name.rsplit(" ", 1)[1] in FORMULATION_WORDS and entry.ingredients
+    ]
+    assert listed, "the table lists brands that end in a formulation word"
+    for name, entry in listed:
+        got = resolve_drug_name(f"{name.upper()} 10 mg")
+        assert got.ingredients == entry.ingredients, got.summary

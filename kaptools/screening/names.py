@@ -266,13 +266,17 @@ def _longest_listed_prefix(
     """A listed name followed only by formulation words and strengths, or (None, notes)."""
     without_strength = _SPACE.sub(" ", _STRENGTH.sub(" ", key)).strip()
     words = without_strength.split(" ")
-    for i in range(len(words) - 1, 0, -1):
+    # From the whole name (a listed brand with its strength, "Spherazole CR 10 mg")
+    # down to its first word.
+    for i in range(len(words), 0, -1):
         head, tail = " ".join(words[:i]), words[i:]
         if all(w in FORMULATION_WORDS for w in tail):
             found = _single(head, table)
             if found is not None:
                 _, notes = _strip_words(key.replace(head, "", 1).strip() or head)
                 strengths = [n for n in notes if n.startswith("strength")]
+                if not tail:
+                    return found, strengths
                 form = "formulation " + " ".join(w.upper() if len(w) <= 4 else w for w in tail)
                 return found, [*strengths, f"{form} ignored"]
     return None, _strip_words(key)[1]
@@ -298,12 +302,12 @@ def resolve_drug_name(name: str) -> DrugName:
     notes: list[str] = []
     found = _single(key, table)
     if found is None:
-        stripped, notes = _strip_words(key)
-        found = _single(stripped, table)
+        # A formulation word can be part of a brand ("Adhansia XR", "Trijardy XR"):
+        # the longest listed name wins, and only what follows it is set aside.
+        found, notes = _longest_listed_prefix(key, table)
+        stripped, stripped_notes = _strip_words(key)
         if found is None:
-            # A formulation word can be part of a brand ("Adhansia XR"): keep the
-            # longest listed name and set aside only what follows it.
-            found, notes = _longest_listed_prefix(key, table)
+            found, notes = _single(stripped, table), stripped_notes
         key = stripped
     if found is not None:
         entry, more = found
