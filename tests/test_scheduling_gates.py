@@ -157,3 +157,33 @@ def test_weight_above_the_review_line_is_flagged():
         age=40,
     )
     assert not any(n.startswith("Review:") for n in fixed.notes)
+
+
+def test_a_route_the_per_route_screening_excludes_is_refused(store):
+    """A finding that excludes some routes only (the labels differ: the Ketalar SmPC for
+    IV/IM) refuses those routes and leaves the routes whose criteria are met plannable."""
+    from kaptools.screening import Severity
+
+    per_route = {rid for rid, rule in default_protocol().screening.rules if rule.route_severity}
+    assert per_route, "the default protocol has rules whose severity differs by route"
+    data = _record("eligible", patient_id="SYN-0100")
+    # An acute myocardial infarction code (I21.9) fires a rule that differs by route.
+    coded = dict(data, diagnoses=[*data["diagnoses"], "I21.9"])
+    result = screen(coded)
+    excluded = [
+        r
+        for r in Route
+        if any(
+            f.severity_for(r) is Severity.EXCLUSION and f.rule_id in per_route
+            for f in result.findings
+        )
+    ]
+    assert excluded and set(excluded) != set(Route), result.routes
+    assert result.routes_meeting_criteria, result.routes
+    save_screening(store, "SYN-0100", coded, result, "dr.test")
+    for route in excluded:
+        with pytest.raises(NotPlannableError) as err:
+            plan_for_patient(store, "SYN-0100", route, START, calendar=CAL)
+        assert err.value.rule in per_route
+    for route in result.routes_meeting_criteria:
+        assert plan_for_patient(store, "SYN-0100", route, START, calendar=CAL).doses

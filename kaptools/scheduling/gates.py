@@ -20,6 +20,7 @@ from kaptools.errors import InvalidInputError, NotPlannableError
 from kaptools.protocol import Protocol
 from kaptools.protocol._courses import Route
 from kaptools.scheduling.doses import fmt_number
+from kaptools.screening import Severity
 from kaptools.screening.result import ScreeningResult, ScreeningStatus
 
 __all__ = ["age_gate", "route_gate", "screening_gate", "weight_reviews"]
@@ -105,12 +106,20 @@ def age_gate(age: int | None, protocol: Protocol) -> None:
 
 
 def route_gate(route: Route, screening: ScreeningResult | None, protocol: Protocol) -> None:
-    """Refuse a route whose contraindications the screening lists (not overridden)."""
+    """Refuse a route whose contraindications the screening lists (not overridden).
+
+    A contraindication is a finding that excludes this route in the per-route screening
+    (the labels differ: Ketalar SmPC for IV/IM, SPRAVATO for esketamine), or one the
+    protocol's ``courses.<route>.contraindications`` names for it.
+    """
     if screening is None:
         return
     course = protocol.courses.route(route)
     fired = [
-        f for f in screening.findings if f.rule_id in course.contraindications and not f.overridden
+        f
+        for f in screening.findings
+        if not f.overridden
+        and (f.severity_for(route) is Severity.EXCLUSION or f.rule_id in course.contraindications)
     ]
     if fired:
         named = "; ".join(f"{f.rule_id}: {f.message}" for f in fired)
