@@ -23,6 +23,7 @@ import random
 import time
 
 from kaptools.errors import PlanningError
+from kaptools.protocol import default_protocol
 from kaptools.scheduling import ClinicCalendar, Route, plan_course
 
 REGIONS = [("US", "CA"), ("US", "NY"), ("GB", "ENG"), ("CA", "ON"), ("AU", "NSW")]
@@ -75,6 +76,14 @@ def main() -> None:
         cal = ClinicCalendar(country=country, subdivision=sub)
         for year in range(2026, 2030):
             cal.is_open(dt.date(year, 6, 1))
+    # Warm the one-time loads (the protocol file and the ICD-10-CM tables its screening
+    # rules are validated against): this measures planning, not start-up.
+    load_started = time.perf_counter()
+    default_protocol()
+    route, start, calendar, _, _, _ = cases[0]
+    plan_course(route, start, calendar=calendar, screening_status="eligible", weight_kg=70, age=40)
+    started = time.perf_counter() - load_started
+    print(f"start-up (protocol, code tables, first plan): {started:.2f} s")
     outcomes: collections.Counter[str] = collections.Counter()
     sessions = 0
     t0, c0 = time.perf_counter(), time.process_time()
