@@ -18,7 +18,7 @@ import json
 import os
 import re
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,6 +216,17 @@ class StoredRecord:
     created_at: dt.datetime
     effective_at: dt.datetime
     reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Companion:
+    """A new record saved with another in one transaction (``Store.save_record``'s
+    ``companions``): its kind, payload, date and written reason."""
+
+    kind: str
+    payload: Mapping[str, Any]
+    effective_at: dt.date | dt.datetime | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -504,8 +515,13 @@ class Store:
         reason: str | None = None,
         alerts: tuple[Alert, ...] | list[Alert] = (),
         based_on_version: int | None = None,
+        companions: Callable[[str, int], Iterable[Companion]] | None = None,
     ) -> StoredRecord:
         """Save a new record, or (with ``record_id``) a new version of one.
+
+        ``companions`` (given the saved record's id and version) returns new records that
+        belong with it (e.g. a dose-hold override naming the session version it covers):
+        they are saved, each with its audit row, in the same transaction: all or nothing.
 
         A correction needs a written ``reason`` and ``based_on_version``, the version the
         correction started from: when someone saved a newer version meanwhile, the
@@ -596,7 +612,51 @@ class Store:
                     who=author,
                     effective_at=when,
                 )
+            for extra in companions(rid, version) if companions is not None else ():
+                self._add_companion(s, patient_id, author, now, extra)
         return _record(row)
+
+    @staticmethod
+    def _add_companion(
+        s: Session, patient_id: str, author: str, now: dt.datetime, extra: Companion
+    ) -> None:
+        if not isinstance(extra.kind, str) or not _KIND_RE.match(extra.kind):
+            raise InvalidInputError(
+                f"kind {extra.kind!r} must be a short snake_case name such as 'assessment'."
+            )
+        try:
+            clean = json.loads(
+                json.dumps(dict(extra.payload), default=_json_default, allow_nan=False)
+            )
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"payload cannot be stored as JSON: {exc}.") from None
+        rid = str(uuid.uuid4())
+        when = _as_datetime(extra.effective_at, "effective_at")
+        s.add(
+            _RecordRow(
+                record_id=rid,
+                version=1,
+                kind=extra.kind,
+                patient_id=patient_id,
+                payload=clean,
+                author=author,
+                created_at=now,
+                effective_at=when,
+                reason=extra.reason.strip() if extra.reason else None,
+            )
+        )
+        s.add(
+            _AuditRow(
+                at=now,
+                who=author,
+                action="create",
+                patient_id=patient_id,
+                kind=extra.kind,
+                record_id=rid,
+                version=1,
+                detail=(extra.reason or "")[:2000],
+            )
+        )
 
     def latest_records(self, kind: str, patient_id: str) -> list[StoredRecord]:
         """The newest version of each ``kind`` record of a patient, by effective time."""

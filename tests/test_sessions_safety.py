@@ -326,6 +326,34 @@ def test_override_is_its_own_audit_logged_record_and_the_hold_is_kept(store):
     assert 1 == len(hold_overrides(store, "SYN-0001"))
 
 
+def test_session_and_its_override_are_saved_together_or_not_at_all(store, monkeypatch):
+    """A failure while writing the override record leaves neither the session nor any
+    audit row behind (one transaction)."""
+    from kaptools.errors import StoreError
+    from kaptools.store import Store
+
+    ov = HoldOverride(
+        "Dr A",
+        "Repeat 178/104 after rest; benefit outweighs risk",
+        ("pre_dose_systolic_hold", "pre_dose_diastolic_hold"),
+        T0,
+    )
+    s = _session(
+        vitals=(VitalSigns("pre_dose", 0, 185, 115, 72, 98),), dose_mg=35, hold_override=ov
+    )
+    audit_before = len(store.audit_entries("SYN-0001"))
+
+    def broken(*args, **kwargs):
+        raise StoreError("simulated failure while writing the override")
+
+    monkeypatch.setattr(Store, "_add_companion", staticmethod(broken))
+    with pytest.raises(StoreError):
+        save_dosing_session(store, s, "nurse.b")
+    assert [] == dosing_sessions(store, "SYN-0001")
+    assert [] == hold_overrides(store, "SYN-0001")
+    assert audit_before == len(store.audit_entries("SYN-0001"))
+
+
 def test_pre_dose_answers_round_trip_and_bad_ones_name_the_field():
     """Pre-dose answers and overrides survive to_dict; a bad C-SSRS name is a RecordError."""
     ov = HoldOverride("Dr A", "Benefit outweighs risk after review", ("pre_dose_spo2_hold",), T0)

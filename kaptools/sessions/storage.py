@@ -104,6 +104,39 @@ def save_dosing_session(
         if record_id is not None:
             previous = store.record_history(record_id)[-1].payload.get("hold_override")
         log_override = previous != session.to_dict()["hold_override"]
+    from kaptools.store import Companion
+
+    def override_record(record_id: str, version: int) -> list[Companion]:
+        """The hold override as its own record, naming the session version it covers."""
+        if not (log_override and override is not None):
+            return []
+        payload = {
+            "session_record_id": record_id,
+            "session_version": version,
+            "clinician": override.clinician,
+            "reason": override.reason,
+            "rules": list(override.rules),
+            "at": override.at.isoformat() if override.at else None,
+            "holds": [
+                {"rule_id": f.rule_id, "message": f.message, "source": f.source}
+                for f in decision.holds
+            ],
+            "protocol": {
+                "name": protocol.info.name,
+                "version": protocol.info.version,
+                "sha256": protocol.info.sha256,
+            },
+        }
+        return [
+            Companion(
+                DOSE_HOLD_OVERRIDE_KIND,
+                payload,
+                effective_at=override.at or session.started_at or session.session_date,
+                reason=f"hold overridden by {override.clinician}: {override.reason}",
+            )
+        ]
+
+    # The session, its alerts and its override record: one transaction, all or nothing.
     record = store.save_record(
         DOSING_SESSION_KIND,
         session.patient_id,
@@ -114,32 +147,8 @@ def save_dosing_session(
         reason=reason,
         based_on_version=based_on_version,
         alerts=session.safety_alerts_under(protocol),
+        companions=override_record,
     )
-    if log_override and override is not None:
-        store.save_record(
-            DOSE_HOLD_OVERRIDE_KIND,
-            session.patient_id,
-            {
-                "session_record_id": record.record_id,
-                "session_version": record.version,
-                "clinician": override.clinician,
-                "reason": override.reason,
-                "rules": list(override.rules),
-                "at": override.at.isoformat() if override.at else None,
-                "holds": [
-                    {"rule_id": f.rule_id, "message": f.message, "source": f.source}
-                    for f in decision.holds
-                ],
-                "protocol": {
-                    "name": protocol.info.name,
-                    "version": protocol.info.version,
-                    "sha256": protocol.info.sha256,
-                },
-            },
-            author=author,
-            effective_at=override.at or session.started_at or session.session_date,
-            reason=f"hold overridden by {override.clinician}: {override.reason}",
-        )
     return record
 
 
