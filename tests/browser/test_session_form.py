@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from kaptools.sessions import GoStatus, dosing_sessions, hold_overrides
 from kaptools.store import Store
@@ -18,11 +20,25 @@ DISCHARGED = "SYN-0011"  # IV course; written to by the discharge test
 
 
 def _select(scope: Page | Locator, css: str, pattern: str, nth: int = 0) -> None:
-    """ipywidgets' <select> carries labels (with non-breaking spaces) as values."""
+    """Choose the option matching ``pattern``; ipywidgets' <select> carries labels (with
+    non-breaking spaces) as values. The list can be redrawn between reading its options
+    and choosing one (the planner redraws the session list after the plan table), so the
+    option is looked up again until it is chosen or the suite's timeout runs out."""
     select = scope.locator(f"{css} select").nth(nth)
-    labels = select.locator("option").all_text_contents()
-    label = next(x for x in labels if re.search(pattern, x.replace("\xa0", " ")))
-    select.select_option(label=label)
+    deadline = time.monotonic() + TIMEOUT / 1000
+    while True:
+        option = select.locator("option").filter(has_text=re.compile(pattern.replace(" ", r"\s")))
+        expect(option.first).to_be_attached(timeout=TIMEOUT)
+        labels = select.locator("option").all_text_contents()
+        label = next((x for x in labels if re.search(pattern, x.replace("\xa0", " "))), None)
+        if label is not None:
+            try:
+                select.select_option(label=label, timeout=5_000)
+                return
+            except PlaywrightTimeoutError:
+                pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no option matching {pattern!r} could be chosen in {css}")
 
 
 def _type(scope: Locator, css: str, value: str) -> None:
