@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from kaptools.sessions import dosing_sessions
 from kaptools.store import Store
+from tests.browser.widgets import select_matching
 
 pytestmark = pytest.mark.browser
 TIMEOUT = 60_000
@@ -21,14 +22,6 @@ PATIENT = "SYN-0007"  # written to by these tests; the trends tests read other p
 def open_planner(page: Page, base: str, patient: str) -> None:
     page.goto(f"{base}/voila/render/planner.ipynb?patient={patient}", timeout=TIMEOUT)
     expect(page.locator(".kap-screening-box .kap-screening")).to_be_visible(timeout=TIMEOUT)
-
-
-def _select(page: Page, css: str, pattern: str) -> None:
-    """ipywidgets' <select> carries labels (with non-breaking spaces) as values."""
-    select = page.locator(f"{css} select")
-    labels = select.locator("option").all_text_contents()
-    label = next(x for x in labels if re.search(pattern, x.replace("\xa0", " ")))
-    select.select_option(label=label)
 
 
 def _fill_date(page: Page, css: str, day: dt.date) -> None:
@@ -41,7 +34,7 @@ def _choose_dose_to_move(page: Page, number: int) -> dt.date:
     """Pick dose ``number`` in the move list; wait for the date box to show its date."""
     row = page.locator(".kap-plan-table tr.kap-kind-dosing").nth(number - 1)
     day = dt.datetime.strptime(row.locator("td").nth(1).inner_text().strip(), "%a %d %b %Y").date()
-    _select(page, ".kap-move-which", rf"Dose {number} of 6")
+    select_matching(page, ".kap-move-which", rf"Dose {number} of 6")
     expect(page.locator(".kap-move-date input")).to_have_value(day.isoformat(), timeout=TIMEOUT)
     return day
 
@@ -53,8 +46,8 @@ def _next_monday(after: dt.date) -> dt.date:
 def _plan_course(page: Page) -> dt.date:
     """Plan an IV course from the Monday after next, Monday to Friday, no public holidays."""
     start = _next_monday(dt.date.today() + dt.timedelta(days=7))
-    _select(page, ".kap-route", r"IV racemic")
-    _select(page, ".kap-country", r"^none")
+    select_matching(page, ".kap-route", r"IV racemic")
+    select_matching(page, ".kap-country", r"^none")
     for day in ("Sat", "Sun"):
         button = page.locator(".kap-weekday", has_text=day)
         if "mod-active" in (button.get_attribute("class") or ""):
@@ -62,6 +55,9 @@ def _plan_course(page: Page) -> dt.date:
     _fill_date(page, ".kap-start-date", start)
     page.locator(".kap-plan-button").click()
     expect(page.locator(".kap-plan-summary")).to_contain_text(f"{start:%d %b}", timeout=TIMEOUT)
+    # The table is redrawn after the summary: wait for the new plan's first session (the
+    # first preparation, on the Monday start) before anything reads it.
+    expect(page.locator(".kap-plan-table")).to_contain_text(f"{start:%a %d %b %Y}", timeout=TIMEOUT)
     expect(page.locator(".kap-plan-timeline .js-plotly-plot")).to_be_visible(timeout=TIMEOUT)
     return start
 
@@ -99,7 +95,7 @@ def test_plan_move_record_and_download(page: Page, voila_server: str, demo_datab
     assert doses["Dose 2 of 6"] == moved_to
 
     # Record dose 1 with a systolic rise of 45 mmHg: the protocol's flag shows.
-    _select(page, ".kap-session-pick", r"Dose 1 of 6")
+    select_matching(page, ".kap-session-pick", r"Dose 1 of 6")
     page.locator(".kap-open-session").click()
     form = page.locator(".kap-session-form")
     expect(form).to_be_visible(timeout=TIMEOUT)
@@ -146,8 +142,8 @@ def test_tuesday_thursday_esketamine_deviation_goes_away_with_video(
     """Esketamine on a Tue/Thu clinic shows the deviation; video integration removes it."""
     open_planner(page, voila_server, PATIENT)
     start = _next_monday(dt.date.today() + dt.timedelta(days=7))
-    _select(page, ".kap-route", r"esketamine")
-    _select(page, ".kap-country", r"^none")
+    select_matching(page, ".kap-route", r"esketamine")
+    select_matching(page, ".kap-country", r"^none")
     for day in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"):
         button = page.locator(".kap-weekday", has_text=day)
         active = "mod-active" in (button.get_attribute("class") or "")

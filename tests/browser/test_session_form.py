@@ -4,41 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from kaptools.sessions import GoStatus, dosing_sessions, hold_overrides
 from kaptools.store import Store
+from tests.browser.widgets import select_matching
 
 pytestmark = pytest.mark.browser
 TIMEOUT = 60_000
 HELD = "SYN-0005"  # IM course; written to by the hold test
 DISCHARGED = "SYN-0011"  # IV course; written to by the discharge test
-
-
-def _select(scope: Page | Locator, css: str, pattern: str, nth: int = 0) -> None:
-    """Choose the option matching ``pattern``; ipywidgets' <select> carries labels (with
-    non-breaking spaces) as values. The list can be redrawn between reading its options
-    and choosing one (the planner redraws the session list after the plan table), so the
-    option is looked up again until it is chosen or the suite's timeout runs out."""
-    select = scope.locator(f"{css} select").nth(nth)
-    deadline = time.monotonic() + TIMEOUT / 1000
-    while True:
-        option = select.locator("option").filter(has_text=re.compile(pattern.replace(" ", r"\s")))
-        expect(option.first).to_be_attached(timeout=TIMEOUT)
-        labels = select.locator("option").all_text_contents()
-        label = next((x for x in labels if re.search(pattern, x.replace("\xa0", " "))), None)
-        if label is not None:
-            try:
-                select.select_option(label=label, timeout=5_000)
-                return
-            except PlaywrightTimeoutError:
-                pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no option matching {pattern!r} could be chosen in {css}")
 
 
 def _type(scope: Locator, css: str, value: str) -> None:
@@ -54,13 +31,18 @@ def _open_first_dose(page: Page, base: str, patient: str, route: str) -> Locator
     expect(page.locator(".kap-screening-box .kap-screening")).to_be_visible(timeout=TIMEOUT)
     start = dt.date.today() + dt.timedelta(days=14)
     start += dt.timedelta(days=7 - start.weekday())
-    _select(page, ".kap-route", route)
-    _select(page, ".kap-country", r"^none")
+    select_matching(page, ".kap-route", route)
+    select_matching(page, ".kap-country", r"^none")
     box = page.locator(".kap-start-date input")
     box.fill(start.isoformat())
     box.press("Tab")
     page.locator(".kap-plan-button").click()
     expect(page.locator(".kap-plan-summary")).to_contain_text(f"{start:%d %b}", timeout=TIMEOUT)
+    # The table is redrawn after the summary: wait for the new plan's first session (the
+    # first preparation, on the Monday start) before reading its first dose's day.
+    expect(page.locator(".kap-plan-table")).to_contain_text(
+        f"{start:%a %d %b %Y}", timeout=TIMEOUT
+    )
     first = page.locator(".kap-plan-table tr.kap-kind-dosing").first.locator("td").nth(1)
     day = first.inner_text().strip()
     # Wait until the session list holds the new plan's dose 1 (it is redrawn after the table).
@@ -68,7 +50,7 @@ def _open_first_dose(page: Page, base: str, patient: str, route: str) -> Locator
     expect(page.locator(".kap-session-pick select")).to_contain_text(
         re.compile(pattern), timeout=TIMEOUT
     )
-    _select(page, ".kap-session-pick", pattern)
+    select_matching(page, ".kap-session-pick", pattern)
     page.locator(".kap-open-session").click()
     form = page.locator(".kap-session-form")
     expect(form).to_be_visible(timeout=TIMEOUT)
@@ -91,9 +73,9 @@ def _pre_dose(form: Locator, sys: int, dia: int) -> None:
         (".kap-v-spo2", 98),
     ):
         _type(pre, css, str(value))
-    _select(form, ".kap-sf-cssrs-asked", r"^asked")
-    _select(form, ".kap-sf-pregnant", r"^no$")
-    _select(form, ".kap-sf-intoxicated", r"^no$")
+    select_matching(form, ".kap-sf-cssrs-asked", r"^asked")
+    select_matching(form, ".kap-sf-pregnant", r"^no$")
+    select_matching(form, ".kap-sf-intoxicated", r"^no$")
 
 
 def test_pre_dose_185_115_holds_and_the_dose_needs_an_override_reason(
@@ -168,17 +150,17 @@ def test_session_is_not_dischargeable_until_the_recovery_criteria_are_met(
             _type(row, ".kap-v-dia", str(d))
             _type(row, ".kap-v-spo2", "97")
     _type(form.locator(".kap-vitals-pre-discharge"), ".kap-v-minutes", "120")
-    _select(form, ".kap-sf-moaas", r"^3$")
+    select_matching(form, ".kap-sf-moaas", r"^3$")
     _type(form, ".kap-sf-sedation-end-minutes", "120")
-    _select(form, ".kap-sf-moaas-end", r"^4$")
+    select_matching(form, ".kap-sf-moaas-end", r"^4$")
     for i in range(6):
-        _select(form, ".kap-sf-cadss-pre", r"^0$", nth=i)
-        _select(form, ".kap-sf-cadss", r"^1$", nth=i)
-        _select(form, ".kap-sf-cadss-end", r"^0$", nth=i)
+        select_matching(form, ".kap-sf-cadss-pre", r"^0$", nth=i)
+        select_matching(form, ".kap-sf-cadss", r"^1$", nth=i)
+        select_matching(form, ".kap-sf-cadss-end", r"^0$", nth=i)
     _type(form, ".kap-sf-dissociation-end-minutes", "120")
-    _select(form, ".kap-se-asked", r"^asked")
-    _select(form, ".kap-sf-discharge-escort-home", r"^yes$")
-    _select(form, ".kap-sf-discharge-no-driving-until-next-day", r"^yes$")
+    select_matching(form, ".kap-se-asked", r"^asked")
+    select_matching(form, ".kap-sf-discharge-escort-home", r"^yes$")
+    select_matching(form, ".kap-sf-discharge-no-driving-until-next-day", r"^yes$")
 
     readiness = form.locator(".kap-sf-readiness")
     expect(readiness.locator(".kap-discharge-not-ready")).to_be_visible(timeout=TIMEOUT)
@@ -194,7 +176,7 @@ def test_session_is_not_dischargeable_until_the_recovery_criteria_are_met(
     row = form.locator(".kap-vitals-pre-discharge")
     _type(row, ".kap-v-sys", "130")
     _type(row, ".kap-v-dia", "82")
-    _select(form, ".kap-sf-moaas-end", r"^5")
+    select_matching(form, ".kap-sf-moaas-end", r"^5")
     expect(readiness.locator(".kap-discharge-ready")).to_contain_text(
         "Ready for discharge", timeout=TIMEOUT
     )
