@@ -320,6 +320,14 @@ def _harden_kernel_manager(cls: type) -> type:
                         content = task.result()
                         kernel_id = content["kernel_id"]
                         render = content["task"]
+                        if name == notebook_name and not render.done():
+                            # The page is about to take this kernel: let its pre-render
+                            # finish first, so a kernel that died while rendering (its
+                            # page would come back without cells) is caught below.
+                            try:
+                                await render
+                            except Exception:  # judged below as a failed render
+                                pass
                         dead = (
                             kernel_id not in self
                             or kernel_id in restarted
