@@ -177,14 +177,18 @@ def test_empty_frame_gives_empty_outcomes(cohort) -> None:
     assert out.empty and "response" in out.columns
 
 
-def test_ten_thousand_patients_in_about_a_second() -> None:
-    """10,000 patients × 8 administrations are summarised quickly (benchmark: benchmarks/)."""
+def test_ten_thousand_patients_are_summarised_without_a_per_patient_loop() -> None:
+    """10,000 patients × 8 administrations: a stall guard in CPU time, not a speed target.
+
+    The figure (about a second on one core) comes from benchmarks/; a per-patient loop
+    took 25 s, which this guard catches whatever the machine's load.
+    """
     rng = np.random.default_rng(1)
     n, k = 10_000, 8
     frame = pd.DataFrame(rng.integers(0, 4, size=(n * k, 9)), columns=definition_items())
     frame.insert(0, "patient_id", np.repeat([f"P{i:05d}" for i in range(n)], k))
     frame.insert(1, "administered_on", np.tile(np.arange(k), n))
-    t = time.perf_counter()
+    start = time.process_time()  # CPU time: a loaded machine does not count
     out = course_outcomes(frame, "phq9")
     assert len(out) == n
-    assert time.perf_counter() - t < 3  # 1 s on an idle core; CI machines are shared
+    assert time.process_time() - start < 8
