@@ -106,6 +106,8 @@ __all__ = [
     "demo_screening_record",
     "main",
     "not_eligible_patient_id",
+    "refuse_non_demo_database",
+    "require_demo_database",
 ]
 
 DEMO_AUTHOR = "synthetic-data-generator"
@@ -553,6 +555,37 @@ def check_demo_store(store: Store) -> None:
         )
 
 
+def refuse_non_demo_database(store: Store) -> None:
+    """Refuse, before anything is written, a database the demo must not write to.
+
+    :func:`check_demo_store` (the clinic's default store, any non-synthetic patient),
+    then any database that holds data (a patient or an audit row) and was not marked a
+    demo / training database when it was created: it could be a clinic's.
+    """
+    check_demo_store(store)
+    if store.is_demo_database() or store.is_empty():
+        return
+    where = store.url.render_as_string(hide_password=True)
+    raise InvalidInputError(
+        f"database: {where} is not marked as a kaptools demo / training database (it was "
+        "not created by 'kaptools demo'), so the demo will not write to it: it could be a "
+        "clinic's. Give a new file, e.g. --database sqlite:///training.sqlite. Nothing was "
+        "written."
+    )
+
+
+def require_demo_database(
+    store: Store, *, who: str = DEMO_AUTHOR, what: str = "kaptools demo"
+) -> None:
+    """:func:`refuse_non_demo_database`, then mark a new (empty) database as a demo one.
+
+    A database already marked is accepted as it is. Raises InvalidInputError before
+    anything is written.
+    """
+    refuse_non_demo_database(store)
+    store.mark_demo_database(who=who, detail=what)
+
+
 def _demo_alerts(store: Store, p: SyntheticPatient, protocol: Protocol) -> None:
     """Acknowledge the alerts found before the latest assessment; for the second patient
     whose item 9 stays positive, add an incomplete PHQ-9 whose alert stays open."""
@@ -593,7 +626,7 @@ def build_demo_database(
     that holds a non-synthetic patient, before writing anything. ``progress``: a bar
     per patient (None: when a terminal or notebook watches; see kaptools.progress).
     """
-    check_demo_store(store)
+    require_demo_database(store)
     protocol = protocol or default_protocol()
     patients = generate_patients(n, seed=seed, anchor=DEMO_ANCHOR_DATE)
     excluded = not_eligible_patient_id(patients)
@@ -617,32 +650,51 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--if-empty", action="store_true", help="do nothing when the database already has patients"
     )
     parser.add_argument(
+        "--scenarios",
+        action="store_true",
+        help="the trainers' scenarios instead: one named synthetic patient per branch of "
+        "the protocol (kaptools.scenarios); --patients is ignored",
+    )
+    parser.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bar (also off when not a terminal)"
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    """Create the demo database; 0 when done (or left alone with --if-empty), 2 on bad input."""
+    """Create the demo database; 0 when done (or left alone with --if-empty), 2 on bad input.
+
+    Every check runs on the database as it is, before anything (even its tables) is
+    written: the clinic's default store, a database holding a non-synthetic patient,
+    and one holding data that was never marked a demo database are refused.
+    """
     url = args.database
     if url is None and not os.environ.get(DATABASE_URL_ENV_VAR, "").strip():
         url = f"sqlite:///{default_demo_database_path()}"
         print(f"No database given: using the demo file {default_demo_database_path()}.")
     store = Store(url, create=False)
     check_demo_store(store)
-    store = Store(url)
     where = store.url.render_as_string(hide_password=True)
-    if store.has_patients():
-        if args.if_empty:
-            print(f"Demo database {where} already has patients; left as it is.")
-            return 0
+    if store.count_patients() and args.if_empty:
+        print(f"Demo database {where} already has patients; left as it is.")
+        return 0
+    refuse_non_demo_database(store)
+    if store.count_patients():
         raise InvalidInputError(
             f"the database {where} already has patients; name an empty database with "
             "--database, or pass --if-empty to leave it as it is."
         )
-    patients = build_demo_database(
-        store, n=args.patients, seed=args.seed, progress=False if args.quiet else None
-    )
-    print(f"Created {len(patients)} synthetic patients in {where}.")
+    store = Store(url)
+    quiet = False if args.quiet else None
+    if args.scenarios:
+        from kaptools.scenarios import build_scenario_database
+
+        scenarios = build_scenario_database(store, seed=args.seed, progress=quiet)
+        print(f"Created {len(scenarios)} synthetic training scenarios in {where}:")
+        for s in scenarios:
+            print(f"  {s.patient_id}  {s.title}  [{s.rule}]")
+    else:
+        patients = build_demo_database(store, n=args.patients, seed=args.seed, progress=quiet)
+        print(f"Created {len(patients)} synthetic patients in {where}.")
     print(f"Serve the dashboards on it with: make run KAPTOOLS_DATABASE_URL={where}")
     return 0
 

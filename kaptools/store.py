@@ -45,6 +45,7 @@ from kaptools.limits import entry_range
 
 __all__ = [
     "AUDIT_GENESIS_HASH",
+    "DEMO_DATABASE_ACTION",
     "AuditEntry",
     "AuditVerification",
     "Patient",
@@ -114,6 +115,10 @@ class _AuditRow(_Base):
     prev_hash: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
     row_hash: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
 
+
+#: The action of the audit row that marks a database as a synthetic demo / training
+#: database (the first row it ever gets; see :meth:`Store.mark_demo_database`).
+DEMO_DATABASE_ACTION = "mark_demo_database"
 
 #: The ``prev_hash`` of the first audit row.
 AUDIT_GENESIS_HASH = "0" * 64
@@ -490,6 +495,13 @@ class Store:
                 q = q.where(_PatientRow.synthetic.is_(True))
             return [self._shown(r) for r in s.scalars(q)]
 
+    def count_patients(self) -> int:
+        """How many patients are stored (0 for a database whose tables do not exist yet)."""
+        if not sa.inspect(self.engine).has_table(_PatientRow.__tablename__):
+            return 0
+        with self._sessions() as s:
+            return int(s.execute(sa.select(sa.func.count()).select_from(_PatientRow)).scalar_one())
+
     def has_patients(self) -> bool:
         with self._sessions() as s:
             return s.execute(sa.select(sa.func.count()).select_from(_PatientRow)).scalar_one() > 0
@@ -501,6 +513,50 @@ class Store:
         with self._sessions() as s:
             query = sa.select(sa.func.count()).where(_PatientRow.synthetic.is_not(True))
             return int(s.execute(query).scalar_one())
+
+    # ---- demo (training) databases ----------------------------------------------
+    def is_demo_database(self) -> bool:
+        """Whether this database was marked a synthetic demo / training database when it
+        was created (its first audit row is :data:`DEMO_DATABASE_ACTION`)."""
+        if not sa.inspect(self.engine).has_table(_AuditRow.__tablename__):
+            return False
+        with self._sessions() as s:
+            first = s.scalars(sa.select(_AuditRow.action).order_by(_AuditRow.id).limit(1)).first()
+            return first == DEMO_DATABASE_ACTION
+
+    def is_empty(self) -> bool:
+        """No patient and no audit row: a database nothing has been written to yet."""
+        if not sa.inspect(self.engine).has_table(_AuditRow.__tablename__):
+            return True
+        with self._sessions() as s:
+            audit = s.execute(sa.select(sa.func.count()).select_from(_AuditRow)).scalar_one()
+            patients = s.execute(sa.select(sa.func.count()).select_from(_PatientRow)).scalar_one()
+            return audit == 0 and patients == 0
+
+    def mark_demo_database(self, *, who: str, detail: str = "") -> None:
+        """Mark an empty database as a synthetic demo / training database (its first audit
+        row). Only an empty database can be marked, so a clinic database never becomes
+        one; a database already marked is left as it is."""
+        who = _require_text(who, "who")
+        with self._tx() as s:
+            first = s.scalars(sa.select(_AuditRow.action).order_by(_AuditRow.id).limit(1)).first()
+            if first == DEMO_DATABASE_ACTION:
+                return
+            patients = s.execute(sa.select(sa.func.count()).select_from(_PatientRow)).scalar_one()
+            if first is not None or patients:
+                raise InvalidInputError(
+                    f"database: {self.url.render_as_string(hide_password=True)} already holds "
+                    "data, so it cannot be marked a demo database (only a new, empty database "
+                    "can); name a new demo file. Nothing was written."
+                )
+            s.add(
+                _AuditRow(
+                    at=_utcnow(),
+                    who=who,
+                    action=DEMO_DATABASE_ACTION,
+                    detail=(detail or "synthetic demo / training database")[:2000],
+                )
+            )
 
     # ---- records ------------------------------------------------------------
     def save_record(
