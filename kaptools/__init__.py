@@ -42,6 +42,7 @@ from kaptools.scheduling import (
     plan_course,
     plan_to_csv,
     plan_to_ics,
+    plan_to_parquet,
     replan,
     save_plan,
 )
@@ -148,6 +149,7 @@ __all__ = [
     "plan_course",
     "plan_to_csv",
     "plan_to_ics",
+    "plan_to_parquet",
     "record_assessment",
     "rems_forms_due",
     "replan",

@@ -153,3 +153,80 @@ def test_any_plan_round_trips_through_ics_and_csv(start, route, region):
     assert _plan_rows(plan, ics) == _event_rows(ics)
     rows = list(csv.DictReader(io.StringIO(plan_to_csv(plan))))
     assert [str(s.index) for s in plan.sessions] == [r["index"] for r in rows]
+
+
+def _parquet(plan, tmp_path):
+    import pyarrow.parquet as pq
+
+    from kaptools.scheduling import plan_to_parquet
+
+    out = plan_to_parquet(plan, tmp_path / "plan.parquet")
+    return pq.read_table(out)
+
+
+def test_parquet_twin_has_the_csv_columns_typed_and_the_same_values(tmp_path):
+    """plan_to_parquet: the CSV's columns in order, typed (ints, floats, dates), values equal
+    to the CSV's cell by cell (empty CSV cells are nulls), the protocol in the metadata."""
+    import json
+
+    import pandas as pd
+    import pyarrow as pa
+
+    from kaptools.scheduling import PARQUET_TYPES, plan_frame, plan_to_parquet
+
+    plan = _plan("esketamine_nasal", cautions=(), phase_doses={"continuation": 1})
+    table = _parquet(plan, tmp_path)
+    assert table.column_names == list(CSV_COLUMNS) == list(PARQUET_TYPES)
+    types = {f.name: f.type for f in table.schema}
+    assert types["date"] == pa.date32()
+    assert types["index"] == types["dose_number"] == types["devices"] == pa.int64()
+    assert types["dose_mg"] == pa.float64()
+    assert all(pa.types.is_string(types[c]) for c, t in PARQUET_TYPES.items() if t == "string")
+    meta = json.loads(table.schema.metadata[b"kaptools.protocol"])
+    assert meta == {
+        "name": plan.protocol.name,
+        "version": plan.protocol.version,
+        "sha256": plan.protocol.sha256,
+    }
+    frame = table.to_pandas()
+    rows = list(csv.DictReader(io.StringIO(plan_to_csv(plan))))
+    assert len(frame) == len(rows) == len(plan.sessions)
+    for (_, got), want in zip(frame.iterrows(), rows, strict=True):
+        for col in CSV_COLUMNS:
+            value = got[col]
+            text = "" if pd.isna(value) else value
+            if isinstance(text, float):
+                text = f"{text:g}"
+            assert str(text if not isinstance(text, dt.date) else text.isoformat()) == want[col]
+    dosing = frame[frame["kind"] == "dosing"].iloc[0]
+    assert (dosing["dose_mg"], dosing["devices"]) == (56.0, 2)
+    assert plan_to_parquet(plan) == (tmp_path / "plan.parquet").read_bytes()
+    pd.testing.assert_frame_equal(
+        plan_frame(plan).drop(columns="date"), frame.drop(columns="date"), check_dtype=False
+    )
+
+
+def test_formula_neutralisation_applies_to_csv_only(tmp_path):
+    """A note starting with '=' gets a leading quote in the CSV, and stays as written in the
+    typed Parquet file (a Parquet cell is never executed)."""
+    import dataclasses
+
+    plan = _plan()
+    sessions = list(plan.sessions)
+    sessions[0] = dataclasses.replace(sessions[0], note="=1+1", label="@cmd")
+    plan = dataclasses.replace(plan, sessions=tuple(sessions))
+    row = next(csv.DictReader(io.StringIO(plan_to_csv(plan))))
+    assert (row["note"], row["label"]) == ("'=1+1", "'@cmd")
+    frame = _parquet(plan, tmp_path).to_pandas()
+    assert (frame.loc[0, "note"], frame.loc[0, "label"]) == ("=1+1", "@cmd")
+
+
+def test_parquet_refuses_things_that_are_not_plans_or_paths(tmp_path):
+    """Not a CoursePlan, or a path that is not a path: an input error, no file written."""
+    from kaptools.scheduling import plan_to_parquet
+
+    with pytest.raises(InvalidInputError, match="plan: must be a CoursePlan"):
+        plan_to_parquet({"sessions": []}, tmp_path / "x.parquet")
+    with pytest.raises(InvalidInputError, match="path: must be a file path"):
+        plan_to_parquet(_plan(), 42)  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []

@@ -1,8 +1,9 @@
 """Course planning: templates from the protocol, a clinic calendar, a dated plan, exports.
 
 Start with :func:`plan_course`; re-plan with :func:`replan`; check any plan with
-:func:`check_plan`; export with :func:`plan_to_ics` and :func:`plan_to_csv`; keep
-plans in the store with :func:`save_plan` and :func:`load_latest_plan`.
+:func:`check_plan`; export with :func:`plan_to_ics`, :func:`plan_to_csv` and
+:func:`plan_to_parquet`; keep plans in the store with :func:`save_plan` and
+:func:`load_latest_plan`.
 
 Decision support: a plan meets the protocol's scheduling rules on the calendar
 given; every dose on it is for clinician confirmation.
@@ -24,7 +25,14 @@ from kaptools.scheduling.doses import (
     DoseCalculation,
     calculate_dose,
 )
-from kaptools.scheduling.export import CSV_COLUMNS, plan_to_csv, plan_to_ics
+from kaptools.scheduling.export import (
+    CSV_COLUMNS,
+    PARQUET_TYPES,
+    plan_frame,
+    plan_to_csv,
+    plan_to_ics,
+    plan_to_parquet,
+)
 from kaptools.scheduling.plan import (
     CoursePlan,
     Deviation,
@@ -59,6 +67,7 @@ __all__ = [
     "COURSE_PLAN_KIND",
     "CSV_COLUMNS",
     "HORIZON_DAYS",
+    "PARQUET_TYPES",
     "ClinicCalendar",
     "Closure",
     "Constraint",
@@ -87,9 +96,11 @@ __all__ = [
     "load_latest_plan",
     "plan_course",
     "plan_for_patient",
+    "plan_frame",
     "plan_history",
     "plan_to_csv",
     "plan_to_ics",
+    "plan_to_parquet",
     "plan_violations",
     "replan",
     "save_plan",

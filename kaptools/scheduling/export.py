@@ -1,4 +1,4 @@
-"""A course plan as an iCalendar (.ics) file and as CSV.
+"""A course plan as an iCalendar (.ics) file, as CSV and as Parquet.
 
 The .ics file is built with the ``icalendar`` library: one all-day VEVENT per
 session (the planner dates sessions; the clinic's booking system sets the times).
@@ -14,7 +14,11 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import os
+from pathlib import Path
+from typing import Any
 
+import pandas as pd
 from icalendar import Calendar, Event
 
 from kaptools.errors import InvalidInputError
@@ -22,7 +26,15 @@ from kaptools.scheduling.plan import CoursePlan, PlannedSession, SessionStatus
 from kaptools.spreadsheet import CSV_LINE_END, safe_cell
 from kaptools.validation import check_identifier, check_text_line
 
-__all__ = ["CSV_COLUMNS", "plan_to_csv", "plan_to_ics", "plan_uid"]
+__all__ = [
+    "CSV_COLUMNS",
+    "PARQUET_TYPES",
+    "plan_frame",
+    "plan_to_csv",
+    "plan_to_ics",
+    "plan_to_parquet",
+    "plan_uid",
+]
 
 PRODID = "-//kaptools//course plan//EN"
 
@@ -175,11 +187,118 @@ def plan_to_ics(plan: CoursePlan, *, stamp: dt.datetime | None = None) -> bytes:
     return cal.to_ical()
 
 
-def plan_to_csv(plan: CoursePlan) -> str:
-    """The plan as CSV text with :data:`CSV_COLUMNS` (a header row, then one row a session)."""
+PARQUET_TYPES: dict[str, str] = {
+    "index": "Int64",
+    "date": "date",
+    "weekday": "string",
+    "kind": "string",
+    "phase": "string",
+    "label": "string",
+    "status": "string",
+    "dose_number": "Int64",
+    "dose_mg": "Float64",
+    "devices": "Int64",
+    "dose_arithmetic": "string",
+    "confirmation": "string",
+    "instruments": "string",
+    "note": "string",
+    "place": "string",
+    "deviation": "string",
+}
+"""The type of each column of :func:`plan_frame` / :func:`plan_to_parquet` (pandas
+nullable types; ``date`` is a calendar date, Parquet ``date32``). Missing values are
+nulls, where the CSV has empty cells."""
+
+
+def _check_plan(plan: object) -> CoursePlan:
     if not isinstance(plan, CoursePlan):
         msg = f"plan: must be a CoursePlan (got {type(plan).__name__})"
         raise InvalidInputError(msg)
+    return plan
+
+
+def _rows(plan: CoursePlan) -> list[dict[str, Any]]:
+    """One row a session, typed values (None where a value does not apply)."""
+    return [
+        {
+            "index": s.index,
+            "date": s.date,
+            "weekday": s.date.strftime("%a"),
+            "kind": s.kind.value,
+            "phase": s.phase.value if s.phase else None,
+            "label": s.label,
+            "status": s.status.value,
+            "dose_number": s.dose_number,
+            "dose_mg": s.dose.mg if s.dose else None,
+            "devices": s.dose.devices if s.dose and s.dose.devices else None,
+            "dose_arithmetic": s.dose.arithmetic if s.dose else None,
+            "confirmation": s.dose.confirmation if s.dose else None,
+            "instruments": "; ".join(s.instruments),
+            "note": s.note,
+            "place": s.place.value if s.place else None,
+            "deviation": _deviation_text(plan, s),
+        }
+        for s in plan.sessions
+    ]
+
+
+def plan_frame(plan: CoursePlan) -> pd.DataFrame:
+    """The plan as a typed DataFrame: :data:`CSV_COLUMNS` with :data:`PARQUET_TYPES`.
+
+    Cell text is kept as written: the spreadsheet-formula neutralisation of
+    :func:`plan_to_csv` is for CSV files only (a typed Parquet cell is never executed).
+    """
+    rows = _rows(_check_plan(plan))
+    frame = pd.DataFrame(rows, columns=list(CSV_COLUMNS))
+    return frame.astype({c: t for c, t in PARQUET_TYPES.items() if t != "date"}).assign(
+        date=[r["date"] for r in rows]
+    )[list(CSV_COLUMNS)]
+
+
+def plan_to_parquet(plan: CoursePlan, path: str | os.PathLike[str] | None = None) -> bytes | Path:
+    """The plan as Parquet (pyarrow): :func:`plan_frame`, with the protocol (name, version,
+    content hash) in the file's metadata under ``kaptools.protocol``.
+
+    Returns the file's bytes, or writes ``path`` and returns it.
+    """
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = plan_frame(plan)
+    if path is not None and not isinstance(path, str | os.PathLike):
+        msg = f"path: must be a file path (got {type(path).__name__}); pass e.g. 'plan.parquet'"
+        raise InvalidInputError(msg)
+    arrow = {
+        "Int64": pa.int64(),
+        "Float64": pa.float64(),
+        "date": pa.date32(),
+        "string": pa.string(),
+    }
+    schema = pa.schema([(c, arrow[t]) for c, t in PARQUET_TYPES.items()])
+    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    info = plan.protocol
+    meta = dict(table.schema.metadata or {})
+    meta[b"kaptools.protocol"] = json.dumps(
+        {"name": info.name, "version": info.version, "sha256": info.sha256}
+    ).encode()
+    table = table.replace_schema_metadata(meta)
+    if path is None:
+        buf = io.BytesIO()
+        pq.write_table(table, buf)
+        return buf.getvalue()
+    out = Path(path)
+    pq.write_table(table, out)
+    return out
+
+
+def plan_to_csv(plan: CoursePlan) -> str:
+    """The plan as CSV text with :data:`CSV_COLUMNS` (a header row, then one row a session).
+
+    Cells a spreadsheet would execute are neutralised (:func:`kaptools.spreadsheet.safe_cell`).
+    """
+    _check_plan(plan)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator=CSV_LINE_END)
     writer.writeheader()
