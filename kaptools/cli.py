@@ -456,11 +456,12 @@ def _run_import(args: argparse.Namespace) -> int:
 
 IMPORT = Command(
     name="import",
-    help="import assessments from a FHIR Bundle (QuestionnaireResponses)",
+    help="import assessments and vital signs from a FHIR Bundle",
     description=(
         "Import QuestionnaireResponses of kaptools' instruments (and check their total-score "
-        "Observations) from a FHIR Bundle. Every entry is validated first; anything not "
-        "recognised is reported and nothing is written."
+        "Observations), and vital-sign Observations into the dosing session each names, from "
+        "a FHIR Bundle. Every entry is validated first; anything not recognised is reported "
+        "and nothing is written."
     ),
     add_arguments=_import_arguments,
     run=_run_import,

@@ -23,11 +23,22 @@ Export (:func:`patient_bundle`, :func:`cohort_bundle`; ``kaptools export --fhir`
 Import (:func:`import_bundle`): QuestionnaireResponses of kaptools' instruments become
 stored assessments (scored and alert-checked like any entry); total-score Observations
 are checked against the QuestionnaireResponse they derive from in the same bundle.
+Vital-sign Observations go into the dosing session they were taken in: each names its
+session (identifier ``urn:kaptools:dosing-session``, the session's record id), its time
+point and minutes after the dose (extensions ``urn:kaptools:vitals-timepoint`` and
+``urn:kaptools:minutes-after-dose``), as kaptools' export writes them. A reading the
+session already holds with the same values is recognised; a new reading (or a value
+the stored reading lacks) is added as a new version of the session, re-checked under
+the protocol, with a reason naming the import; a value that differs from the stored one
+is reported, never overwritten (a correction is made in kaptools, with a reason). The
+session must be in the store: vitals of a session another store holds are reported.
 Every entry is validated before anything is written: anything not recognised (another
-resource type, an unknown questionnaire or code, an unknown patient, an answer out of
-range, an incomplete form, a total that disagrees) is reported by entry and nothing is
-written. Observations not derived from an imported form are reported, never stored
-(the store keeps vitals inside dosing sessions and totals with their item answers).
+resource type, an unknown questionnaire or code, an unknown patient or session, a unit
+other than the vital-signs profile's, a value out of range or not whole, an incomplete
+form, a total that disagrees) is reported by entry and nothing is written. Total-score
+Observations not derived from an imported form are reported, never stored. The writes
+(assessments, then sessions) follow one another after every check has passed; the store
+has no transaction spanning several records.
 """
 
 from __future__ import annotations
@@ -35,7 +46,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
@@ -53,7 +64,14 @@ from kaptools.progress import progress_bar
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.scheduling.storage import load_latest_plan
 from kaptools.scores import Instrument, check_administration, definition, item_columns
-from kaptools.sessions.storage import dosing_sessions
+from kaptools.sessions.record import DosingSession, SessionRecordStatus
+from kaptools.sessions.storage import (
+    DOSING_SESSION_KIND,
+    dosing_session_history,
+    dosing_sessions,
+    save_dosing_session,
+)
+from kaptools.sessions.vitals import VitalSigns, VitalsTimepoint
 from kaptools.store import Store
 
 __all__ = [
@@ -74,6 +92,12 @@ FHIR_VERSION = "4.3.0"
 QUESTIONNAIRE_URL = "urn:kaptools:questionnaire:"
 PATIENT_ID_SYSTEM = "urn:kaptools:patient-id"
 RECORD_ID_SYSTEM = "urn:kaptools:record-id"
+#: Identifier system of a vital-sign Observation: the record id of its dosing session.
+DOSING_SESSION_SYSTEM = "urn:kaptools:dosing-session"
+#: Extensions of a vital-sign Observation: the reading's time point (``pre_dose`` …) and
+#: its minutes after the dose (kaptools keeps clinic-local times without a time zone).
+VITALS_TIMEPOINT_URL = "urn:kaptools:vitals-timepoint"
+MINUTES_AFTER_DOSE_URL = "urn:kaptools:minutes-after-dose"
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
 OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
@@ -237,12 +261,19 @@ def _vitals(patient_id: str, saved: Any) -> list[Observation]:
         # one, so the reading is dated and its time after the dose goes in the note.
         when = s.session_date.isoformat()
         after = "" if v.minutes_after_dose is None else f", {v.minutes_after_dose} min after dose"
+        extension: list[dict[str, Any]] = [
+            {"url": VITALS_TIMEPOINT_URL, "valueCode": v.timepoint.value}
+        ]
+        if v.minutes_after_dose is not None:
+            extension.append({"url": MINUTES_AFTER_DOSE_URL, "valueInteger": v.minutes_after_dose})
         common = {
             "resourceType": "Observation",
             "status": "final",
             "category": _category("vital-signs"),
             "subject": _ref("Patient", _fhir_id(patient_id)),
             "effectiveDateTime": when,
+            "identifier": [{"system": DOSING_SESSION_SYSTEM, "value": saved.record_id}],
+            "extension": extension,
             "note": [{"text": f"{v.timepoint.value}{after} (dosing session {saved.record_id})"}],
         }
         stem = _fhir_id(f"vs-{saved.record_id}-{i}")
@@ -452,12 +483,20 @@ class ImportReport:
 
     assessments: tuple[str, ...]
     checked_observations: int
+    sessions: tuple[str, ...] = ()
+    """Dosing-session records given a new version with imported vital signs."""
+    added_readings: int = 0
+    """Readings (a time point and minutes after the dose) added to those sessions."""
+    matched_readings: int = 0
+    """Imported readings already stored in their session, value for value."""
 
     @property
     def summary(self) -> str:
         return (
             f"Imported {len(self.assessments)} assessment(s); {self.checked_observations} "
-            f"total-score Observation(s) matched their QuestionnaireResponse."
+            f"total-score Observation(s) matched their QuestionnaireResponse; "
+            f"{self.added_readings} vital-sign reading(s) added to {len(self.sessions)} dosing "
+            f"session(s), {self.matched_readings} already recorded."
         )
 
 
@@ -493,7 +532,8 @@ def import_bundle(
     author: str,
     protocol: Protocol | None = None,
 ) -> ImportReport:
-    """Import QuestionnaireResponses (and check total Observations) from a FHIR Bundle.
+    """Import QuestionnaireResponses and vital signs (and check total Observations) from a
+    FHIR Bundle (see the module's docstring for what goes where).
 
     Validated with fhir.resources first; every entry is checked before anything is
     written. Raises FhirImportError listing each problem (entry number, resource, why)
@@ -594,15 +634,19 @@ def import_bundle(
         if r.id:
             totals[r.id] = checked.result.total
     matched = 0
+    vitals: list[tuple[str, Observation]] = []
     for n, obs in observations:
         where = f"entry {n} (Observation{' ' + obs.id if obs.id else ''})"
+        if _is_vital_sign(obs):
+            vitals.append((where, obs))
+            continue
         sources = [d.reference for d in obs.derivedFrom or () if d.reference]
         qr_ids = [s.split("/", 1)[1] for s in sources if s.startswith("QuestionnaireResponse/")]
         if len(qr_ids) != 1 or qr_ids[0] not in totals:
             problems.append(
                 f"{where}: not derived from a QuestionnaireResponse in this bundle; "
-                f"Observations are not stored on their own (vitals belong to a "
-                f"dosing session, totals to their item answers)"
+                f"total-score Observations are not stored on their own (a total belongs "
+                f"to its item answers)"
             )
             continue
         value = obs.valueQuantity.value if obs.valueQuantity is not None else obs.valueInteger
@@ -613,6 +657,7 @@ def import_bundle(
             )
             continue
         matched += 1
+    session_updates, added, already = _vital_sign_updates(store, vitals, protocol, problems)
     if problems:
         raise FhirImportError(
             f"bundle: {len(problems)} problem(s); nothing was written:\n  - "
@@ -628,4 +673,225 @@ def import_bundle(
         except NotFoundError as exc:  # pragma: no cover - checked above
             raise FhirImportError(str(exc), [str(exc)]) from None
         written.append(a.record_id)
-    return ImportReport(tuple(written), matched)
+    sessions = []
+    for record_id, version, session, count in session_updates:
+        save_dosing_session(
+            store,
+            session,
+            author,
+            record_id=record_id,
+            reason=f"{count} vital-sign reading(s) imported from a FHIR bundle by {author}",
+            based_on_version=version,
+            protocol=protocol,
+        )
+        sessions.append(record_id)
+    return ImportReport(tuple(written), matched, tuple(sessions), added, already)
+
+
+# ---- vital signs into their dosing session ---------------------------------------------------
+_VITAL_BY_LOINC = {code: key for key, (code, _, _) in VITAL_SIGN_CODES.items()}
+_IMPORTABLE_OBS_STATUS = ("final", "amended", "corrected")
+
+
+def _is_vital_sign(obs: Observation) -> bool:
+    """An Observation in the vital-signs category, or coded with a vital-sign LOINC code."""
+    codes = {c.code for c in (obs.code.coding or ()) if c.system == LOINC} if obs.code else set()
+    categories = {
+        c.code for cat in obs.category or () for c in cat.coding or () if c.system == OBS_CATEGORY
+    }
+    return "vital-signs" in categories or bool(codes & set(_VITAL_BY_LOINC))
+
+
+def _whole(value: Any, key: str, unit: str, quantity: Any) -> int:
+    """A reading's value as whole units, its unit checked (never converted or guessed)."""
+    if quantity is None or quantity.value is None:
+        raise ValueError(f"{key}: no valueQuantity")
+    code = quantity.code or quantity.unit
+    if code != unit or (quantity.system is not None and quantity.system != UCUM):
+        raise ValueError(
+            f"{key}: unit {code!r} (system {quantity.system!r}); kaptools reads {unit!r}"
+        )
+    number = float(quantity.value)
+    if not number.is_integer():
+        raise ValueError(f"{key}: {quantity.value} is not a whole number of {unit}")
+    return int(number)
+
+
+def _reading_of(obs: Observation) -> tuple[str, VitalsTimepoint, int | None, dict[str, int]]:
+    """(dosing-session record id, time point, minutes after the dose, values) of one
+    vital-sign Observation; ValueError naming what is missing or not recognised."""
+    if obs.status not in _IMPORTABLE_OBS_STATUS:
+        raise ValueError(
+            f"status {obs.status!r}; only {', '.join(_IMPORTABLE_OBS_STATUS)} are read"
+        )
+    sessions = [i.value for i in obs.identifier or () if i.system == DOSING_SESSION_SYSTEM]
+    if len(sessions) != 1 or not sessions[0]:
+        raise ValueError(
+            f"names no dosing session (one identifier with system {DOSING_SESSION_SYSTEM}); "
+            "kaptools keeps vital signs inside the dosing session they were taken in"
+        )
+    ext = {e.url: e for e in obs.extension or ()}
+    if VITALS_TIMEPOINT_URL not in ext:
+        raise ValueError(f"no time point (extension {VITALS_TIMEPOINT_URL})")
+    try:
+        timepoint = VitalsTimepoint(str(ext[VITALS_TIMEPOINT_URL].valueCode))
+    except ValueError:
+        raise ValueError(
+            f"time point {ext[VITALS_TIMEPOINT_URL].valueCode!r} is not one of "
+            f"{', '.join(t.value for t in VitalsTimepoint)}"
+        ) from None
+    minutes = ext[MINUTES_AFTER_DOSE_URL].valueInteger if MINUTES_AFTER_DOSE_URL in ext else None
+    codes = [c.code for c in (obs.code.coding or ()) if c.system == LOINC] if obs.code else []
+    keys = [_VITAL_BY_LOINC[c] for c in codes if c in _VITAL_BY_LOINC]
+    if len(keys) != 1:
+        raise ValueError(
+            f"code {codes or None} is not one vital-sign LOINC code kaptools reads "
+            f"({', '.join(code for code, _, _ in VITAL_SIGN_CODES.values())})"
+        )
+    key = keys[0]
+    values: dict[str, int] = {}
+    if key == "blood_pressure":
+        for comp in obs.component or ():
+            sub = [c.code for c in comp.code.coding or () if c.system == LOINC]
+            names = [_VITAL_BY_LOINC.get(c or "") for c in sub]
+            if len(names) != 1 or names[0] not in ("systolic", "diastolic"):
+                raise ValueError(f"blood-pressure component {sub} is not systolic or diastolic")
+            name = names[0]
+            assert name is not None
+            if name in values:
+                raise ValueError(f"blood pressure: two {name} components")
+            values[name] = _whole(None, name, VITAL_SIGN_CODES[name][2], comp.valueQuantity)
+        if set(values) != {"systolic", "diastolic"}:
+            raise ValueError("blood pressure needs both a systolic and a diastolic component")
+    elif key in ("systolic", "diastolic"):
+        raise ValueError(f"{key} alone; send blood pressure as the panel 85354-9 with both")
+    else:
+        values[key] = _whole(None, key, VITAL_SIGN_CODES[key][2], obs.valueQuantity)
+    return sessions[0], timepoint, minutes, values
+
+
+_READING_VALUES = ("systolic", "diastolic", "heart_rate", "spo2", "respiratory_rate")
+
+
+def _values(v: VitalSigns) -> dict[str, int]:
+    return {k: getattr(v, k) for k in _READING_VALUES if getattr(v, k) is not None}
+
+
+def _reading(timepoint: VitalsTimepoint, minutes: int | None, values: dict[str, int]) -> VitalSigns:
+    return VitalSigns(
+        timepoint,
+        minutes,
+        values.get("systolic"),
+        values.get("diastolic"),
+        values.get("heart_rate"),
+        values.get("spo2"),
+        values.get("respiratory_rate"),
+    )
+
+
+def _vital_sign_updates(
+    store: Store,
+    observations: Sequence[tuple[str, Observation]],
+    protocol: Protocol,
+    problems: list[str],
+) -> tuple[list[tuple[str, int, DosingSession, int]], int, int]:
+    """Every dosing session the bundle's vital signs change, checked before any write.
+
+    A reading (time point and minutes after the dose) already stored with the same
+    values is recognised; a new reading, or a value the stored reading lacks, is added;
+    a value that differs from the stored one is a problem (a correction is made in
+    kaptools, with a reason), never an overwrite. Returns (record id, version it is
+    based on, the new session, readings added), readings added, readings recognised.
+    """
+    grouped: dict[str, dict[tuple[VitalsTimepoint, int | None], dict[str, int]]] = {}
+    for where, obs in observations:
+        pid, why = _subject_id(obs, store)
+        if pid is None:
+            problems.append(f"{where}: {why}")
+            continue
+        try:
+            record_id, timepoint, minutes, values = _reading_of(obs)
+        except ValueError as exc:
+            problems.append(f"{where}: vital sign not imported: {exc}")
+            continue
+        try:
+            stored = store.record_history(record_id)[-1]
+        except KaptoolsError:
+            problems.append(f"{where}: dosing session {record_id!r} is not in this store")
+            continue
+        if stored.kind != DOSING_SESSION_KIND or stored.patient_id != pid:
+            problems.append(
+                f"{where}: record {record_id!r} is not a dosing session of patient {pid}"
+            )
+            continue
+        reading = grouped.setdefault(record_id, {}).setdefault((timepoint, minutes), {})
+        for name, value in values.items():
+            if reading.get(name, value) != value:
+                problems.append(
+                    f"{where}: {name} {value} at {timepoint.value} {minutes} min differs from "
+                    f"another Observation of the same reading ({reading[name]})"
+                )
+            reading[name] = value
+    updates: list[tuple[str, int, DosingSession, int]] = []
+    added = already = 0
+    for record_id, readings in grouped.items():
+        saved = dosing_session_history(store, record_id)[-1]
+        session = saved.session
+        vitals = list(session.vitals)
+        count = 0
+        for (timepoint, minutes), values in readings.items():
+            at = next(
+                (
+                    i
+                    for i, v in enumerate(vitals)
+                    if v.timepoint is timepoint and v.minutes_after_dose == minutes
+                ),
+                None,
+            )
+            current = {} if at is None else {k: getattr(vitals[at], k) for k in values}
+            clash = {
+                k: (current[k], v) for k, v in values.items() if current.get(k) not in (None, v)
+            }
+            if clash:
+                problems.append(
+                    f"dosing session {record_id} ({session.session_date}), {timepoint.value} "
+                    f"{minutes} min: imported "
+                    + ", ".join(
+                        f"{k} {new} differs from the stored {old}"
+                        for k, (old, new) in clash.items()
+                    )
+                    + "; correct the session in kaptools (a new version with a reason)"
+                )
+                continue
+            if at is not None and all(current.get(k) == v for k, v in values.items()):
+                already += 1
+                continue
+            try:
+                before = {} if at is None else _values(vitals[at])
+                new_reading = _reading(timepoint, minutes, {**before, **values})
+                if at is None:
+                    vitals.append(new_reading)
+                else:
+                    vitals[at] = new_reading
+            except KaptoolsError as exc:
+                problems.append(f"dosing session {record_id}, {timepoint.value}: {exc}")
+                continue
+            count += 1
+        if not count:
+            continue
+        changed = replace(session, vitals=tuple(vitals))
+        try:
+            if session.status is SessionRecordStatus.COMPLETE:
+                changed = replace(
+                    changed, status=SessionRecordStatus.IN_PROGRESS, protocol=None
+                ).complete(protocol)
+            changed.check_recordable(protocol)
+        except KaptoolsError as exc:
+            problems.append(
+                f"dosing session {record_id} ({session.session_date}) with the imported "
+                f"readings: {exc}"
+            )
+            continue
+        updates.append((record_id, saved.version, changed, count))
+        added += count
+    return updates, added, already

@@ -280,3 +280,141 @@ def test_cli_export_and_import(demo, tmp_path: Path, capsys) -> None:
         )
         == 2
     )
+
+
+# ---- vital signs: exported per reading, imported into the dosing session they belong to ----
+def _vitals_json(store: Store, pid: str) -> dict[str, Any]:
+    bundle = patient_bundle(store, pid, sections=["patient", "vitals"])
+    return json.loads(bundle.model_dump_json(exclude_none=True))
+
+
+def _versions(store: Store, pid: str) -> list[int]:
+    return [s.version for s in dosing_sessions(store, pid)]
+
+
+def test_vital_signs_round_trip_into_their_own_sessions_unchanged(demo) -> None:
+    """Export every reading of a patient and import it back: each is recognised value for
+    value in its session, no new version is written."""
+    pid = demo.list_patients()[1].patient_id
+    before = _versions(demo, pid)
+    report = import_bundle(demo, json.dumps(_vitals_json(demo, pid)), author="importer")
+    readings = sum(len(s.session.vitals) for s in dosing_sessions(demo, pid))
+    assert report.matched_readings == readings > 0
+    assert (report.added_readings, report.sessions) == (0, ())
+    assert _versions(demo, pid) == before
+
+
+def _held_session_store() -> tuple[Store, str, Any]:
+    """A store with one patient and one in-progress session holding only its pre-dose
+    reading; and the same session with its later readings (what another system sends)."""
+    import dataclasses
+
+    from kaptools.scenarios import build_scenario_database, scenario
+    from kaptools.sessions import VitalSigns, VitalsTimepoint, save_dosing_session
+
+    store = Store.in_memory()
+    build_scenario_database(store, progress=False)
+    pid = scenario("dose-held").patient_id
+    saved = dosing_sessions(store, pid)[-1]
+    fuller = dataclasses.replace(
+        saved.session,
+        vitals=(
+            *saved.session.vitals,
+            VitalSigns(VitalsTimepoint.OTHER, 15, 176, 104, 80, 98, 16),
+            VitalSigns(VitalsTimepoint.OTHER, 30, 168, 100, None, 97, None),
+        ),
+    )
+    source = Store.in_memory()
+    source.add_patient(pid, "x", birth_date=None, sex="male", weight_kg=70, author="t")
+    record = save_dosing_session(source, fuller, "other-system")
+    bundle = _vitals_json(source, pid)
+    for entry in bundle["entry"]:  # the readings name the target store's session
+        for ident in entry["resource"].get("identifier", ()):
+            ident["value"] = ident["value"].replace(record.record_id, saved.record_id)
+    return store, pid, (saved, fuller, bundle)
+
+
+def test_new_readings_are_added_to_their_session_as_a_new_version() -> None:
+    """Readings the session lacks are added (a new version with a reason naming the import);
+    the stored readings equal those exported, value for value."""
+    store, pid, (saved, fuller, bundle) = _held_session_store()
+    report = import_bundle(store, json.dumps(bundle), author="importer")
+    assert report.sessions == (saved.record_id,)
+    assert (report.added_readings, report.matched_readings) == (2, 1)
+    latest = dosing_sessions(store, pid)[-1]
+    assert latest.version == saved.version + 1
+    assert "imported from a FHIR bundle by importer" in (latest.reason or "")
+    assert latest.session.vitals == fuller.vitals
+    # again: everything is recognised now, nothing is written
+    again = import_bundle(store, json.dumps(bundle), author="importer")
+    assert (again.added_readings, again.matched_readings) == (0, 3)
+    assert dosing_sessions(store, pid)[-1].version == latest.version
+
+
+def _vital(bundle: dict[str, Any], code: str) -> dict[str, Any]:
+    return next(
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        and e["resource"]["code"]["coding"][0]["code"] == code
+        and any(x.get("valueInteger") == 15 for x in e["resource"].get("extension", ()))
+    )
+
+
+@pytest.mark.parametrize(
+    ("damage", "fragment"),
+    [
+        (lambda b: _vital(b, "8867-4").pop("identifier"), "names no dosing session"),
+        (
+            lambda b: _vital(b, "8867-4")["identifier"][0].update(value="no-such-session"),
+            "is not in this store",
+        ),
+        (lambda b: _vital(b, "8867-4").pop("extension"), "no time point"),
+        (
+            lambda b: _vital(b, "8867-4")["extension"][0].update(valueCode="lunchtime"),
+            "'lunchtime' is not one of",
+        ),
+        (
+            lambda b: _vital(b, "8867-4")["valueQuantity"].update(code="/h", unit="/h"),
+            "unit '/h'",
+        ),
+        (lambda b: _vital(b, "8867-4")["valueQuantity"].update(value=80.5), "not a whole number"),
+        (lambda b: _vital(b, "8867-4")["valueQuantity"].update(value=400), "vitals.heart_rate"),
+        (lambda b: _vital(b, "85354-9")["component"].pop(), "both a systolic and a diastolic"),
+        (
+            lambda b: _vital(b, "59408-5").update(subject={"reference": "Patient/X-9"}),
+            "not a patient in this store",
+        ),
+        (
+            lambda b: next(
+                e["resource"]
+                for e in b["entry"]
+                if e["resource"]["resourceType"] == "Observation"
+                and e["resource"]["code"]["coding"][0]["code"] == "85354-9"
+            )["component"][0]["valueQuantity"].update(value=150),
+            "differs from the stored 186",
+        ),
+    ],
+)
+def test_bad_vital_signs_are_reported_and_nothing_is_written(damage, fragment) -> None:
+    """One bad vital-sign Observation among good ones: FhirImportError names the entry and
+    the problem; no session gets a new version and no assessment is stored."""
+    store, pid, (saved, _, bundle) = _held_session_store()
+    data = copy.deepcopy(bundle)
+    damage(data)
+    with pytest.raises(FhirImportError) as err:
+        import_bundle(store, json.dumps(data), author="importer")
+    assert fragment in str(err.value) and "nothing was written" in str(err.value)
+    assert dosing_sessions(store, pid)[-1].version == saved.version
+
+
+def test_vitals_of_sessions_another_store_holds_stop_the_whole_import(demo) -> None:
+    """Assessments and vitals into a store that has the patients but not their sessions:
+    the vitals are reported (their session is not there) and no assessment is written."""
+    target = empty_copy_of_patients(demo)
+    pid = demo.list_patients()[0].patient_id
+    bundle = patient_bundle(demo, pid, sections=["patient", "assessments", "vitals"])
+    with pytest.raises(FhirImportError, match="is not in this store") as err:
+        import_bundle(target, bundle.model_dump_json(), author="importer")
+    assert "nothing was written" in str(err.value)
+    assert not assessments(target, pid) and not dosing_sessions(target, pid)
