@@ -56,3 +56,21 @@ def test_derive_is_pure() -> None:
     assert a.comparison is not None and b.comparison is not None
     pd.testing.assert_frame_equal(a.comparison.transitions, b.comparison.transitions)
     assert a.csv == b.csv
+
+
+def test_the_download_neutralises_cells_a_spreadsheet_would_execute() -> None:
+    """A cohort's patient id starting with '=' is written with a leading quote in the CSV
+    download (the comparison itself keeps the id as given)."""
+    import csv
+
+    cohort = COHORT.copy()
+    cohort["patient_id"] = cohort["patient_id"].astype(str)
+    ids = {pid: f'=HYPERLINK("x","{pid}")' for pid in cohort["patient_id"]}
+    cohort["patient_id"] = cohort["patient_id"].map(ids)
+    view = derive(WhatIfState(((BP, 130.0),)), default_protocol(), cohort)
+    assert view.comparison is not None and len(view.comparison.changed) > 0
+    rows = list(csv.DictReader(io.StringIO(view.csv)))
+    assert [r["patient_id"] for r in rows] == [
+        "'" + pid for pid in view.comparison.changed.patient_id
+    ]
+    assert all(pid.startswith("=") for pid in view.comparison.changed.patient_id)

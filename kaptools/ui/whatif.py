@@ -21,6 +21,7 @@ import plotly.graph_objects as go
 from kaptools.errors import KaptoolsError
 from kaptools.protocol import Protocol, protocol_from_env
 from kaptools.screening import synthetic_screening_frame
+from kaptools.spreadsheet import safe_frame
 from kaptools.ui.common import CSS, ConfigurationProblem, ErrorBox, escape, show_figure
 from kaptools.whatif import ScreeningComparison, compare_screening
 
@@ -75,10 +76,12 @@ class WhatIfView:
 
     @property
     def csv(self) -> str:
-        """The patients who change status, as CSV (empty table when none or no comparison)."""
+        """The patients who change status, as CSV (empty table when none or no comparison);
+        text cells a spreadsheet would execute get a leading quote."""
         if self.comparison is None:
             return ""
-        return self.comparison.changed.to_csv(index=False)
+        # cells a spreadsheet would execute are neutralised, as in every kaptools CSV
+        return safe_frame(self.comparison.changed).to_csv(index=False)
 
 
 def derive(state: WhatIfState, base: Protocol, cohort: pd.DataFrame) -> WhatIfView:
