@@ -214,3 +214,17 @@ def test_scenario_lookup_and_deep_links() -> None:
     assert s.patient_id in s.summary and s.title in s._repr_html_()
     with pytest.raises(InvalidInputError, match="eligible"):
         scenario("nope")
+
+
+@pytest.mark.parametrize("s", SCENARIOS[::5] + SCENARIOS[-6:], ids=lambda s: s.key)
+def test_each_deep_link_opens_its_patient_on_its_dashboard(trained: Store, s: Scenario) -> None:
+    """The scenario's link (`?patient=TRN-..`) opens that patient on the dashboard it names,
+    with no error on the page."""
+    from kaptools.ui import EligibilityApp, PlannerApp, TrendsApp
+
+    apps = {"eligibility": EligibilityApp, "planner": PlannerApp, "trends": TrendsApp}
+    app = apps[s.dashboard](trained, default_protocol(), defer=True)
+    app.url.observe(app._on_url, names="search")
+    app.url.search = "?" + s.deep_link().split("?", 1)[1]
+    assert app.picker.value == s.patient_id
+    assert app.notice.value == ""
