@@ -1,5 +1,7 @@
 # kaptools: two commands do all the set-up on a fresh machine.
 #   make run   serve the dashboards on the synthetic demo database
+#   make run-shared  the clinic's shared install on this machine: JupyterHub sign-in,
+#              two demo users, PostgreSQL (see README "A clinic's shared install")
 #   make test  install what the tests need (browser included) and run them all
 # Everything goes into a virtual environment in .venv; data into var/.
 
@@ -12,6 +14,8 @@ DEMO_DB ?= $(CURDIR)/var/demo.sqlite
 KAPTOOLS_DATABASE_URL ?= sqlite:///$(DEMO_DB)
 export KAPTOOLS_DATABASE_URL
 PYTEST_ARGS ?=
+SHARED_PORT ?= 8000
+SHARED_STATE ?= $(CURDIR)/var/shared
 
 # Voila as clinicians get it, through kaptools.server (its defaults are the single
 # source, shared with the tests): loopback, Host/Origin allowlists, a strict CSP,
@@ -19,10 +23,11 @@ PYTEST_ARGS ?=
 # request arrives), kernels of closed pages freed, a kernel cap, no sources.
 VOILA_FLAGS = --Voila.ip=$(HOST) --port=$(PORT)
 
-.PHONY: run test install install-test browser postgres-server lint demo-db bench load-test fuzz clean help
+.PHONY: run run-shared test install install-test browser postgres-server proxy lint demo-db bench load-test fuzz clean help
 
 help:
 	@echo "make run   - serve the dashboards on http://$(HOST):$(PORT)/ (synthetic demo data)"
+	@echo "make run-shared - the clinic's shared install (JupyterHub sign-in, demo users) on http://127.0.0.1:$(SHARED_PORT)/"
 	@echo "make test  - install test dependencies and a headless Chromium, run lint and every test"
 	@echo "make bench - run the benchmark scripts (needs 'make test' once)"
 	@echo "make fuzz  - the long fuzz run: FUZZ_EXAMPLES (10000) cases per entry point, with figures"
@@ -37,6 +42,10 @@ $(VENV)/.run-installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.run-installed
+
+$(VENV)/.hub-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[hub]'
 	touch $@ $(VENV)/.run-installed
 
 install: $(VENV)/.run-installed
@@ -75,11 +84,29 @@ postgres-server:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; \
 	else echo "PostgreSQL server binaries not found: the PostgreSQL store tests will be skipped"; fi
 
+# The shared install's proxy, configurable-http-proxy, from the npm registry into the
+# virtual environment (.venv/node_modules); Node.js from apt where npm is missing.
+PROXY := $(VENV)/node_modules/.bin/configurable-http-proxy
+PROXY_VERSION ?= 5.3.0
+$(PROXY): | $(BIN)/python
+	@if ! command -v npm >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm >/dev/null; \
+	fi
+	npm install --prefix $(VENV) --no-audit --no-fund --loglevel=error configurable-http-proxy@$(PROXY_VERSION)
+proxy: $(PROXY)
+
+# The clinic's shared install on this machine, loopback only (kaptools.hub): JupyterHub
+# with per-person sign-in, its proxy and idle culler, PostgreSQL for the data, two demo
+# users whose passwords it prints. State in $(SHARED_STATE).
+run-shared: $(VENV)/.hub-installed proxy postgres-server
+	$(BIN)/python -m kaptools.hub run --state $(SHARED_STATE) --port $(SHARED_PORT)
+
 lint: install-test
 	$(BIN)/ruff check kaptools tests benchmarks
 	$(BIN)/mypy
 
-test: install-test browser postgres-server lint
+test: install-test browser postgres-server proxy lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # 16 browser contexts open dashboards at once (loopback only); prints what rendered
