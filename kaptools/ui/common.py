@@ -18,7 +18,7 @@ from IPython.display import display
 
 from kaptools.alerts import CRISIS_LINE_TEXT, Alert, AlertLevel, StoredAlert, highest_level
 from kaptools.config import current_user
-from kaptools.errors import KaptoolsError
+from kaptools.errors import AccessDeniedError, KaptoolsError
 from kaptools.patient_alerts import (
     PatientAlerts,
     acknowledge_alert,
@@ -467,7 +467,12 @@ class PatientApp:
         except KaptoolsError as exc:
             return ConfigurationProblem(str(exc))
         app.url.observe(app._on_url, names="search")
-        app._warm_up()
+        try:
+            app._warm_up()
+        except AccessDeniedError:
+            # warming caches is optional; the request's own read shows the refusal
+            # (a researcher opening a patient's dashboard gets the message, not an error cell)
+            pass
         return app
 
     def _warm_up(self) -> None:
