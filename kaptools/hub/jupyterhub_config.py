@@ -13,6 +13,7 @@ from kaptools.hub import (
     hub_database_url,
     pre_spawn_hook,
 )
+from kaptools.server import SECURITY_HEADERS
 
 c = get_config()  # type: ignore[name-defined]
 
@@ -35,6 +36,10 @@ c.JupyterHub.db_url = hub_database_url(state)
 c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
 c.JupyterHub.pid_file = str(state / "jupyterhub.pid")
 
+# the Hub's own pages (login, spawn progress, sign-out): the dashboards' strict policy
+# (everything from this server only, no framing) and security headers
+c.JupyterHub.tornado_settings = {"headers": dict(SECURITY_HEADERS)}
+
 # --- sign-in: NativeAuthenticator (hashed passwords, lock-out), no self sign-up -----------
 c.JupyterHub.authenticator_class = "kaptools.hub.auth.ClinicNativeAuthenticator"
 c.ClinicNativeAuthenticator.enable_signup = False  # accounts: python -m kaptools.hub add-user
@@ -56,6 +61,7 @@ c.JupyterHub.last_activity_interval = 60
 # SimpleLocalProcessSpawner runs every person's server as this machine's user: right for
 # one machine run by the clinic; past it, KubeSpawner (Zero to JupyterHub, see README).
 c.JupyterHub.spawner_class = "simple"
+c.SimpleLocalProcessSpawner.home_dir_template = str(state / "home" / "{username}")
 c.Spawner.cmd = [sys.executable, "-m", "kaptools.hub.singleuser"]
 c.Spawner.ip = "127.0.0.1"
 c.Spawner.default_url = "/"
@@ -70,6 +76,8 @@ c.Spawner.env_keep = [
 c.Spawner.args = [
     # per-person kernel cap (page kernels at once; past it a "busy, try again" page)
     f"--KaptoolsVoila.max_kernels={int(os.environ.get('KAPTOOLS_USER_MAX_KERNELS', '6'))}",
+    # preheated kernels per dashboard and person (~150 MB each; 0: start one per page)
+    f"--VoilaConfiguration.default_pool_size={int(os.environ.get('KAPTOOLS_USER_POOL_SIZE', '1'))}",
 ]
 c.Spawner.start_timeout = 180
 c.Spawner.http_timeout = 180
