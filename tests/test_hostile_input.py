@@ -9,12 +9,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from kaptools import cli
+from kaptools.errors import IncompleteAnswersError, InvalidAnswerError
+from kaptools.outcomes import course_outcomes
+from kaptools.scores import score, score_frame
 from kaptools.screening import MALFORMED, screen_cohort, synthetic_screening_frame
 
 
@@ -545,3 +550,128 @@ def test_a_csv_cell_holding_a_carriage_return_stays_in_its_row() -> None:
         len(rows) == len(plan.sessions) + 1
         and rows[1][-3:].count("a\rb") + rows[1].count("a\rb") >= 1
     )
+
+
+# ---------------------------------------------------------------------------
+# Scoring: NaN, infinities, bools and text are never "unanswered" (issue 13, session 3).
+# An unanswered item is said explicitly: None or pd.NA (or an absent mapping key); in a
+# frame, <NA> of a nullable column, or NaN only with nan_is_unanswered=True.
+
+_NOT_ANSWERS = [
+    float("nan"),
+    float("inf"),
+    float("-inf"),
+    np.float32("nan"),
+    np.float64("nan"),
+    2.5,
+    True,
+    np.bool_(False),
+    "2",
+    "２",
+    b"2",
+    [2],
+]
+
+
+@pytest.mark.parametrize("bad", _NOT_ANSWERS, ids=repr)
+@pytest.mark.parametrize("entry", ["score", "check_administration", "suicide_item_alerts"])
+def test_no_single_administration_path_reads_nan_or_a_non_number_as_unanswered(
+    entry: str, bad: object
+) -> None:
+    """NaN, ±inf, 2.5, bools and text are refused naming instrument, item and the fix."""
+    from kaptools import scores
+
+    call = getattr(scores, entry)
+    for item in (1, 9):
+        answers: list[object] = [0] * 9
+        answers[item - 1] = bad
+        for given in (answers, dict(enumerate(answers, start=1))):
+            with pytest.raises(InvalidAnswerError) as info:
+                call("phq9", given)
+            assert info.value.instrument == "PHQ-9" and info.value.item == item
+            assert f"PHQ-9 item {item}" in str(info.value)
+    if isinstance(bad, float) and math.isnan(bad):
+        assert "None" in str(info.value)  # the fix: how to say "unanswered"
+
+
+@pytest.mark.parametrize("marker", [None, pd.NA], ids=repr)
+def test_an_explicit_missing_marker_is_still_unanswered(marker: object) -> None:
+    """None / pd.NA / an absent key mark an unanswered item: incomplete, never a total."""
+    with pytest.raises(IncompleteAnswersError) as info:
+        score("phq9", [1] * 8 + [marker])
+    assert info.value.missing == (9,)
+    with pytest.raises(IncompleteAnswersError) as info:
+        score("phq9", {i: 1 for i in range(1, 9)})
+    assert info.value.missing == (9,)
+
+
+def _float_frame_with_a_gap() -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {f"phq9_item{i}": [1.0, 2.0] for i in range(1, 10)}, index=["a", "b"]
+    ).astype("float64")
+    frame.loc["b", "phq9_item9"] = np.nan
+    return frame
+
+
+def test_score_frame_refuses_nan_unless_the_caller_says_nan_means_unanswered() -> None:
+    """A float frame's NaN is refused by default naming row and item; opt in to read it as a gap."""
+    frame = _float_frame_with_a_gap()
+    with pytest.raises(InvalidAnswerError, match=r"row 'b'.*PHQ-9 item 9") as info:
+        score_frame(frame, "phq9")
+    assert "nan_is_unanswered=True" in str(info.value)
+    out = score_frame(frame, "phq9", nan_is_unanswered=True)
+    assert out.loc["a", "total"] == 9 and pd.isna(out.loc["b", "total"])
+    assert out.loc["b", "missing_items"] == "9"
+    # <NA> in a nullable column is an explicit gap: no opt-in needed
+    nullable = score_frame(frame.astype("Int64"), "phq9")
+    assert nullable.loc["b", "missing_items"] == "9"
+    infinite = frame.fillna(np.inf)
+    with pytest.raises(InvalidAnswerError, match=r"row 'b'.*item 9"):
+        score_frame(infinite, "phq9", nan_is_unanswered=True)
+
+
+def _outcome_frame() -> pd.DataFrame:
+    rows = []
+    for n, day in enumerate(["2024-01-01", "2024-02-01", "2024-03-01"]):
+        rows.append(
+            {"patient_id": "SYN-1", "administered_on": pd.Timestamp(day)}
+            | {f"phq9_item{i}": 2 - (n > 0) for i in range(1, 10)}
+        )
+    return pd.DataFrame(rows)
+
+
+def test_course_outcomes_refuses_nan_unless_opted_in_and_keeps_nullable_gaps() -> None:
+    """course_outcomes: NaN refused by default (row and item named); <NA> is a gap."""
+    frame = _outcome_frame().astype({"phq9_item5": "float64"})
+    frame.loc[2, "phq9_item5"] = np.nan
+    with pytest.raises(InvalidAnswerError, match=r"row 2, phq9_item5") as info:
+        course_outcomes(frame, "phq9")
+    assert "nan_is_unanswered=True" in str(info.value)
+    out = course_outcomes(frame, "phq9", nan_is_unanswered=True)
+    assert out["n_incomplete"].tolist() == [1] and out["latest_on"].iloc[0] == pd.Timestamp(
+        "2024-02-01"
+    )
+    nullable = frame.astype({"phq9_item5": "Int64"})
+    assert course_outcomes(nullable, "phq9")["n_incomplete"].tolist() == [1]
+
+
+@pytest.mark.parametrize("bad", [True, "2", "２", np.inf, -np.inf, 2.5], ids=repr)
+def test_course_outcomes_refuses_text_bools_and_infinities(bad: object) -> None:
+    """An object column holding text, a bool or an infinity is refused, never converted."""
+    frame = _outcome_frame().astype({"phq9_item3": object})
+    frame.loc[1, "phq9_item3"] = bad
+    with pytest.raises(InvalidAnswerError, match=r"row 1, phq9_item3"):
+        course_outcomes(frame, "phq9", nan_is_unanswered=True)
+
+
+def test_record_assessment_refuses_nan_and_stores_nothing(tmp_path: Path) -> None:
+    """The assessment form's path refuses NaN (item named); nothing is stored."""
+    from kaptools.assessments import record_assessment
+    from kaptools.store import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'a.sqlite'}")
+    with pytest.raises(InvalidAnswerError, match="PHQ-9 item 9"):
+        record_assessment(
+            store, "SYN-1", "phq9", [0] * 8 + [math.nan], administered_on="2024-01-02", author="dr-test"
+        )
+    assert store.latest_records("assessment", "SYN-1") == []
