@@ -17,6 +17,7 @@ from kaptools.errors import InvalidAnswerError, InvalidInputError
 from kaptools.partitions import is_dask_frame, outcomes_by_partition
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.scores import Instrument, definition
+from kaptools.scores._answers import NAN_FIX, is_nan
 from kaptools.scores._change import change_of_totals
 from kaptools.scores._items import item_columns as item_columns_of
 from kaptools.scores._items import with_item_columns
@@ -56,6 +57,7 @@ def course_outcomes(
     *,
     protocol: Protocol | None = None,
     item_columns: Sequence[str] | None = None,
+    nan_is_unanswered: bool = False,
 ) -> pd.DataFrame:
     """One row per patient: first (baseline) and last complete administration of ``instrument``.
 
@@ -64,8 +66,12 @@ def course_outcomes(
     (``phq9_item1`` …; frames with the older ``item_1`` or ``phq9_1`` names are read
     too, see :func:`kaptools.scores.with_item_columns`), or ``item_columns`` in item
     order. Rows with missing items are left out of both ends and counted in
-    ``n_incomplete``. ``route`` (and ``trajectory``) are carried from the baseline
-    row when present; every row records the protocol (name, version, content hash).
+    ``n_incomplete``. A missing item is ``<NA>`` in a nullable column (``Int64``) or
+    None in an object column; a NaN is refused (NaN is also what a failed conversion
+    looks like) unless ``nan_is_unanswered=True`` says this frame's NaN mark gaps, as
+    :func:`kaptools.scores.score_frame` does. ``route`` (and ``trajectory``) are
+    carried from the baseline row when present; every row records the protocol (name,
+    version, content hash).
 
     Vectorised over the whole frame: totals come from the instrument definition's
     array scoring, and response, remission, clinically important change and worsening
@@ -78,11 +84,21 @@ def course_outcomes(
 
     Raises:
         InvalidInputError: columns absent. InvalidAnswerError: an answer that is not a
-        whole number in the instrument's range (the message names row, item and value).
+        whole number in the instrument's range (text, bools, ±inf, and NaN unless
+        ``nan_is_unanswered``; the message names row, item, value and the fix).
     """
+    if not isinstance(nan_is_unanswered, bool):
+        raise InvalidInputError(
+            f"course_outcomes: nan_is_unanswered must be True or False; got "
+            f"{type(nan_is_unanswered).__name__}."
+        )
     if is_dask_frame(frame):  # the same code per partition, patients kept together
         return outcomes_by_partition(
-            frame, instrument, protocol=protocol, item_columns=item_columns
+            frame,
+            instrument,
+            protocol=protocol,
+            item_columns=item_columns,
+            nan_is_unanswered=nan_is_unanswered,
         )
     protocol = protocol or default_protocol()
     defn = definition(instrument)
@@ -110,7 +126,7 @@ def course_outcomes(
         frame = with_item_columns(frame, defn.instrument)
     carried = [c for c in CARRIED_COLUMNS if c in frame.columns]
     ordered = frame.sort_values(["patient_id", "administered_on"], kind="stable")
-    answers = ordered[cols].to_numpy(dtype="float64", na_value=np.nan)
+    answers = _answer_array(ordered, cols, defn, nan_is_unanswered)
     complete = ~np.isnan(answers).any(axis=1)
     _check_answers(answers, complete, ordered.index, cols, defn)
     pid = ordered["patient_id"].to_numpy()
@@ -146,6 +162,73 @@ def course_outcomes(
     out["protocol_name"], out["protocol_version"] = info.name, info.version
     out["protocol_sha256"] = info.sha256
     return out[[*OUTCOME_COLUMNS, "n_incomplete", *carried, *PROTOCOL_COLUMNS]]
+
+
+def _answer_array(
+    ordered: pd.DataFrame, cols: list[str], defn: Any, nan_is_unanswered: bool
+) -> np.ndarray:
+    """The item answers as floats, NaN where unanswered; refuses what is not a number.
+
+    A gap is <NA> (nullable column) or None/pd.NA (object column); a float NaN only when
+    ``nan_is_unanswered``. Text, bools and other objects are refused, never converted
+    (``float("２")`` would read a full-width digit).
+    """
+    out = np.empty((len(ordered), len(cols)), dtype="float64")
+    for j, col in enumerate(cols):
+        series = ordered[col]
+        dtype = series.dtype
+        unflagged = np.zeros(len(series), dtype=bool)
+        gaps, nans, others = unflagged, unflagged, unflagged
+        if pd.api.types.is_object_dtype(dtype):
+            values = series.to_numpy()
+            kinds = np.fromiter(map(_kind, values), dtype=np.int8, count=len(values))
+            gaps, nans, others = kinds == _GAP, kinds == _NAN, kinds == _OTHER
+            numbers = np.where(kinds == _NUMBER, values, np.nan).astype("float64")
+        elif pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+            gaps = series.isna().to_numpy()
+            others = ~gaps
+            numbers = np.full(len(series), np.nan)
+        elif isinstance(dtype, np.dtype):  # numpy numbers: only a float column holds NaN
+            numbers = series.to_numpy(dtype="float64")
+            nans = np.isnan(numbers)
+        else:  # nullable (Int64, Float64): <NA> is the explicit gap
+            numbers = series.to_numpy(dtype="float64", na_value=np.nan)
+            gaps = series.isna().to_numpy()
+        bad = others | nans if not nan_is_unanswered else others
+        if bad.any():
+            r = int(np.flatnonzero(bad)[0])
+            value = series.iloc[r]
+            fix = (
+                NAN_FIX
+                + " If NaN in this frame marks unanswered items, pass nan_is_unanswered=True."
+                if is_nan(value)
+                else f"Answers are whole numbers {defn.item_min}–{defn.item_max}."
+            )
+            raise InvalidAnswerError(
+                f"row {ordered.index[r]!r}, {cols[j]}: {value!r} ({type(value).__name__}) is "
+                f"not a {defn.name} answer. {fix}",
+                instrument=defn.name,
+                item=j + 1,
+                value=value,
+            )
+        out[:, j] = np.where(gaps | nans, np.nan, numbers)
+    return out
+
+
+_NUMBER, _GAP, _NAN, _OTHER = 0, 1, 2, 3
+
+
+def _kind(value: object) -> int:
+    """What one cell of an object column holds: a number, a gap, a NaN, or something else."""
+    if value is None or value is pd.NA:
+        return _GAP
+    if is_nan(value):
+        return _NAN
+    if isinstance(value, int | np.integer | float | np.floating) and not isinstance(
+        value, bool | np.bool_
+    ):
+        return _NUMBER
+    return _OTHER
 
 
 def _check_answers(

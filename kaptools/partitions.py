@@ -88,13 +88,22 @@ def screen_by_partition(data: Any, protocol: Protocol) -> CohortResult:
 
 
 def outcomes_by_partition(
-    frame: Any, instrument: Any, *, protocol: Protocol | None, item_columns: Any
+    frame: Any,
+    instrument: Any,
+    *,
+    protocol: Protocol | None,
+    item_columns: Any,
+    nan_is_unanswered: bool = False,
 ) -> pd.DataFrame:
     """:func:`kaptools.outcomes.course_outcomes` per partition of a frame shuffled on
     ``patient_id`` (each patient in one partition), sorted by patient as pandas sorts."""
     from kaptools.outcomes import course_outcomes
 
-    kwargs = {"protocol": protocol, "item_columns": item_columns}
+    kwargs = {
+        "protocol": protocol,
+        "item_columns": item_columns,
+        "nan_is_unanswered": nan_is_unanswered,
+    }
     meta = course_outcomes(frame._meta, instrument, **kwargs)
     shuffled = frame.shuffle("patient_id")
     parts = shuffled.map_partitions(course_outcomes, instrument, meta=meta, **kwargs)

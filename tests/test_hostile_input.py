@@ -664,14 +664,19 @@ def test_course_outcomes_refuses_text_bools_and_infinities(bad: object) -> None:
         course_outcomes(frame, "phq9", nan_is_unanswered=True)
 
 
-def test_record_assessment_refuses_nan_and_stores_nothing(tmp_path: Path) -> None:
+def test_record_assessment_refuses_nan_and_stores_nothing() -> None:
     """The assessment form's path refuses NaN (item named); nothing is stored."""
+    import datetime as dt
+
     from kaptools.assessments import record_assessment
     from kaptools.store import Store
 
-    store = Store(f"sqlite:///{tmp_path / 'a.sqlite'}")
+    store = Store.in_memory()
+    store.add_patient(
+        "SYN-1", "P", birth_date=dt.date(1980, 1, 1), sex="female", weight_kg=70, author="t"
+    )
     with pytest.raises(InvalidAnswerError, match="PHQ-9 item 9"):
         record_assessment(
-            store, "SYN-1", "phq9", [0] * 8 + [math.nan], administered_on="2024-01-02", author="dr-test"
+            store, "SYN-1", "phq9", [0] * 8 + [math.nan], administered_on="2024-01-02", author="t"
         )
     assert store.latest_records("assessment", "SYN-1") == []

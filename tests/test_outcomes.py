@@ -42,7 +42,7 @@ def test_each_row_equals_compare_on_first_and_last(cohort) -> None:
 def test_incomplete_administrations_are_skipped_and_counted(cohort) -> None:
     """A row with a missing item is never scored; it is counted as incomplete."""
     _, frame = cohort
-    broken = frame.copy()
+    broken = frame.astype({"phq9_item3": "Int64"})  # <NA> is a gap in a nullable column
     first_row = broken.index[0]
     broken.loc[first_row, "phq9_item3"] = pd.NA
     out = course_outcomes(broken, "phq9").set_index("patient_id")

@@ -497,7 +497,7 @@ def test_as_dict_is_json_and_rescoring_it_gives_the_same_result():
 
 def test_score_frame_scores_rows_and_leaves_incomplete_rows_unscored():
     """Complete rows are scored; a row with a gap gets <NA> and lists the missing items."""
-    df = pd.DataFrame({f"gad7_{i}": [1, np.nan, 3] for i in range(1, 8)})
+    df = pd.DataFrame({f"gad7_{i}": [1, pd.NA, 3] for i in range(1, 8)}, dtype="Int64")
     df.loc[1, "gad7_1"] = 2
     out = score_frame(df, "gad7")
     assert [7, 21] == out["total"].dropna().tolist()

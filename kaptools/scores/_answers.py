@@ -2,10 +2,12 @@
 
 Accepted: a sequence (list, tuple, 1-D numpy array, pandas Series) with one answer
 per item in item order, or a mapping from 1-based item number to answer. An answer
-is an ``int`` or numpy integer; an integral float (``2.0``, as pandas gives for a
-column with gaps) is accepted as that integer. ``None``, NaN, ``pd.NA`` or an
-absent mapping key mean "unanswered". Everything else is refused: bools, ``1.5``,
-text (``"2"``), and values outside the item's range.
+is an ``int`` or numpy integer; an integral float (``2.0``) is accepted as that
+integer. An unanswered item is said explicitly: ``None``, ``pd.NA`` or an absent
+mapping key. NaN is *not* "unanswered" (issue 13): a NaN is what a failed conversion
+or a lost cell looks like, so it is refused like every other non-answer: ±inf,
+bools, ``1.5``, text (``"2"``, full-width ``"２"``), and values outside the item's
+range. Frames whose NaN mark gaps say so (``score_frame(..., nan_is_unanswered=True)``).
 
 When something is invalid the first invalid item (in item order) is reported, before
 any missing ones: a wrong value is an error to fix, a gap is something still to
@@ -23,15 +25,32 @@ import pandas as pd
 from kaptools.errors import IncompleteAnswersError, InvalidAnswerError
 from kaptools.scores._definitions import InstrumentDefinition
 
-__all__ = ["check_answers", "check_partial_answers", "missing_items_message"]
+__all__ = [
+    "NAN_FIX",
+    "check_answers",
+    "check_partial_answers",
+    "is_nan",
+    "missing_items_message",
+]
 
 _ABSENT = object()
 
 
 def _is_missing(value: object) -> bool:
-    if value is None or value is _ABSENT or value is pd.NA or value is pd.NaT:
-        return True
+    """The explicit "unanswered" markers: None, pd.NA, an absent mapping key (never NaN)."""
+    return value is None or value is _ABSENT or value is pd.NA
+
+
+def is_nan(value: object) -> bool:
+    """True for a float NaN (Python or numpy), which is never an answer nor a gap."""
     return isinstance(value, float | np.floating) and math.isnan(value)
+
+
+NAN_FIX = (
+    "NaN is not an answer and does not mean unanswered: mark an unanswered item with None "
+    "(or leave its key out of a mapping)."
+)
+"""The fix named when NaN is given as an answer (frames: see score_frame)."""
 
 
 def _as_int(value: object) -> int | None:
@@ -54,6 +73,8 @@ def _fix_for(value: object) -> str:
         return "Convert text to a whole number before scoring."
     if isinstance(value, bool | np.bool_):
         return "A yes/no value is not an answer: give the item's score."
+    if is_nan(value):
+        return NAN_FIX
     if isinstance(value, float | np.floating):
         return "Answers are whole numbers: re-enter the answer as marked on the form."
     return "Give the item's score as a whole number."

@@ -8,6 +8,7 @@ import pandas as pd
 
 from kaptools.errors import IncompleteAnswersError, InvalidAnswerError, InvalidInputError
 from kaptools.protocol import Protocol, default_protocol
+from kaptools.scores._answers import is_nan
 from kaptools.scores._definitions import Instrument, definition
 from kaptools.scores._items import item_columns as item_columns_of
 from kaptools.scores._items import with_item_columns
@@ -22,6 +23,7 @@ def score_frame(
     item_columns: Sequence[str] | None = None,
     *,
     protocol: Protocol | None = None,
+    nan_is_unanswered: bool = False,
 ) -> pd.DataFrame:
     """Score each row of ``df``; one output row per input row, same index.
 
@@ -32,6 +34,11 @@ def score_frame(
             ``<instrument>_item<n>`` (``phq9_item1`` … ``phq9_item9``); frames with the
             older ``phq9_1`` or ``item_1`` names are read too.
         protocol: as for :func:`score`.
+        nan_is_unanswered: an unanswered item is ``<NA>`` in a nullable column
+            (``Int64``; ``pd.read_csv(..., dtype="Int64")``) or None in an object
+            column. A NaN is refused by default, because NaN is also what a failed
+            conversion or a lost cell looks like; pass True to say that this frame's
+            NaN (a float column read with gaps) mark unanswered items.
 
     Returns:
         Columns ``total`` and ``band_rank`` (nullable Int64), ``band``, ``flags``
@@ -42,8 +49,16 @@ def score_frame(
 
     Raises:
         InvalidInputError: item columns absent from ``df``.
-        InvalidAnswerError: an invalid answer; the message names the row.
+        InvalidAnswerError: an invalid answer (NaN too, unless ``nan_is_unanswered``);
+            the message names the row, the item and the fix.
+        InvalidInputError: ``nan_is_unanswered`` is not a bool.
     """
+    if not isinstance(nan_is_unanswered, bool):
+        msg = (
+            f"score_frame: nan_is_unanswered must be True or False; got "
+            f"{type(nan_is_unanswered).__name__}."
+        )
+        raise InvalidInputError(msg)
     defn = definition(instrument)
     protocol = default_protocol() if protocol is None else protocol
     if item_columns is None:  # the one item name; older spellings are read too
@@ -59,8 +74,9 @@ def score_frame(
         raise InvalidInputError(msg)
     rows: list[dict[str, object]] = []
     for index, values in zip(df.index, df[columns].itertuples(index=False), strict=True):
+        answers = [None if nan_is_unanswered and is_nan(v) else v for v in values]
         try:
-            result = score(defn.instrument, list(values), protocol=protocol)
+            result = score(defn.instrument, answers, protocol=protocol)
         except IncompleteAnswersError as exc:
             # the total stays <NA>; the answered suicide item's alert still counts
             rows.append(
@@ -69,6 +85,11 @@ def score_frame(
             continue
         except InvalidAnswerError as exc:
             msg = f"row {index!r}: {exc}"
+            if is_nan(exc.value):
+                msg += (
+                    " If NaN in this frame marks unanswered items, pass nan_is_unanswered=True "
+                    "(or use a nullable Int64 column, where a gap is <NA>)."
+                )
             raise InvalidAnswerError(
                 msg, instrument=exc.instrument, item=exc.item, value=exc.value
             ) from None

@@ -186,7 +186,8 @@ def score(
     Args:
         instrument: an :class:`Instrument` or its name (``"PHQ-9"``, ``"phq9"``).
         answers: one answer per item in item order, or a mapping of 1-based item
-            number to answer. ``None``/NaN (or an absent key) marks an unanswered item.
+            number to answer. ``None`` or ``pd.NA`` (or an absent key) marks an
+            unanswered item; NaN is refused, never read as unanswered.
         protocol: the clinic's protocol; the shipped default when None. Its
             ``[measures]`` thresholds decide the suicide-item alerts, and its
             ``info`` is recorded on the result.
@@ -198,8 +199,9 @@ def score(
 
     Raises:
         UnknownInstrumentError: no such instrument.
-        InvalidAnswerError: an answer that is not a whole number in the item's range,
-            a wrong number of answers, or an unknown item number.
+        InvalidAnswerError: an answer that is not a whole number in the item's range
+            (NaN, ±inf, bools, text and ``2.5`` included), a wrong number of answers, or
+            an unknown item number.
         IncompleteAnswersError: unanswered items (``.missing``); no partial score. Its
             ``.alerts`` hold the suicide-item alert of the answered items, which must
             still be shown (see :func:`check_administration`).
