@@ -680,3 +680,34 @@ def test_record_assessment_refuses_nan_and_stores_nothing() -> None:
             store, "SYN-1", "phq9", [0] * 8 + [math.nan], administered_on="2024-01-02", author="t"
         )
     assert store.latest_records("assessment", "SYN-1") == []
+
+
+# ---------------------------------------------------------------------------
+# No assert relied on (issue 13): python -O strips asserts, so kaptools has none
+
+
+def test_kaptools_source_holds_no_assert_statement() -> None:
+    """Every invariant is an explicit check raising InternalError (ruff S101 keeps it so)."""
+    import ast
+
+    import kaptools
+
+    root = Path(kaptools.__file__).parent
+    found = [
+        f"{path.relative_to(root)}:{node.lineno}"
+        for path in sorted(root.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Assert)
+    ]
+    assert found == []
+
+
+def test_a_broken_invariant_is_an_internal_error_not_an_assertion() -> None:
+    """present() returns a value that is there and raises InternalError (a KaptoolsError)."""
+    from kaptools.errors import InternalError, KaptoolsError
+    from kaptools.validation import present
+
+    assert present(0, "the dose") == 0
+    with pytest.raises(InternalError, match="the dose") as info:
+        present(None, "the dose")
+    assert isinstance(info.value, KaptoolsError) and "bug in kaptools" in str(info.value)
