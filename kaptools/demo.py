@@ -94,6 +94,7 @@ from kaptools.synthetic import (
     SyntheticPatient,
     generate_patients,
 )
+from kaptools.validation import present
 
 __all__ = [
     "DEMO_AUTHOR",
@@ -308,8 +309,10 @@ def demo_dosing_session(
     """
     schedule = vitals_schedule(s.route, protocol)
     during = {m for t, m in schedule if t is VitalsTimepoint.DURING}
-    post = next(m for t, m in schedule if t is VitalsTimepoint.POST_DOSE)
-    assert post is not None  # vitals_schedule gives the post-dose check its minute
+    post = present(
+        next(m for t, m in schedule if t is VitalsTimepoint.POST_DOSE),
+        "the post-dose check's minute (vitals_schedule gives it)",
+    )
     last = max(v.minutes_after_dose for v in s.vitals)
 
     def point(minutes: int) -> VitalsTimepoint:
@@ -347,19 +350,22 @@ def demo_dosing_session(
     # still creeps up at its last reading, the demo adds a recheck (the lower of the
     # last two) 15 minutes later, as a nurse would.
     prev, final = readings[-2], readings[-1]
-    assert prev.systolic and prev.diastolic and final.systolic and final.diastolic
-    if final.systolic > prev.systolic or final.diastolic > prev.diastolic:
-        assert final.minutes_after_dose is not None
+    prev_s = present(prev.systolic, "the synthetic systolic")
+    prev_d = present(prev.diastolic, "the synthetic diastolic")
+    final_s = present(final.systolic, "the synthetic systolic")
+    final_d = present(final.diastolic, "the synthetic diastolic")
+    if final_s > prev_s or final_d > prev_d:
+        final_minutes = present(final.minutes_after_dose, "the last reading's minute")
         readings[-1] = VitalSigns(
             VitalsTimepoint.OTHER, *[getattr(final, f) for f in _VITAL_FIELDS]
         )
-        last = final.minutes_after_dose + _RECHECK_MINUTES
+        last = final_minutes + _RECHECK_MINUTES
         readings.append(
             VitalSigns(
                 VitalsTimepoint.PRE_DISCHARGE,
                 last,
-                min(prev.systolic, final.systolic),
-                min(prev.diastolic, final.diastolic),
+                min(prev_s, final_s),
+                min(prev_d, final_d),
                 final.heart_rate,
                 final.spo2,
                 final.respiratory_rate,

@@ -18,9 +18,12 @@ KaptoolsError                      base of everything kaptools raises
 │                                  names the rule that cannot be met
 ├── NotPlannableError              the patient's screening does not allow a plan
 ├── AccessDeniedError(PermissionError)  the signed-in role may not do this
-└── StoreError                     the database refused a write (nothing written)
-    ├── NotFoundError(LookupError) no such patient, record or version
-    └── StaleVersionError          a correction based on a version that is no longer newest
+├── StoreError                     the database refused a write (nothing written)
+│   ├── NotFoundError(LookupError) no such patient, record or version
+│   └── StaleVersionError          a correction based on a version that is no longer newest
+└── InternalError(RuntimeError)    an invariant of kaptools itself failed: a bug to
+                                   report, never the caller's input (replaces assert,
+                                   which python -O strips)
 
 ClinicalWarning(UserWarning)       a valid result that needs care
 """
@@ -36,6 +39,7 @@ __all__ = [
     "ConfigurationError",
     "IncompleteAnswersError",
     "IncompleteInputError",
+    "InternalError",
     "InvalidAnswerError",
     "InvalidInputError",
     "KaptoolsError",
@@ -167,6 +171,14 @@ class StaleVersionError(StoreError):
 
 class AccessDeniedError(KaptoolsError, PermissionError):
     """The signed-in person's role does not allow this action; nothing was read or written."""
+
+
+class InternalError(KaptoolsError, RuntimeError):
+    """An invariant kaptools guarantees itself does not hold: a bug, not bad input.
+
+    Raised by explicit checks where an ``assert`` would be stripped by ``python -O``
+    (see :func:`kaptools.validation.present`).
+    """
 
 
 class ClinicalWarning(UserWarning):

@@ -9,12 +9,37 @@ is ever relied on to catch bad text.
 from __future__ import annotations
 
 import unicodedata
-from typing import Any
+from typing import Any, TypeVar
 
-from kaptools.errors import InvalidInputError
+from kaptools.errors import InternalError, InvalidInputError
 from kaptools.limits import size_limit
 
-__all__ = ["TEXT_MAX_CHARS", "check_identifier", "check_text_line", "check_type", "shown"]
+__all__ = [
+    "TEXT_MAX_CHARS",
+    "check_identifier",
+    "check_text_line",
+    "check_type",
+    "present",
+    "shown",
+]
+
+_T = TypeVar("_T")
+
+
+def present(value: _T | None, what: str) -> _T:
+    """``value``, which kaptools itself guarantees is not None at this point.
+
+    The explicit form of ``assert value is not None`` (which ``python -O`` strips):
+    a None here is a bug in kaptools, raised as :class:`InternalError` naming ``what``.
+    """
+    if value is None:
+        msg = (
+            f"Internal check failed: {what} is missing where kaptools guarantees it. This is "
+            f"a bug in kaptools, not in your input: nothing was saved; report it with the "
+            f"steps that led here."
+        )
+        raise InternalError(msg)
+    return value
 
 TEXT_MAX_CHARS = size_limit("text_field_max_chars")
 """Longest identifier or name accepted (limits.toml ``text_field_max_chars``)."""

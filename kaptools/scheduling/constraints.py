@@ -31,6 +31,7 @@ from kaptools.scheduling.plan import (
     SessionStatus,
 )
 from kaptools.scheduling.templates import CourseTemplate, SessionKind, course_template
+from kaptools.validation import present
 
 __all__ = [
     "HORIZON_DAYS",
@@ -238,7 +239,7 @@ def _check_doses(v: _View) -> None:
             )
         if d.status is not SessionStatus.PLANNED:
             continue
-        assert d.dose is not None  # PlannedSession guarantees it
+        dose = present(d.dose, f"the dose of planned session {d.index}")
         key = 1 if weight_based else slot.number
         if key not in expected_doses:
             try:
@@ -257,11 +258,11 @@ def _check_doses(v: _View) -> None:
                 v.add(Constraint.DOSE_CALCULATION, f"dose cannot be computed: {exc}", d.index)
         expected = expected_doses[key]
         if expected is not None and (
-            expected.mg != d.dose.mg or d.dose.confirmation != CLINICIAN_CONFIRMATION
+            expected.mg != dose.mg or dose.confirmation != CLINICIAN_CONFIRMATION
         ):
             v.add(
                 Constraint.DOSE_CALCULATION,
-                f"planned {d.dose.mg_text}; the protocol gives {expected.mg_text} "
+                f"planned {dose.mg_text}; the protocol gives {expected.mg_text} "
                 f"({expected.arithmetic})",
                 d.index,
             )

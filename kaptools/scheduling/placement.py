@@ -51,6 +51,7 @@ from kaptools.scheduling.plan import (
     sort_key,
 )
 from kaptools.scheduling.templates import CourseTemplate, DoseSlot, SessionKind
+from kaptools.validation import present
 
 __all__ = ["Ctx", "Key", "build", "fail"]
 
@@ -320,8 +321,7 @@ class _Builder:
                     Constraint.INTEGRATION_WINDOW,
                     f"Cannot move {what} to {day}: it must fall from {earliest} to {latest}",
                 )
-        assert place is not None
-        self._emit_integration(number, day, place, note)
+        self._emit_integration(number, day, present(place, f"the place of {what}"), note)
         return day
 
     def doses(self) -> None:
@@ -346,7 +346,7 @@ class _Builder:
         ctx = self.ctx
         if prev is None:
             return self.first_dose_floor, self.first_dose_floor, None
-        assert prev_integration is not None
+        prev_integration = present(prev_integration, "the previous dose's integration day")
         after_integration = (
             prev_integration if self._same_day_possible() else (prev_integration + _DAY)
         )
@@ -570,19 +570,19 @@ class _Builder:
 
     def _fixed_check_day(self, what: str) -> dt.date:
         """The label's day for the check (first open day from it); a move must keep it."""
-        assert self.check_day is not None  # set when the phase's first dose was placed
+        check_day = present(self.check_day, "the benefit check day (set with the first dose)")
         pin = self.ctx.pinned(("benefit_check",), what)
-        if pin is not None and pin != self.check_day:
+        if pin is not None and pin != check_day:
             raise fail(
                 Constraint.BENEFIT_CHECK,
                 f"Cannot move {what} to {pin}: it is due on a fixed day of the phase, the "
-                f"first open day from then being {self.check_day}",
+                f"first open day from then being {check_day}",
             )
-        return self.check_day
+        return check_day
 
     def _late_note(self, phase: CoursePhase, day: dt.date, end_day: dt.date) -> str:
-        assert self.course.benefit_check_day is not None
-        n = int(self.course.benefit_check_day.value)
+        check = present(self.course.benefit_check_day, "the course's benefit check day")
+        n = int(check.value)
         label = self.course.phase(phase).label
         late = sum(
             1
@@ -592,7 +592,7 @@ class _Builder:
         text = (
             f"{label} ran late: {late} of its doses fall after day {n} (last on {end_day}). "
             f"The benefit check stays on day {n} ({day}), as the label asks "
-            f"({self.course.benefit_check_day.source})."
+            f"({check.source})."
         )
         self.ctx.notes.append(text)
         return text

@@ -22,6 +22,7 @@ from kaptools.protocol._courses import CoursePhase, IntegrationPlace, Route
 from kaptools.scheduling.calendar import ClinicCalendar
 from kaptools.scheduling.doses import CLINICIAN_CONFIRMATION, DoseCalculation, fmt_number
 from kaptools.scheduling.templates import SessionKind
+from kaptools.validation import present
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -441,8 +442,8 @@ class CoursePlan:
         ]
         if doses:
             first = doses[0]
-            assert first.dose is not None  # PlannedSession: a dosing session carries its dose
-            lines.append(f"First dose {first.date.isoformat()}: {first.dose.summary}")
+            dose = present(first.dose, "the first dosing session's dose")
+            lines.append(f"First dose {first.date.isoformat()}: {dose.summary}")
         missed = [s for s in self.sessions if s.status is SessionStatus.MISSED]
         if missed:
             lines.append(

@@ -83,7 +83,7 @@ from kaptools.scheduling.plan import (
 )
 from kaptools.scheduling.templates import CourseTemplate, SessionKind, course_template
 from kaptools.screening.result import ScreeningResult
-from kaptools.validation import check_identifier, check_type, shown
+from kaptools.validation import check_identifier, check_type, present, shown
 
 __all__ = ["plan_course", "replan"]
 
@@ -633,10 +633,10 @@ def _pins(
         elif s.kind is SessionKind.BENEFIT_CHECK:
             key = ("benefit_check",)
         else:
-            assert s.measure_point is not None
+            measure_point = present(s.measure_point, f"the measure point of session {s.index}")
             key = (
-                ("measure", s.measure_point)
-                if s.measure_point is not MeasurePoint.WEEKLY
+                ("measure", measure_point)
+                if measure_point is not MeasurePoint.WEEKLY
                 else ("measure", MeasurePoint.WEEKLY, i)
             )
         pins[key] = day

@@ -13,6 +13,7 @@ from kaptools.scores import pcl5
 from kaptools.scores._answers import check_partial_answers, missing_items_message
 from kaptools.scores._definitions import Instrument, InstrumentDefinition, definition
 from kaptools.scores._result import ScoreResult
+from kaptools.validation import present
 
 __all__ = [
     "SAFETY_ACTION",
@@ -59,8 +60,7 @@ def _safety_alert(
     threshold: int,
     protocol: Protocol,
 ) -> tuple[bool, str | None, Alert | None]:
-    item = defn.safety_item
-    assert item is not None  # only called for instruments with a suicide item
+    item = present(defn.safety_item, f"{defn.name}'s suicide item (only they are checked)")
     value = answers[item.item - 1]
     if value is None or value < threshold:
         return False, None, None

@@ -33,6 +33,7 @@ from kaptools.protocol import Protocol, default_protocol
 from kaptools.protocol._courses import Route
 from kaptools.sessions.scales import moaa_s
 from kaptools.sessions.vitals import VitalSigns, VitalsTimepoint, is_after_dose, vitals_schedule
+from kaptools.validation import present
 
 if TYPE_CHECKING:
     from kaptools.sessions.record import DosingSession
@@ -208,10 +209,12 @@ def discharge_readiness(
         )
     else:
         prev, last = bp[-2], bp[-1]
-        assert last.systolic is not None and last.diastolic is not None
-        assert prev.systolic is not None and prev.diastolic is not None
-        below = last.systolic < s_hold.value and last.diastolic < d_hold.value
-        rising = last.systolic > prev.systolic or last.diastolic > prev.diastolic
+        last_s = present(last.systolic, "the last reading's systolic (has_bp)")
+        last_d = present(last.diastolic, "the last reading's diastolic (has_bp)")
+        prev_s = present(prev.systolic, "the previous reading's systolic (has_bp)")
+        prev_d = present(prev.diastolic, "the previous reading's diastolic (has_bp)")
+        below = last_s < s_hold.value and last_d < d_hold.value
+        rising = last_s > prev_s or last_d > prev_d
         if below and not rising:
             msg = (
                 f"Blood pressure {last.bp_text} is below the hold line ({int(s_hold.value)}/"
@@ -243,14 +246,13 @@ def discharge_readiness(
             )
         )
     else:
-        value = spo2[-1].spo2
-        assert value is not None
-        ok = value >= line.value
+        reading = present(spo2[-1].spo2, "the last SpO2 reading (filtered on it)")
+        ok = reading >= line.value
         out.append(
             DischargeCriterion(
                 "spo2",
                 ok,
-                f"Last SpO2 {value} % is {'at or above' if ok else 'below'} {line}"
+                f"Last SpO2 {reading} % is {'at or above' if ok else 'below'} {line}"
                 + ("." if ok else ": not ready; keep monitoring."),
                 line.source,
             )

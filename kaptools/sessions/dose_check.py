@@ -266,8 +266,7 @@ def _weight(
         )
     elif lo_mg <= mg <= hi_mg:
         pass
-    elif mg > hi_mg and choice_mg is not None and mg <= choice_mg:
-        assert choice is not None
+    elif mg > hi_mg and choice is not None and choice_mg is not None and mg <= choice_mg:
         out.append(
             DoseFinding(
                 "dose_clinician_choice",

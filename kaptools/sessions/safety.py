@@ -291,10 +291,9 @@ def go_no_go(
             GoFinding(rule, status, fld, value, None if line is None else line.value, text, source)
         )
 
-    if pre is None or not pre.has_bp:
+    if pre is None or pre.systolic is None or pre.diastolic is None:  # not pre.has_bp
         missing.append("vitals.pre_dose.blood_pressure")
     else:
-        assert pre.systolic is not None and pre.diastolic is not None
         for name, value, hold, review in (
             (
                 "systolic",

@@ -24,6 +24,7 @@ from kaptools.protocol import Protocol, default_protocol
 from kaptools.protocol._common import Threshold
 from kaptools.scheduling.doses import fmt_number
 from kaptools.sessions.scales import moaa_s, vitals_entry
+from kaptools.validation import present
 
 __all__ = [
     "FlagLevel",
@@ -292,6 +293,8 @@ def vitals_flags(
                 )
             )
         s_rise, d_rise = m.systolic_rise_flag_min, m.diastolic_rise_flag_min
+        pre_s = present(pre.systolic, "the pre-dose systolic (pre.has_bp)")
+        pre_d = present(pre.diastolic, "the pre-dose diastolic (pre.has_bp)")
         for v in readings:
             if (
                 v is pre
@@ -300,10 +303,9 @@ def vitals_flags(
                 or v.timepoint is VitalsTimepoint.PRE_DOSE
             ):
                 continue
-            assert pre.systolic is not None and pre.diastolic is not None  # pre.has_bp
             when = f" at {v.minutes_after_dose} min" if v.minutes_after_dose is not None else ""
-            ds = v.systolic - pre.systolic
-            dd = v.diastolic - pre.diastolic
+            ds = v.systolic - pre_s
+            dd = v.diastolic - pre_d
             if ds >= s_rise.value:
                 out.append(
                     VitalsFlag(

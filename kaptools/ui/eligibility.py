@@ -1559,24 +1559,25 @@ class EligibilityApp(PatientApp):
             self.form_error.clear()
             self.result = screen(record, protocol=self.protocol)
             self.shown = self.result
-            if self._matches_saved(record):
-                assert self.saved is not None
-                self.shown = self.saved.result
+            saved = self._matching_saved(record)
+            if saved is not None:
+                self.shown = saved.result
             self.alert_panel.set_live(self.shown.alerts)
         self._render()
 
-    def _matches_saved(self, record: ScreeningRecord) -> bool:
-        """True when the form holds the saved screening's answers, under the same protocol.
+    def _matching_saved(self, record: ScreeningRecord) -> SavedScreening | None:
+        """The saved screening when the form holds its answers under the same protocol,
+        else None.
 
         A record saved without a patient id (e.g. by a cohort import) matches its patient's form.
         """
         s = self.saved
         if s is None or s.result.protocol != self.protocol.info:
-            return False
+            return None
         saved = s.result.record
         if saved.patient_id is None:
             saved = saved.model_copy(update={"patient_id": record.patient_id})
-        return saved == record
+        return s if saved == record else None
 
     def _safety_alerts_only(self) -> tuple[Alert, ...]:
         """While other fields are invalid, still raise the alerts of the PHQ-9 and C-SSRS answers.
@@ -1686,9 +1687,9 @@ class EligibilityApp(PatientApp):
             self.save_message.error("Pick a patient first: nothing was saved.")
             return
         record = self.form_record()
-        if self._matches_saved(record):
-            assert self.saved is not None
-            self.save_message.ok(f"Already {self.saved.note}; nothing new to save.")
+        already = self._matching_saved(record)
+        if already is not None:
+            self.save_message.ok(f"Already {already.note}; nothing new to save.")
             return
         result = screen(record, protocol=self.protocol)
         stored = save_screening(

@@ -66,6 +66,7 @@ from kaptools.ui.common import (
     show_figure,
 )
 from kaptools.ui.session_form import UNSET, Choice, SessionForm, offered_routes
+from kaptools.validation import present
 
 __all__ = ["PlannerApp", "plan_table_html", "plan_timeline_spec"]
 
@@ -884,8 +885,8 @@ class PlannerApp(PatientApp):
                 "<div class='kap-not-plannable' role='note'><b>No screening.</b> "
                 f"{escape(msg)}</div>"
             )
-        r, rec = self.screening, self.screening_record
-        assert rec is not None
+        r = self.screening
+        rec = present(self.screening_record, "the stored record of the shown screening")
         head = (
             f"<p><b>Latest screening</b> ({rec.effective_at:%d %b %Y}, protocol "
             f"{escape(r.protocol.short)}): <b>{escape(r.status.label)}</b> "
@@ -1162,7 +1163,8 @@ class PlannerApp(PatientApp):
         )
 
     def _replan(self, **kwargs: Any) -> None:
-        assert self.plan is not None
+        if self.plan is None:
+            raise IncompleteInputError("Plan a course first.", missing=["plan"])
         self.plan_error.clear()
         before = self.plan
         after = replan(before, as_of=self._as_of(before), protocol=self.protocol, **kwargs)
