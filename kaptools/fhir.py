@@ -73,6 +73,7 @@ from kaptools.sessions.storage import (
 )
 from kaptools.sessions.vitals import VitalSigns, VitalsTimepoint
 from kaptools.store import Store
+from kaptools.validation import present
 
 __all__ = [
     "FHIR_VERSION",
@@ -756,8 +757,7 @@ def _reading_of(obs: Observation) -> tuple[str, VitalsTimepoint, int | None, dic
             names = [_VITAL_BY_LOINC.get(c or "") for c in sub]
             if len(names) != 1 or names[0] not in ("systolic", "diastolic"):
                 raise ValueError(f"blood-pressure component {sub} is not systolic or diastolic")
-            name = names[0]
-            assert name is not None
+            name = present(names[0], "the component's vital sign (checked just above)")
             if name in values:
                 raise ValueError(f"blood pressure: two {name} components")
             values[name] = _whole(None, name, VITAL_SIGN_CODES[name][2], comp.valueQuantity)

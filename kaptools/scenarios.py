@@ -57,6 +57,7 @@ from kaptools.sessions import (
 )
 from kaptools.sessions.scales import cadss6
 from kaptools.store import Store
+from kaptools.validation import present
 
 __all__ = [
     "SCENARIOS",
@@ -276,8 +277,10 @@ def _session(
 ) -> DosingSession:
     """An IV session (first dose) with readings at the protocol's time points."""
     schedule = vitals_schedule(Route.IV_KETAMINE, protocol)
-    post_minutes = next(m for t, m in schedule if t is VitalsTimepoint.POST_DOSE)
-    assert post_minutes is not None
+    post_minutes = present(
+        next(m for t, m in schedule if t is VitalsTimepoint.POST_DOSE),
+        "the post-dose check's minute (vitals_schedule gives it)",
+    )
     infusion = protocol.courses.route(Route.IV_KETAMINE).infusion_minutes
     infusion_minutes = int(infusion.value) if infusion is not None else post_minutes
     last = post_minutes + 40  # past the protocol's minimum observation after the infusion
