@@ -38,7 +38,13 @@ c.JupyterHub.pid_file = str(state / "jupyterhub.pid")
 
 # the Hub's own pages (login, spawn progress, sign-out): the dashboards' strict policy
 # (everything from this server only, no framing) and security headers
-c.JupyterHub.tornado_settings = {"headers": dict(SECURITY_HEADERS)}
+# Sign-in cookies: valid for KAPTOOLS_COOKIE_MAX_AGE_H on the server (cookie_max_age_days
+# below), kept by the browser only for its session (closing it signs out), never sent
+# with another site's requests (SameSite=Lax), out of scripts' reach (HttpOnly).
+c.JupyterHub.tornado_settings = {
+    "headers": dict(SECURITY_HEADERS),
+    "cookie_options": {"expires_days": None, "samesite": "Lax"},
+}
 
 # --- sign-in: NativeAuthenticator (hashed passwords, lock-out), no self sign-up -----------
 c.JupyterHub.authenticator_class = "kaptools.hub.auth.ClinicNativeAuthenticator"

@@ -133,7 +133,8 @@ def sign_in(page: Page, shared: SharedInstall, user: str, next_path: str = "") -
     page.goto(f"{shared.base}/hub/login" + (f"?next={next_path}" if next_path else ""))
     page.fill("#username_input", user)
     page.fill("#password_input", shared.passwords[user])
-    page.click("#login_submit")
+    # the click waits for the Hub's answer, which starts the person's server first
+    page.click("#login_submit", timeout=SPAWN_TIMEOUT)
     # the Hub starts the person's dashboards server and sends the browser on to it
     expect(page).to_have_url(re.compile(rf"/user/{user}/"), timeout=SPAWN_TIMEOUT)
 
@@ -264,6 +265,10 @@ def test_sign_out_ends_the_session_and_stops_the_dashboards(
     person's dashboards server is stopped with its kernels."""
     sign_in(page, shared, RESEARCHER)
     _wait_for(lambda: shared.server_pid(RESEARCHER), "the researcher's server")
+    # the sign-in cookie lives for the browser's session only, out of scripts' reach,
+    # not sent with other sites' requests (the Hub refuses it after 8 hours anyway)
+    (login,) = [c for c in page.context.cookies() if c["name"] == "jupyterhub-hub-login"]
+    assert login["expires"] == -1 and login["httpOnly"] and login["sameSite"] == "Lax"
     page.goto(f"{shared.base}/hub/logout")
     expect(page).to_have_url(re.compile(r"/hub/login"), timeout=TIMEOUT)
     _wait_for(lambda: shared.server_pid(RESEARCHER) is None, "the server to stop")
