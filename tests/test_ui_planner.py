@@ -365,7 +365,8 @@ def test_saving_a_plan_stores_a_new_version_with_author_and_reason(app: PlannerA
 
 
 def test_downloads_are_the_plan_as_ics_and_csv(app: PlannerApp) -> None:
-    """The .ics link holds one event per session; the CSV has the export's columns."""
+    """The .ics link holds one event per session; the CSV and the Parquet file have the
+    export's columns, one row per session."""
     _arrive(app, "?patient=SYN-0001")
     _plan_new(app)
     events = Calendar.from_ical(_link(app.downloads.value, "kap-download-ics")).walk("VEVENT")
@@ -373,6 +374,11 @@ def test_downloads_are_the_plan_as_ics_and_csv(app: PlannerApp) -> None:
     assert {str(e["summary"]) for e in events} == {s.label for s in app.plan.sessions}
     rows = list(csv.reader(io.StringIO(_link(app.downloads.value, "kap-download-csv").decode())))
     assert tuple(rows[0]) == CSV_COLUMNS and len(rows) == len(app.plan.sessions) + 1
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(io.BytesIO(_link(app.downloads.value, "kap-download-parquet")))
+    assert tuple(table.column_names) == CSV_COLUMNS and table.num_rows == len(app.plan.sessions)
+    assert table.column("date").to_pylist() == [s.date for s in app.plan.sessions]
 
 
 # ---- the dosing-session form -------------------------------------------------------------------

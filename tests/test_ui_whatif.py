@@ -74,3 +74,23 @@ def test_the_download_neutralises_cells_a_spreadsheet_would_execute() -> None:
         "'" + pid for pid in view.comparison.changed.patient_id
     ]
     assert all(pid.startswith("=") for pid in view.comparison.changed.patient_id)
+
+
+def test_the_table_also_downloads_as_parquet_with_both_protocols() -> None:
+    """The Parquet link holds the same rows as the CSV, cells as they are, and names the
+    protocols before and after in its metadata."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    app = WhatIfApp(default_protocol(), cohort=COHORT)
+    app.fields[BP].value = 130
+    app._on_apply()
+    c = app.view.comparison
+    assert c is not None
+    href = app.download.value.split("kap-download-parquet", 1)[1].split("base64,", 1)[1]
+    table = pq.read_table(io.BytesIO(base64.b64decode(href.split("'", 1)[0])))
+    pd.testing.assert_frame_equal(table.to_pandas(), c.changed.reset_index(drop=True))
+    meta = json.loads(table.schema.metadata[b"kaptools.protocols"])
+    assert meta["before"]["sha256"] == c.before.sha256 != meta["after"]["sha256"]
+    assert meta["after"]["name"].startswith("what-if (modified:")

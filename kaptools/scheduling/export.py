@@ -16,7 +16,7 @@ import hashlib
 import io
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import pandas as pd
 from icalendar import Calendar, Event
@@ -255,6 +255,10 @@ def plan_frame(plan: CoursePlan) -> pd.DataFrame:
     )[list(CSV_COLUMNS)]
 
 
+@overload
+def plan_to_parquet(plan: CoursePlan, path: None = None) -> bytes: ...
+@overload
+def plan_to_parquet(plan: CoursePlan, path: str | os.PathLike[str]) -> Path: ...
 def plan_to_parquet(plan: CoursePlan, path: str | os.PathLike[str] | None = None) -> bytes | Path:
     """The plan as Parquet (pyarrow): :func:`plan_frame`, with the protocol (name, version,
     content hash) in the file's metadata under ``kaptools.protocol``.

@@ -41,6 +41,7 @@ from kaptools.scheduling import (
     plan_for_patient,
     plan_to_csv,
     plan_to_ics,
+    plan_to_parquet,
     replan,
     save_plan,
 )
@@ -1021,6 +1022,13 @@ class PlannerApp(PatientApp):
                 f"{stem}.csv",
                 "Download table (.csv)",
                 "kap-download-csv",
+            )
+            + _data_link(
+                plan_to_parquet(plan),
+                "application/vnd.apache.parquet",
+                f"{stem}.parquet",
+                "Download table (.parquet)",
+                "kap-download-parquet",
             )
             + _data_link(
                 plan.report(self.alert_panel.stored.open).summary.encode("utf-8"),

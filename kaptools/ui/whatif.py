@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,6 +84,29 @@ class WhatIfView:
         # cells a spreadsheet would execute are neutralised, as in every kaptools CSV
         return safe_frame(self.comparison.changed).to_csv(index=False)
 
+    @property
+    def parquet(self) -> bytes:
+        """The same table as Parquet (cells as they are; both protocols in the metadata)."""
+        if self.comparison is None:
+            return b""
+        import json
+
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        c = self.comparison
+        table = pa.Table.from_pandas(c.changed, preserve_index=False)
+        meta = dict(table.schema.metadata or {})
+        meta[b"kaptools.protocols"] = json.dumps(
+            {
+                side: {"name": p.name, "version": p.version, "sha256": p.sha256}
+                for side, p in (("before", c.before), ("after", c.after))
+            }
+        ).encode()
+        buf = io.BytesIO()
+        pq.write_table(table.replace_schema_metadata(meta), buf)
+        return buf.getvalue()
+
 
 def derive(state: WhatIfState, base: Protocol, cohort: pd.DataFrame) -> WhatIfView:
     """Screen ``cohort`` under ``base`` and under ``base`` with the state's changes."""
@@ -123,12 +147,19 @@ def transition_figure(transitions: pd.DataFrame, title: str) -> go.Figure:
     return fig
 
 
-def _download_link(csv_text: str) -> str:
+def _download_link(csv_text: str, parquet: bytes = b"") -> str:
     data = base64.b64encode(csv_text.encode("utf-8")).decode("ascii")
-    return (
+    link = (
         "<a class='kap-download' download='whatif-status-changes.csv' "
         f"href='data:text/csv;base64,{data}'>Download the table (CSV)</a>"
     )
+    if parquet:
+        packed = base64.b64encode(parquet).decode("ascii")
+        link += (
+            " <a class='kap-download-parquet' download='whatif-status-changes.parquet' "
+            f"href='data:application/vnd.apache.parquet;base64,{packed}'>(Parquet)</a>"
+        )
+    return link
 
 
 class WhatIfApp:
@@ -252,7 +283,7 @@ class WhatIfApp:
                 "stopped firing)</p>"
                 + changed.to_html(classes="kap-table kap-whatif-changed", index=False, border=0)
             )
-            self.download.value = _download_link(v.csv)
+            self.download.value = _download_link(v.csv, v.parquet)
             show_figure(
                 self.chart,
                 transition_figure(c.transitions, "Screening status: current → changed protocol"),
