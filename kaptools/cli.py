@@ -17,40 +17,33 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from kaptools.errors import KaptoolsError
+from kaptools.commands import (
+    DEBUG_ENV_VAR,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    Command,
+    UsageError,
+    run_command,
+)
 
-__all__ = ["COMMANDS", "EXIT_INTERNAL", "EXIT_OK", "EXIT_PROBLEMS", "EXIT_USAGE", "Command", "main"]
-
-EXIT_OK = 0
-EXIT_PROBLEMS = 1
-EXIT_USAGE = 2
-EXIT_INTERNAL = 70
-
-DEBUG_ENV_VAR = "KAPTOOLS_DEBUG"
-"""Set to 1 to see the traceback of an internal error instead of a one-line message."""
-
-
-class UsageError(Exception):
-    """Raised by a command for a usage problem argparse cannot see (exit code 2)."""
-
-
-@dataclass(frozen=True)
-class Command:
-    """One sub-command of ``kaptools``."""
-
-    name: str
-    help: str
-    add_arguments: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace], int]
-    description: str = ""
-
+__all__ = [
+    "COMMANDS",
+    "DEBUG_ENV_VAR",
+    "EXIT_INTERNAL",
+    "EXIT_OK",
+    "EXIT_PROBLEMS",
+    "EXIT_USAGE",
+    "Command",
+    "UsageError",
+    "main",
+]
 
 # ---------------------------------------------------------------------------
 # kaptools screen
@@ -498,31 +491,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     command: Command = args._command
-    prefix = f"kaptools {command.name}: error:"
-    try:
-        return command.run(args)
-    except UsageError as exc:
-        print(f"{prefix} {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KaptoolsError as exc:
-        print(f"{prefix} {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as exc:
-        where = f" {exc.filename!r}" if getattr(exc, "filename", None) else ""
-        print(f"{prefix} cannot read or write{where}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print(f"kaptools {command.name}: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:
-        if os.environ.get(DEBUG_ENV_VAR):
-            raise
-        print(
-            f"kaptools {command.name}: internal error ({type(exc).__name__}: {exc}). Please "
-            f"report it with the command you ran; set {DEBUG_ENV_VAR}=1 to see the traceback.",
-            file=sys.stderr,
-        )
-        return EXIT_INTERNAL
+    return run_command(command, args)
 
 
 if __name__ == "__main__":  # pragma: no cover

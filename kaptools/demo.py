@@ -706,10 +706,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m kaptools.demo``: the same as ``kaptools demo``."""
-    from kaptools.cli import main as cli_main
+    """``python -m kaptools.demo``: the same as ``kaptools demo`` (same errors, exit codes)."""
+    from kaptools.commands import Command, run_command
 
-    return cli_main(["demo", *(sys.argv[1:] if argv is None else argv)])
+    parser = argparse.ArgumentParser(
+        prog="python -m kaptools.demo", description="Create a demo database of synthetic patients."
+    )
+    add_arguments(parser)
+    command = Command(name="demo", help="demo database", add_arguments=add_arguments, run=run)
+    return run_command(command, parser.parse_args(sys.argv[1:] if argv is None else argv))
 
 
 if __name__ == "__main__":

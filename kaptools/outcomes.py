@@ -16,11 +16,15 @@ import pandas as pd
 from kaptools.errors import InvalidAnswerError, InvalidInputError
 from kaptools.partitions import is_dask_frame, outcomes_by_partition
 from kaptools.protocol import Protocol, default_protocol
-from kaptools.scores import Instrument, definition
-from kaptools.scores._answers import NAN_FIX, is_nan
-from kaptools.scores._change import change_of_totals
-from kaptools.scores._items import item_columns as item_columns_of
-from kaptools.scores._items import with_item_columns
+from kaptools.scores import (
+    NAN_FIX,
+    Instrument,
+    change_of_totals,
+    definition,
+    is_nan,
+    with_item_columns,
+)
+from kaptools.scores import item_columns as item_columns_of
 
 __all__ = ["OUTCOME_COLUMNS", "PROTOCOL_COLUMNS", "course_outcomes", "outcome_rates"]
 
@@ -99,6 +103,7 @@ def course_outcomes(
             protocol=protocol,
             item_columns=item_columns,
             nan_is_unanswered=nan_is_unanswered,
+            course_outcomes=course_outcomes,
         )
     protocol = protocol or default_protocol()
     defn = definition(instrument)

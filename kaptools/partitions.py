@@ -15,6 +15,8 @@ Dask's local scheduler runs the partitions on this machine.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -36,18 +38,19 @@ def is_dask_frame(data: object) -> bool:
     return isinstance(data, dd.DataFrame)
 
 
-def screen_by_partition(data: Any, protocol: Protocol) -> CohortResult:
-    """:func:`kaptools.screening.screen_cohort` of each partition, put together.
+def screen_by_partition(
+    data: Any, protocol: Protocol, screen: Callable[..., CohortResult]
+) -> CohortResult:
+    """``screen`` (:func:`kaptools.screening.screen_cohort`) of each partition, put together.
 
     Rows keep their index; ``row`` numbers (and the error table's) count across the
-    whole frame, as the pandas path numbers them.
+    whole frame, as the pandas path numbers them. The caller passes its own function,
+    so this module imports neither screening nor outcomes (no import circle).
     """
     import dask
 
-    from kaptools.screening.cohort import CohortResult, screen_cohort
-
     def one(part: pd.DataFrame) -> CohortResult:
-        return screen_cohort(part, protocol=protocol, progress=False)
+        return screen(part, protocol=protocol, progress=False)
 
     results = dask.compute(*[dask.delayed(one)(p) for p in data.to_delayed()])
     offsets = np.cumsum([0, *(len(r.table) for r in results[:-1])])
@@ -77,13 +80,12 @@ def screen_by_partition(data: Any, protocol: Protocol) -> CohortResult:
                 out[col] = out[col].astype(typed[0] if typed else object)
         return out
 
-    return CohortResult(
+    return replace(
+        first,
         table=concat(tables),
         fired=pd.concat([r.fired for r in results]),
         alerts_fired=pd.concat([r.alerts_fired for r in results]),
         errors=concat(errors).reset_index(drop=True),
-        protocol=first.protocol,
-        catalogue=first.catalogue,
     )
 
 
@@ -94,11 +96,11 @@ def outcomes_by_partition(
     protocol: Protocol | None,
     item_columns: Any,
     nan_is_unanswered: bool = False,
+    course_outcomes: Callable[..., pd.DataFrame],
 ) -> pd.DataFrame:
-    """:func:`kaptools.outcomes.course_outcomes` per partition of a frame shuffled on
-    ``patient_id`` (each patient in one partition), sorted by patient as pandas sorts."""
-    from kaptools.outcomes import course_outcomes
-
+    """``course_outcomes`` (:func:`kaptools.outcomes.course_outcomes`) per partition of a
+    frame shuffled on ``patient_id`` (each patient in one partition), sorted by patient as
+    pandas sorts."""
     kwargs = {
         "protocol": protocol,
         "item_columns": item_columns,

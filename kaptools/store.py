@@ -42,6 +42,7 @@ from kaptools.errors import (
 )
 from kaptools.identity import Identity, Role, current_identity
 from kaptools.limits import entry_range
+from kaptools.vocabulary import PATIENT_ID_RE
 
 __all__ = [
     "AUDIT_GENESIS_HASH",
@@ -58,7 +59,7 @@ __all__ = [
 ACK_NOTE_MAX_CHARS = 2000
 
 _KIND_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
-_PATIENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+_PATIENT_ID_RE = PATIENT_ID_RE  # the one pattern, kaptools.vocabulary
 _SEXES = ("female", "male", "other", "unknown")
 
 

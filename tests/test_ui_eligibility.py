@@ -27,6 +27,7 @@ from kaptools.screening import (
 from kaptools.store import Store
 from kaptools.ui import EligibilityApp
 from kaptools.ui.eligibility import NOT_SCREENED, _DrugRow
+from kaptools.vocabulary import NO_ANSWER
 
 TODAY = dt.date(2026, 11, 27)
 MALICIOUS = "<img src=x onerror=alert(1)>"
@@ -227,7 +228,7 @@ def test_phq9_item9_positive_raises_the_warning_banner(app: EligibilityApp) -> N
     app.phq9[8].value = 1
     assert app.banner.layout.display is None and "988" in app.banner.value
     assert "kap-critical" not in app.banner._dom_classes
-    app.phq9[8].value = -1
+    app.phq9[8].value = NO_ANSWER
     assert app.banner.layout.display == "none"
 
 

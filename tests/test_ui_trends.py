@@ -10,6 +10,7 @@ from kaptools.demo import build_demo_database
 from kaptools.protocol import default_protocol
 from kaptools.store import Store
 from kaptools.ui import TrendsApp
+from kaptools.vocabulary import NO_ANSWER
 
 TODAY = dt.date(2026, 11, 27)
 
@@ -130,7 +131,7 @@ def test_form_rebuilds_items_for_the_chosen_instrument(app: TrendsApp) -> None:
     app.form_instrument.value = "pcl5"
     assert len(app.form_items.children) == 20
     values = [v for _, v in app.form_items.children[0].children[0].options]
-    assert values == [-1, 0, 1, 2, 3, 4]
+    assert values == [NO_ANSWER, 0, 1, 2, 3, 4]
     assert app.answers() == [None] * 20
 
 

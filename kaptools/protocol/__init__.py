@@ -28,18 +28,44 @@ from pydantic import ValidationError, model_validator
 from kaptools.errors import ProtocolError
 from kaptools.limits import size_limit
 from kaptools.protocol._common import Section, Source, Threshold
-from kaptools.protocol._courses import CoursesSection, MonitoringSection, Route
+from kaptools.protocol._courses import (
+    CoursesSection,
+    FixedLabelDose,
+    MonitoringSection,
+    RoundingMode,
+    RouteCourse,
+    WeightBasedDose,
+)
 from kaptools.protocol._measures import MeasuresSection
-from kaptools.protocol._screening import ScreeningSection
+from kaptools.protocol._screening import (
+    HistoryQuestion,
+    MedicationClass,
+    QuestionRule,
+    ScreeningSection,
+    normalise_icd10,
+)
+from kaptools.vocabulary import Route
 
 __all__ = [
     "DEFAULT_PROTOCOL_PATH",
     "PROTOCOL_ENV_VAR",
+    "CoursesSection",
+    "FixedLabelDose",
+    "HistoryQuestion",
+    "MeasuresSection",
+    "MedicationClass",
+    "MonitoringSection",
     "Protocol",
     "ProtocolInfo",
+    "QuestionRule",
+    "RoundingMode",
+    "RouteCourse",
+    "ScreeningSection",
     "Threshold",
+    "WeightBasedDose",
     "default_protocol",
     "load_protocol",
+    "normalise_icd10",
     "protocol_from_env",
 ]
 

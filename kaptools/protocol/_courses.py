@@ -3,9 +3,10 @@
 ``[courses]`` holds what a course is made of for each route (preparation, dosing
 phases and their rhythm, the dose rule, integration, scheduled measures);
 ``[monitoring]`` holds the vital-sign times and thresholds of a dosing session.
-The categories these tables use (:class:`Route`, :class:`CoursePhase`,
-:class:`RoundingMode`) live here, below the scheduling logic that reads them, so
-the data definitions never import the logic.
+The categories these tables use live below the scheduling logic that reads them, so
+the data definitions never import the logic: :class:`RoundingMode` here, the shared
+words (:class:`Route`, :class:`CoursePhase`, :class:`IntegrationPlace`) in
+:mod:`kaptools.vocabulary`, re-exported here.
 
 Sources: clinical-sources.md §2.1, §2.2, §3.1–§3.5, §5.3 (cited per value in
 ``default.toml``).
@@ -20,8 +21,7 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from kaptools.errors import InvalidInputError
 from kaptools.protocol._common import Section, Source, Threshold
-from kaptools.protocol._routes import Route
-from kaptools.protocol._screening import CssrsQuestion
+from kaptools.vocabulary import CoursePhase, CssrsQuestion, IntegrationPlace, Route
 
 __all__ = [
     "CoursePhase",
@@ -41,30 +41,6 @@ __all__ = [
     "ValueList",
     "WeightBasedDose",
 ]
-
-
-class CoursePhase(enum.StrEnum):
-    """A block of dosing sessions with one rhythm (clinical-sources.md §3.1, §3.4)."""
-
-    INDUCTION = "induction"
-    """The first block of doses (esketamine weeks 1–4; IV/IM the 6-dose series) [3.1, 3.4]."""
-    MAINTENANCE = "maintenance"
-    """Esketamine weeks 5–8, once a week [3.4]."""
-    CONTINUATION = "continuation"
-    """Esketamine week 9 onward: every 2 weeks or weekly, the least frequent that holds [3.4]."""
-    BOOSTER = "booster"
-    """Booster doses after an IV/IM induction, often every 2–6 weeks (clinic practice) [3.1]."""
-
-
-class IntegrationPlace(enum.StrEnum):
-    """Where an integration session is held (default protocol "Integration and rhythm")."""
-
-    CLINIC = "clinic"
-    """In the clinic, on an open clinic day after the dose [3.5]."""
-    VIDEO = "video"
-    """By video, on a day the therapist's own calendar is open (the clinic may be closed)."""
-    BEFORE_NEXT_DOSE = "before_next_dose"
-    """In the clinic on the day of the next dose, before it (only when the protocol allows)."""
 
 
 class RoundingMode(enum.StrEnum):

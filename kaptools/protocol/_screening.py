@@ -1,10 +1,9 @@
 """The ``[screening]`` table: every screening rule, its severity, message and source.
 
-The table also defines the words a screening record and the rules share (answers,
-severities, trial outcomes, medication classes, checklist questions, C-SSRS
-questions). They live here, beside the rules that name them, because the protocol
-is the bottom layer: ``kaptools.screening`` imports them from here and re-exports
-them, never the other way round.
+The table also defines the words only screening uses (medication classes, checklist
+questions). The words every layer shares (answers, severities, trial outcomes, stop
+reasons, C-SSRS questions) live in :mod:`kaptools.vocabulary` and are re-exported
+here so older imports keep working.
 
 Layout of the table (see ``default.toml`` for the full, commented default)::
 
@@ -33,6 +32,14 @@ from kaptools.icd10 import ICD10_CODE_PATTERN, covered_by, is_item, normalise_co
 from kaptools.icd10 import release as icd10_release
 from kaptools.protocol._common import Section, Source, Threshold
 from kaptools.protocol._routes import Route
+from kaptools.vocabulary import (
+    Answer,
+    CssrsQuestion,
+    Severity,
+    Sex,
+    StopReason,
+    TrialOutcome,
+)
 
 __all__ = [
     "ICD10_PATTERN",
@@ -57,70 +64,6 @@ __all__ = [
 
 # ---------------------------------------------------------------------------
 # Vocabulary shared by records, rules and results
-
-
-class Severity(enum.StrEnum):
-    """How a finding weighs on the screening status (default protocol, "Screening statuses")."""
-
-    EXCLUSION = "exclusion"
-    """The patient does not meet the protocol's criteria (status ``not_eligible``)."""
-    MISSING = "missing"
-    """A required answer is unknown: the status is ``incomplete`` unless excluded."""
-    CAUTION = "caution"
-    """Meets the criteria with a caution the clinician must weigh."""
-    INFO = "info"
-    """Shown for context; does not change the status."""
-
-    @property
-    def rank(self) -> int:
-        """Display order: exclusions first, information last."""
-        return _SEVERITY_RANK[self]
-
-
-_SEVERITY_RANK = {Severity.EXCLUSION: 0, Severity.MISSING: 1, Severity.CAUTION: 2, Severity.INFO: 3}
-
-
-class Answer(enum.StrEnum):
-    """An answer to a yes/no question. Unknown is never "no" (default protocol)."""
-
-    YES = "yes"
-    NO = "no"
-    UNKNOWN = "unknown"
-
-
-class Sex(enum.StrEnum):
-    """Sex as recorded for clinical purposes; decides whether pregnancy status is required.
-
-    Pregnancy and breastfeeding answers are required for anyone who could be
-    pregnant: every value but ``male`` (default protocol, "Required answers").
-    """
-
-    FEMALE = "female"
-    MALE = "male"
-    OTHER = "other"
-    UNKNOWN = "unknown"
-
-
-class TrialOutcome(enum.StrEnum):
-    """Outcome of an antidepressant trial [1.1, 1.2]. Partial response = under 50 % improvement."""
-
-    NO_RESPONSE = "no_response"
-    PARTIAL_RESPONSE = "partial_response"
-    RESPONSE = "response"
-    REMISSION = "remission"
-    UNKNOWN = "unknown"
-
-
-class StopReason(enum.StrEnum):
-    """Why an antidepressant trial ended (ATHF: reason for change [1.2])."""
-
-    ONGOING = "ongoing"
-    """Still taking it."""
-    LACK_OF_EFFECT = "lack_of_effect"
-    INTOLERANCE = "intolerance"
-    """Stopped for side effects: not a failed adequate trial [1.1, 1.2]."""
-    OTHER = "other"
-    UNKNOWN = "unknown"
 
 
 class MedicationClass(enum.StrEnum):
@@ -231,30 +174,6 @@ _QUESTION_LABELS = {
         "Severe coronary or myocardial disease (e.g. unstable angina, heart failure)"
     ),
 }
-
-
-class CssrsQuestion(enum.StrEnum):
-    """The C-SSRS screener questions, in order [4.8].
-
-    Questions 1–5 ask about the past month. Question 6 asks about suicidal behaviour
-    over a lifetime and, when "yes", whether it was in the past 3 months: the two
-    parts are two answers here. Questions 3–5 are asked only when question 2 is "yes".
-    """
-
-    WISH_TO_BE_DEAD = "wish_to_be_dead"
-    ACTIVE_THOUGHTS = "active_thoughts"
-    METHOD = "method"
-    INTENT = "intent"
-    PLAN = "plan"
-    BEHAVIOUR_LIFETIME = "behaviour_lifetime"
-    """Question 6: any suicidal behaviour, ever (lifetime)."""
-    BEHAVIOUR_PAST_3_MONTHS = "behaviour_past_3_months"
-    """Question 6, follow-up: was it in the past 3 months."""
-
-    @property
-    def asked_only_after_active_thoughts(self) -> bool:
-        """Questions 3–5 are skipped when question 2 (active thoughts) is "no" [4.8]."""
-        return self in (CssrsQuestion.METHOD, CssrsQuestion.INTENT, CssrsQuestion.PLAN)
 
 
 # ---------------------------------------------------------------------------

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 
 from kaptools.errors import InvalidInputError, PlanningError
 from kaptools.protocol import Protocol, default_protocol
-from kaptools.protocol._courses import CoursePhase, IntegrationPlace
 from kaptools.scheduling.calendar import ClinicCalendar
 from kaptools.scheduling.doses import CLINICIAN_CONFIRMATION, DoseCalculation, calculate_dose
 from kaptools.scheduling.plan import (
@@ -32,6 +31,7 @@ from kaptools.scheduling.plan import (
 )
 from kaptools.scheduling.templates import CourseTemplate, SessionKind, course_template
 from kaptools.validation import present
+from kaptools.vocabulary import CoursePhase, IntegrationPlace
 
 __all__ = [
     "HORIZON_DAYS",

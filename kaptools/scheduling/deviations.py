@@ -11,10 +11,10 @@ import datetime as dt
 from collections.abc import Sequence
 
 from kaptools.protocol import Protocol
-from kaptools.protocol._courses import CoursePhase, IntegrationPlace
 from kaptools.scheduling.calendar import ClinicCalendar
 from kaptools.scheduling.constraints import Constraint, Violation, phase_doses, template_for
 from kaptools.scheduling.plan import CoursePlan, Deviation
+from kaptools.vocabulary import CoursePhase, IntegrationPlace
 
 __all__ = ["name_deviations"]
 

@@ -24,15 +24,16 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, TypeGuard
 
 from kaptools.errors import IncompleteInputError, InvalidInputError
-from kaptools.protocol import Protocol, default_protocol
-from kaptools.protocol._courses import (
+from kaptools.protocol import (
     FixedLabelDose,
+    Protocol,
     RoundingMode,
-    Route,
     RouteCourse,
     WeightBasedDose,
+    default_protocol,
 )
 from kaptools.validation import shown
+from kaptools.vocabulary import Route
 
 __all__ = [
     "CLINICIAN_CONFIRMATION",

@@ -18,10 +18,10 @@ from collections.abc import Iterable
 
 from kaptools.errors import InvalidInputError, NotPlannableError
 from kaptools.protocol import Protocol
-from kaptools.protocol._courses import Route
 from kaptools.scheduling.doses import fmt_number
 from kaptools.screening import Severity
 from kaptools.screening.result import ScreeningResult, ScreeningStatus
+from kaptools.vocabulary import Route
 
 __all__ = ["age_gate", "route_gate", "screening_gate", "weight_reviews"]
 

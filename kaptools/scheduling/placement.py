@@ -38,7 +38,6 @@ from typing import Any
 
 from kaptools.errors import InvalidInputError, PlanningError
 from kaptools.protocol import Protocol
-from kaptools.protocol._courses import CoursePhase, IntegrationPlace
 from kaptools.scheduling.calendar import ClinicCalendar
 from kaptools.scheduling.constraints import HORIZON_DAYS, Constraint
 from kaptools.scheduling.doses import DoseCalculation, calculate_dose
@@ -52,6 +51,7 @@ from kaptools.scheduling.plan import (
 )
 from kaptools.scheduling.templates import CourseTemplate, DoseSlot, SessionKind
 from kaptools.validation import present
+from kaptools.vocabulary import CoursePhase, IntegrationPlace
 
 __all__ = ["Ctx", "Key", "build", "fail"]
 

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 from kaptools.alerts import Alert, StoredAlert, alerts_html, alerts_text
 from kaptools.errors import InvalidInputError, RecordError
 from kaptools.protocol import ProtocolInfo
-from kaptools.protocol._courses import CoursePhase, IntegrationPlace, Route
 from kaptools.scheduling.calendar import ClinicCalendar
 from kaptools.scheduling.doses import CLINICIAN_CONFIRMATION, DoseCalculation, fmt_number
 from kaptools.scheduling.templates import SessionKind
 from kaptools.validation import present
+from kaptools.vocabulary import CoursePhase, IntegrationPlace, Route, SessionStatus
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,17 +37,6 @@ __all__ = [
     "PlannedSession",
     "SessionStatus",
 ]
-
-
-class SessionStatus(enum.StrEnum):
-    """Where a session of a plan stands."""
-
-    PLANNED = "planned"
-    """On the plan, not yet held."""
-    DONE = "done"
-    """Dated before the re-planning date and not reported missed: it stays as it was."""
-    MISSED = "missed"
-    """Reported missed; kept on the plan as history, and re-planned where still needed."""
 
 
 class MeasurePoint(enum.StrEnum):

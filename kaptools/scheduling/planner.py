@@ -53,7 +53,6 @@ from kaptools.errors import (
     PlanningError,
 )
 from kaptools.protocol import Protocol, default_protocol
-from kaptools.protocol._courses import CoursePhase, Route
 from kaptools.scheduling.calendar import ClinicCalendar
 from kaptools.scheduling.constraints import (
     DEVIATION_RULES,
@@ -84,6 +83,7 @@ from kaptools.scheduling.plan import (
 from kaptools.scheduling.templates import CourseTemplate, SessionKind, course_template
 from kaptools.screening.result import ScreeningResult
 from kaptools.validation import check_identifier, check_type, present, shown
+from kaptools.vocabulary import CoursePhase, Route
 
 __all__ = ["plan_course", "replan"]
 

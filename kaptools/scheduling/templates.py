@@ -15,13 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from kaptools.errors import InvalidInputError
-from kaptools.protocol import Protocol, default_protocol
-from kaptools.protocol._courses import (
-    CoursePhase,
-    IntegrationPlace,
-    Route,
-    RouteCourse,
-)
+from kaptools.protocol import Protocol, RouteCourse, default_protocol
+from kaptools.vocabulary import CoursePhase, IntegrationPlace, Route
 
 __all__ = [
     "CoursePhase",

@@ -19,6 +19,7 @@ rule; it is not a diagnosis. Safety alerts are always shown, apart from any band
 
 from __future__ import annotations
 
+from kaptools.scores._answers import NAN_FIX, is_nan
 from kaptools.scores._change import Change, TotalsChange, change_of_totals, compare
 from kaptools.scores._definitions import (
     Band,
@@ -47,11 +48,13 @@ from kaptools.scores._result import ScoreResult
 from kaptools.scores._scoring import (
     AnswersCheck,
     check_administration,
+    safety_threshold,
     score,
     suicide_item_alerts,
 )
 
 __all__ = [
+    "NAN_FIX",
     "AnswersCheck",
     "Band",
     "Change",
@@ -73,9 +76,11 @@ __all__ = [
     "check_administration",
     "compare",
     "definition",
+    "is_nan",
     "item_column",
     "item_columns",
     "legacy_item_columns",
+    "safety_threshold",
     "score",
     "score_frame",
     "suicide_item_alerts",

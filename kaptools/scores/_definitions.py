@@ -19,7 +19,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from kaptools.errors import InvalidInputError, UnknownInstrumentError
-from kaptools.protocol._measures import MeasuresSection
+from kaptools.protocol import MeasuresSection
 
 __all__ = [
     "Band",

@@ -20,16 +20,7 @@ returns a :class:`CohortResult`. Both give the same findings for the same patien
 
 from __future__ import annotations
 
-from kaptools.protocol._screening import (
-    Answer,
-    CssrsQuestion,
-    HistoryQuestion,
-    MedicationClass,
-    Severity,
-    Sex,
-    StopReason,
-    TrialOutcome,
-)
+from kaptools.protocol import HistoryQuestion, MedicationClass
 from kaptools.screening.catalogue import RuleCatalogue, RuleSpec, rule_catalogue
 from kaptools.screening.cohort import (
     MALFORMED,
@@ -70,6 +61,7 @@ from kaptools.screening.result import (
 from kaptools.screening.rules import assess_trial, screen
 from kaptools.screening.synthetic import synthetic_screening_frame, synthetic_screening_records
 from kaptools.screening.tables import DrugInfo, DrugTables, TrialRole, drug_tables
+from kaptools.vocabulary import Answer, CssrsQuestion, Severity, Sex, StopReason, TrialOutcome
 
 __all__ = [
     "MALFORMED",

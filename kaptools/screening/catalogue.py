@@ -12,9 +12,8 @@ import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from kaptools.protocol import Protocol, ProtocolInfo
-from kaptools.protocol._routes import Route
-from kaptools.protocol._screening import HistoryQuestion, Severity
+from kaptools.protocol import HistoryQuestion, Protocol, ProtocolInfo
+from kaptools.vocabulary import Route, Severity
 
 __all__ = [
     "REQUIRED_ANSWERS",

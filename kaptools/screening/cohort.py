@@ -30,17 +30,12 @@ from kaptools.errors import InvalidInputError, RecordError
 from kaptools.limits import size_limit
 from kaptools.partitions import is_dask_frame, screen_by_partition
 from kaptools.progress import StageBar
-from kaptools.protocol import Protocol, ProtocolInfo, default_protocol
-from kaptools.protocol._routes import Route
-from kaptools.protocol._screening import (
-    Answer,
-    CssrsQuestion,
+from kaptools.protocol import (
     HistoryQuestion,
     MedicationClass,
-    Severity,
-    Sex,
-    StopReason,
-    TrialOutcome,
+    Protocol,
+    ProtocolInfo,
+    default_protocol,
 )
 from kaptools.screening.catalogue import RuleCatalogue, rule_catalogue, unknown_rule_id
 from kaptools.screening.layout import (
@@ -58,6 +53,15 @@ from kaptools.screening.result import ScreeningStatus
 from kaptools.screening.rules import MEDICATION_RULES, code_matches, phq9_alert_id
 from kaptools.screening.tables import TrialRole, drug_tables
 from kaptools.spreadsheet import CSV_LINE_END, safe_frame
+from kaptools.vocabulary import (
+    Answer,
+    CssrsQuestion,
+    Route,
+    Severity,
+    Sex,
+    StopReason,
+    TrialOutcome,
+)
 
 __all__ = [
     "MALFORMED",
@@ -349,7 +353,7 @@ def _screen_arrays(p: ParsedFrame, protocol: Protocol, catalogue: RuleCatalogue)
     triage = (*urgent_cfg.questions, *moderate_cfg.questions)
     fire("cssrs_unknown", ~urgent & any_answer(triage, unknown))
 
-    from kaptools.scores._scoring import safety_threshold
+    from kaptools.scores import safety_threshold
 
     defn = phq9_definition()
     threshold = safety_threshold(defn, protocol)
@@ -918,7 +922,7 @@ def screen_cohort(
     """
     protocol = default_protocol() if protocol is None else protocol
     if is_dask_frame(data):  # the same code per partition (kaptools.partitions)
-        return screen_by_partition(data, protocol)
+        return screen_by_partition(data, protocol, screen_cohort)
     with StageBar(4, progress=progress, desc="kaptools screen") as bar:
         if isinstance(data, pd.DataFrame):
             frame = data

@@ -28,15 +28,7 @@ from kaptools.errors import InvalidInputError, RecordError
 from kaptools.icd10 import is_code
 from kaptools.icd10 import release as icd10_release
 from kaptools.limits import size_limit
-from kaptools.protocol._screening import (
-    Answer,
-    CssrsQuestion,
-    HistoryQuestion,
-    Sex,
-    StopReason,
-    TrialOutcome,
-    normalise_icd10,
-)
+from kaptools.protocol import HistoryQuestion, normalise_icd10
 from kaptools.screening.record import (
     AGE_MAX_YEARS,
     DIASTOLIC_MAX_MMHG,
@@ -54,6 +46,7 @@ from kaptools.screening.record import (
     ScreeningRecord,
     phq9_definition,
 )
+from kaptools.vocabulary import Answer, CssrsQuestion, Sex, StopReason, TrialOutcome
 
 __all__ = [
     "DIAGNOSIS_LIST_COLUMN",

@@ -30,14 +30,8 @@ from pydantic import (
 from kaptools.errors import RecordError
 from kaptools.icd10 import validate_code
 from kaptools.limits import entry_range, size_limit
-from kaptools.protocol._screening import (
-    Answer,
-    CssrsQuestion,
-    HistoryQuestion,
-    Sex,
-    StopReason,
-    TrialOutcome,
-)
+from kaptools.protocol import HistoryQuestion
+from kaptools.vocabulary import Answer, CssrsQuestion, Sex, StopReason, TrialOutcome
 
 __all__ = [
     "AGE_MAX_YEARS",

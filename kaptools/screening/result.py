@@ -17,10 +17,9 @@ from typing import Any
 from kaptools.alerts import Alert, AlertLevel
 from kaptools.errors import InvalidInputError, RecordError
 from kaptools.protocol import ProtocolInfo
-from kaptools.protocol._routes import Route
-from kaptools.protocol._screening import Severity, StopReason, TrialOutcome
 from kaptools.screening.names import DrugName, resolve_drug_name
 from kaptools.screening.record import ScreeningRecord
+from kaptools.vocabulary import Route, ScreeningStatus, Severity, StopReason, TrialOutcome
 
 __all__ = [
     "PAYLOAD_SCHEMA",
@@ -39,32 +38,6 @@ __all__ = [
 PAYLOAD_SCHEMA = "kaptools.screening/1"
 """Version tag of the stored screening payload."""
 
-
-class ScreeningStatus(enum.StrEnum):
-    """The outcome of screening, by precedence (default protocol, "Screening statuses").
-
-    Any exclusion gives ``not_eligible`` whatever else is missing; otherwise a
-    missing required answer gives ``incomplete``; otherwise any caution gives
-    ``eligible_with_cautions``; otherwise ``eligible``. Safety alerts are separate.
-    """
-
-    NOT_ELIGIBLE = "not_eligible"
-    INCOMPLETE = "incomplete"
-    ELIGIBLE_WITH_CAUTIONS = "eligible_with_cautions"
-    ELIGIBLE = "eligible"
-
-    @property
-    def label(self) -> str:
-        """How the status reads to a clinician: decision support, never a decision."""
-        return _STATUS_LABELS[self]
-
-
-_STATUS_LABELS = {
-    ScreeningStatus.NOT_ELIGIBLE: "Does not meet the protocol's criteria",
-    ScreeningStatus.INCOMPLETE: "Incomplete: answers needed before the criteria can be judged",
-    ScreeningStatus.ELIGIBLE_WITH_CAUTIONS: "Meets the protocol's criteria, with cautions",
-    ScreeningStatus.ELIGIBLE: "Meets the protocol's criteria",
-}
 
 _STATUS_BY_SEVERITY = (
     (Severity.EXCLUSION, ScreeningStatus.NOT_ELIGIBLE),

@@ -14,16 +14,12 @@ from typing import Any
 
 from kaptools.alerts import Alert
 from kaptools.icd10 import covered_by, describe
-from kaptools.protocol import Protocol, default_protocol
-from kaptools.protocol._screening import (
-    Answer,
-    CssrsQuestion,
+from kaptools.protocol import (
     HistoryQuestion,
     MedicationClass,
+    Protocol,
     QuestionRule,
-    Sex,
-    StopReason,
-    TrialOutcome,
+    default_protocol,
 )
 from kaptools.screening.catalogue import rule_catalogue, unknown_rule_id
 from kaptools.screening.names import NameMatch
@@ -37,6 +33,7 @@ from kaptools.screening.result import (
     route_statuses,
 )
 from kaptools.screening.tables import DrugInfo, DrugTables, TrialRole, drug_tables
+from kaptools.vocabulary import Answer, CssrsQuestion, Sex, StopReason, TrialOutcome
 
 __all__ = [
     "MEDICATION_RULES",

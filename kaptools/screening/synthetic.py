@@ -21,15 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from kaptools.protocol import Protocol, default_protocol
-from kaptools.protocol._screening import (
-    Answer,
-    CssrsQuestion,
-    HistoryQuestion,
-    Sex,
-    StopReason,
-    TrialOutcome,
-)
+from kaptools.protocol import HistoryQuestion, Protocol, default_protocol
 from kaptools.screening.layout import (
     DIAGNOSIS_LIST_COLUMN,
     DIAGNOSIS_SLOTS,
@@ -43,6 +35,7 @@ from kaptools.screening.layout import (
 from kaptools.screening.names import NameMatch, drug_name_table
 from kaptools.screening.record import ScreeningRecord, phq9_definition
 from kaptools.screening.tables import drug_tables
+from kaptools.vocabulary import Answer, CssrsQuestion, Sex, StopReason, TrialOutcome
 
 __all__ = ["synthetic_screening_frame", "synthetic_screening_records"]
 

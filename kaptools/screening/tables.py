@@ -20,7 +20,7 @@ from importlib import resources
 from types import MappingProxyType
 
 from kaptools.errors import InvalidInputError
-from kaptools.protocol._screening import MedicationClass
+from kaptools.protocol import MedicationClass
 from kaptools.screening.names import DrugName, resolve_drug_name
 
 __all__ = [

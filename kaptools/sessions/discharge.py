@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kaptools.protocol import Protocol, default_protocol
-from kaptools.protocol._courses import Route
 from kaptools.sessions.scales import moaa_s
 from kaptools.sessions.vitals import VitalSigns, VitalsTimepoint, is_after_dose, vitals_schedule
 from kaptools.validation import present
+from kaptools.vocabulary import Route
 
 if TYPE_CHECKING:
     from kaptools.sessions.record import DosingSession

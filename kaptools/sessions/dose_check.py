@@ -27,9 +27,9 @@ import enum
 import html
 from dataclasses import dataclass
 
-from kaptools.protocol import Protocol, default_protocol
-from kaptools.protocol._courses import FixedLabelDose, Route, WeightBasedDose
+from kaptools.protocol import FixedLabelDose, Protocol, WeightBasedDose, default_protocol
 from kaptools.scheduling.doses import fmt_number
+from kaptools.vocabulary import Route
 
 __all__ = ["DoseCheck", "DoseFinding", "DoseVerdict", "check_dose"]
 

@@ -38,8 +38,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from kaptools.alerts import Alert
 from kaptools.errors import IncompleteInputError, InvalidInputError, RecordError
 from kaptools.protocol import Protocol, ProtocolInfo, default_protocol
-from kaptools.protocol._courses import Route
-from kaptools.protocol._screening import CssrsQuestion
 from kaptools.scheduling.doses import fmt_number
 from kaptools.sessions.discharge import DischargeReadiness, discharge_readiness
 from kaptools.sessions.dose_check import DoseCheck, DoseVerdict, check_dose
@@ -64,6 +62,7 @@ from kaptools.sessions.vitals import (
     vitals_schedule,
 )
 from kaptools.validation import check_identifier
+from kaptools.vocabulary import CssrsQuestion, Route
 
 __all__ = [
     "CareSetting",

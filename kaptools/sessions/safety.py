@@ -39,9 +39,7 @@ from dataclasses import dataclass
 
 from kaptools.alerts import CRISIS_LINE_TEXT, Alert, AlertLevel
 from kaptools.errors import InvalidInputError
-from kaptools.protocol import Protocol, default_protocol
-from kaptools.protocol._common import Threshold
-from kaptools.protocol._screening import CssrsQuestion
+from kaptools.protocol import Protocol, Threshold, default_protocol
 from kaptools.sessions.side_effects import Escalation, SideEffectReport
 from kaptools.sessions.vitals import (
     FlagLevel,
@@ -50,6 +48,7 @@ from kaptools.sessions.vitals import (
     VitalsTimepoint,
     escalation_text,
 )
+from kaptools.vocabulary import CssrsQuestion
 
 __all__ = [
     "EMERGENCY_LINE_TEXT",

@@ -20,8 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from kaptools.errors import InvalidInputError
-from kaptools.protocol import Protocol, default_protocol
-from kaptools.protocol._common import Threshold
+from kaptools.protocol import Protocol, Threshold, default_protocol
 from kaptools.scheduling.doses import fmt_number
 from kaptools.sessions.scales import moaa_s, vitals_entry
 from kaptools.validation import present

@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import json
 import logging
-import re
 from collections.abc import Callable, Iterable, Sequence
 from functools import wraps
 from typing import TYPE_CHECKING, Any, Self
@@ -27,6 +26,7 @@ from kaptools.patient_alerts import (
 )
 from kaptools.protocol import Protocol, protocol_from_env
 from kaptools.store import Patient, Store
+from kaptools.vocabulary import is_patient_id
 
 __all__ = [
     "CSS",
@@ -77,8 +77,6 @@ CSS = """
 </style>
 """
 
-_PATIENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
-
 
 class UrlParameters(anywidget.AnyWidget):
     """Reads the page's URL parameters in the browser and sends them to the kernel.
@@ -114,7 +112,7 @@ def valid_patient_param(value: str | None) -> tuple[str | None, str | None]:
     """(patient_id, error message) for a ``?patient=`` value."""
     if value is None or value == "":
         return None, None
-    if not _PATIENT_ID_RE.match(value):
+    if not is_patient_id(value):
         return None, (
             f"The address names patient {value[:60]!r}, which is not a valid patient id "
             "(letters, digits, '.', '_' or '-'). Pick a patient from the list."

@@ -66,6 +66,7 @@ from kaptools.ui.common import (
     guarded,
     lock_author,
 )
+from kaptools.vocabulary import NO_ANSWER
 
 __all__ = ["EligibilityApp", "SummaryExport", "summary_document", "summary_text"]
 
@@ -136,11 +137,11 @@ _VERDICT_WORDS = {
 NOT_SCREENED = "not_screened"
 """Text of the status badge while the form holds invalid input (not a screening status)."""
 
-_NOT_ASKED = "not_asked"
+_NOT_ASKED = NO_ANSWER
 _ANSWER_OPTIONS = [("yes", Answer.YES), ("no", Answer.NO), ("unknown", Answer.UNKNOWN)]
 _CSSRS_OPTIONS = [("not asked", _NOT_ASKED), *_ANSWER_OPTIONS]
-_PHQ9_NOT_ASKED = -1
-"""The PHQ-9 dropdowns' "not asked" choice (a Dropdown cannot show a None choice)."""
+_PHQ9_NOT_ASKED = NO_ANSWER
+"""The PHQ-9 dropdowns' "not asked" choice (:data:`kaptools.vocabulary.NO_ANSWER`)."""
 _LIST_OPTIONS = [("unknown", ListStatus.UNKNOWN), ("recorded below", ListStatus.RECORDED)]
 
 #: Clinician-facing names of the record's fields (error messages name them).
@@ -1040,7 +1041,7 @@ class EligibilityApp(PatientApp):
         self.heart_rate = _text("not recorded", css="kap-heart-rate")
         phq9 = definition(Instrument.PHQ9)
         labels = phq9.answer_labels
-        phq_options: list[tuple[str, int]] = [("— not asked —", _PHQ9_NOT_ASKED)] + [
+        phq_options: list[tuple[str, int | str]] = [("— not asked —", _PHQ9_NOT_ASKED)] + [
             (f"{v} {labels[v - phq9.item_min] if labels else ''}".strip(), v)
             for v in range(phq9.item_min, phq9.item_max + 1)
         ]

@@ -22,7 +22,6 @@ import ipywidgets as w
 from kaptools.config import current_user
 from kaptools.errors import IncompleteInputError, InvalidInputError, KaptoolsError
 from kaptools.protocol import Protocol
-from kaptools.protocol._screening import CssrsQuestion
 from kaptools.scheduling import DoseCalculation, Route
 from kaptools.sessions import (
     CareSetting,
@@ -46,6 +45,7 @@ from kaptools.sessions import (
 from kaptools.sessions.scales import cadss6, moaa_s
 from kaptools.store import Store
 from kaptools.ui.common import ErrorBox, escape, guarded, lock_author
+from kaptools.vocabulary import NO_ANSWER, CssrsQuestion
 
 __all__ = ["Choice", "SessionForm", "flags_html", "offered_routes", "parse_time"]
 
@@ -87,8 +87,8 @@ _REMS_MEDICATION_LABELS = {
 }
 
 
-UNSET = ""
-"""The value of a Choice's "not answered" option (ipywidgets shows a value of None as blank)."""
+UNSET = NO_ANSWER
+"""The value of a Choice's "not answered" option (:data:`kaptools.vocabulary.NO_ANSWER`)."""
 
 
 class Choice(w.Dropdown):

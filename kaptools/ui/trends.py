@@ -26,10 +26,11 @@ from kaptools.ui.common import (
     lock_author,
     show_figure,
 )
+from kaptools.vocabulary import NO_ANSWER
 
 __all__ = ["TrendsApp"]
 
-_UNANSWERED = -1
+_UNANSWERED = NO_ANSWER
 """The entry form's "unanswered" choice (an ipywidgets Dropdown cannot show a None choice)."""
 
 DISCLAIMER = (
@@ -252,7 +253,7 @@ class TrendsApp(PatientApp):
     def _build_form_items(self) -> None:
         d = definition(self.form_instrument.value)
         labels = d.answer_labels
-        opts: list[tuple[str, int]] = [("— unanswered —", _UNANSWERED)]
+        opts: list[tuple[str, int | str]] = [("— unanswered —", _UNANSWERED)]
         for v in range(d.item_min, d.item_max + 1):
             lab = labels[v - d.item_min] if labels else ""
             opts.append((f"{v} {lab}".strip(), v))
