@@ -41,14 +41,18 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from kaptools.assessments import record_assessment
 from kaptools.config import (
     DATABASE_URL_ENV_VAR,
-    default_database_path,
     default_demo_database_path,
+)
+from kaptools.demo_database import (
+    DEMO_AUTHOR,
+    check_demo_store,
+    refuse_non_demo_database,
+    require_demo_database,
 )
 from kaptools.errors import IncompleteAnswersError, InvalidInputError, PlanningError
 from kaptools.progress import progress_bar
@@ -111,7 +115,6 @@ __all__ = [
     "require_demo_database",
 ]
 
-DEMO_AUTHOR = "synthetic-data-generator"
 DEMO_CLINICIAN = "dr-demo (synthetic)"
 """Who acknowledges the demo's past safety alerts."""
 _DEMO_ACK_NOTE = (
@@ -533,63 +536,6 @@ def _store_patient(
             DEMO_AUTHOR,
             effective_at=on,
         )
-
-
-def check_demo_store(store: Store) -> None:
-    """Refuse a store the demo must never write to.
-
-    The clinic's default store (``KAPTOOLS_HOME/kaptools.sqlite``) is never a demo
-    database, and neither is any database holding a patient not marked synthetic.
-    Raises InvalidInputError naming the database and what to use instead.
-    """
-    where = store.url.render_as_string(hide_password=True)
-    db = store.url.database
-    if store.url.get_backend_name() == "sqlite" and db not in (None, "", ":memory:"):
-        path = Path(str(store.url.database)).expanduser().resolve()
-        if path == default_database_path().expanduser().resolve():
-            raise InvalidInputError(
-                f"database: the demo never writes to the clinic's default store ({where}); "
-                f"give a demo file with --database, e.g. "
-                f"sqlite:///{default_demo_database_path()}, or leave --database out."
-            )
-    real = store.count_non_synthetic_patients()
-    if real:
-        raise InvalidInputError(
-            f"database: {where} holds {real} patient(s) not marked synthetic; the demo "
-            f"writes only to databases of synthetic patients. Name another (empty) demo "
-            f"database with --database."
-        )
-
-
-def refuse_non_demo_database(store: Store) -> None:
-    """Refuse, before anything is written, a database the demo must not write to.
-
-    :func:`check_demo_store` (the clinic's default store, any non-synthetic patient),
-    then any database that holds data (a patient or an audit row) and was not marked a
-    demo / training database when it was created: it could be a clinic's.
-    """
-    check_demo_store(store)
-    if store.is_demo_database() or store.is_empty():
-        return
-    where = store.url.render_as_string(hide_password=True)
-    raise InvalidInputError(
-        f"database: {where} is not marked as a kaptools demo / training database (it was "
-        "not created by 'kaptools demo'), so the demo will not write to it: it could be a "
-        "clinic's. Give a new file, e.g. --database sqlite:///training.sqlite. Nothing was "
-        "written."
-    )
-
-
-def require_demo_database(
-    store: Store, *, who: str = DEMO_AUTHOR, what: str = "kaptools demo"
-) -> None:
-    """:func:`refuse_non_demo_database`, then mark a new (empty) database as a demo one.
-
-    A database already marked is accepted as it is. Raises InvalidInputError before
-    anything is written.
-    """
-    refuse_non_demo_database(store)
-    store.mark_demo_database(who=who, detail=what)
 
 
 def _demo_alerts(store: Store, p: SyntheticPatient, protocol: Protocol) -> None:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kaptools.assessments import record_assessment
-from kaptools.demo import require_demo_database
+from kaptools.demo_database import require_demo_database
 from kaptools.errors import InvalidInputError
 from kaptools.progress import progress_bar
 from kaptools.protocol import Protocol, default_protocol
