@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import bcrypt
 import pytest
+from tornado.web import HTTPError
 from traitlets.config.loader import PyFileConfigLoader
 
 from kaptools.errors import ConfigurationError
@@ -64,9 +65,14 @@ def test_the_pre_spawn_hook_sets_the_signed_in_persons_identity() -> None:
     assert spawner.environment["KAPTOOLS_ROLE"] == "researcher"
     assert spawner.environment["KAPTOOLS_CLINIC"] == "demo"
     nobody = SimpleNamespace(user=SimpleNamespace(name="x", groups=[]), environment={})
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(HTTPError) as refused:
         pre_spawn_hook(nobody)
     assert nobody.environment == {}
+    # the Hub's answer and its "Spawn failed" page show the reason to the person
+    assert refused.value.status_code == 403
+    assert "exactly one kaptools role group" in str(refused.value)
+    assert "exactly one kaptools role group" in refused.value.jupyterhub_message
+    assert isinstance(refused.value.__cause__, ConfigurationError)
 
 
 def test_demo_users_are_a_clinician_and_a_researcher_of_one_clinic() -> None:

@@ -108,9 +108,20 @@ def identity_environment(user: str, groups: Iterable[str]) -> dict[str, str]:
 
 
 def pre_spawn_hook(spawner: Any) -> None:
-    """JupyterHub's ``Spawner.pre_spawn_hook``: the signed-in person's kaptools identity."""
+    """JupyterHub's ``Spawner.pre_spawn_hook``: the signed-in person's kaptools identity
+    (a person without a usable role is refused with 403 and the reason)."""
+    from tornado.web import HTTPError
+
     user = spawner.user
-    spawner.environment.update(identity_environment(user.name, (g.name for g in user.groups)))
+    try:
+        env = identity_environment(user.name, (g.name for g in user.groups))
+    except ConfigurationError as exc:
+        # JupyterHub shows the reason on its sign-in answer for an HTTPError, and on the
+        # "Spawn failed" page for an exception carrying jupyterhub_message
+        refused = HTTPError(403, "%s", str(exc))
+        refused.jupyterhub_message = str(exc)  # type: ignore[attr-defined]
+        raise refused from exc
+    spawner.environment.update(env)
 
 
 # --- accounts -----------------------------------------------------------------------------
