@@ -83,7 +83,7 @@ def _wait_for(condition: Callable[[], Any], what: str, timeout_s: float = 120) -
 
 
 @pytest.fixture(scope="module")
-def shared() -> Iterator[SharedInstall]:
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedInstall]:
     try:
         proxy_command()
     except ConfigurationError as exc:  # `make test` installs it
@@ -91,7 +91,7 @@ def shared() -> Iterator[SharedInstall]:
     # /tmp, not pytest's owner-only tmp folder: as root, PostgreSQL runs as 'nobody',
     # which must reach its cluster folder (the launcher makes the state folder 0711).
     state = Path(tempfile.mkdtemp(prefix="kaptools-shared-"))
-    log_path = Path(tempfile.mkdtemp(prefix="kaptools-shared-log-")) / "hub.log"
+    log_path = tmp_path_factory.mktemp("shared-install") / "hub.log"
     port = free_port()
     print(f"shared install log: {log_path}")
     log = open(log_path, "w+")
