@@ -340,6 +340,7 @@ def _fixed_dose(
 
 
 _DOSES: dict[tuple[object, ...], DoseCalculation] = {}
+_EXACT: dict[tuple[object, ...], DoseCalculation] = {}
 _RULES: dict[tuple[str, object], WeightBasedDose | FixedLabelDose] = {}
 _DOSES_MAX = 4096
 
@@ -424,6 +425,31 @@ def calculate_dose(
         28.0
     """
     protocol = protocol or default_protocol()
+    # Fast path: these exact arguments (with their types, so 1, 1.0 and True differ) were
+    # answered before under this protocol content.
+    exact = (
+        protocol.info.sha256,
+        route,
+        dose_number,
+        weight_kg,
+        age,
+        dose_mg_per_kg,
+        later_dose_mg,
+        first_dose_mg,
+        type(route),
+        type(dose_number),
+        type(weight_kg),
+        type(age),
+        type(dose_mg_per_kg),
+        type(later_dose_mg),
+        type(first_dose_mg),
+    )
+    try:
+        found = _EXACT.get(exact)
+    except TypeError:  # an unhashable argument: computed (and refused) below
+        found, exact = None, None
+    if found is not None:
+        return found
     key = _memo_key(
         protocol,
         route,
@@ -450,6 +476,10 @@ def calculate_dose(
             if len(_DOSES) >= _DOSES_MAX:
                 _DOSES.clear()
             _DOSES[key] = found
+    if key is not None and exact is not None:
+        if len(_EXACT) >= _DOSES_MAX:
+            _EXACT.clear()
+        _EXACT[exact] = found
     return found
 
 

@@ -46,7 +46,8 @@ from kaptools.scheduling.plan import (
     PlannedSession,
     PlanOptions,
     SessionStatus,
-    dose_label,
+    dose_label_with,
+    dose_text,
     sort_key,
 )
 from kaptools.scheduling.templates import CourseTemplate, DoseSlot, SessionKind
@@ -58,6 +59,27 @@ __all__ = ["Ctx", "Key", "build", "fail"]
 _DAY = dt.timedelta(days=1)
 
 Key = tuple[object, ...]
+
+Row = list[Any]
+"""A session emitted by a placement run: :class:`PlannedSession`'s fields after ``index``,
+in their order (see :data:`ROW_FIELDS`); built into sessions once the plan is complete."""
+
+ROW_FIELDS = (
+    "kind",
+    "date",
+    "label",
+    "status",
+    "phase",
+    "dose_number",
+    "preparation_number",
+    "dose",
+    "instruments",
+    "measure_point",
+    "note",
+    "place",
+)
+_DATE, _LABEL, _PLACE = 1, 2, 11
+_PLANNED, _VIDEO, _CLINIC = SessionStatus.PLANNED, IntegrationPlace.VIDEO, IntegrationPlace.CLINIC
 
 
 def fail(constraint: Constraint, msg: str) -> PlanningError:
@@ -79,7 +101,9 @@ class Ctx:
     therapist: ClinicCalendar | None = None
     compact: frozenset[CoursePhase] = frozenset()
     """Phases planned in compact mode (earliest allowed day for each dose)."""
-    out: list[dict[str, Any]] = field(default_factory=list)
+    out: list[Row] = field(default_factory=list)
+    keys: list[tuple[Any, ...]] = field(default_factory=list)
+    """Each emitted row's sort key (date, kind order, number, True: after history)."""
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -92,6 +116,8 @@ class Ctx:
         self.clinic_ok = IntegrationPlace.CLINIC in places
         self.video_ok = IntegrationPlace.VIDEO in places and self.therapist is not None
         self.same_day_ok = IntegrationPlace.BEFORE_NEXT_DOSE in places
+        self.clinic_open = self.calendar.is_open
+        self.video_open = self.therapist.is_open if self.video_ok and self.therapist else None
 
     def fresh(self, compact: frozenset[CoursePhase]) -> Ctx:
         """A new run with the same inputs (pins copied) and other compact phases."""
@@ -121,10 +147,10 @@ class Ctx:
 
     def place_on(self, day: dt.date) -> IntegrationPlace | None:
         """Where an integration can be held on ``day``: the clinic first, then video."""
-        if self.clinic_ok and self.calendar.is_open(day):
-            return IntegrationPlace.CLINIC
-        if self.video_ok and self.therapist is not None and self.therapist.is_open(day):
-            return IntegrationPlace.VIDEO
+        if self.clinic_ok and self.clinic_open(day):
+            return _CLINIC
+        if self.video_open is not None and self.video_open(day):
+            return _VIDEO
         return None
 
     def integration_day(
@@ -134,10 +160,14 @@ class Ctx:
         day = dose + self.lo
         if floor is not None and floor > day:
             day = floor
-        while day <= dose + self.hi:
-            place = self.place_on(day)
-            if place is not None:
-                return day, place
+        end = dose + self.hi
+        clinic = self.clinic_open if self.clinic_ok else None
+        video = self.video_open
+        while day <= end:  # place_on, inlined (the planner's innermost loop)
+            if clinic is not None and clinic(day):
+                return day, _CLINIC
+            if video is not None and video(day):
+                return day, _VIDEO
             day += _DAY
         return None
 
@@ -166,10 +196,39 @@ class Ctx:
             day += _DAY
         return "; ".join(reasons) if reasons else "none"
 
-    def emit(self, **kw: Any) -> dict[str, Any]:
+    def emit(
+        self,
+        kind: SessionKind,
+        date: dt.date,
+        label: str,
+        *,
+        phase: CoursePhase | None = None,
+        dose_number: int | None = None,
+        preparation_number: int | None = None,
+        dose: DoseCalculation | None = None,
+        instruments: tuple[str, ...] = (),
+        measure_point: MeasurePoint | None = None,
+        note: str = "",
+        place: IntegrationPlace | None = None,
+    ) -> Row:
         """Queue a new session; sessions are built once, indexed, when the plan is complete."""
-        self.out.append(kw)
-        return kw
+        row = [
+            kind,
+            date,
+            label,
+            _PLANNED,
+            phase,
+            dose_number,
+            preparation_number,
+            dose,
+            instruments,
+            measure_point,
+            note,
+            place,
+        ]
+        self.out.append(row)
+        self.keys.append((*sort_key(date, kind, dose_number or preparation_number), True))
+        return row
 
 
 def build(ctx: Ctx, history: Sequence[PlannedSession]) -> list[PlannedSession]:
@@ -214,11 +273,13 @@ class _Builder:
         self.integration_after: dict[int, tuple[dt.date, SessionStatus]] = {}
         self.phase_first: dict[CoursePhase, dt.date] = {}
         self.check_day: dt.date | None = None
-        self.dose_cache: dict[int, DoseCalculation] = {}
+        self.weight_based = self.course.dose.basis == "weight"
+        self.dose_cache: dict[int, tuple[DoseCalculation, str]] = {}
+        """Per dose number: the dose and its label text (one entry for a weight-based dose)."""
         self.dose_count = self.template.dose_count
         self.phase_labels = {p.phase: p.label for p in self.course.phases}
         self.infusion = self.course.infusion_minutes.value if self.course.infusion_minutes else None
-        self.last_integration: dict[str, Any] | None = None
+        self.last_integration: Row | None = None
         for slot, s in zip(self.template.slots, self.done_doses, strict=False):
             if slot.phase not in self.phase_first:
                 self.phase_first[slot.phase] = s.date
@@ -226,10 +287,13 @@ class _Builder:
 
     # -- doses ----------------------------------------------------------------------------
 
-    def _dose(self, number: int) -> DoseCalculation:
-        found = self.dose_cache.get(number)
+    def _dose(self, number: int) -> tuple[DoseCalculation, str]:
+        # A weight-based dose is the same for every session of the course.
+        key = 1 if self.weight_based else number
+        found = self.dose_cache.get(key)
         if found is None:
-            found = self.dose_cache[number] = self._calculate(number)
+            dose = self._calculate(key)
+            found = self.dose_cache[key] = (dose, dose_text(dose, self.infusion))
         return found
 
     def _calculate(self, number: int) -> DoseCalculation:
@@ -246,8 +310,7 @@ class _Builder:
         )
 
     def dose_for(self, number: int) -> DoseCalculation:
-        # A weight-based dose is the same for every session of the course.
-        return self._dose(1 if self.course.dose.basis == "weight" else number)
+        return self._dose(number)[0]
 
     # -- preparation ------------------------------------------------------------------------
 
@@ -365,9 +428,7 @@ class _Builder:
 
     def _same_day_possible(self) -> bool:
         last = self.last_integration
-        return (
-            self.ctx.same_day_ok and last is not None and last["place"] is (IntegrationPlace.CLINIC)
-        )
+        return self.ctx.same_day_ok and last is not None and last[_PLACE] is _CLINIC
 
     def _target(self, slot: DoseSlot, prev: dt.date) -> dt.date:
         """The day the phase rhythm aims a dose at (before calendar and spacing rules).
@@ -413,8 +474,8 @@ class _Builder:
             day, integ = found
         if prev_integration is not None and day == prev_integration and self.last_integration:
             # The integration after the previous dose is held on this dose's day, before it.
-            self.last_integration["place"] = IntegrationPlace.BEFORE_NEXT_DOSE
-            self.last_integration["label"] = (
+            self.last_integration[_PLACE] = IntegrationPlace.BEFORE_NEXT_DOSE
+            self.last_integration[_LABEL] = (
                 f"Integration after dose {n - 1} ({IntegrationPlace.BEFORE_NEXT_DOSE.value})"
             )
         self._emit_dose(slot, day)
@@ -432,19 +493,12 @@ class _Builder:
             self.check_day = self.ctx.first_open(max(due, self.ctx.as_of), "the benefit check")
 
     def _emit_dose(self, slot: DoseSlot, day: dt.date) -> None:
-        course, n = self.course, slot.number
-        dose = self.dose_for(n)
+        n = slot.number
+        dose, text = self._dose(n)
         self.ctx.emit(
-            kind=SessionKind.DOSING,
-            date=day,
-            label=dose_label(
-                course.label,
-                n,
-                self.dose_count,
-                self.phase_labels[slot.phase],
-                dose,
-                self.infusion,
-            ),
+            SessionKind.DOSING,
+            day,
+            dose_label_with(n, self.dose_count, self.phase_labels[slot.phase], text),
             phase=slot.phase,
             dose_number=n,
             dose=dose,
@@ -701,7 +755,7 @@ class _Builder:
         ctx = self.ctx
         interval = dt.timedelta(days=int(ctx.protocol.courses.measures.interval_days.value))
         busy = sorted(
-            {kw["date"] for kw in ctx.out if kw.get("place") is not IntegrationPlace.VIDEO}
+            {row[_DATE] for row in ctx.out if row[_PLACE] is not _VIDEO}
             | {s.date for s in self.done}
         )
         weekly_keys = [k for k in ctx.pins if k[:2] == ("measure", MeasurePoint.WEEKLY)]
@@ -747,30 +801,19 @@ class _Builder:
                 f"(that session is no longer needed); leave it out of 'moved'"
             )
             raise InvalidInputError(msg)
-        keyed: list[tuple[tuple[Any, ...], PlannedSession | dict[str, Any]]] = [
+        keyed: list[tuple[tuple[Any, ...], PlannedSession | Row]] = [
             ((*s.sort_key, False), s) for s in self.history
         ]
-        keyed.extend(
-            (
-                (
-                    *sort_key(
-                        kw["date"],
-                        kw["kind"],
-                        kw.get("dose_number") or kw.get("preparation_number"),
-                    ),
-                    True,
-                ),
-                kw,
-            )
-            for kw in ctx.out
-        )
-        keyed.sort(key=lambda pair: pair[0])
+        keyed.extend(zip(ctx.keys, ctx.out, strict=True))
+        keyed.sort(key=_first)
         return [
-            replace(item, index=i)
-            if isinstance(item, PlannedSession)
-            else PlannedSession(index=i, **item)
+            replace(item, index=i) if isinstance(item, PlannedSession) else PlannedSession(i, *item)
             for i, (_, item) in enumerate(keyed)
         ]
+
+
+def _first(pair: tuple[tuple[Any, ...], object]) -> tuple[Any, ...]:
+    return pair[0]
 
 
 def _busy_day(
@@ -820,11 +863,14 @@ def _search_dose_day(
 def _try_day(
     ctx: Ctx, day: dt.date, pin_int: dt.date | None
 ) -> tuple[dt.date, tuple[dt.date, IntegrationPlace]] | None:
-    if pin_int is not None and day > pin_int - ctx.lo:
-        return None
-    if not ctx.calendar.is_open(day):
-        return None
-    integ = _integration_for(ctx, day, pin_int)
+    if pin_int is None:
+        if not ctx.clinic_open(day):
+            return None
+        integ = ctx.integration_day(day)
+    else:
+        if day > pin_int - ctx.lo or not ctx.clinic_open(day):
+            return None
+        integ = _integration_for(ctx, day, pin_int)
     return None if integ is None else (day, integ)
 
 

@@ -607,9 +607,19 @@ def dose_label(
     infusion_minutes: float | None,
 ) -> str:
     """The label of a dosing session, e.g. ``Dose 1 of 6 (Induction): 35 mg over 40 min``."""
+    return dose_label_with(number, total, phase_label, dose_text(dose, infusion_minutes))
+
+
+def dose_text(dose: DoseCalculation, infusion_minutes: float | None) -> str:
+    """What a dosing session's label says of the dose, e.g. ``35 mg over 40 min``."""
     over = f" over {fmt_number(infusion_minutes)} min" if infusion_minutes else ""
     devices = f" ({dose.devices} device{'s' if dose.devices != 1 else ''})" if dose.devices else ""
-    return f"Dose {number} of {total} ({phase_label}): {dose.mg_text}{devices}{over}"
+    return f"{dose.mg_text}{devices}{over}"
+
+
+def dose_label_with(number: int, total: int, phase_label: str, text: str) -> str:
+    """:func:`dose_label` from the dose's :func:`dose_text` (the planner keeps that per dose)."""
+    return f"Dose {number} of {total} ({phase_label}): {text}"
 
 
 @dataclass(frozen=True, slots=True)
