@@ -28,6 +28,7 @@ from kaptools.scheduling.plan import (
     MeasurePoint,
     PlannedSession,
     SessionStatus,
+    sort_key,
 )
 from kaptools.scheduling.templates import CourseTemplate, SessionKind, course_template
 from kaptools.validation import present
@@ -98,22 +99,48 @@ class Violation:
         return f"[{self.constraint.value}] {where}{self.message}"
 
 
+_PLANNED = SessionStatus.PLANNED
+
+
 def _planned(*sessions: PlannedSession | None) -> bool:
-    return any(s is not None and s.status is SessionStatus.PLANNED for s in sessions)
+    return any(s is not None and s.status is _PLANNED for s in sessions)
+
+
+def _either_planned(a: PlannedSession, b: PlannedSession) -> bool:
+    """:func:`_planned` for two sessions (the checker's inner loops)."""
+    return a.status is _PLANNED or b.status is _PLANNED
 
 
 def first_open(calendar: ClinicCalendar, day: dt.date) -> dt.date | None:
     return calendar.next_open(day, horizon_days=HORIZON_DAYS)
 
 
+_TEMPLATES: dict[tuple[object, ...], CourseTemplate] = {}
+_TEMPLATES_MAX = 512
+
+
 def template_for(plan: CoursePlan, protocol: Protocol) -> CourseTemplate:
-    return course_template(
+    """The course template the plan fills (kept per protocol content, route and options)."""
+    options = plan.options
+    pairs = (*options.phase_doses, *options.phase_period_days)
+    key = None
+    if all(type(n) is int for _, n in pairs):  # 1 and True must not share a template
+        key = (protocol.info.sha256, plan.route, pairs, options.returned, len(options.phase_doses))
+        found = _TEMPLATES.get(key)
+        if found is not None:
+            return found
+    template = course_template(
         plan.route,
         protocol,
-        phase_doses=dict(plan.options.phase_doses),
-        phase_period_days=dict(plan.options.phase_period_days),
-        returned=frozenset(plan.options.returned),
+        phase_doses=dict(options.phase_doses),
+        phase_period_days=dict(options.phase_period_days),
+        returned=frozenset(options.returned),
     )
+    if key is not None:
+        if len(_TEMPLATES) >= _TEMPLATES_MAX:
+            _TEMPLATES.clear()
+        _TEMPLATES[key] = template
+    return template
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +199,7 @@ def _check_order(v: _View) -> None:
     sessions, as_of = v.plan.sessions, v.plan.as_of
     if [s.index for s in sessions] != list(range(len(sessions))):
         v.add(Constraint.SESSION_ORDER, "session indices must run 0, 1, 2, … in order")
-    keys = [s.sort_key for s in sessions]
+    keys = [sort_key(s.date, s.kind, s.dose_number or s.preparation_number) for s in sessions]
     for k in range(1, len(keys)):
         if keys[k] < keys[k - 1]:
             v.add(
@@ -181,12 +208,14 @@ def _check_order(v: _View) -> None:
                 sessions[k].index,
             )
     planned_status, video = SessionStatus.PLANNED, IntegrationPlace.VIDEO
-    clinic, therapist = v.calendar, v.plan.therapist_calendar
+    clinic_open = v.calendar.is_open
+    therapist = v.plan.therapist_calendar
+    therapist_open = therapist.is_open if therapist is not None else None
     for s in sessions:
         planned = s.status is planned_status
         if planned:
-            cal = therapist if s.place is video else clinic
-            if cal is None or not cal.is_open(s.date):
+            is_open = therapist_open if s.place is video else clinic_open
+            if is_open is None or not is_open(s.date):
                 _check_open(v, s)
         if planned and s.date < as_of:
             v.add(
@@ -246,7 +275,7 @@ def _check_doses(v: _View) -> None:
                 expected_doses[key] = calculate_dose(
                     plan.route,
                     dose_number=key,
-                    weight_kg=plan.weight_kg,
+                    weight_kg=plan.weight_kg if weight_based else None,  # a fixed dose: unused
                     age=plan.age,
                     dose_mg_per_kg=plan.options.dose_mg_per_kg,
                     later_dose_mg=plan.options.later_dose_mg,
@@ -274,7 +303,7 @@ def _check_spacing(v: _View) -> None:
     doses = v.doses[: template.dose_count]
     for i in range(1, len(doses)):
         a, b = doses[i - 1], doses[i]
-        if not _planned(a, b):
+        if not _either_planned(a, b):
             continue
         gap = (b.date - a.date).days
         if gap < spacing:
@@ -446,7 +475,7 @@ def _check_rhythm(v: _View) -> None:
         most = v.template.phase_most_per_period.get(phase, t.most_per_period)
         for k in range(most, len(ds)):
             a, b = ds[k - most], ds[k]
-            if _planned(a, b) and (b.date - a.date).days < period:
+            if _either_planned(a, b) and (b.date - a.date).days < period:
                 v.add(
                     Constraint.RHYTHM,
                     f"{t.label}: {most + 1} doses from {a.date} to {b.date}, within "

@@ -42,13 +42,13 @@ from kaptools.scheduling.calendar import ClinicCalendar
 from kaptools.scheduling.constraints import HORIZON_DAYS, Constraint
 from kaptools.scheduling.doses import DoseCalculation, calculate_dose
 from kaptools.scheduling.plan import (
+    _KIND_ORDER,
     MeasurePoint,
     PlannedSession,
     PlanOptions,
     SessionStatus,
     dose_label_with,
     dose_text,
-    sort_key,
 )
 from kaptools.scheduling.templates import CourseTemplate, DoseSlot, SessionKind
 from kaptools.validation import present
@@ -227,8 +227,45 @@ class Ctx:
             place,
         ]
         self.out.append(row)
-        self.keys.append((*sort_key(date, kind, dose_number or preparation_number), True))
+        # plan.sort_key, then True: after a history session with the same key.
+        self.keys.append((date, _KIND_ORDER[kind], dose_number or preparation_number or 0, True))
         return row
+
+
+_DOSE_CACHES: dict[tuple[object, ...], dict[int, tuple[DoseCalculation, str]]] = {}
+_DOSE_CACHE_MAX = 4096
+
+
+def _dose_cache(ctx: Ctx, weight_based: bool) -> dict[int, tuple[DoseCalculation, str]]:
+    """The doses (with their label text) of every plan with these dose inputs, by number.
+
+    A dose depends only on the protocol's content, the route, the weight (weight-based
+    routes), the age and the dose options; the exact values and their types name it.
+    """
+    o, weight = ctx.options, ctx.weight_kg if weight_based else None
+    key = (
+        ctx.protocol.info.sha256,
+        ctx.template.route,
+        weight,
+        type(weight),
+        ctx.age,
+        type(ctx.age),
+        o.dose_mg_per_kg,
+        type(o.dose_mg_per_kg),
+        o.later_dose_mg,
+        type(o.later_dose_mg),
+        o.first_dose_mg,
+        type(o.first_dose_mg),
+    )
+    try:
+        found = _DOSE_CACHES.get(key)
+    except TypeError:  # an unhashable option: nothing kept
+        return {}
+    if found is None:
+        if len(_DOSE_CACHES) >= 256:
+            _DOSE_CACHES.clear()
+        found = _DOSE_CACHES[key] = {}
+    return found
 
 
 def build(ctx: Ctx, history: Sequence[PlannedSession]) -> list[PlannedSession]:
@@ -274,7 +311,7 @@ class _Builder:
         self.phase_first: dict[CoursePhase, dt.date] = {}
         self.check_day: dt.date | None = None
         self.weight_based = self.course.dose.basis == "weight"
-        self.dose_cache: dict[int, tuple[DoseCalculation, str]] = {}
+        self.dose_cache = _dose_cache(ctx, self.weight_based)
         """Per dose number: the dose and its label text (one entry for a weight-based dose)."""
         self.dose_count = self.template.dose_count
         self.phase_labels = {p.phase: p.label for p in self.course.phases}
@@ -293,7 +330,9 @@ class _Builder:
         found = self.dose_cache.get(key)
         if found is None:
             dose = self._calculate(key)
-            found = self.dose_cache[key] = (dose, dose_text(dose, self.infusion))
+            found = (dose, dose_text(dose, self.infusion))
+            if len(self.dose_cache) < _DOSE_CACHE_MAX:
+                self.dose_cache[key] = found
         return found
 
     def _calculate(self, number: int) -> DoseCalculation:
@@ -301,7 +340,9 @@ class _Builder:
         return calculate_dose(
             self.template.route,
             dose_number=number,
-            weight_kg=ctx.weight_kg,
+            # A fixed dose does not use the weight: leaving it out lets every patient of
+            # that age share one calculation.
+            weight_kg=ctx.weight_kg if self.weight_based else None,
             age=ctx.age,
             dose_mg_per_kg=ctx.options.dose_mg_per_kg,
             later_dose_mg=ctx.options.later_dose_mg,
@@ -421,9 +462,8 @@ class _Builder:
         ):
             lower = max(lower, self.check_day)
         latest = None
-        if slot.max_gap_days is not None:
-            ref = max(prev, ctx.as_of - dt.timedelta(days=slot.gap_days or 0))
-            latest = ref + dt.timedelta(days=slot.max_gap_days)
+        if slot.max_gap is not None:
+            latest = max(prev, ctx.as_of - slot.gap) + slot.max_gap
         return lower, max(lower, self._target(slot, prev)), latest
 
     def _same_day_possible(self) -> bool:
@@ -443,9 +483,9 @@ class _Builder:
         if compact:
             target = prev
         elif anchor is None or slot.number_in_phase == 1:
-            return prev + dt.timedelta(days=slot.gap_days or 0)
+            return prev + slot.gap
         else:
-            target = anchor + dt.timedelta(days=slot.offset_days)
+            target = anchor + slot.offset
         back = (
             self.template.phase_most_per_period.get(slot.phase, slot.doses_per_period)
             if compact
@@ -453,7 +493,7 @@ class _Builder:
         )
         if slot.number_in_phase > back:
             earlier = self.dose_dates[slot.number - 1 - back][0]
-            target = max(target, earlier + dt.timedelta(days=slot.period_days))
+            target = max(target, earlier + slot.period)
         return target
 
     def _place_dose(

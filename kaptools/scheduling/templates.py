@@ -9,6 +9,7 @@ how many doses an optional phase gets, and which of its allowed periods to use.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import html
 from collections.abc import Mapping
@@ -61,6 +62,19 @@ class DoseSlot:
     """Days from the phase's first dose at the phase rhythm (0 for that first dose)."""
     doses_per_period: int
     period_days: int
+    gap: dt.timedelta = field(init=False, repr=False, compare=False)
+    """``gap_days`` as a timedelta (0 for the first dose), kept for the planner's date sums."""
+    max_gap: dt.timedelta | None = field(init=False, repr=False, compare=False)
+    offset: dt.timedelta = field(init=False, repr=False, compare=False)
+    period: dt.timedelta = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        days = dt.timedelta
+        object.__setattr__(self, "gap", days(days=self.gap_days or 0))
+        max_gap = None if self.max_gap_days is None else days(days=self.max_gap_days)
+        object.__setattr__(self, "max_gap", max_gap)
+        object.__setattr__(self, "offset", days(days=self.offset_days))
+        object.__setattr__(self, "period", days(days=self.period_days))
 
 
 @dataclass(frozen=True, slots=True)
