@@ -14,7 +14,7 @@ import datetime as dt
 import enum
 import functools
 import html
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +56,7 @@ class Weekday(enum.IntEnum):
 
 
 _WEEKDAYS_MON_FRI = frozenset(Weekday(d) for d in range(5))
+_ONE_DAY = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +133,24 @@ def _holidays_of_year(country: str, subdivision: str | None, year: int) -> Mappi
     """Public holidays (observed days included) of one year, cached: the library is slow."""
     table = holidays.country_holidays(country, subdiv=subdivision, years=year)
     return dict(table.items())
+
+
+class _OpenDays(dict[dt.date, bool]):
+    """A calendar's answers by day, each worked out once on first look-up (``__missing__``)
+    so that a look-up of a day already seen is a plain dict look-up."""
+
+    __slots__ = ("_compute",)
+
+    def __init__(self, compute: Callable[[dt.date], bool]) -> None:
+        super().__init__()
+        self._compute = compute
+
+    def __missing__(self, day: dt.date) -> bool:
+        found = self[day] = self._compute(day)
+        return found
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_OpenDays, (self._compute,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +233,7 @@ class ClinicCalendar:
                 closed.setdefault(day, c.reason)
                 day += dt.timedelta(days=1)
         object.__setattr__(self, "_closed_days", closed)
+        object.__setattr__(self, "_open_memo", _OpenDays(self._is_open))
 
     def closed_reason(self, day: dt.date) -> str | None:
         """Why ``day`` is closed, or ``None`` when the clinic is open."""
@@ -230,10 +250,12 @@ class ClinicCalendar:
 
     def is_open(self, day: dt.date) -> bool:
         """Whether sessions can be booked on ``day``."""
-        found = self._open_memo.get(day)
-        if found is None:
-            found = self._open_memo[day] = self._is_open(day)
-        return found
+        return self._open_memo[day]
+
+    @property
+    def open_lookup(self) -> Callable[[dt.date], bool]:
+        """:meth:`is_open` as a plain look-up, for loops over many days (the planner's)."""
+        return self._open_memo.__getitem__
 
     def _is_open(self, day: dt.date) -> bool:
         if day.weekday() not in self.open_weekdays or day in self._closed_days:
@@ -244,9 +266,13 @@ class ClinicCalendar:
 
     def next_open(self, day: dt.date, *, horizon_days: int) -> dt.date | None:
         """The first open day on or after ``day``, looking at most ``horizon_days`` ahead."""
-        for offset in range(horizon_days + 1):
-            candidate = day + dt.timedelta(days=offset)
-            if self.is_open(candidate):
+        is_open = self._open_memo.__getitem__
+        candidate = day
+        if is_open(candidate):
+            return candidate
+        for _ in range(horizon_days):
+            candidate += _ONE_DAY
+            if is_open(candidate):
                 return candidate
         return None
 

@@ -208,9 +208,9 @@ def _check_order(v: _View) -> None:
                 sessions[k].index,
             )
     planned_status, video = SessionStatus.PLANNED, IntegrationPlace.VIDEO
-    clinic_open = v.calendar.is_open
+    clinic_open = v.calendar.open_lookup
     therapist = v.plan.therapist_calendar
-    therapist_open = therapist.is_open if therapist is not None else None
+    therapist_open = therapist.open_lookup if therapist is not None else None
     for s in sessions:
         planned = s.status is planned_status
         if planned:

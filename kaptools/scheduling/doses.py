@@ -427,7 +427,7 @@ def calculate_dose(
     protocol = protocol or default_protocol()
     # Fast path: these exact arguments (with their types, so 1, 1.0 and True differ) were
     # answered before under this protocol content.
-    exact = (
+    exact: tuple[object, ...] | None = (
         protocol.info.sha256,
         route,
         dose_number,

@@ -116,8 +116,8 @@ class Ctx:
         self.clinic_ok = IntegrationPlace.CLINIC in places
         self.video_ok = IntegrationPlace.VIDEO in places and self.therapist is not None
         self.same_day_ok = IntegrationPlace.BEFORE_NEXT_DOSE in places
-        self.clinic_open = self.calendar.is_open
-        self.video_open = self.therapist.is_open if self.video_ok and self.therapist else None
+        self.clinic_open = self.calendar.open_lookup
+        self.video_open = self.therapist.open_lookup if self.video_ok and self.therapist else None
 
     def fresh(self, compact: frozenset[CoursePhase]) -> Ctx:
         """A new run with the same inputs (pins copied) and other compact phases."""
