@@ -427,7 +427,7 @@ def calculate_dose(
     protocol = protocol or default_protocol()
     # Fast path: these exact arguments (with their types, so 1, 1.0 and True differ) were
     # answered before under this protocol content.
-    exact: tuple[object, ...] | None = (
+    exact: tuple[object, ...] = (
         protocol.info.sha256,
         route,
         dose_number,
@@ -444,10 +444,11 @@ def calculate_dose(
         type(later_dose_mg),
         type(first_dose_mg),
     )
+    keep = True
     try:
         found = _EXACT.get(exact)
     except TypeError:  # an unhashable argument: computed (and refused) below
-        found, exact = None, None
+        found, keep = None, False
     if found is not None:
         return found
     key = _memo_key(
@@ -476,7 +477,7 @@ def calculate_dose(
             if len(_DOSES) >= _DOSES_MAX:
                 _DOSES.clear()
             _DOSES[key] = found
-    if key is not None and exact is not None:
+    if key is not None and keep:
         if len(_EXACT) >= _DOSES_MAX:
             _EXACT.clear()
         _EXACT[exact] = found
