@@ -177,8 +177,9 @@ class _View:
 
 def _view(plan: CoursePlan, protocol: Protocol, calendar: ClinicCalendar) -> _View:
     by_kind: dict[SessionKind, list[PlannedSession]] = {k: [] for k in SessionKind}
+    missed = SessionStatus.MISSED
     for s in plan.sessions:
-        if s.active:
+        if s.status is not missed:  # s.active
             by_kind[s.kind].append(s)
     doses = by_kind[SessionKind.DOSING]
     return _View(
@@ -314,8 +315,8 @@ def _check_spacing(v: _View) -> None:
                 b.index,
             )
         slot = template.slots[i]
-        if b.status is SessionStatus.PLANNED and slot.max_gap_days is not None:
-            ref = max(a.date, as_of - dt.timedelta(days=slot.gap_days or 0))
+        if b.status is _PLANNED and slot.max_gap_days is not None:
+            ref = max(a.date, as_of - slot.gap)
             if (b.date - ref).days > slot.max_gap_days:
                 v.add(
                     Constraint.MAX_DOSE_GAP,
@@ -370,12 +371,13 @@ def _check_integration(v: _View) -> None:
                 f"{[p.value for p in courses.integration.places]}",
                 s.index,
             )
+    n_doses, n_integrations = len(doses), len(integrations)
     for i, d in enumerate(doses):
-        nxt = doses[i + 1] if i + 1 < len(doses) else None
-        if not (d.status is SessionStatus.PLANNED or nxt is None or _planned(nxt)):
+        nxt = doses[i + 1] if i + 1 < n_doses else None
+        if not (d.status is _PLANNED or nxt is None or nxt.status is _PLANNED):
             continue
         k = bisect.bisect_right(dates, d.date)
-        first = integrations[k] if k < len(integrations) else None
+        first = integrations[k] if k < n_integrations else None
         if first is not None and nxt is not None and not _before_next(first, nxt):
             first = None
         if first is None:
@@ -475,7 +477,7 @@ def _check_rhythm(v: _View) -> None:
         most = v.template.phase_most_per_period.get(phase, t.most_per_period)
         for k in range(most, len(ds)):
             a, b = ds[k - most], ds[k]
-            if _either_planned(a, b) and (b.date - a.date).days < period:
+            if (a.status is _PLANNED or b.status is _PLANNED) and (b.date - a.date).days < period:
                 v.add(
                     Constraint.RHYTHM,
                     f"{t.label}: {most + 1} doses from {a.date} to {b.date}, within "

@@ -394,7 +394,7 @@ class _Builder:
         self.last_integration = self.ctx.emit(
             kind=SessionKind.INTEGRATION,
             date=day,
-            label=f"Integration after dose {number} ({place.value})"
+            label=f"Integration after dose {number} ({place})"  # a StrEnum formats as its value
             + (" (make-up)" if note else ""),
             dose_number=number,
             phase=slots[number - 1].phase if number <= len(slots) else None,
@@ -861,8 +861,9 @@ def _busy_day(
 ) -> dt.date | None:
     """The first day from ``start`` to ``end`` the patient already comes to the clinic."""
     k = bisect.bisect_left(busy, start)
+    is_open = calendar.open_lookup
     while k < len(busy) and busy[k] <= end:
-        if calendar.is_open(busy[k]):
+        if is_open(busy[k]):
             return busy[k]
         k += 1
     return None
