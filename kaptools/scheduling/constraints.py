@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from kaptools.errors import InvalidInputError, PlanningError
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.scheduling.calendar import ClinicCalendar
-from kaptools.scheduling.doses import CLINICIAN_CONFIRMATION, DoseCalculation, calculate_dose
+from kaptools.scheduling.doses import CLINICIAN_CONFIRMATION, DoseCalculation, dose_series
 from kaptools.scheduling.plan import (
     CoursePlan,
     MeasurePoint,
@@ -259,6 +259,15 @@ def _check_doses(v: _View) -> None:
         )
     weight_based = template.course.dose.basis == "weight"
     expected_doses: dict[int, DoseCalculation | None] = {}
+    series = dose_series(
+        plan.route,
+        weight_kg=plan.weight_kg if weight_based else None,  # a fixed dose does not use it
+        age=plan.age,
+        dose_mg_per_kg=plan.options.dose_mg_per_kg,
+        later_dose_mg=plan.options.later_dose_mg,
+        first_dose_mg=plan.options.first_dose_mg,
+        protocol=v.protocol,
+    )
     for d, slot in zip(doses, template.slots, strict=False):
         if d.dose_number != slot.number or d.phase != slot.phase:
             v.add(
@@ -273,16 +282,7 @@ def _check_doses(v: _View) -> None:
         key = 1 if weight_based else slot.number
         if key not in expected_doses:
             try:
-                expected_doses[key] = calculate_dose(
-                    plan.route,
-                    dose_number=key,
-                    weight_kg=plan.weight_kg if weight_based else None,  # a fixed dose: unused
-                    age=plan.age,
-                    dose_mg_per_kg=plan.options.dose_mg_per_kg,
-                    later_dose_mg=plan.options.later_dose_mg,
-                    protocol=v.protocol,
-                    first_dose_mg=plan.options.first_dose_mg,
-                )
+                expected_doses[key] = series[key]
             except (InvalidInputError, ValueError) as exc:
                 expected_doses[key] = None
                 v.add(Constraint.DOSE_CALCULATION, f"dose cannot be computed: {exc}", d.index)

@@ -39,9 +39,11 @@ __all__ = [
     "CLINICIAN_CONFIRMATION",
     "DoseBasis",
     "DoseCalculation",
+    "DoseSeries",
     "calculate_dose",
     "check_age",
     "check_weight",
+    "dose_series",
 ]
 
 CLINICIAN_CONFIRMATION = "for clinician confirmation"
@@ -481,6 +483,83 @@ def calculate_dose(
         if len(_EXACT) >= _DOSES_MAX:
             _EXACT.clear()
         _EXACT[exact] = found
+    return found
+
+
+class DoseSeries(dict[int, DoseCalculation]):
+    """Every dose of a course by number (``series[n]``), for one set of dose inputs.
+
+    A missing number is worked out by :func:`calculate_dose` on first look-up (its
+    errors propagate) and kept, so the planner and the checker, which ask for every dose
+    of every plan, look most of them up. Get one with :func:`dose_series`.
+    """
+
+    __slots__ = ("_args",)
+
+    def __init__(self, args: dict[str, Any]) -> None:
+        super().__init__()
+        self._args = args
+
+    def __missing__(self, number: int) -> DoseCalculation:
+        found = calculate_dose(dose_number=number, **self._args)
+        if len(self) < _SERIES_DOSES_MAX:
+            self[number] = found
+        return found
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (DoseSeries, (self._args,))
+
+
+_SERIES: dict[tuple[object, ...], DoseSeries] = {}
+_SERIES_MAX = 1024
+_SERIES_DOSES_MAX = 512
+"""Bounds on what is kept (a longer course's later doses are worked out each time)."""
+
+
+def dose_series(
+    route: Route | str,
+    *,
+    weight_kg: float | None,
+    age: int | None,
+    dose_mg_per_kg: float | None,
+    later_dose_mg: float | None,
+    first_dose_mg: float | None,
+    protocol: Protocol,
+) -> DoseSeries:
+    """The :class:`DoseSeries` of these dose inputs (kept per protocol content and inputs;
+    the exact values and their types name it, so 70 and 70.0 kg are kept apart)."""
+    args: dict[str, Any] = {
+        "route": route,
+        "weight_kg": weight_kg,
+        "age": age,
+        "dose_mg_per_kg": dose_mg_per_kg,
+        "later_dose_mg": later_dose_mg,
+        "first_dose_mg": first_dose_mg,
+        "protocol": protocol,
+    }
+    key = (
+        protocol.info.sha256,
+        route,
+        type(route),
+        weight_kg,
+        type(weight_kg),
+        age,
+        type(age),
+        dose_mg_per_kg,
+        type(dose_mg_per_kg),
+        later_dose_mg,
+        type(later_dose_mg),
+        first_dose_mg,
+        type(first_dose_mg),
+    )
+    try:
+        found = _SERIES.get(key)
+    except TypeError:  # an unhashable input: a series of its own (its doses are refused)
+        return DoseSeries(args)
+    if found is None:
+        if len(_SERIES) >= _SERIES_MAX:
+            _SERIES.clear()
+        found = _SERIES[key] = DoseSeries(args)
     return found
 
 

@@ -40,7 +40,7 @@ from kaptools.errors import InvalidInputError, PlanningError
 from kaptools.protocol import Protocol
 from kaptools.scheduling.calendar import ClinicCalendar
 from kaptools.scheduling.constraints import HORIZON_DAYS, Constraint
-from kaptools.scheduling.doses import DoseCalculation, calculate_dose
+from kaptools.scheduling.doses import DoseCalculation, dose_series
 from kaptools.scheduling.plan import (
     _KIND_ORDER,
     MeasurePoint,
@@ -232,40 +232,17 @@ class Ctx:
         return row
 
 
-_DOSE_CACHES: dict[tuple[object, ...], dict[int, tuple[DoseCalculation, str]]] = {}
-_DOSE_CACHE_MAX = 4096
+_TEXTS: dict[tuple[int, float | None], tuple[DoseCalculation, str]] = {}
 
 
-def _dose_cache(ctx: Ctx, weight_based: bool) -> dict[int, tuple[DoseCalculation, str]]:
-    """The doses (with their label text) of every plan with these dose inputs, by number.
-
-    A dose depends only on the protocol's content, the route, the weight (weight-based
-    routes), the age and the dose options; the exact values and their types name it.
-    """
-    o, weight = ctx.options, ctx.weight_kg if weight_based else None
-    key = (
-        ctx.protocol.info.sha256,
-        ctx.template.route,
-        weight,
-        type(weight),
-        ctx.age,
-        type(ctx.age),
-        o.dose_mg_per_kg,
-        type(o.dose_mg_per_kg),
-        o.later_dose_mg,
-        type(o.later_dose_mg),
-        o.first_dose_mg,
-        type(o.first_dose_mg),
-    )
-    try:
-        found = _DOSE_CACHES.get(key)
-    except TypeError:  # an unhashable option: nothing kept
-        return {}
-    if found is None:
-        if len(_DOSE_CACHES) >= 256:
-            _DOSE_CACHES.clear()
-        found = _DOSE_CACHES[key] = {}
-    return found
+def _text(dose: DoseCalculation, infusion: float | None) -> str:
+    """:func:`dose_text`, kept per dose object (the entry holds the dose, so its id is its own)."""
+    found = _TEXTS.get((id(dose), infusion))
+    if found is None or found[0] is not dose:
+        if len(_TEXTS) >= 4096:
+            _TEXTS.clear()
+        found = _TEXTS[id(dose), infusion] = (dose, dose_text(dose, infusion))
+    return found[1]
 
 
 def build(ctx: Ctx, history: Sequence[PlannedSession]) -> list[PlannedSession]:
@@ -311,8 +288,17 @@ class _Builder:
         self.phase_first: dict[CoursePhase, dt.date] = {}
         self.check_day: dt.date | None = None
         self.weight_based = self.course.dose.basis == "weight"
-        self.dose_cache = _dose_cache(ctx, self.weight_based)
-        """Per dose number: the dose and its label text (one entry for a weight-based dose)."""
+        self.series = dose_series(
+            self.template.route,
+            # A fixed dose does not use the weight: leaving it out lets every patient of
+            # that age share one series.
+            weight_kg=ctx.weight_kg if self.weight_based else None,
+            age=ctx.age,
+            dose_mg_per_kg=ctx.options.dose_mg_per_kg,
+            later_dose_mg=ctx.options.later_dose_mg,
+            first_dose_mg=ctx.options.first_dose_mg,
+            protocol=ctx.protocol,
+        )
         self.dose_count = self.template.dose_count
         self.phase_labels = {p.phase: p.label for p in self.course.phases}
         self.infusion = self.course.infusion_minutes.value if self.course.infusion_minutes else None
@@ -324,34 +310,12 @@ class _Builder:
 
     # -- doses ----------------------------------------------------------------------------
 
-    def _dose(self, number: int) -> tuple[DoseCalculation, str]:
+    def _dose(self, number: int) -> DoseCalculation:
         # A weight-based dose is the same for every session of the course.
-        key = 1 if self.weight_based else number
-        found = self.dose_cache.get(key)
-        if found is None:
-            dose = self._calculate(key)
-            found = (dose, dose_text(dose, self.infusion))
-            if len(self.dose_cache) < _DOSE_CACHE_MAX:
-                self.dose_cache[key] = found
-        return found
-
-    def _calculate(self, number: int) -> DoseCalculation:
-        ctx = self.ctx
-        return calculate_dose(
-            self.template.route,
-            dose_number=number,
-            # A fixed dose does not use the weight: leaving it out lets every patient of
-            # that age share one calculation.
-            weight_kg=ctx.weight_kg if self.weight_based else None,
-            age=ctx.age,
-            dose_mg_per_kg=ctx.options.dose_mg_per_kg,
-            later_dose_mg=ctx.options.later_dose_mg,
-            protocol=ctx.protocol,
-            first_dose_mg=ctx.options.first_dose_mg,
-        )
+        return self.series[1 if self.weight_based else number]
 
     def dose_for(self, number: int) -> DoseCalculation:
-        return self._dose(number)[0]
+        return self._dose(number)
 
     # -- preparation ------------------------------------------------------------------------
 
@@ -534,7 +498,8 @@ class _Builder:
 
     def _emit_dose(self, slot: DoseSlot, day: dt.date) -> None:
         n = slot.number
-        dose, text = self._dose(n)
+        dose = self._dose(n)
+        text = _text(dose, self.infusion)
         self.ctx.emit(
             SessionKind.DOSING,
             day,
