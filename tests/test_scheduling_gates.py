@@ -187,3 +187,77 @@ def test_a_route_the_per_route_screening_excludes_is_refused(store):
         assert err.value.rule in per_route
     for route in result.routes_meeting_criteria:
         assert plan_for_patient(store, "SYN-0100", route, START, calendar=CAL).doses
+
+
+def _racemic_only_rules() -> dict[str, set[Route]]:
+    """Screening rules that exclude IV/IM racemic ketamine only (per-route severity)."""
+    from kaptools.screening import Severity
+
+    return {
+        rid: {r for r, sev in rule.route_severity.items() if sev is Severity.EXCLUSION}
+        for rid, rule in default_protocol().screening.rules
+        if rule.severity is not Severity.EXCLUSION
+        and any(sev is Severity.EXCLUSION for sev in rule.route_severity.values())
+    }
+
+
+def test_the_protocol_lists_every_racemic_only_exclusion_as_a_route_contraindication():
+    """Every rule the per-route screening makes an exclusion for IV or IM only (Ketalar
+    SmPC) is named in that route's courses.<route>.contraindications, and not in
+    esketamine's (where the label makes it a caution)."""
+    rules = _racemic_only_rules()
+    assert {"hyperthyroidism", "previous_stroke_or_cerebral_trauma"} <= set(rules)
+    courses = default_protocol().courses
+    for rid, routes in rules.items():
+        for route in Route:
+            listed = rid in courses.route(route).contraindications
+            assert listed == (route in routes), (rid, route)
+
+
+# One synthetic input per racemic-only rule: a coded diagnosis, or the screening BP.
+_RACEMIC_TRIGGERS = {
+    "hyperthyroidism": {"code": "E05.90"},
+    "previous_stroke_or_cerebral_trauma": {"code": "S06.0X0A"},
+    "severe_coronary_or_myocardial_disease": {"code": "I50.9"},
+    "recent_mi_stroke_or_tia": {"code": "G45.9"},
+    "blood_pressure_racemic_limit": {"systolic_bp_mmhg": 175, "diastolic_bp_mmhg": 108},
+}
+
+
+def test_every_racemic_only_rule_has_a_trigger_here():
+    """The route-gate test below covers every racemic-only rule of the protocol."""
+    assert set(_RACEMIC_TRIGGERS) == set(_racemic_only_rules())
+
+
+@pytest.mark.parametrize("rule_id", sorted(_RACEMIC_TRIGGERS))
+@pytest.mark.parametrize("per_route_severity", [True, False])
+def test_a_racemic_only_contraindication_refuses_iv_and_im_and_leaves_esketamine(
+    store, rule_id, per_route_severity
+):
+    """A stored screening listing a racemic-only rule refuses IV and IM (rule named) and
+    leaves esketamine plannable; the protocol's contraindications list refuses them even
+    with the per-route severities taken out of the protocol."""
+    protocol = default_protocol()
+    if not per_route_severity:
+        protocol = protocol.with_changes(
+            {f"screening.rules.{rid}.route_severity": {} for rid in _racemic_only_rules()}
+        )
+    data = _record("eligible", patient_id="SYN-0100")
+    trigger = dict(_RACEMIC_TRIGGERS[rule_id])
+    code = trigger.pop("code", None)
+    if code is not None:
+        trigger["diagnoses"] = [*data["diagnoses"], code]
+    data.update(trigger)
+    result = screen(data, protocol=protocol)
+    assert rule_id in {f.rule_id for f in result.findings}, result.findings
+    save_screening(store, "SYN-0100", data, result, "dr.test")
+    listed = set(protocol.courses.route(Route.IV_KETAMINE).contraindications)
+    for route in (Route.IV_KETAMINE, Route.IM_KETAMINE):
+        with pytest.raises(NotPlannableError) as err:
+            plan_for_patient(store, "SYN-0100", route, START, calendar=CAL, protocol=protocol)
+        assert err.value.rule in listed
+        assert rule_id in str(err.value)
+    plan = plan_for_patient(
+        store, "SYN-0100", Route.ESKETAMINE_NASAL, START, calendar=CAL, protocol=protocol
+    )
+    assert plan.doses
