@@ -82,6 +82,32 @@ _DATE, _LABEL, _PLACE = 1, 2, 11
 _PLANNED, _VIDEO, _CLINIC = SessionStatus.PLANNED, IntegrationPlace.VIDEO, IntegrationPlace.CLINIC
 
 
+_HORIZON = dt.timedelta(days=HORIZON_DAYS)
+_RULES: dict[str, tuple[dt.timedelta, dt.timedelta, bool, bool, bool]] = {}
+
+
+def _integration_rules(
+    protocol: Protocol,
+) -> tuple[dt.timedelta, dt.timedelta, bool, bool, bool]:
+    """The integration window (first and last day after a dose) and the places allowed
+    (clinic, video, before the next dose), kept per protocol content."""
+    found = _RULES.get(protocol.info.sha256)
+    if found is None:
+        courses = protocol.courses
+        places = courses.integration.places
+        found = (
+            dt.timedelta(days=int(courses.integration_min_days_after_dose.value)),
+            dt.timedelta(days=int(courses.integration_max_days_after_dose.value)),
+            IntegrationPlace.CLINIC in places,
+            IntegrationPlace.VIDEO in places,
+            IntegrationPlace.BEFORE_NEXT_DOSE in places,
+        )
+        if len(_RULES) >= 64:
+            _RULES.clear()
+        _RULES[protocol.info.sha256] = found
+    return found
+
+
 def fail(constraint: Constraint, msg: str) -> PlanningError:
     return PlanningError(f"{msg} (constraint {constraint.value})", constraint=constraint)
 
@@ -107,15 +133,12 @@ class Ctx:
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        courses = self.protocol.courses
-        self.lo = dt.timedelta(days=int(courses.integration_min_days_after_dose.value))
-        self.hi = dt.timedelta(days=int(courses.integration_max_days_after_dose.value))
-        self.horizon = dt.timedelta(days=HORIZON_DAYS)
+        self.lo, self.hi, self.clinic_ok, video, self.same_day_ok = _integration_rules(
+            self.protocol
+        )
+        self.horizon = _HORIZON
         """How far past the day it starts from any search looks (a search limit)."""
-        places = courses.integration.places
-        self.clinic_ok = IntegrationPlace.CLINIC in places
-        self.video_ok = IntegrationPlace.VIDEO in places and self.therapist is not None
-        self.same_day_ok = IntegrationPlace.BEFORE_NEXT_DOSE in places
+        self.video_ok = video and self.therapist is not None
         self.clinic_open = self.calendar.open_lookup
         self.video_open = self.therapist.open_lookup if self.video_ok and self.therapist else None
 
@@ -299,6 +322,7 @@ class _Builder:
             first_dose_mg=ctx.options.first_dose_mg,
             protocol=ctx.protocol,
         )
+        self.texts: dict[int, tuple[DoseCalculation, str]] = {}
         self.dose_count = self.template.dose_count
         self.phase_labels = {p.phase: p.label for p in self.course.phases}
         self.infusion = self.course.infusion_minutes.value if self.course.infusion_minutes else None
@@ -310,12 +334,17 @@ class _Builder:
 
     # -- doses ----------------------------------------------------------------------------
 
-    def _dose(self, number: int) -> DoseCalculation:
-        # A weight-based dose is the same for every session of the course.
-        return self.series[1 if self.weight_based else number]
+    def _dose(self, number: int) -> tuple[DoseCalculation, str]:
+        """Dose ``number`` and its label text (a weight-based dose is the same for all)."""
+        key = 1 if self.weight_based else number
+        found = self.texts.get(key)
+        if found is None:
+            dose = self.series[key]
+            found = self.texts[key] = (dose, _text(dose, self.infusion))
+        return found
 
     def dose_for(self, number: int) -> DoseCalculation:
-        return self._dose(number)
+        return self._dose(number)[0]
 
     # -- preparation ------------------------------------------------------------------------
 
@@ -498,8 +527,7 @@ class _Builder:
 
     def _emit_dose(self, slot: DoseSlot, day: dt.date) -> None:
         n = slot.number
-        dose = self._dose(n)
-        text = _text(dose, self.infusion)
+        dose, text = self._dose(n)
         self.ctx.emit(
             SessionKind.DOSING,
             day,

@@ -65,9 +65,9 @@ from kaptools.scheduling.constraints import (
 from kaptools.scheduling.deviations import name_deviations
 from kaptools.scheduling.doses import (
     CLINICIAN_CONFIRMATION,
-    calculate_dose,
     check_age,
     check_weight,
+    dose_series,
     fmt_number,
 )
 from kaptools.scheduling.gates import age_gate, route_gate, screening_gate, weight_reviews
@@ -404,16 +404,17 @@ def plan_course(
         template=template,
         first_dose_mg=first_dose_mg,
     )
-    # Compute the first dose now so dose errors surface before any date search.
-    calculate_dose(
+    # Compute the first dose now so dose errors surface before any date search (the
+    # series is the planner's own: a fixed dose does not use the weight).
+    dose_series(
         course_t.route,
-        weight_kg=weight,
+        weight_kg=weight if course.dose.basis == "weight" else None,
         age=years,
         dose_mg_per_kg=dose_mg_per_kg,
         later_dose_mg=later_dose_mg,
-        protocol=protocol,
         first_dose_mg=first_dose_mg,
-    )
+        protocol=protocol,
+    )[1]
 
     def attempt(day: dt.date) -> CoursePlan:
         ctx = Ctx(protocol, course_t, calendar, day, weight, years, options, therapist=therapist)
