@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import csv
 import datetime as dt
+import html
 import io
 import re
 
@@ -622,3 +623,89 @@ def test_missed_dose_with_worsening_is_the_clinicians_choice_on_the_page(app: Pl
     app._on_missed()
     assert "symptoms_worsened" in app.replan_error.value
     assert app.plan.revision == revision
+
+
+# ---- named course templates (the esketamine label's MDSI schedule) -------------------------
+
+
+def test_the_mdsi_schedule_is_offered_for_esketamine_only_with_its_label_notes(
+    app: PlannerApp,
+) -> None:
+    """The course choice lists the protocol's named templates of the chosen route (the
+    label's MDSI schedule for esketamine) and is hidden for a route that has none; choosing
+    it shows the template's label notes and source from the protocol."""
+    _arrive(app, "?patient=SYN-0002")
+    app.route.value = "iv_ketamine"
+    assert app.course_row.layout.display == "none"
+    assert [v for _, v in app.course.options] == [""]
+    app.route.value = "esketamine_nasal"
+    assert app.course_row.layout.display is None
+    assert [v for _, v in app.course.options] == ["", "esketamine_mdsi"]
+    mdsi = PROTOCOL.courses.template("esketamine_mdsi")
+    assert mdsi.label in dict(app.course.options)
+    assert app.course_notes.value == ""
+    app.course.value = "esketamine_mdsi"
+    for note in mdsi.notes:
+        assert html.escape(note) in app.course_notes.value
+    assert html.escape(mdsi.source) in app.course_notes.value
+    app.route.value = "im_ketamine"  # another route: back to its own course, notes gone
+    assert app.course.value == "" and app.course_notes.value == ""
+
+
+def test_planning_with_the_mdsi_schedule_gives_84_mg_twice_weekly_for_4_weeks(
+    app: PlannerApp,
+) -> None:
+    """The MDSI choice plans 8 esketamine doses of 84 mg in 4 weeks, no maintenance, with
+    the label's notes on the plan; saved and reloaded, the choice is shown again."""
+    _arrive(app, "?patient=SYN-0002")
+    app.route.value = "esketamine_nasal"
+    app.course.value = "esketamine_mdsi"
+    _plan_new(app)
+    plan = app.plan
+    assert plan is not None and plan.options.template == "esketamine_mdsi"
+    assert [d.dose.mg for d in plan.doses] == [84.0] * 8
+    assert {d.phase.value for d in plan.doses} == {"induction"}
+    assert (plan.doses[-1].date - plan.doses[0].date).days < 28
+    assert plan_violations(plan, PROTOCOL) == []
+    mdsi = PROTOCOL.courses.template("esketamine_mdsi")
+    assert html.escape(mdsi.notes[0]) in app.plan_summary.value
+    app._on_save()
+    app.picker.value = "SYN-0001"
+    app.course.value = ""
+    app.picker.value = "SYN-0002"
+    assert app.plan is not None and app.plan.options.template == "esketamine_mdsi"
+    assert app.route.value == "esketamine_nasal" and app.course.value == "esketamine_mdsi"
+
+
+def test_the_mdsi_schedule_is_not_offered_when_esketamine_is_not() -> None:
+    """Only where the protocol allows: a screening whose criteria esketamine does not meet
+    (here a protocol making hyperthyroidism an esketamine exclusion) offers neither the
+    route nor its MDSI schedule; the racemic routes stay, without a course choice."""
+    protocol = PROTOCOL.with_changes(
+        {"screening.rules.hyperthyroidism.route_severity": {"esketamine_nasal": "exclusion"}}
+    )
+    store = Store.in_memory()
+    build_demo_database(store, n=8)
+    app = PlannerApp(store, protocol, defer=True, author="dr-test", today=TODAY)
+    _arrive(app, "?patient=SYN-0002")
+    assert "esketamine_mdsi" in [v for _, v in _with_route(app, "esketamine_nasal")]
+    saved = app.screening
+    assert saved is not None
+    history = saved.record.history.model_dump() | {"hyperthyroidism": "yes"}
+    record = saved.record.model_copy(
+        update={"history": saved.record.history.model_validate(history)}
+    )
+    result = screen(record, protocol=protocol)
+    met = [r.value for r in result.routes_meeting_criteria]
+    assert met and "esketamine_nasal" not in met
+    save_screening(store, "SYN-0002", record, result, "dr-test")
+    app._load()
+    assert app.plannable
+    assert [v for _, v in app.route.options] == met
+    assert "esketamine_mdsi" not in [v for _, v in app.course.options]
+    assert app.course_row.layout.display == "none"
+
+
+def _with_route(app: PlannerApp, route: str) -> list[tuple[str, str]]:
+    app.route.value = route
+    return list(app.course.options)

@@ -60,6 +60,7 @@ from kaptools.scheduling.templates import (
     Route,
     SessionKind,
     course_template,
+    named_templates,
 )
 
 __all__ = [
@@ -94,6 +95,7 @@ __all__ = [
     "check_plan",
     "course_template",
     "load_latest_plan",
+    "named_templates",
     "plan_course",
     "plan_for_patient",
     "plan_frame",

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from kaptools.errors import InvalidInputError
-from kaptools.protocol import Protocol, RouteCourse, default_protocol
+from kaptools.protocol import NamedTemplate, Protocol, RouteCourse, default_protocol
 from kaptools.vocabulary import CoursePhase, IntegrationPlace, Route
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "Route",
     "SessionKind",
     "course_template",
+    "named_templates",
 ]
 
 
@@ -314,3 +315,24 @@ def _phase_map(
             raise InvalidInputError(msg)
         out[key] = value
     return out
+
+
+def named_templates(
+    route: Route | str, protocol: Protocol | None = None
+) -> tuple[tuple[str, NamedTemplate], ...]:
+    """The protocol's named course templates for ``route``, by name, in the file's order
+    (e.g. ``esketamine_mdsi``, the esketamine label's schedule for MDD with acute suicidal
+    ideation or behaviour); empty for a route that has none.
+
+    Examples:
+        >>> [name for name, _ in named_templates("esketamine_nasal")]
+        ['esketamine_mdsi']
+        >>> named_templates("iv_ketamine")
+        ()
+    """
+    protocol = protocol or default_protocol()
+    protocol.courses.route(route)  # an unknown route: InvalidInputError naming it
+    value = str(getattr(route, "value", route))
+    return tuple(
+        (name, t) for name, t in protocol.courses.templates.items() if t.route.value == value
+    )

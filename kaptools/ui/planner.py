@@ -38,6 +38,7 @@ from kaptools.scheduling import (
     SessionStatus,
     Weekday,
     load_latest_plan,
+    named_templates,
     plan_for_patient,
     plan_to_csv,
     plan_to_ics,
@@ -472,6 +473,11 @@ class PlannerApp(PatientApp):
             layout=w.Layout(width="360px"),
         )
         self.route.add_class("kap-route")
+        self.course = w.Dropdown(description="Course", style=style, layout=w.Layout(width="560px"))
+        self.course.add_class("kap-course")
+        self.course_notes = w.HTML()
+        self.course_notes.add_class("kap-course-notes")
+        self.course_row = w.VBox([self.course, self.course_notes])
         self.start = w.DatePicker(description="First session on or after", style=style)
         self.start.add_class("kap-start-date")
         self.country = w.Dropdown(
@@ -549,6 +555,7 @@ class PlannerApp(PatientApp):
             [
                 _title("Plan a course"),
                 w.HBox([self.route, self.start]),
+                self.course_row,
                 w.HBox([self.country, self.subdivision, w.HTML("&nbsp;Open on"), *self.weekdays]),
                 self.closures,
                 self.video,
@@ -674,6 +681,8 @@ class PlannerApp(PatientApp):
         )
 
         self.country.observe(self._on_country, names="value")
+        self.route.observe(self._offer_courses, names="value")
+        self.course.observe(self._show_course_notes, names="value")
         self.move_which.observe(self._on_move_which, names="value")
         self.plan_button.on_click(self._on_plan)
         self.calendar_button.on_click(self._on_calendar)
@@ -682,6 +691,7 @@ class PlannerApp(PatientApp):
         self.save_button.on_click(self._on_save)
         self.open_button.on_click(self._on_open_session)
         self._on_country()
+        self._offer_courses()
         self.container = self._layout()
         if defer:
             self.screening_box.value = "<p class='kap-muted kap-loading'>Loading…</p>"
@@ -786,6 +796,34 @@ class PlannerApp(PatientApp):
         options = [(self.protocol.courses.route(r).label, r.value) for r in routes]
         if list(self.route.options) != options:
             self.route.options = options
+        self._offer_courses()
+
+    def _offer_courses(self, _change: Any = None) -> None:
+        """Offer the chosen route's own course and the protocol's named templates for it
+        (e.g. the esketamine label's MDSI schedule); hidden for a route that has none."""
+        route = self.route.value
+        named = named_templates(route, self.protocol) if route else ()
+        own = f"{self.protocol.courses.route(route).label}: the route's own course" if route else ""
+        options = [(own, ""), *((t.label, name) for name, t in named)]
+        if list(self.course.options) != options:
+            keep = self.course.value if any(v == self.course.value for _, v in options) else ""
+            self.course.options = options
+            self.course.value = keep
+        self.course_row.layout.display = None if named else "none"
+        self._show_course_notes()
+
+    def _show_course_notes(self, _change: Any = None) -> None:
+        """The chosen named template's label notes and source, as the protocol states them."""
+        name = self.course.value
+        if not name:
+            self.course_notes.value = ""
+            return
+        t = self.protocol.courses.template(name)
+        items = "".join(f"<li>{escape(n)}</li>" for n in t.notes)
+        self.course_notes.value = (
+            f"<div class='kap-course-note'><ul style='margin:0.2em 0'>{items}</ul>"
+            f"<p class='kap-muted'>Source: {escape(t.source)}</p></div>"
+        )
 
     def _set_controls(self, plan: CoursePlan | None) -> None:
         if plan is None:
@@ -796,9 +834,13 @@ class PlannerApp(PatientApp):
                 b.value = d < Weekday.SAT
             self.closures.value = ""
             self.video.value = False
+            self.course.value = ""
             return
         if any(value == plan.route.value for _, value in self.route.options):
             self.route.value = plan.route.value
+        template = plan.options.template or ""
+        if any(value == template for _, value in self.course.options):
+            self.course.value = template
         self.video.value = plan.therapist_calendar is not None
         if plan.therapist_calendar is not None:
             for b, d in zip(self.therapist_days, Weekday, strict=True):
@@ -1162,6 +1204,7 @@ class PlannerApp(PatientApp):
             screening_status=self.screening.status,
             cautions=self.screening.cautions,
             protocol=self.protocol,
+            template=self.course.value or None,
         )
         self.changed = frozenset()
         self._render()
