@@ -165,3 +165,35 @@ def test_tuesday_thursday_esketamine_deviation_goes_away_with_video(
     )
     expect(page.locator(".kap-plan-table")).to_contain_text("(video)")
     expect(page.locator(".kap-deviation-ack")).to_be_hidden()
+
+
+def test_the_mdsi_schedule_is_chosen_with_its_label_notes(page: Page, voila_server: str) -> None:
+    """Esketamine offers the label's MDSI schedule beside its own course, with the label's
+    notes; planned with it, every dose is 84 mg; a racemic route offers no course choice."""
+    open_planner(page, voila_server, PATIENT)
+    start = _next_monday(dt.date.today() + dt.timedelta(days=7))
+    select_matching(page, ".kap-route", r"esketamine")
+    course = page.locator(".kap-course")
+    expect(course).to_be_visible(timeout=TIMEOUT)
+    select_matching(page, ".kap-course", r"suicidal ideation")
+    notes = page.locator(".kap-course-notes")
+    expect(notes).to_contain_text("84 mg twice weekly for 4 weeks", timeout=TIMEOUT)
+    expect(notes).to_contain_text("oral antidepressant")
+    select_matching(page, ".kap-country", r"^none")
+    for day in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"):
+        button = page.locator(".kap-weekday", has_text=day)
+        active = "mod-active" in (button.get_attribute("class") or "")
+        if active != (day not in ("Sat", "Sun")):
+            button.click()
+    expect(page.locator(".kap-weekday.mod-active")).to_have_count(5, timeout=TIMEOUT)
+    _fill_date(page, ".kap-start-date", start)
+    page.locator(".kap-plan-button").click()
+    summary = page.locator(".kap-plan-summary")
+    expect(summary).to_contain_text("Label MDSI schedule", timeout=TIMEOUT)
+    expect(summary).to_contain_text("acute suicidal ideation or behaviour")
+    doses = page.locator(".kap-plan-table tr.kap-kind-dosing")
+    expect(doses).to_have_count(8, timeout=TIMEOUT)
+    expect(doses.filter(has_text="84 mg")).to_have_count(8, timeout=TIMEOUT)
+
+    select_matching(page, ".kap-route", r"IV racemic")
+    expect(course).to_be_hidden(timeout=TIMEOUT)
