@@ -682,3 +682,36 @@ def test_replanning_with_nothing_changed_keeps_the_future(cal_base, route, pick)
     assert [(s.kind, s.date, s.dose_number) for s in plan.sessions if s.date >= as_of] == [
         (s.kind, s.date, s.dose_number) for s in new.sessions if s.date >= as_of
     ]
+
+
+def test_planner_rows_build_the_same_validated_sessions_as_the_dataclass():
+    """session_from_row (the planner's fast build) equals PlannedSession(index, *row) for
+    every session of a plan, follows the dataclass's field order, and refuses what
+    PlannedSession refuses (a dosing session without its dose; a row of the wrong size)."""
+    from dataclasses import fields
+
+    from kaptools.errors import InvalidInputError
+    from kaptools.scheduling.placement import ROW_FIELDS
+    from kaptools.scheduling.plan import PlannedSession, session_from_row
+
+    assert ROW_FIELDS == tuple(f.name for f in fields(PlannedSession))[1:]
+    plan = plan_course(
+        "esketamine_nasal",
+        dt.date(2026, 3, 2),
+        calendar=ClinicCalendar(country="US", subdivision="CA"),
+        screening_status="eligible",
+        age=40,
+    )
+    for s in plan.sessions:
+        row = [getattr(s, name) for name in ROW_FIELDS]
+        built = session_from_row(s.index, row)
+        assert built == PlannedSession(s.index, *row) == s
+        assert type(built) is PlannedSession
+    dosing = next(s for s in plan.sessions if s.kind is SessionKind.DOSING)
+    bad = [getattr(dosing, name) for name in ROW_FIELDS]
+    bad[ROW_FIELDS.index("dose")] = None
+    for make in (lambda: PlannedSession(0, *bad), lambda: session_from_row(0, bad)):
+        with pytest.raises(InvalidInputError, match="dosing session needs its dose"):
+            make()
+    with pytest.raises(InvalidInputError, match="session row"):
+        session_from_row(0, bad[:-1])

@@ -49,6 +49,7 @@ from kaptools.scheduling.plan import (
     SessionStatus,
     dose_label_with,
     dose_text,
+    session_from_row,
 )
 from kaptools.scheduling.templates import CourseTemplate, DoseSlot, SessionKind
 from kaptools.validation import present
@@ -840,7 +841,9 @@ class _Builder:
         keyed.extend(zip(ctx.keys, ctx.out, strict=True))
         keyed.sort(key=_first)
         return [
-            replace(item, index=i) if isinstance(item, PlannedSession) else PlannedSession(i, *item)
+            replace(item, index=i)
+            if isinstance(item, PlannedSession)
+            else session_from_row(i, item)
             for i, (_, item) in enumerate(keyed)
         ]
 
