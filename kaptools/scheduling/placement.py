@@ -80,6 +80,8 @@ ROW_FIELDS = (
     "place",
 )
 _DATE, _LABEL, _PLACE = 1, 2, 11
+_DOSING, _INTEGRATION = SessionKind.DOSING, SessionKind.INTEGRATION
+_DOSING_ORDER, _INTEGRATION_ORDER = _KIND_ORDER[_DOSING], _KIND_ORDER[_INTEGRATION]
 _PLANNED, _VIDEO, _CLINIC = SessionStatus.PLANNED, IntegrationPlace.VIDEO, IntegrationPlace.CLINIC
 
 
@@ -512,9 +514,8 @@ class _Builder:
             self.last_integration[_LABEL] = (
                 f"Integration after dose {n - 1} ({IntegrationPlace.BEFORE_NEXT_DOSE.value})"
             )
-        self._emit_dose(slot, day)
-        self._emit_integration(n, integ[0], integ[1])
-        self.dose_dates.append((day, SessionStatus.PLANNED))
+        self._emit_dose_and_integration(slot, day, integ[0], integ[1])
+        self.dose_dates.append((day, _PLANNED))
         if slot.phase not in self.phase_first:
             self.phase_first[slot.phase] = day
             self._set_check_day(slot.phase, day)
@@ -526,17 +527,34 @@ class _Builder:
             due = first + dt.timedelta(days=int(day.value) - 1)
             self.check_day = self.ctx.first_open(max(due, self.ctx.as_of), "the benefit check")
 
-    def _emit_dose(self, slot: DoseSlot, day: dt.date) -> None:
-        n = slot.number
+    def _emit_dose_and_integration(
+        self, slot: DoseSlot, day: dt.date, integration_day: dt.date, place: IntegrationPlace
+    ) -> None:
+        """Queue a dose and the integration after it: :meth:`Ctx.emit` twice, inlined (the
+        planner's hottest path), with the rows and keys emit would make."""
+        n, phase, ctx = slot.number, slot.phase, self.ctx
         dose, text = self._dose(n)
-        self.ctx.emit(
-            SessionKind.DOSING,
-            day,
-            dose_label_with(n, self.dose_count, self.phase_labels[slot.phase], text),
-            phase=slot.phase,
-            dose_number=n,
-            dose=dose,
-        )
+        label = dose_label_with(n, self.dose_count, self.phase_labels[phase], text)
+        integration = [
+            _INTEGRATION,
+            integration_day,
+            f"Integration after dose {n} ({place})",  # a StrEnum formats as its value
+            _PLANNED,
+            phase,
+            n,
+            None,
+            None,
+            (),
+            None,
+            "",
+            place,
+        ]
+        ctx.out.append([_DOSING, day, label, _PLANNED, phase, n, None, dose, (), None, "", None])
+        ctx.keys.append((day, _DOSING_ORDER, n, True))
+        ctx.out.append(integration)
+        ctx.keys.append((integration_day, _INTEGRATION_ORDER, n, True))
+        self.last_integration = integration
+        self.integration_after[n] = (integration_day, _PLANNED)
 
     def _check_pin(
         self,
