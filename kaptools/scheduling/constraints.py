@@ -24,11 +24,11 @@ from kaptools.protocol import Protocol, default_protocol
 from kaptools.scheduling.calendar import ClinicCalendar
 from kaptools.scheduling.doses import CLINICIAN_CONFIRMATION, DoseCalculation, dose_series
 from kaptools.scheduling.plan import (
+    _KIND_ORDER,
     CoursePlan,
     MeasurePoint,
     PlannedSession,
     SessionStatus,
-    sort_key,
 )
 from kaptools.scheduling.templates import CourseTemplate, SessionKind, course_template
 from kaptools.validation import present
@@ -198,21 +198,39 @@ def _view(plan: CoursePlan, protocol: Protocol, calendar: ClinicCalendar) -> _Vi
 
 def _check_order(v: _View) -> None:
     sessions, as_of = v.plan.sessions, v.plan.as_of
-    if [s.index for s in sessions] != list(range(len(sessions))):
-        v.add(Constraint.SESSION_ORDER, "session indices must run 0, 1, 2, … in order")
-    keys = [sort_key(s.date, s.kind, s.dose_number or s.preparation_number) for s in sessions]
-    for k in range(1, len(keys)):
-        if keys[k] < keys[k - 1]:
-            v.add(
-                Constraint.SESSION_ORDER,
-                f"out of date order after session {sessions[k - 1].index}",
-                sessions[k].index,
-            )
+    first = len(v.out)
     planned_status, video = SessionStatus.PLANNED, IntegrationPlace.VIDEO
     clinic_open = v.calendar.open_lookup
     therapist = v.plan.therapist_calendar
     therapist_open = therapist.open_lookup if therapist is not None else None
-    for s in sessions:
+    kind_order = _KIND_ORDER
+    indices_ok, prev = True, None
+    suspects: list[PlannedSession] = []
+    # One pass: indices, date order (plan.sort_key), and the sessions that need a closer
+    # look below (closed day, or on the wrong side of as_of).
+    for i, s in enumerate(sessions):
+        if s.index != i:
+            indices_ok = False
+        key = (s.date, kind_order[s.kind], s.dose_number or s.preparation_number or 0)
+        if prev is not None and key < prev:
+            v.add(
+                Constraint.SESSION_ORDER,
+                f"out of date order after session {sessions[i - 1].index}",
+                s.index,
+            )
+        prev = key
+        if s.status is planned_status:
+            is_open = therapist_open if s.place is video else clinic_open
+            if is_open is None or not is_open(s.date) or s.date < as_of:
+                suspects.append(s)
+        elif s.date >= as_of:
+            suspects.append(s)
+    if not indices_ok:
+        v.out.insert(
+            first,
+            Violation(Constraint.SESSION_ORDER, "session indices must run 0, 1, 2, … in order"),
+        )
+    for s in suspects:
         planned = s.status is planned_status
         if planned:
             is_open = therapist_open if s.place is video else clinic_open
