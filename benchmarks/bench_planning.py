@@ -107,6 +107,32 @@ def main() -> None:
     print(f"{len(cases)} courses in {elapsed:.2f} s: {len(cases) / elapsed:,.0f} plans per second")
     print(f"  CPU time of this process: {cpu:.2f} s ({len(cases) / cpu:,.0f} plans per CPU-second)")
     print(f"  {sessions:,} sessions planned; outcomes: {dict(outcomes)}")
+    _doses_scaling()
+
+
+def _doses_scaling() -> None:
+    """CPU time per dose of one long plan (issue 13: linear in the number of doses), up
+    to the protocol's limit on doses per plan: esketamine with N weekly continuation
+    doses after induction and maintenance, planned and checked."""
+    protocol = default_protocol()
+    limit = protocol.courses.plan_doses_max
+    most = int(limit.value) if limit is not None else 10_000
+    others = sum(int(p.doses.value) for p in protocol.courses.route("esketamine_nasal").phases)
+    calendar = ClinicCalendar(country="US", subdivision="CA")
+    print("  one long plan (esketamine, weekly continuation), CPU time per dose:")
+    for extra in sorted({100, 1_000, 10_000, most - others}):
+        c0 = time.process_time()
+        plan = plan_course(
+            "esketamine_nasal",
+            dt.date(2026, 3, 2),
+            calendar=calendar,
+            screening_status="eligible",
+            age=40,
+            phase_doses={"continuation": extra},
+        )
+        cpu = time.process_time() - c0
+        n = len(plan.doses)
+        print(f"    {n:>6,} doses: {cpu:6.3f} s, {cpu / n * 1e6:6.1f} µs per dose")
 
 
 if __name__ == "__main__":
