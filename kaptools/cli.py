@@ -78,7 +78,8 @@ def _screen_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--errors",
         metavar="FILE",
-        help="where to write malformed rows (default: OUTPUT's name + '.errors.csv')",
+        help="where to write malformed rows, .csv or .parquet (default: OUTPUT's name + "
+        "'.errors.csv')",
     )
     parser.add_argument(
         "--rule-columns",
@@ -114,6 +115,7 @@ def _check_output(path: Path, *, what: str, suffixes: tuple[str, ...]) -> None:
 def _run_screen(args: argparse.Namespace) -> int:
     from kaptools.protocol import load_protocol, protocol_from_env
     from kaptools.screening import screen_cohort, screening_record_schema
+    from kaptools.screening.cohort import write_parquet
     from kaptools.spreadsheet import CSV_LINE_END, safe_frame
 
     if args.schema:
@@ -134,7 +136,7 @@ def _run_screen(args: argparse.Namespace) -> int:
     source, out = Path(args.input), Path(args.out)
     _check_output(out, what="--out", suffixes=_OUTPUT_SUFFIXES)
     errors_out = _errors_path(out, args.errors)
-    _check_output(errors_out, what="--errors", suffixes=(".csv",))
+    _check_output(errors_out, what="--errors", suffixes=(".csv", ".parquet"))
     if source.exists() and out.exists() and source.resolve() == out.resolve():
         raise UsageError("--out is the INPUT file: write the results somewhere else")
 
@@ -143,7 +145,11 @@ def _run_screen(args: argparse.Namespace) -> int:
     result = screen_cohort(source, protocol=protocol, progress=False if args.quiet else None)
     result.write(out, rule_columns=args.rule_columns)
     malformed = len(result.errors) > 0
-    if malformed:
+    if malformed and errors_out.suffix.lower() == ".parquet":
+        # typed and as read (the formula neutralisation is for CSV); values as text
+        errors = result.errors.astype({"value": "string", "patient_id": "string"})
+        write_parquet(errors, errors_out, protocol=protocol.info)
+    elif malformed:
         safe_frame(result.errors).to_csv(errors_out, index=False, lineterminator=CSV_LINE_END)
     if not args.quiet:
         print(result.summary)

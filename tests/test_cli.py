@@ -354,3 +354,28 @@ def test_audit_trail_of_a_patient_prints_open_alerts_on_stderr(tmp_path, capsys)
     captured = capsys.readouterr()
     assert "988" in captured.err and "OPEN SAFETY ALERTS" in captured.err
     assert "988" not in captured.out and "raise_alert" in captured.out
+
+
+def test_malformed_rows_can_be_written_as_parquet(
+    cohort_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--errors x.parquet: the same malformed rows, typed, with the protocol in the metadata;
+    a cell starting with '=' is kept as read (neutralisation is for CSV)."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    frame = pd.read_csv(cohort_csv, dtype=str)
+    frame.loc[4, "age_years"] = "=forty"
+    frame.to_csv(cohort_csv, index=False)
+    out, errors = tmp_path / "screened.parquet", tmp_path / "bad.parquet"
+    code, _, _ = run(
+        ["screen", str(cohort_csv), "--out", str(out), "--errors", str(errors)], capsys
+    )
+    assert code == cli.EXIT_PROBLEMS
+    table = pq.read_table(errors)
+    rows = table.to_pandas()
+    assert list(rows["row"]) == [5] and "age_years" in rows["reason"].iloc[0]
+    assert rows["value"].iloc[0] == "=forty"
+    assert json.loads(table.schema.metadata[b"kaptools.protocol"])["name"]
+    assert not (tmp_path / "screened.errors.csv").exists()
