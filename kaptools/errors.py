@@ -26,14 +26,25 @@ KaptoolsError                      base of everything kaptools raises
                                    which python -O strips)
 
 ClinicalWarning(UserWarning)       a valid result that needs care
+
+An InvalidInputError carries its facts as well as its message: ``problems`` holds one
+:class:`Problem` per thing wrong (field path, rule, value received, fix; also in
+``args`` after the message, as attrs' validators pass theirs), and ``field``, ``rule``,
+``value`` and ``fix`` read the first. :func:`problems_from_validation` is the one
+reading of a pydantic ValidationError and :func:`format_problems` the one message
+layout: the screening and session records, the protocol loader, the eligibility form
+and the command line all go through them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Self
 
 __all__ = [
+    "NOT_GIVEN",
+    "PYDANTIC_FIXES",
     "AccessDeniedError",
     "ClinicalWarning",
     "ConfigurationError",
@@ -46,11 +57,17 @@ __all__ = [
     "NotFoundError",
     "NotPlannableError",
     "PlanningError",
+    "Problem",
     "ProtocolError",
     "RecordError",
     "StaleVersionError",
     "StoreError",
     "UnknownInstrumentError",
+    "dotted_path",
+    "format_problems",
+    "human_path",
+    "problems_from_validation",
+    "shown_value",
 ]
 
 
@@ -59,7 +76,33 @@ class KaptoolsError(Exception):
 
 
 class InvalidInputError(KaptoolsError, ValueError):
-    """A value is invalid. The message names the field, rule, value and fix."""
+    """A value is invalid. The message names the field, rule, value and fix.
+
+    ``problems`` holds the same facts as :class:`Problem` records (empty when the
+    raiser wrote only a message); they follow the message in ``args``.
+    """
+
+    def __init__(self, message: str, *problems: Problem):
+        super().__init__(message, *problems)
+        self.problems: tuple[Problem, ...] = problems
+        first = problems[0] if problems else None
+        self.field: str | None = first.field if first else None
+        """The first problem's field path (None when the error carries no structure)."""
+        self.rule: str | None = first.rule if first else None
+        """The first problem's rule: what the value breaks."""
+        self.value: Any = first.value if first else NOT_GIVEN
+        """The first problem's value received (:data:`NOT_GIVEN` when it was missing)."""
+        self.fix: str | None = first.fix if first else None
+        """The first problem's fix: what the caller should do."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    @classmethod
+    def of(cls, subject: str, problems: Iterable[Problem]) -> Self:
+        """The error for ``problems``, its message laid out by :func:`format_problems`."""
+        listed = tuple(problems)
+        return cls(format_problems(subject, listed), *listed)
 
 
 class UnknownInstrumentError(InvalidInputError):
@@ -183,3 +226,145 @@ class InternalError(KaptoolsError, RuntimeError):
 
 class ClinicalWarning(UserWarning):
     """A valid result that needs a clinician's attention."""
+
+
+# ---------------------------------------------------------------------------
+# Structure: what is wrong, where, with which value, and how to fix it
+
+
+class _NotGiven:
+    """The value of a field that was not given at all (not the same as None)."""
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+    def __reduce__(self) -> str:
+        return "NOT_GIVEN"  # unpickled as the one module-level marker
+
+
+NOT_GIVEN: Any = _NotGiven()
+""":attr:`Problem.value` of a field that was missing from the input."""
+
+VALUE_SHOWN_MAX_CHARS = 60
+"""Longest value repeated in an error message; a longer one is cut with its length."""
+
+
+def shown_value(value: object, limit: int = VALUE_SHOWN_MAX_CHARS) -> str:
+    """``repr(value)`` for a message, cut to ``limit`` characters with the full length given."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**40:
+        return f"a {len(str(abs(value)))}-digit number"
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 10]}... ({len(text):,} characters)"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input, as facts a caller can act on.
+
+    ``field`` is the path as the input's author writes it (``antidepressant_trials[2].weeks``,
+    ``courses.iv_ketamine.phases.0``), ``loc`` the same path as a tuple of keys and
+    0-based indexes, ``rule`` what the value breaks, ``value`` what was received
+    (:data:`NOT_GIVEN` when it was missing), ``fix`` what to do, ``line`` the line in
+    a file when known, ``kind`` pydantic's error type when the problem came from one.
+    """
+
+    field: str
+    rule: str
+    value: Any = NOT_GIVEN
+    fix: str = ""
+    loc: tuple[str | int, ...] = ()
+    line: int | None = None
+    kind: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.field} (line {self.line})" if self.line else self.field
+        shown = self.value is not NOT_GIVEN and not isinstance(self.value, dict | list)
+        got = f" (got {shown_value(self.value)})" if shown else ""
+        fix = f"; fix: {self.fix}" if self.fix else ""
+        return f"{where}: {self.rule}{got}{fix}"
+
+
+def format_problems(subject: str, problems: Iterable[Problem]) -> str:
+    """The one message layout: ``<subject> is invalid: <problem>; <problem>.``"""
+    listed = "; ".join(str(p) for p in problems)
+    return f"{subject} is invalid: {listed}."
+
+
+PYDANTIC_FIXES = {
+    "missing": "supply it",
+    "extra_forbidden": "remove it or correct its spelling (see the schema)",
+    "enum": "use one of the listed values",
+    "literal_error": "use one of the listed values",
+    "int_parsing": "enter a whole number",
+    "int_from_float": "enter a whole number",
+    "int_type": "enter a whole number",
+    "float_parsing": "enter a number",
+    "float_type": "enter a number",
+    "bool_parsing": "answer yes (true) or no (false), or leave it unanswered (null)",
+    "date_from_datetime_parsing": "enter a date as YYYY-MM-DD",
+    "date_parsing": "enter a date as YYYY-MM-DD",
+    "datetime_parsing": "enter a date and time as YYYY-MM-DDTHH:MM",
+    "datetime_from_date_parsing": "enter a date and time as YYYY-MM-DDTHH:MM",
+    "string_too_short": "enter a value",
+    "string_too_long": "shorten it",
+    "json_invalid": "correct the JSON syntax",
+}
+"""What to do about each kind of pydantic error (a caller may pass its own wording)."""
+
+
+def human_path(loc: Sequence[str | int]) -> str:
+    """``loc`` as a record's author writes it: ``antidepressant_trials[2].weeks`` (1-based)."""
+    return "".join(
+        f"[{p + 1}]" if isinstance(p, int) else (f".{p}" if i else str(p))
+        for i, p in enumerate(loc)
+    )
+
+
+def dotted_path(loc: Sequence[str | int]) -> str:
+    """``loc`` as a key path: ``courses.iv_ketamine.phases.0`` (0-based, as TOML tables)."""
+    return ".".join(str(p) for p in loc)
+
+
+def problems_from_validation(
+    exc: Any,
+    *,
+    path: Callable[[Sequence[str | int]], str] = human_path,
+    top: str = "record",
+    fixes: Mapping[str, str] | None = None,
+    default_fix: str = "correct the value",
+    line_of: Callable[[tuple[str | int, ...]], int | None] | None = None,
+) -> tuple[Problem, ...]:
+    """The one reading of a pydantic ``ValidationError``: a :class:`Problem` per error.
+
+    ``path`` writes the field path (:func:`human_path` or :func:`dotted_path`), ``top``
+    names a record-level problem, ``fixes`` overrides :data:`PYDANTIC_FIXES` (an error
+    of another kind gets ``default_fix``; a validator's own message already says how to
+    fix it), and ``line_of`` finds a key's line in the source file when there is one.
+    """
+    table = {**PYDANTIC_FIXES, **(fixes or {})}
+    out = []
+    for e in exc.errors(include_url=False):
+        loc = tuple(e["loc"])
+        kind = e["type"]
+        rule = e["msg"].removeprefix("Value error, ")
+        if kind == "extra_forbidden":
+            rule = "unknown field"
+        elif kind == "missing":
+            rule = "required, but missing"
+        elif kind == "json_invalid":
+            rule = f"not valid JSON ({e.get('ctx', {}).get('error', 'syntax error')})"
+        value = NOT_GIVEN if kind in ("missing", "json_invalid") else e.get("input", NOT_GIVEN)
+        out.append(
+            Problem(
+                field=path(loc) or top,
+                rule=rule,
+                value=value,
+                fix=table.get(kind, "" if kind == "value_error" else default_fix),
+                loc=loc,
+                line=line_of(loc) if line_of else None,
+                kind=kind,
+            )
+        )
+    return tuple(out)

@@ -59,7 +59,7 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from pydantic import ValidationError
 
 from kaptools.assessments import assessments, record_assessment
-from kaptools.errors import InvalidInputError, KaptoolsError, NotFoundError
+from kaptools.errors import InvalidInputError, KaptoolsError, NotFoundError, Problem
 from kaptools.progress import progress_bar
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.scheduling.storage import load_latest_plan
@@ -117,11 +117,13 @@ _GENDER = {"female": "female", "male": "male", "other": "other"}
 
 
 class FhirImportError(InvalidInputError):
-    """A bundle that cannot be imported; ``problems`` lists each entry's reason."""
+    """A bundle that cannot be imported; ``problems`` holds each entry's reason."""
 
     def __init__(self, message: str, problems: Sequence[str]):
-        super().__init__(message)
-        self.problems = tuple(problems)
+        super().__init__(
+            message,
+            *(Problem(field="bundle", rule=str(p), fix="nothing was written") for p in problems),
+        )
 
 
 def _codeable(system: str, code: str, display: str = "") -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any, TypeVar
 
-from kaptools.errors import InternalError, InvalidInputError
+from kaptools.errors import InternalError, InvalidInputError, shown_value
 from kaptools.limits import size_limit
 
 __all__ = [
@@ -49,10 +49,8 @@ _BREAKING = frozenset({"Cc", "Cs", "Zl", "Zp"})
 lone surrogates, and the line and paragraph separators."""
 
 
-def shown(value: object, limit: int = 60) -> str:
-    """``repr(value)`` shortened for an error message."""
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[: limit - 10]}... ({len(text):,} characters)"
+shown = shown_value
+"""``repr(value)`` shortened for an error message (:func:`kaptools.errors.shown_value`)."""
 
 
 def check_type(name: str, value: Any, types: type | tuple[type, ...], what: str) -> Any:

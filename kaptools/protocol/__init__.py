@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import ValidationError, model_validator
 
-from kaptools.errors import ProtocolError
+from kaptools.errors import ProtocolError, dotted_path, problems_from_validation
 from kaptools.limits import size_limit
 from kaptools.protocol._common import Section, Source, Threshold
 from kaptools.protocol._courses import (
@@ -240,7 +240,7 @@ class Protocol:
         try:
             model = _ProtocolModel.model_validate(data)
         except ValidationError as exc:
-            raise ProtocolError(_format_errors(exc, "", origin)) from None
+            raise _schema_error(exc, "", origin) from None
         sections = _sections_digest(model)
         base = self.info
         label = name.strip() if name and name.strip() else base.name
@@ -332,22 +332,23 @@ def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
     return found
 
 
-def _format_errors(err: ValidationError, text: str, origin: str) -> str:
-    parts = []
-    for e in err.errors():
-        loc = tuple(e["loc"])
-        key = ".".join(str(p) for p in loc) or "(top level)"
-        line = _line_of(text, loc)
-        where = f" (line {line})" if line else ""
-        got = e.get("input")
-        got_s = "" if isinstance(got, dict) else f"; got {got!r}"
-        msg = e["msg"]
-        if e["type"] == "missing":
-            msg = "required key is missing: add it (see the default protocol for its form)"
-        elif e["type"] == "extra_forbidden":
-            msg = "unknown key: check its spelling against the default protocol"
-        parts.append(f"  - {key}{where}: {msg}{got_s}")
-    return f"Protocol {origin} does not match the protocol schema:\n" + "\n".join(parts)
+_PROTOCOL_FIXES = {
+    "missing": "add it (see the default protocol for its form)",
+    "extra_forbidden": "check its spelling against the default protocol",
+}
+
+
+def _schema_error(err: ValidationError, text: str, origin: str) -> ProtocolError:
+    """A ProtocolError naming each key, its line in ``text``, the rule, the value and the fix."""
+    problems = problems_from_validation(
+        err,
+        path=dotted_path,
+        top="(top level)",
+        fixes=_PROTOCOL_FIXES,
+        default_fix="see the default protocol (kaptools/protocol/default.toml) for its form",
+        line_of=lambda loc: _line_of(text, loc),
+    )
+    return ProtocolError.of(f"Protocol {origin} (protocol schema)", problems)
 
 
 def _depth(value: object, stop: int) -> int:
@@ -388,7 +389,7 @@ def parse_protocol(text: str, *, origin: str = "<text>", path: Path | None = Non
     try:
         model = _ProtocolModel.model_validate(data)
     except ValidationError as exc:
-        raise ProtocolError(_format_errors(exc, text, origin)) from None
+        raise _schema_error(exc, text, origin) from None
     protocol = Protocol(
         header=model.protocol,
         measures=model.measures,

@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from kaptools.errors import RecordError
+from kaptools.errors import Problem, RecordError, problems_from_validation, shown_value
 from kaptools.icd10 import validate_code
 from kaptools.limits import entry_range, size_limit
 from kaptools.protocol import HistoryQuestion
@@ -407,9 +407,7 @@ class ScreeningRecord(_Edge):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            raise RecordError(
-                "Screening record is invalid: " + describe_validation_error(exc)
-            ) from None
+            raise RecordError.of("Screening record", record_problems(exc)) from None
 
     @classmethod
     def parse_json(cls, text: str | bytes) -> ScreeningRecord:
@@ -417,46 +415,25 @@ class ScreeningRecord(_Edge):
         try:
             return cls.model_validate_json(text)
         except ValidationError as exc:
-            raise RecordError(
-                "Screening record is invalid: " + describe_validation_error(exc)
-            ) from None
+            raise RecordError.of("Screening record", record_problems(exc)) from None
 
 
-VALUE_SHOWN_MAX_CHARS = 60
-"""Longest value repeated in an error message; a longer one is cut with its length."""
+shorten = shown_value
+"""``repr(value)`` cut for a message (:func:`kaptools.errors.shown_value`)."""
+
+_RECORD_FIXES = {
+    "extra_forbidden": "remove it, or correct its spelling against the record schema "
+    "(kaptools screen --schema)",
+}
 
 
-def shorten(value: object) -> str:
-    """``repr(value)``, cut to :data:`VALUE_SHOWN_MAX_CHARS` with the full length given."""
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**40:
-        return f"a {len(str(abs(value)))}-digit number"
-    text = repr(value)
-    if len(text) <= VALUE_SHOWN_MAX_CHARS:
-        return text
-    return f"{text[: VALUE_SHOWN_MAX_CHARS - 10]}... ({len(text):,} characters)"
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    """One line per problem: the field path, what is wrong, the value received."""
-    parts = []
-    for e in exc.errors(include_url=False):
-        loc = "".join(
-            f"[{p + 1}]" if isinstance(p, int) else (f".{p}" if i else str(p))
-            for i, p in enumerate(e["loc"])
-        )
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
-            msg = "unknown field: check its spelling against the record schema"
-        elif e["type"] == "json_invalid":
-            msg = f"not valid JSON ({e.get('ctx', {}).get('error', 'syntax error')})"
-        got = e.get("input")
-        got_s = (
-            ""
-            if isinstance(got, dict | list) or e["type"] == "json_invalid"
-            else f" (got {shorten(got)})"
-        )
-        parts.append(f"{loc or 'record'}: {msg}{got_s}")
-    return "; ".join(parts) + ". Fix the field(s) named (schema: kaptools screen --schema)."
+def record_problems(exc: ValidationError) -> tuple[Problem, ...]:
+    """The problems of a screening record, read by the one formatter (kaptools.errors)."""
+    return problems_from_validation(
+        exc,
+        fixes=_RECORD_FIXES,
+        default_fix="correct it (record schema: kaptools screen --schema)",
+    )
 
 
 def screening_record_schema() -> dict[str, Any]:
