@@ -11,7 +11,7 @@ given; every dose on it is for clinician confirmation.
 
 from __future__ import annotations
 
-from kaptools.scheduling.calendar import ClinicCalendar, Closure, Weekday
+from kaptools.scheduling.calendar import ClinicCalendar, ClosedSpan, Closure, Weekday
 from kaptools.scheduling.constraints import (
     HORIZON_DAYS,
     Constraint,
@@ -46,10 +46,12 @@ from kaptools.scheduling.plan import (
 from kaptools.scheduling.planner import plan_course, replan
 from kaptools.scheduling.storage import (
     COURSE_PLAN_KIND,
+    Plannability,
     SavedPlan,
     load_latest_plan,
     plan_for_patient,
     plan_history,
+    plannable,
     save_plan,
 )
 from kaptools.scheduling.templates import (
@@ -70,6 +72,7 @@ __all__ = [
     "HORIZON_DAYS",
     "PARQUET_TYPES",
     "ClinicCalendar",
+    "ClosedSpan",
     "Closure",
     "Constraint",
     "CoursePhase",
@@ -84,6 +87,7 @@ __all__ = [
     "MeasurePoint",
     "PlanOptions",
     "PlanReport",
+    "Plannability",
     "PlannedSession",
     "Route",
     "SavedPlan",
@@ -104,6 +108,7 @@ __all__ = [
     "plan_to_ics",
     "plan_to_parquet",
     "plan_violations",
+    "plannable",
     "replan",
     "save_plan",
 ]

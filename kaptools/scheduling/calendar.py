@@ -22,7 +22,7 @@ import holidays
 
 from kaptools.errors import InvalidInputError
 
-__all__ = ["ClinicCalendar", "Closure", "Weekday"]
+__all__ = ["ClinicCalendar", "ClosedSpan", "Closure", "Weekday"]
 
 
 class Weekday(enum.IntEnum):
@@ -154,6 +154,19 @@ class _OpenDays(dict[dt.date, bool]):
 
 
 @dataclass(frozen=True, slots=True)
+class ClosedSpan:
+    """A run of days closed by clinic closures or public holidays, with their reasons.
+
+    Days closed only because the clinic does not open on that weekday are not spans.
+    """
+
+    first: dt.date
+    last: dt.date
+    reasons: tuple[str, ...]
+    """Each closure's reason or holiday's name, once, in order of first appearance."""
+
+
+@dataclass(frozen=True, slots=True)
 class ClinicCalendar:
     """Open weekdays, public holidays by country and region, and clinic closures.
 
@@ -235,15 +248,39 @@ class ClinicCalendar:
         object.__setattr__(self, "_closed_days", closed)
         object.__setattr__(self, "_open_memo", _OpenDays(self._is_open))
 
-    def closed_reason(self, day: dt.date) -> str | None:
-        """Why ``day`` is closed, or ``None`` when the clinic is open."""
+    def _closure_or_holiday(self, day: dt.date) -> tuple[str, str] | None:
+        """``("clinic closure", reason)`` or ``("public holiday", name)`` for ``day``."""
         reason = self._closed_days.get(day)
         if reason is not None:
-            return f"clinic closure: {reason}"
+            return "clinic closure", reason
         if self.country is not None:
             name = _holidays_of_year(self.country, self.subdivision, day.year).get(day)
             if name is not None:
-                return f"public holiday: {name}"
+                return "public holiday", name
+        return None
+
+    def closed_spans(self, first: dt.date, last: dt.date) -> tuple[ClosedSpan, ...]:
+        """The runs of days from ``first`` to ``last`` closed by a closure or a holiday."""
+        spans: list[ClosedSpan] = []
+        day = first
+        while day <= last:
+            found = self._closure_or_holiday(day)
+            if found is not None:
+                why = found[1]
+                if spans and spans[-1].last == day - dt.timedelta(days=1):
+                    prev = spans[-1]
+                    reasons = prev.reasons if why in prev.reasons else (*prev.reasons, why)
+                    spans[-1] = ClosedSpan(prev.first, day, reasons)
+                else:
+                    spans.append(ClosedSpan(day, day, (why,)))
+            day += dt.timedelta(days=1)
+        return tuple(spans)
+
+    def closed_reason(self, day: dt.date) -> str | None:
+        """Why ``day`` is closed, or ``None`` when the clinic is open."""
+        found = self._closure_or_holiday(day)
+        if found is not None:
+            return f"{found[0]}: {found[1]}"
         if day.weekday() not in self.open_weekdays:
             return f"clinic closed on {day.strftime('%A')}s"
         return None

@@ -408,6 +408,33 @@ class CoursePlan:
     def end(self) -> dt.date:
         return max(s.date for s in self.sessions)
 
+    def keyed_sessions(self) -> tuple[tuple[tuple[object, ...], PlannedSession], ...]:
+        """Each session with a key that names the same session across re-plans.
+
+        Kind, dose or preparation number, measure point, and the occurrence among
+        sessions with those (the third weekly measure is the third, whatever its date).
+        """
+        seen: dict[tuple[object, ...], int] = {}
+        out = []
+        for s in self.sessions:
+            base = (s.kind, s.dose_number, s.preparation_number, s.measure_point)
+            seen[base] = seen.get(base, 0) + 1
+            out.append(((*base, seen[base]), s))
+        return tuple(out)
+
+    def diff(self, other: CoursePlan) -> frozenset[int]:
+        """The indexes of ``other``'s sessions that are new or moved against this plan.
+
+        A session is matched across the two plans by :meth:`keyed_sessions` (the same
+        dose, preparation or measure, whatever its date); it changed when it has no
+        match here or its date differs. ``before.diff(after)`` is what a re-plan moved.
+        """
+        if not isinstance(other, CoursePlan):
+            msg = f"other: must be a CoursePlan (got {type(other).__name__})"
+            raise InvalidInputError(msg)
+        old = {key: s.date for key, s in self.keyed_sessions()}
+        return frozenset(s.index for key, s in other.keyed_sessions() if old.get(key) != s.date)
+
     def session(self, index: int) -> PlannedSession:
         if (
             isinstance(index, bool)

@@ -24,10 +24,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COURSE_PLAN_KIND",
+    "Plannability",
     "SavedPlan",
     "load_latest_plan",
     "plan_for_patient",
     "plan_history",
+    "plannable",
     "save_plan",
 ]
 
@@ -188,14 +190,64 @@ def plan_for_patient(
     return plan_course(route, start, **facts, **kwargs)
 
 
-def _latest_screening(store: Store, patient_id: str) -> ScreeningResult:
-    from kaptools.screening.persistence import SCREENING_KIND, load_screening
+@dataclass(frozen=True, slots=True)
+class Plannability:
+    """Whether the planner's own gates let a course be planned, and if not, why.
 
-    records = store.latest_records(SCREENING_KIND, patient_id)
-    if not records:
+    True in a boolean context when a course can be planned. ``reason`` is the planner's
+    own message and ``rule`` the gate that refused (``screening``, ``age_under_minimum``,
+    or a route contraindication's rule id), as :class:`~kaptools.errors.NotPlannableError`
+    gives them.
+    """
+
+    allowed: bool
+    reason: str = ""
+    rule: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+def plannable(
+    store: Store,
+    patient_id: str,
+    on: dt.date,
+    *,
+    route: str | None = None,
+    protocol: Protocol | None = None,
+) -> Plannability:
+    """Whether a course can be planned for the patient from ``on``, without planning one.
+
+    The same gates :func:`plan_for_patient` applies, in its order: the latest stored
+    screening must meet the protocol's criteria (none on record, ``incomplete`` and
+    ``not_eligible`` refuse), the patient's age on ``on`` must reach the protocol's
+    minimum, and, when ``route`` is given, the screening must not list one of that
+    route's contraindications. Dashboards ask this instead of planning to find out.
+    """
+    from kaptools.scheduling.gates import age_gate, route_gate, screening_gate
+    from kaptools.vocabulary import Route
+
+    protocol = protocol or default_protocol()
+    patient = store.get_patient(patient_id)
+    try:
+        screening = _latest_screening(store, patient.patient_id)
+        screening_gate(None, (), screening)
+        age_gate(patient.age_on(on), protocol)
+        if route is not None:
+            route_gate(Route(route), screening, protocol)
+    except NotPlannableError as exc:
+        return Plannability(False, str(exc), exc.rule)
+    return Plannability(True)
+
+
+def _latest_screening(store: Store, patient_id: str) -> ScreeningResult:
+    from kaptools.screening.persistence import latest_screening
+
+    latest = latest_screening(store, patient_id)
+    if latest is None:
         msg = (
             f"No screening on record for patient {patient_id}: a course can only be planned "
             "after a screening that meets the protocol's criteria. Complete a screening first."
         )
         raise NotPlannableError(msg, rule="screening")
-    return load_screening(store, records[-1].record_id)
+    return latest.result

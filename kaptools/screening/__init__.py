@@ -37,6 +37,8 @@ from kaptools.screening.layout import (
 )
 from kaptools.screening.names import DrugName, NameMatch, resolve_drug_name
 from kaptools.screening.persistence import (
+    LatestScreening,
+    latest_screening,
     load_screening,
     override_finding,
     save_screening,
@@ -77,6 +79,7 @@ __all__ = [
     "FindingOverride",
     "HistoryChecklist",
     "HistoryQuestion",
+    "LatestScreening",
     "ListStatus",
     "Medication",
     "MedicationClass",
@@ -97,6 +100,7 @@ __all__ = [
     "drug_tables",
     "frame_from_records",
     "frame_to_records",
+    "latest_screening",
     "load_screening",
     "override_finding",
     "read_cohort",

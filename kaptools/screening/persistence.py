@@ -10,6 +10,7 @@ overrides applied: original and overridden status side by side.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kaptools.errors import IncompleteInputError, InvalidInputError
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 __all__ = [
     "OVERRIDE_KIND",
     "SCREENING_KIND",
+    "LatestScreening",
+    "latest_screening",
     "load_screening",
     "override_finding",
     "save_screening",
@@ -184,3 +187,25 @@ def override_finding(
         record_id=saved.record_id,
         screening_record_id=screening_record_id,
     )
+
+
+@dataclass(frozen=True)
+class LatestScreening:
+    """A patient's newest saved screening: the stored record and its result."""
+
+    record: StoredRecord
+    """Who saved it, when, and its record id."""
+    result: ScreeningResult
+    """The result with every override applied (:func:`load_screening`)."""
+
+
+def latest_screening(store: Store, patient_id: str) -> LatestScreening | None:
+    """The patient's newest saved screening with its overrides applied; None when there is none.
+
+    The one lookup of "the latest screening": the planner's gate, the planner dashboard
+    and the eligibility form's offer all read it here.
+    """
+    records = store.latest_records(SCREENING_KIND, patient_id)
+    if not records:
+        return None
+    return LatestScreening(records[-1], load_screening(store, records[-1].record_id))

@@ -28,6 +28,7 @@ from kaptools.sessions.record import (
     SedationRating,
     SessionRecordStatus,
     parse_dosing_session,
+    rems_form_applies,
 )
 from kaptools.sessions.rems import RemsFormDue, RemsFormStatus, rems_forms_due
 from kaptools.sessions.safety import (
@@ -110,6 +111,7 @@ __all__ = [
     "go_no_go",
     "hold_overrides",
     "parse_dosing_session",
+    "rems_form_applies",
     "rems_forms_due",
     "save_dosing_session",
     "sedation_flags",

@@ -36,7 +36,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kaptools.alerts import Alert
-from kaptools.errors import IncompleteInputError, InvalidInputError, RecordError
+from kaptools.errors import (
+    IncompleteInputError,
+    InvalidInputError,
+    RecordError,
+    dotted_path,
+    problems_from_validation,
+)
 from kaptools.protocol import Protocol, ProtocolInfo, default_protocol
 from kaptools.scheduling.doses import fmt_number
 from kaptools.sessions.discharge import DischargeReadiness, discharge_readiness
@@ -75,6 +81,7 @@ __all__ = [
     "SedationRating",
     "SessionRecordStatus",
     "parse_dosing_session",
+    "rems_form_applies",
 ]
 
 
@@ -94,6 +101,22 @@ class CareSetting(enum.StrEnum):
     """A certified outpatient setting: enrolment and a Patient Monitoring Form per session [2.2]."""
     INPATIENT = "inpatient"
     """Inpatient: no enrolment or monitoring form; adverse events still reported [2.2]."""
+
+
+def rems_form_applies(route: object, setting: object = CareSetting.OUTPATIENT) -> bool:
+    """Whether a session by ``route`` in ``setting`` needs REMS enrolment and a Patient
+    Monitoring Form: esketamine nasal spray in an outpatient setting [2.2].
+
+    The one statement of the rule: :attr:`DosingSession.needs_rems_form`, the session
+    form and the planner's REMS list all ask it. Values may be the enums or their
+    strings (a widget's value); anything else is not esketamine / not outpatient.
+    """
+    route_value = getattr(route, "value", route)
+    setting_value = getattr(setting, "value", setting)
+    return (
+        route_value == Route.ESKETAMINE_NASAL.value
+        and setting_value == CareSetting.OUTPATIENT.value
+    )
 
 
 class ConcomitantMedication(enum.StrEnum):
@@ -655,7 +678,7 @@ class DosingSession:
     @property
     def needs_rems_form(self) -> bool:
         """Esketamine in an outpatient setting: a Patient Monitoring Form per session [2.2]."""
-        return self.route is Route.ESKETAMINE_NASAL and self.setting is CareSetting.OUTPATIENT
+        return rems_form_applies(self.route, self.setting)
 
     @property
     def observation_minutes(self) -> int | None:
@@ -1293,19 +1316,7 @@ class DosingSessionInput(_Edge):
 
 
 _FIXES = {
-    "missing": "supply it",
     "extra_forbidden": "remove it (check the spelling against the dosing-session fields)",
-    "enum": "use one of the listed values",
-    "literal_error": "use one of the listed values",
-    "int_parsing": "enter a whole number",
-    "int_from_float": "enter a whole number",
-    "float_parsing": "enter a number",
-    "bool_parsing": "answer yes (true) or no (false), or leave it unanswered (null)",
-    "date_from_datetime_parsing": "enter a date as YYYY-MM-DD",
-    "date_parsing": "enter a date as YYYY-MM-DD",
-    "datetime_parsing": "enter a date and time as YYYY-MM-DDTHH:MM",
-    "datetime_from_date_parsing": "enter a date and time as YYYY-MM-DDTHH:MM",
-    "string_too_short": "enter a value",
 }
 
 
@@ -1323,17 +1334,11 @@ def parse_dosing_session(data: Mapping[str, Any]) -> DosingSession:
     try:
         model = DosingSessionInput.model_validate(dict(data))
     except ValidationError as exc:
-        parts = []
-        for e in exc.errors():
-            where = ".".join(str(p) for p in e["loc"]) or "(record)"
-            got = "" if e["type"] == "missing" else f"; got {e.get('input')!r}"
-            fix = _FIXES.get(e["type"], "correct the value")
-            parts.append(f"  - {where}: {e['msg']}{got}; fix: {fix}")
-        msg = "The dosing-session record is not valid:\n" + "\n".join(parts)
-        raise RecordError(msg) from None
+        problems = problems_from_validation(exc, path=dotted_path, top="(record)", fixes=_FIXES)
+        raise RecordError.of("The dosing-session record", problems) from None
     try:
         return model.to_domain()
     except InvalidInputError as exc:
         if isinstance(exc, RecordError):
             raise
-        raise RecordError(f"The dosing-session record is not valid: {exc}") from None
+        raise RecordError(f"The dosing-session record is invalid: {exc}", *exc.problems) from None

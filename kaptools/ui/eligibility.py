@@ -48,13 +48,14 @@ from kaptools.screening import (
     TrialOutcome,
     TrialVerdict,
     drug_tables,
+    latest_screening,
     load_screening,
     override_finding,
     save_screening,
     screen,
 )
 from kaptools.screening.names import DrugName, resolve_drug_name
-from kaptools.screening.persistence import SCREENING_KIND
+from kaptools.screening.record import record_problems
 from kaptools.screening.result import ROUTE_LABELS
 from kaptools.store import Patient, Store
 from kaptools.ui.common import (
@@ -1237,18 +1238,19 @@ class EligibilityApp(PatientApp):
     def _offer_saved(self) -> None:
         """Read the patient's latest saved screening, to offer it (shown by _render_offer)."""
         pid = self.picker.value
-        stored = self.store.latest_records(SCREENING_KIND, pid) if pid else []
         self.latest_saved, self._offer_error = None, ""
-        if not stored:
+        if not pid:
             return
-        latest = stored[-1]
         try:
-            result = load_screening(self.store, latest.record_id)
+            latest = latest_screening(self.store, pid)
         except KaptoolsError as exc:
             self._offer_error = f"The latest saved screening cannot be read: {exc}"
             return
+        if latest is None:
+            return
+        stored = latest.record
         self.latest_saved = SavedScreening(
-            latest.record_id, latest.author, latest.created_at, result
+            stored.record_id, stored.author, stored.created_at, latest.result
         )
 
     def _render_offer(self) -> None:
@@ -1470,15 +1472,14 @@ class EligibilityApp(PatientApp):
         self, exc: ValidationError, data: dict[str, Any], where: dict[str, Any]
     ) -> list[_Problem]:
         problems = []
-        for e in exc.errors(include_url=False):
-            loc = e["loc"]
-            msg = e["msg"].removeprefix("Value error, ")
-            msg = msg[:1].lower() + msg[1:]
+        for found in record_problems(exc):  # the one reading of pydantic's errors
+            loc = found.loc
+            msg = found.rule[:1].lower() + found.rule[1:]
             if loc == ():  # record-level check: the blood-pressure pair
                 problems.append(_Problem("Blood pressure", msg, (self.systolic, self.diastolic)))
                 continue
             key = str(loc[0])
-            got = e.get("input")
+            got = found.value
             if key == "diagnoses":
                 bad = [
                     (i, widget)

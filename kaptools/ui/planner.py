@@ -32,7 +32,6 @@ from kaptools.scheduling import (
     ClinicCalendar,
     CoursePlan,
     PlannedSession,
-    Route,
     SavedPlan,
     SessionKind,
     SessionStatus,
@@ -43,17 +42,18 @@ from kaptools.scheduling import (
     plan_to_csv,
     plan_to_ics,
     plan_to_parquet,
+    plannable,
     replan,
     save_plan,
 )
-from kaptools.screening import ScreeningResult, ScreeningStatus, load_screening
+from kaptools.screening import ScreeningResult, ScreeningStatus, latest_screening
 from kaptools.screening import Severity as FindingSeverity
-from kaptools.screening.persistence import SCREENING_KIND
 from kaptools.sessions import (
     RemsFormStatus,
     SavedDosingSession,
     SessionRecordStatus,
     dosing_sessions,
+    rems_form_applies,
     rems_forms_due,
 )
 from kaptools.store import Store, StoredRecord
@@ -228,24 +228,9 @@ def plan_table_html(
 
 
 def _closed_spans(plan: CoursePlan) -> list[tuple[dt.date, dt.date, tuple[str, ...]]]:
-    """Runs of days closed by a clinic closure or public holiday (not by the weekday).
-
-    Each run is ``(first day, last day, the reasons)``, within the plan's dates.
-    """
-    cal = plan.calendar
-    day, hi = min(s.date for s in plan.sessions), plan.end
-    runs: list[tuple[dt.date, dt.date, tuple[str, ...]]] = []
-    while day <= hi:
-        why = cal.closed_reason(day)
-        if why and not why.startswith("clinic closed on"):
-            why = why.replace("public holiday: ", "").replace("clinic closure: ", "")
-            if runs and runs[-1][1] == day - dt.timedelta(days=1):
-                first, _, reasons = runs[-1]
-                runs[-1] = (first, day, reasons if why in reasons else (*reasons, why))
-            else:
-                runs.append((day, day, (why,)))
-        day += dt.timedelta(days=1)
-    return runs
+    """Runs of days closed by a clinic closure or public holiday, within the plan's dates."""
+    first = min(s.date for s in plan.sessions)
+    return [(c.first, c.last, c.reasons) for c in plan.calendar.closed_spans(first, plan.end)]
 
 
 def plan_timeline_spec(
@@ -742,10 +727,9 @@ class PlannerApp(PatientApp):
             self._render()
             return
         try:
-            records = self.store.latest_records(SCREENING_KIND, pid)
-            if records:
-                self.screening_record = records[-1]
-                self.screening = load_screening(self.store, records[-1].record_id)
+            latest = latest_screening(self.store, pid)
+            if latest is not None:
+                self.screening_record, self.screening = latest.record, latest.result
             self.saved = load_latest_plan(self.store, pid)
             self.sessions = dosing_sessions(self.store, pid)
             # every stored alert of the patient (screening, assessments, sessions), open
@@ -769,22 +753,8 @@ class PlannerApp(PatientApp):
 
     def _gate_message(self, patient_id: str) -> str | None:
         """The planner's own message when the latest screening does not allow a course."""
-        status = self.screening.status if self.screening else None
-        if status in (ScreeningStatus.ELIGIBLE, ScreeningStatus.ELIGIBLE_WITH_CAUTIONS):
-            return None
-        try:
-            plan_for_patient(
-                self.store,
-                patient_id,
-                self.route.value,
-                self.today,
-                calendar=ClinicCalendar(),
-                screening_status=status,
-                protocol=self.protocol,
-            )
-        except NotPlannableError as exc:
-            return str(exc)
-        return None
+        gate = plannable(self.store, patient_id, self.today, protocol=self.protocol)
+        return None if gate else gate.reason
 
     def _offer_routes(self) -> None:
         """Offer only the routes whose screening criteria are met (the screening decides:
@@ -1113,10 +1083,10 @@ class PlannerApp(PatientApp):
 
     def _rems_html(self, plan: CoursePlan) -> str:
         forms = rems_forms_due(self.sessions, self.today, self.protocol)
-        esketamine = plan.route is Route.ESKETAMINE_NASAL or any(
-            s.session.route is Route.ESKETAMINE_NASAL for s in self.sessions
+        applies = rems_form_applies(plan.route) or any(
+            s.session.needs_rems_form for s in self.sessions
         )
-        if not esketamine:
+        if not applies:
             return (
                 "<p class='kap-muted'>REMS Patient Monitoring Forms are filed for outpatient "
                 "esketamine sessions; this patient has none.</p>"
@@ -1219,8 +1189,7 @@ class PlannerApp(PatientApp):
         self.plan_error.clear()
         before = self.plan
         after = replan(before, as_of=self._as_of(before), protocol=self.protocol, **kwargs)
-        old = {key: s.date for key, s in _keyed(before)}
-        self.changed = frozenset(s.index for key, s in _keyed(after) if old.get(key) != s.date)
+        self.changed = before.diff(after)
         self.plan = after
         self._render()
         self.replan_error.ok(
@@ -1351,21 +1320,6 @@ class PlannerApp(PatientApp):
     def show(self) -> None:
         display(HTML(""))
         display(self.container)
-
-
-def _keyed(plan: CoursePlan) -> list[tuple[tuple[object, ...], PlannedSession]]:
-    """Each session with a key that names the same session across re-plans.
-
-    Kind, dose or preparation number, measure point, and the occurrence among
-    sessions with those (the third weekly measure is the third, whatever its date).
-    """
-    seen: dict[tuple[object, ...], int] = {}
-    out: list[tuple[tuple[object, ...], PlannedSession]] = []
-    for s in plan.sessions:
-        base = (s.kind, s.dose_number, s.preparation_number, s.measure_point)
-        seen[base] = seen.get(base, 0) + 1
-        out.append(((*base, seen[base]), s))
-    return out
 
 
 def _set_options(dropdown: w.Dropdown, options: list[tuple[str, Any]], *, keep: bool) -> None:

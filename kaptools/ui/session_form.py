@@ -37,6 +37,7 @@ from kaptools.sessions import (
     VitalsTimepoint,
     dosing_session_history,
     parse_dosing_session,
+    rems_form_applies,
     save_dosing_session,
     sedation_flags,
     vitals_flags,
@@ -904,9 +905,8 @@ class SessionForm:
         if change is not None and change.get("owner") is self.route and not self._opening:
             kept = [VitalSigns(**_parsed(r.as_dict())) for r in self.rows if _parses(r)]
             self._build_vitals_rows(kept)
-        esketamine = self.route.value == Route.ESKETAMINE_NASAL.value
-        outpatient = self.setting.value == CareSetting.OUTPATIENT.value
-        self.rems_box.layout.display = None if esketamine and outpatient else "none"
+        applies = rems_form_applies(self.route.value, self.setting.value)
+        self.rems_box.layout.display = None if applies else "none"
         iv = self.route.value == Route.IV_KETAMINE.value
         self.dose_end.layout.display = None if iv else "none"
         self._on_checks()
