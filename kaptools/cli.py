@@ -5,12 +5,8 @@ function that adds its arguments to its sub-parser, and a function that runs it 
 returns the exit code. To add a command, write those two functions beside the
 others (or in their own module) and append a ``Command`` to ``COMMANDS``.
 
-Exit codes:
-    0   done.
-    1   done, but the output reports problems (e.g. malformed rows not screened).
-    2   bad usage or unusable input (a missing file, a bad protocol, wrong columns):
-        a message says what and how to fix it; never a traceback.
-    70  an internal error (please report it with the command you ran).
+Exit codes and the one error printer are :mod:`kaptools.commands` (0 done, 1 done with
+problems reported, 2 bad usage or input, 70 internal error); they are re-exported here.
 """
 
 from __future__ import annotations
