@@ -668,26 +668,33 @@ def import_bundle(
             problems,
         )
     written = []
-    for pid, inst, answers, day in planned:
-        try:
-            a = record_assessment(
-                store, pid, inst, answers, administered_on=day, author=author, protocol=protocol
-            )
-        except NotFoundError as exc:  # pragma: no cover - checked above
-            raise FhirImportError(str(exc), [str(exc)]) from None
-        written.append(a.record_id)
     sessions = []
-    for record_id, version, session, count in session_updates:
-        save_dosing_session(
-            store,
-            session,
-            author,
-            record_id=record_id,
-            reason=f"{count} vital-sign reading(s) imported from a FHIR bundle by {author}",
-            based_on_version=version,
-            protocol=protocol,
-        )
-        sessions.append(record_id)
+    with store.transaction():  # every record of the bundle, or none
+        for pid, inst, answers, day in planned:
+            try:
+                a = record_assessment(
+                    store,
+                    pid,
+                    inst,
+                    answers,
+                    administered_on=day,
+                    author=author,
+                    protocol=protocol,
+                )
+            except NotFoundError as exc:  # pragma: no cover - checked above
+                raise FhirImportError(str(exc), [str(exc)]) from None
+            written.append(a.record_id)
+        for record_id, version, session, count in session_updates:
+            save_dosing_session(
+                store,
+                session,
+                author,
+                record_id=record_id,
+                reason=f"{count} vital-sign reading(s) imported from a FHIR bundle by {author}",
+                based_on_version=version,
+                protocol=protocol,
+            )
+            sessions.append(record_id)
     return ImportReport(tuple(written), matched, tuple(sessions), added, already)
 
 

@@ -17,6 +17,7 @@ import html
 import json
 import os
 import re
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -209,6 +210,19 @@ class Patient:
         return f"{self.display_name} ({self.patient_id})"
 
 
+class _Joined:
+    """The open transaction's session, used in a ``with`` block that must not close it."""
+
+    def __init__(self, session: Session):
+        self._session = session
+
+    def __enter__(self) -> Session:
+        return self._session
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class StoredRecord:
     """One version of a clinical record."""
@@ -318,8 +332,10 @@ class Store:
         if self.url.get_backend_name() == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             sa.event.listen(self.engine, "begin", _sqlite_begin)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        sa.event.listen(self._sessions, "before_flush", _chain_audit_rows)
+        self._maker = sessionmaker(self.engine, expire_on_commit=False)
+        sa.event.listen(self._maker, "before_flush", _chain_audit_rows)
+        # the session of an open Store.transaction() (per thread): reads and writes join it
+        self._outer = threading.local()
         if create:
             from kaptools.migrations import ensure_schema
 
@@ -382,15 +398,55 @@ class Store:
 
     # ---- transactions -------------------------------------------------------
     @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Several writes as one: all of them are saved, or none.
+
+        Every read and write of this store inside the ``with`` block (in this thread)
+        joins one transaction, so a failure part-way (a refused record, a database
+        error) leaves the database as it was. Nested blocks join the outer one::
+
+            with store.transaction():
+                record_assessment(store, ...)
+                save_dosing_session(store, ...)
+        """
+        if getattr(self._outer, "session", None) is not None:
+            yield
+            return
+        with self._tx() as s:
+            self._outer.session, self._outer.failed = s, False
+            try:
+                yield
+            finally:
+                self._outer.session = None
+            if self._outer.failed:  # a write failed and its error was caught in the block
+                raise StoreError(
+                    "A write inside the transaction failed, so none of its writes were "
+                    "saved; let the error end the transaction, then try again."
+                )
+
+    def _sessions(self) -> Session | _Joined:
+        """A session to read with: the open :meth:`transaction`'s, else a new one."""
+        outer = getattr(self._outer, "session", None)
+        return self._maker() if outer is None else _Joined(outer)
+
+    @contextmanager
     def _tx(self) -> Iterator[Session]:
         """A write transaction: all or nothing, one writer at a time.
 
         On SQLite it starts with ``BEGIN IMMEDIATE`` (the write lock is taken first, so
         two writers queue on the busy timeout instead of failing); on PostgreSQL writes
         are serialised by a transaction-level advisory lock (the audit chain needs the
-        previous row).
+        previous row). Inside :meth:`transaction` it joins that transaction.
         """
-        session = self._sessions()
+        outer = getattr(self._outer, "session", None)
+        if outer is not None:
+            try:
+                yield outer
+            except BaseException:
+                self._outer.failed = True
+                raise
+            return
+        session = self._maker()
         try:
             with session.begin():
                 session.connection(execution_options={_WRITE_OPTION: True})

@@ -418,3 +418,28 @@ def test_vitals_of_sessions_another_store_holds_stop_the_whole_import(demo) -> N
         import_bundle(target, bundle.model_dump_json(), author="importer")
     assert "nothing was written" in str(err.value)
     assert not assessments(target, pid) and not dosing_sessions(target, pid)
+
+
+def test_a_failure_part_way_through_the_writes_leaves_nothing_behind(demo, monkeypatch) -> None:
+    """The bundle is checked first; if the database still fails on a later record (here the
+    third assessment), the assessments already written are rolled back with it."""
+    import kaptools.fhir as fhir
+    from kaptools.errors import StoreError
+
+    target = empty_copy_of_patients(demo)
+    bundle = cohort_bundle(demo, sections=["patient", "assessments"]).model_dump_json()
+    audit_before = len(target.audit_entries())
+    real, calls = fhir.record_assessment, []
+
+    def failing_on_the_third(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 3:
+            raise StoreError("The database refused the write; nothing was saved (test).")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fhir, "record_assessment", failing_on_the_third)
+    with pytest.raises(StoreError):
+        import_bundle(target, bundle, author="importer")
+    assert len(calls) == 3
+    assert all(assessments(target, p.patient_id) == [] for p in target.list_patients())
+    assert len(target.audit_entries()) == audit_before
