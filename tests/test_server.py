@@ -1,7 +1,8 @@
 """Serving safety of `make run` (kaptools.server), probed over HTTP on loopback only.
 
-One server with a small kernel cap and short cull times; every request goes to
-127.0.0.1. Kernels are counted as the server's ipykernel processes.
+One server with a small kernel cap and the default cull times (what `make run` uses);
+every request goes to 127.0.0.1. Kernels are counted as the server's ipykernel
+processes.
 """
 
 from __future__ import annotations
@@ -17,8 +18,16 @@ from pathlib import Path
 
 import pytest
 
-from kaptools.server import CONTENT_SECURITY_POLICY
-from kaptools.testing import ServerURL, is_loopback_url, kernel_pids, voila_server
+from kaptools.server import (
+    CONTENT_SECURITY_POLICY,
+    CULL_IDLE_S,
+    CULL_INTERVAL_S,
+    CULL_UNCONNECTED_S,
+)
+from kaptools.testing import ServerURL, is_loopback_url, kernel_ids, kernel_pids, voila_server
+
+#: An unconnected page (a plain GET, no browser) frees its kernel within this (seconds).
+UNCONNECTED_KERNEL_MAX_S = 60
 
 DASHBOARDS = Path(__file__).resolve().parents[1] / "dashboards"
 POOL = len(list(DASHBOARDS.glob("*.ipynb")))  # one preheated kernel per dashboard
@@ -49,12 +58,7 @@ def wait_for(condition, timeout: float, what: str) -> None:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerURL]:
     log = tmp_path_factory.mktemp("voila") / "voila.log"
-    args = (
-        f"--KaptoolsVoila.max_kernels={CAP}",
-        "--MappingKernelManager.cull_idle_timeout=4",
-        "--MappingKernelManager.cull_interval=2",
-        "--KaptoolsVoila.cull_unconnected_after=8",
-    )
+    args = (f"--KaptoolsVoila.max_kernels={CAP}",)
     with voila_server(DASHBOARDS, extra_args=args, log_path=log) as base:
         wait_for(lambda: len(kernel_pids(base)) >= POOL, 120, "the preheated pool")
         yield base
@@ -155,7 +159,7 @@ def test_kernel_cap_gives_a_busy_page_and_idle_kernels_are_culled(server: Server
     assert "busy" in page and "Try again" in page and "988" in page
     assert "kernelId" not in page
     # nobody connects to the two page kernels: they are culled, back to the pool size
-    wait_for(lambda: len(kernel_pids(server)) == POOL, 60, "culling of the abandoned kernels")
+    wait_for(lambda: len(kernel_pids(server)) == POOL, 120, "culling of the abandoned kernels")
     status, _, page = request(server, TRENDS)
     assert status == 200
     kill_page_kernel(server, page)  # leave no page kernel behind for the next test
@@ -171,3 +175,24 @@ def test_a_dead_preheated_kernel_is_never_handed_out(server: ServerURL) -> None:
     assert "application/vnd.jupyter.widget-view+json" in page
     assert "There was an error" not in page
     kill_page_kernel(server, page)
+
+
+def test_an_unconnected_get_frees_its_kernel_within_a_minute(server: ServerURL) -> None:
+    """A plain GET (no browser ever connects) keeps its kernel at most 60 s after the
+    page was served, with the default settings: the grace a loading page gets, plus one
+    cull interval (a busy kernel, still rendering, is never culled)."""
+    assert max(CULL_UNCONNECTED_S, CULL_IDLE_S) + CULL_INTERVAL_S <= UNCONNECTED_KERNEL_MAX_S
+    # a page taken and closed first, so the pool's kernel the GET gets is a new one
+    # (a kernel's own age must not decide: it is handed out just after it started)
+    wait_for(lambda: len(kernel_pids(server)) == POOL, 120, "the pool alone")
+    kill_page_kernel(server, request(server, TRENDS)[2])
+    wait_for(lambda: len(kernel_pids(server)) == POOL, 120, "the pool refilled")
+    status, _, page = request(server, TRENDS)
+    assert status == 200
+    kid = kernel_id(page)
+    assert kid in kernel_ids(server)
+    wait_for(
+        lambda: kid not in kernel_ids(server),
+        UNCONNECTED_KERNEL_MAX_S,
+        "the unconnected page's kernel to be culled",
+    )

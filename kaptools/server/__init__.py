@@ -20,7 +20,9 @@ of DIRECTORY like ``voila DIRECTORY`` does, with these settings and fixes built 
   closes, which Voilà refuses ("'_xsrf' argument missing", voila #1458); here the beacon
   is accepted when it comes from the server's own origin. Disconnected idle kernels are
   culled after :data:`CULL_IDLE_S` seconds as the backstop (a page that is open keeps its
-  kernel: ``cull_connected=False``).
+  kernel: ``cull_connected=False``); a page that never connects (a plain GET) loses its
+  kernel within :data:`CULL_UNCONNECTED_S` + :data:`CULL_INTERVAL_S` seconds (<= 60 s)
+  of being served.
 - **A cap on page kernels** (:attr:`KaptoolsVoila.max_kernels`): past it a request gets a
   "busy, try again" page (503 with Retry-After) instead of a kernel, never a blank page.
 - **A preheated kernel that died is never handed out**: before a page takes a kernel from
@@ -63,8 +65,11 @@ SHARE_DIR = Path(__file__).resolve().parent / "share"
 #: fast path; this catches tabs that vanish without it, and plain GETs of a page).
 CULL_IDLE_S = 40
 CULL_INTERVAL_S = 10
-#: A page kernel whose browser has not connected yet is kept this long (seconds).
-CULL_UNCONNECTED_S = 180
+#: A page kernel whose browser has not connected (yet) is kept this long (seconds) after
+#: it was handed to its page, and at least ``cull_idle_timeout`` after its last activity
+#: (the end of its page's rendering): so an unconnected GET frees its kernel within
+#: this plus one cull interval of the page being served (45 + 10 = 55 s <= 60 s).
+CULL_UNCONNECTED_S = 45
 
 #: Everything from this server only. 'unsafe-inline' is needed by Voilà's own page
 #: (inline bootstrap scripts, widget styles); 'unsafe-eval' and blob: by the widget
@@ -279,18 +284,24 @@ def _harden_kernel_manager(cls: type) -> type:
 
         async def cull_kernel_if_idle(self, kernel_id: str) -> None:
             """Cull idle disconnected kernels, but give a page that has not connected yet
-            (its browser still loading, slow on a busy machine) the longer grace
-            ``KaptoolsVoila.cull_unconnected_after``: culling it would blank the page."""
+            (its browser still loading) ``KaptoolsVoila.cull_unconnected_after`` seconds
+            from the moment its kernel was handed to it (a preheated kernel's last
+            activity is its pre-render, long before the page: the idle time alone would
+            cull it while the browser loads). A busy kernel (still rendering its page) is
+            never culled; after that the idle timeout counts from its last activity."""
             if kernel_id not in self.__dict__.get("kaptools_connected", set()):
-                started = self.__dict__.get("kaptools_started", {}).get(kernel_id)
+                since = self.__dict__.get("kaptools_handed_out", {}).get(
+                    kernel_id, self.__dict__.get("kaptools_started", {}).get(kernel_id)
+                )
                 grace = getattr(self.parent, "cull_unconnected_after", CULL_UNCONNECTED_S)
-                if started is not None and time.monotonic() - started < grace:
+                if since is not None and time.monotonic() - since < grace:
                     return
             await super().cull_kernel_if_idle(kernel_id)
 
         async def get_rendered_notebook(self, *args: Any, **kwargs: Any) -> Any:
             result = await super().get_rendered_notebook(*args, **kwargs)
             self.__dict__.setdefault("kaptools_page_kernels", set()).add(result[2])
+            self.__dict__.setdefault("kaptools_handed_out", {})[result[2]] = time.monotonic()
             return result
 
         async def discard_dead_pool_kernels(self, notebook_name: str | None = None) -> int:
