@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from kaptools.config import current_user
 from kaptools.errors import InvalidInputError
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.scores import Instrument, ScoreResult, check_administration, item_columns, score
@@ -93,7 +92,7 @@ def record_assessment(
     answers: Sequence[int | None] | Mapping[int, int | None],
     *,
     administered_on: dt.date | str,
-    author: str,
+    author: str | None = None,
     protocol: Protocol | None = None,
     correct_record_id: str | None = None,
     reason: str | None = None,
@@ -126,7 +125,7 @@ def record_assessment(
                     alert,
                     source_kind=INCOMPLETE_ASSESSMENT_ALERT_KIND,
                     source_ref=key,
-                    who=author or current_user(),
+                    who=author,
                     effective_at=when,
                 )
         raise checked.incomplete_error(

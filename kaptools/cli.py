@@ -270,11 +270,10 @@ def _run_audit(args: argparse.Namespace) -> int:
             check = store.verify_audit()
             print(check.summary)
             return EXIT_OK if check.ok else EXIT_PROBLEMS
-        from kaptools.config import current_user
 
         store.get_patient(args.patient)  # NotFoundError names a wrong id
         rows = store.audit_entries(args.patient)
-        store.log("audit_trail", who=current_user(), patient_id=args.patient, detail="CLI")
+        store.log("audit_trail", patient_id=args.patient, detail="CLI")
         _print_open_alerts(store, args.patient)
     print("when (UTC)\twho\taction\tkind\trecord\tversion\tdetail")
     for e in rows:
@@ -343,19 +342,22 @@ def _alerts_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_alerts(args: argparse.Namespace) -> int:
-    from kaptools.config import current_user
     from kaptools.patient_alerts import acknowledge_alert, sync_patient_alerts
     from kaptools.protocol import protocol_from_env
     from kaptools.store import Store
 
     with Store(args.database) as store:
         if args.alerts_command == "ack":
-            done = acknowledge_alert(store, args.alert_id, note=args.note, who=current_user())
+            done = acknowledge_alert(store, args.alert_id, note=args.note)
             print(f"{done.patient_id}: {done.summary}")
             return EXIT_OK
         patient = store.get_patient(args.patient_id)
-        found = sync_patient_alerts(
-            store, patient.patient_id, who=current_user(), protocol=protocol_from_env()
+        found = sync_patient_alerts(store, patient.patient_id, protocol=protocol_from_env())
+        store.log(
+            "view",
+            patient_id=patient.patient_id,
+            kind="alerts",
+            detail="kaptools alerts list" + (" --all" if args.all else ""),
         )
         print(patient.label)
         lines = found.text_lines()
@@ -434,7 +436,11 @@ def _import_arguments(parser: argparse.ArgumentParser) -> None:
         "--fhir", action="store_true", required=True, help="the input is a FHIR Bundle"
     )
     parser.add_argument("--database", help="SQLAlchemy URL (default: KAPTOOLS_DATABASE_URL)")
-    parser.add_argument("--author", required=True, help="who imports (recorded on each record)")
+    parser.add_argument(
+        "--author",
+        help="who imports: the signed-in person (KAPTOOLS_USER), who is recorded on each "
+        "record whether given or not; another name is refused",
+    )
 
 
 def _run_import(args: argparse.Namespace) -> int:

@@ -55,6 +55,7 @@ from kaptools.demo_database import (
     require_demo_database,
 )
 from kaptools.errors import IncompleteAnswersError, InvalidInputError, PlanningError
+from kaptools.identity import Identity, Role
 from kaptools.progress import progress_bar
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.scheduling import (
@@ -523,7 +524,13 @@ def _store_patient(
     if p.patient_id == SESSION_SHOWCASE_PATIENT and len(sessions) >= 4:
         sessions = _session_showcase(sessions, protocol)
     for session in sessions:
-        save_dosing_session(store, session, DEMO_AUTHOR, protocol=protocol)
+        if session.hold_override is not None:
+            # the overriding (synthetic) clinician saves the session they overrode
+            who = Identity(session.hold_override.clinician, store.identity.role,
+                           store.identity.clinic)
+            save_dosing_session(store.as_identity(who), session, protocol=protocol)
+        else:
+            save_dosing_session(store, session, DEMO_AUTHOR, protocol=protocol)
     _demo_alerts(store, p, protocol)
     if not_eligible:
         on = max(a.administered_on for a in p.assessments) + _RESCREENING_AFTER_FOLLOW_UP
@@ -544,7 +551,8 @@ def _demo_alerts(store: Store, p: SyntheticPatient, protocol: Protocol) -> None:
     latest = max(a.administered_on for a in p.assessments)
     for a in store.patient_alerts(p.patient_id, open_only=True):
         if a.effective_at.date() < latest:
-            store.acknowledge_alert(a.alert_id, who=DEMO_CLINICIAN, note=_DEMO_ACK_NOTE)
+            acknowledger = Identity(DEMO_CLINICIAN, store.identity.role, store.identity.clinic)
+            store.as_identity(acknowledger).acknowledge_alert(a.alert_id, note=_DEMO_ACK_NOTE)
     positive = [a for a in p.assessments if a.instrument == "phq9" and a.administered_on == latest]
     if p.item9_positive and _number(p.patient_id) > 3 and positive:
         answers: list[int | None] = list(positive[0].answers)
@@ -577,7 +585,12 @@ def build_demo_database(
     Refuses (:func:`check_demo_store`) the clinic's default store and any database
     that holds a non-synthetic patient, before writing anything. ``progress``: a bar
     per patient (None: when a terminal or notebook watches; see kaptools.progress).
+
+    The data are written by the named system identity :data:`DEMO_AUTHOR` (in the trainer
+    role: synthetic patients only) into the clinic of the store's identity; the demo's
+    past alerts are acknowledged by :data:`DEMO_CLINICIAN`.
     """
+    store = store.as_identity(Identity(DEMO_AUTHOR, Role.TRAINER, store.identity.clinic))
     require_demo_database(store)
     protocol = protocol or default_protocol()
     patients = generate_patients(n, seed=seed, anchor=DEMO_ANCHOR_DATE)

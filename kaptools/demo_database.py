@@ -66,12 +66,13 @@ def refuse_non_demo_database(store: Store) -> None:
 
 
 def require_demo_database(
-    store: Store, *, who: str = DEMO_AUTHOR, what: str = "kaptools demo"
+    store: Store, *, who: str | None = None, what: str = "kaptools demo"
 ) -> None:
     """:func:`refuse_non_demo_database`, then mark a new (empty) database as a demo one.
 
     A database already marked is accepted as it is. Raises InvalidInputError before
-    anything is written.
+    anything is written. The mark's audit row names the store's signed-in identity
+    (``who``, if given, must be it: the seeders act as their named system identity).
     """
     refuse_non_demo_database(store)
     store.mark_demo_database(who=who, detail=what)

@@ -406,6 +406,13 @@ def _patient_resources(
             out.append(_care_plan(patient_id, plan))
     if "alerts" in sections:
         out.extend(_flags(patient_id, store))
+    # the read is audit-logged (who, when, which patient, what) before anything leaves
+    store.log(
+        "export",
+        patient_id=p.patient_id,
+        kind="fhir",
+        detail=f"FHIR {FHIR_VERSION} bundle: {', '.join(sections)} ({len(out)} resources)",
+    )
     return out
 
 
@@ -448,7 +455,8 @@ def patient_bundle(
     sections: Iterable[str] = SECTIONS,
 ) -> Bundle:
     """A ``collection`` Bundle of one patient's resources (see the module docstring);
-    ``sections`` chooses which (:data:`SECTIONS`)."""
+    ``sections`` chooses which (:data:`SECTIONS`). The export is audit-logged (who,
+    when, the patient, the sections)."""
     chosen = _check_sections(sections)
     return _bundle(
         _patient_resources(store, patient_id, protocol or default_protocol(), chosen),
@@ -465,7 +473,8 @@ def cohort_bundle(
     sections: Iterable[str] = SECTIONS,
     progress: bool | None = None,
 ) -> Bundle:
-    """One ``collection`` Bundle for many patients (every patient when ``patient_ids`` is None)."""
+    """One ``collection`` Bundle for many patients (every patient the signed-in person
+    may see when ``patient_ids`` is None); each patient's export is audit-logged."""
     chosen = _check_sections(sections)
     protocol = protocol or default_protocol()
     ids = (
@@ -532,7 +541,7 @@ def import_bundle(
     store: Store,
     bundle: Mapping[str, Any] | str | bytes,
     *,
-    author: str,
+    author: str | None = None,
     protocol: Protocol | None = None,
 ) -> ImportReport:
     """Import QuestionnaireResponses and vital signs (and check total Observations) from a
@@ -543,8 +552,7 @@ def import_bundle(
     and writes nothing when any entry is not recognised or not valid.
     """
     protocol = protocol or default_protocol()
-    if not isinstance(author, str) or not author.strip():
-        raise InvalidInputError("author: name who imports the bundle (a non-empty text).")
+    author = store.author_for(author)  # the signed-in person; another name is refused
     try:
         data = json.loads(bundle) if isinstance(bundle, str | bytes) else dict(bundle)
         parsed = Bundle.model_validate(data)

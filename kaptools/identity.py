@@ -4,14 +4,16 @@
 |---|---|---|
 | ``KAPTOOLS_USER`` | the person's name (author of writes and audit rows) | the login name |
 | ``KAPTOOLS_ROLE`` | ``clinician``, ``researcher``, ``trainer`` or ``admin`` | ``clinician`` |
+| ``KAPTOOLS_CLINIC`` | the clinic the person works for (a short code) | ``default`` |
 
-`make run` is single-user: the person at the machine, a clinician. A shared install sets
-both from the signed-in session (see the README). What each role may do is enforced by
+`make run` is single-user: the person at the machine, a clinician of the ``default``
+clinic. A shared install sets all three from the signed-in session (see the README; the
+hub sets the clinic from the person's hub group). What each role may do is enforced by
 :class:`kaptools.store.Store` (the domain layer), not by hiding widgets:
 
 | role | may |
 |---|---|
-| clinician | read and write patients' records |
+| clinician | read and write the records of their own clinic's patients |
 | researcher | list patients de-identified (no names, no birth dates); no record |
 |   | reads (no free text), no writes |
 | trainer | read and write synthetic (demo) patients only |
@@ -22,14 +24,28 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 from dataclasses import dataclass
 
 from kaptools.config import current_user
 from kaptools.errors import ConfigurationError
 
-__all__ = ["ROLE_ENV_VAR", "Identity", "Role", "current_identity"]
+__all__ = [
+    "CLINIC_ENV_VAR",
+    "DEFAULT_CLINIC",
+    "ROLE_ENV_VAR",
+    "Identity",
+    "Role",
+    "check_clinic",
+    "current_identity",
+]
 
 ROLE_ENV_VAR = "KAPTOOLS_ROLE"
+CLINIC_ENV_VAR = "KAPTOOLS_CLINIC"
+#: The clinic of `make run`'s single user, and of every patient stored before clinics
+#: existed (migration 0004 puts them there).
+DEFAULT_CLINIC = "default"
+_CLINIC_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
 
 
 class Role(enum.StrEnum):
@@ -41,16 +57,30 @@ class Role(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Identity:
-    """A signed-in person: their name (the author of what they write) and their role."""
+    """A signed-in person: their name (the author of what they write), their role and
+    the clinic they work for (clinicians see that clinic's patients only)."""
 
     user: str
     role: Role
+    clinic: str = DEFAULT_CLINIC
 
     def __post_init__(self) -> None:
         if not isinstance(self.user, str) or not self.user.strip():
             raise ConfigurationError("Identity.user must be a non-empty name.")
         if not isinstance(self.role, Role):
             object.__setattr__(self, "role", _role(self.role, "role"))
+        object.__setattr__(self, "clinic", check_clinic(self.clinic, "Identity.clinic"))
+
+
+def check_clinic(value: object, where: str) -> str:
+    """A clinic code: 1-40 lower-case letters, digits, '.', '_' or '-' (e.g. 'north')."""
+    text = value.strip().lower() if isinstance(value, str) else value
+    if not isinstance(text, str) or not _CLINIC_RE.match(text):
+        raise ConfigurationError(
+            f"{where} {value!r} is not a clinic code: use 1-40 lower-case letters, digits, "
+            "'.', '_' or '-', starting with a letter or digit (e.g. 'north')."
+        )
+    return text
 
 
 def _role(value: object, where: str) -> Role:
@@ -64,7 +94,10 @@ def _role(value: object, where: str) -> Role:
 
 
 def current_identity() -> Identity:
-    """The acting person: ``KAPTOOLS_USER`` (else the login name) in ``KAPTOOLS_ROLE``."""
+    """The acting person: ``KAPTOOLS_USER`` (else the login name) in ``KAPTOOLS_ROLE``
+    at ``KAPTOOLS_CLINIC`` (else the default clinic)."""
     raw = os.environ.get(ROLE_ENV_VAR, "").strip()
     role = _role(raw, ROLE_ENV_VAR) if raw else Role.CLINICIAN
-    return Identity(current_user(), role)
+    raw_clinic = os.environ.get(CLINIC_ENV_VAR, "").strip()
+    clinic = check_clinic(raw_clinic, CLINIC_ENV_VAR) if raw_clinic else DEFAULT_CLINIC
+    return Identity(current_user(), role, clinic)

@@ -25,7 +25,6 @@ from kaptools.alerts import (
     alerts_text,
     highest_level,
 )
-from kaptools.config import current_user
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.store import Store
 
@@ -93,7 +92,7 @@ def raise_alerts(
     *,
     source_kind: str,
     source_ref: str,
-    who: str,
+    who: str | None = None,
     effective_at: dt.date | dt.datetime | None = None,
 ) -> list[StoredAlert]:
     """Store each alert for the patient (idempotent per source and rule)."""
@@ -144,7 +143,6 @@ def sync_patient_alerts(
     from kaptools.sessions import dosing_sessions
     from kaptools.sessions.storage import DOSING_SESSION_KIND
 
-    who = who or current_user()
     protocol = protocol or default_protocol()
     store.get_patient(patient_id)
     for a in assessments(store, patient_id, protocol=protocol):
@@ -183,11 +181,12 @@ def sync_patient_alerts(
 def acknowledge_alert(
     store: Store, alert_id: str, *, note: str, who: str | None = None
 ) -> StoredAlert:
-    """Acknowledge an open alert with a written note (who defaults to the configured user).
+    """Acknowledge an open alert with a written note, as the signed-in person (``who``,
+    if given, must name them).
 
     Raises:
         IncompleteInputError: no note; nothing is saved.
         InvalidInputError: already acknowledged.
         NotFoundError: no such alert.
     """
-    return store.acknowledge_alert(alert_id, who=who or current_user(), note=note)
+    return store.acknowledge_alert(alert_id, who=who, note=note)

@@ -36,6 +36,7 @@ from typing import Any
 from kaptools.assessments import record_assessment
 from kaptools.demo_database import require_demo_database
 from kaptools.errors import InvalidInputError
+from kaptools.identity import Identity, Role
 from kaptools.progress import progress_bar
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.scheduling import ClinicCalendar, Route, Weekday, plan_for_patient, save_plan
@@ -234,10 +235,12 @@ def _acknowledged_alert(store: Store, s: Scenario, protocol: Protocol, rng: rand
         protocol=protocol,
         today=COURSE_START,
     )
+    clinician = store.as_identity(
+        Identity(SCENARIO_CLINICIAN, store.identity.role, store.identity.clinic)
+    )
     for alert in store.patient_alerts(s.patient_id, open_only=True):
-        store.acknowledge_alert(
+        clinician.acknowledge_alert(
             alert.alert_id,
-            who=SCENARIO_CLINICIAN,
             note="Synthetic scenario: C-SSRS completed at the visit, passive thoughts only, no "
             "intent or plan; safety plan reviewed and the 988 line given.",
         )
@@ -344,7 +347,11 @@ def _hold_override(store: Store, s: Scenario, protocol: Protocol, rng: random.Ra
             started - dt.timedelta(minutes=5),
         ),
     )
-    save_dosing_session(store, session.complete(protocol), SCENARIO_AUTHOR, protocol=protocol)
+    # the overriding (synthetic) clinician saves the session they overrode
+    clinician = store.as_identity(
+        Identity(SCENARIO_CLINICIAN, store.identity.role, store.identity.clinic)
+    )
+    save_dosing_session(clinician, session.complete(protocol), protocol=protocol)
 
 
 def _held_not_given(store: Store, s: Scenario, protocol: Protocol, rng: random.Random) -> None:
@@ -872,7 +879,9 @@ def build_scenario_database(
     (or a new, empty one, which it marks), and one that already holds a scenario
     patient, before writing anything. ``seed`` draws the incidental values only.
     """
-    require_demo_database(store, who=SCENARIO_AUTHOR, what="kaptools demo --scenarios")
+    # written by a named system identity (trainer role: synthetic patients only)
+    store = store.as_identity(Identity(SCENARIO_AUTHOR, Role.TRAINER, store.identity.clinic))
+    require_demo_database(store, what="kaptools demo --scenarios")
     protocol = protocol or default_protocol()
     have = {p.patient_id for p in store.list_patients()} & {s.patient_id for s in SCENARIOS}
     if have:

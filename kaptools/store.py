@@ -41,19 +41,21 @@ from kaptools.errors import (
     StaleVersionError,
     StoreError,
 )
-from kaptools.identity import Identity, Role, current_identity
+from kaptools.identity import DEFAULT_CLINIC, Identity, Role, current_identity
 from kaptools.limits import entry_range
 from kaptools.vocabulary import PATIENT_ID_RE
 
 __all__ = [
     "AUDIT_GENESIS_HASH",
     "DEMO_DATABASE_ACTION",
+    "FREE_TEXT_KEYS",
     "AuditEntry",
     "AuditVerification",
     "Patient",
     "Store",
     "StoredRecord",
     "audit_row_hash",
+    "deidentified_payload",
 ]
 
 #: Longest acknowledgement note kept (characters).
@@ -82,6 +84,9 @@ class _PatientRow(_Base):
     synthetic: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
     created_by: Mapped[str] = mapped_column(sa.String(120))
+    clinic: Mapped[str] = mapped_column(
+        sa.String(40), index=True, server_default=sa.text(f"'{DEFAULT_CLINIC}'")
+    )
 
 
 class _RecordRow(_Base):
@@ -198,6 +203,7 @@ class Patient:
     sex: str
     weight_kg: float | None
     synthetic: bool = True
+    clinic: str = DEFAULT_CLINIC
 
     def age_on(self, on: dt.date) -> int | None:
         if self.birth_date is None:
@@ -359,29 +365,77 @@ class Store:
         return who
 
     def _require_patient(self, s: Session, action: str, patient_id: object) -> None:
-        """Clinicians any patient; trainers synthetic (demo) patients only."""
+        """Clinicians their own clinic's patients; trainers synthetic (demo) patients only."""
         who = self._require(action, (Role.CLINICIAN, Role.TRAINER))
-        if who.role is Role.TRAINER and isinstance(patient_id, str):
-            row = s.get(_PatientRow, patient_id)
-            if row is not None and not row.synthetic:
-                raise AccessDeniedError(
-                    f"{who.user} (trainer) may not {action} for patient {patient_id!r}: "
-                    "trainers work with synthetic demo patients only. Nothing was read or "
-                    "written."
-                )
+        row = s.get(_PatientRow, patient_id) if isinstance(patient_id, str) else None
+        if row is None:
+            return  # the caller says "no such patient"
+        if who.role is Role.TRAINER and not row.synthetic:
+            raise AccessDeniedError(
+                f"{who.user} (trainer) may not {action} for patient {patient_id!r}: "
+                "trainers work with synthetic demo patients only. Nothing was read or "
+                "written."
+            )
+        if who.role is Role.CLINICIAN and row.clinic != who.clinic:
+            raise AccessDeniedError(
+                f"{who.user} (clinician, clinic {who.clinic!r}) may not {action} for patient "
+                f"{patient_id!r}: the patient belongs to another clinic, and clinicians see "
+                "their own clinic's patients only. Nothing was read or written."
+            )
+
+    def _visible(self, q: Any) -> Any:
+        """Limit a query over patients to the ones the acting role may see."""
+        who = self.identity
+        if who.role is Role.TRAINER:
+            q = q.where(_PatientRow.synthetic.is_(True))
+        elif who.role is Role.CLINICIAN:
+            q = q.where(_PatientRow.clinic == who.clinic)
+        return q
+
+    def author_for(self, given: object, field: str = "author") -> str:
+        """The signed-in person, who authors every write and audit row.
+
+        ``given`` (an ``author=``/``who=`` argument kept for older callers) must name
+        that person: a different name is refused, never recorded.
+        """
+        who = self.identity
+        if given is None:
+            return who.user
+        name = _require_text(given, field)
+        if name != who.user:
+            raise AccessDeniedError(
+                f"{field} {name!r} is not the signed-in person {who.user!r}: every write and "
+                "audit row is authored by the signed-in identity (KAPTOOLS_USER / the "
+                f"shared install's sign-in), never by a typed name. Leave {field} out. "
+                "Nothing was saved."
+            )
+        return who.user
+
+    def as_identity(self, identity: Identity) -> Store:
+        """This store (same database and connections) acting as ``identity`` (e.g. a
+        named system identity that seeds the demo data)."""
+        if not isinstance(identity, Identity):
+            raise InvalidInputError(
+                f"identity must be a kaptools.identity.Identity; got {type(identity).__name__}."
+            )
+        other = object.__new__(Store)
+        other.__dict__.update(self.__dict__)
+        other._identity = identity
+        return other
 
     def _shown(self, row: _PatientRow) -> Patient:
         """A patient as the acting role may see them (de-identified for researchers and
         admins: no name, no birth date)."""
         if self.identity.role in (Role.RESEARCHER, Role.ADMIN):
             return Patient(row.patient_id, "(de-identified)", None, row.sex, row.weight_kg,
-                           row.synthetic)
+                           row.synthetic, row.clinic)
         return _patient(row)
 
     @classmethod
-    def in_memory(cls) -> Store:
-        """A private, empty in-memory SQLite store (tests, demos)."""
-        return cls("sqlite://")
+    def in_memory(cls, *, identity: Identity | None = None) -> Store:
+        """A private, empty in-memory SQLite store (tests, demos), acting as ``identity``
+        (default: the current identity)."""
+        return cls("sqlite://", identity=identity)
 
     def close(self) -> None:
         """Close every pooled connection (the store can be used again afterwards)."""
@@ -472,17 +526,19 @@ class Store:
         birth_date: dt.date | None,
         sex: str,
         weight_kg: float | None,
-        author: str,
+        author: str | None = None,
         synthetic: bool = True,
     ) -> Patient:
-        """Add a patient. Identifiers are short codes, never real identifiers."""
+        """Add a patient to the acting person's clinic. Identifiers are short codes, never
+        real identifiers. The signed-in person is the author (``author``, if given, must
+        name them)."""
         if not isinstance(patient_id, str) or not _PATIENT_ID_RE.match(patient_id):
             raise InvalidInputError(
                 f"patient_id {patient_id!r} is not valid: use 1-40 letters, digits, '.', '_' "
                 "or '-', starting with a letter or digit (e.g. 'SYN-0001')."
             )
         display_name = _require_text(display_name, "display_name", max_len=200)
-        author = _require_text(author, "author")
+        author = self.author_for(author)
         if sex not in _SEXES:
             raise InvalidInputError(f"sex {sex!r} is not one of {', '.join(_SEXES)}.")
         low, high = entry_range("weight_kg")
@@ -512,6 +568,7 @@ class Store:
                     synthetic=synthetic,
                     created_at=_utcnow(),
                     created_by=author,
+                    clinic=who.clinic,
                 )
             )
             s.add(
@@ -520,7 +577,7 @@ class Store:
                     who=author,
                     action="create_patient",
                     patient_id=patient_id,
-                    detail=f"synthetic={synthetic}",
+                    detail=f"synthetic={synthetic} clinic={who.clinic}",
                 )
             )
         return Patient(
@@ -530,6 +587,7 @@ class Store:
             sex,
             None if weight_kg is None else float(weight_kg),
             synthetic,
+            who.clinic,
         )
 
     def get_patient(self, patient_id: str) -> Patient:
@@ -539,17 +597,15 @@ class Store:
                 raise NotFoundError(
                     f"No patient with id {patient_id!r}. Pick one from list_patients()."
                 )
-            if self.identity.role is Role.TRAINER:
+            if self.identity.role in (Role.TRAINER, Role.CLINICIAN):
                 self._require_patient(s, "read this patient", patient_id)
             return self._shown(row)
 
     def list_patients(self) -> list[Patient]:
-        """Every patient the acting role may see (trainers: synthetic ones; researchers
-        and admins: de-identified)."""
+        """Every patient the acting role may see (clinicians: their clinic's; trainers:
+        synthetic ones; researchers and admins: de-identified)."""
         with self._sessions() as s:
-            q = sa.select(_PatientRow).order_by(_PatientRow.patient_id)
-            if self.identity.role is Role.TRAINER:
-                q = q.where(_PatientRow.synthetic.is_(True))
+            q = self._visible(sa.select(_PatientRow).order_by(_PatientRow.patient_id))
             return [self._shown(r) for r in s.scalars(q)]
 
     def count_patients(self) -> int:
@@ -590,11 +646,12 @@ class Store:
             patients = s.execute(sa.select(sa.func.count()).select_from(_PatientRow)).scalar_one()
             return audit == 0 and patients == 0
 
-    def mark_demo_database(self, *, who: str, detail: str = "") -> None:
+    def mark_demo_database(self, *, who: str | None = None, detail: str = "") -> None:
         """Mark an empty database as a synthetic demo / training database (its first audit
         row). Only an empty database can be marked, so a clinic database never becomes
-        one; a database already marked is left as it is."""
-        who = _require_text(who, "who")
+        one; a database already marked is left as it is. The row names the signed-in
+        identity (``who``, if given, must be it)."""
+        who = self.author_for(who, "who")
         with self._tx() as s:
             first = s.scalars(sa.select(_AuditRow.action).order_by(_AuditRow.id).limit(1)).first()
             if first == DEMO_DATABASE_ACTION:
@@ -622,7 +679,7 @@ class Store:
         patient_id: str,
         payload: Mapping[str, Any],
         *,
-        author: str,
+        author: str | None = None,
         effective_at: dt.date | dt.datetime | None = None,
         record_id: str | None = None,
         reason: str | None = None,
@@ -642,12 +699,13 @@ class Store:
         both versions, and nothing is saved. Nothing is ever overwritten.
         ``alerts`` (the record's safety alerts) are stored for the patient in the same
         transaction, raised from this record (see :meth:`raise_alert`).
+        The signed-in person is the author (``author``, if given, must name them).
         """
         if not isinstance(kind, str) or not _KIND_RE.match(kind):
             raise InvalidInputError(
                 f"kind {kind!r} must be a short snake_case name such as 'assessment'."
             )
-        author = _require_text(author, "author")
+        author = self.author_for(author)
         if not isinstance(payload, Mapping):
             raise InvalidInputError(f"payload must be a mapping; got {type(payload).__name__}.")
         try:
@@ -796,11 +854,26 @@ class Store:
     def latest_records_of_patients(
         self, kind: str, patient_ids: Iterable[str] | None = None
     ) -> list[StoredRecord]:
-        """The newest version of each ``kind`` record of many patients (every patient when
-        ``patient_ids`` is None), in one query; ordered by patient, then effective time."""
+        """The newest version of each ``kind`` record of many patients (every patient the
+        acting role may see when ``patient_ids`` is None), in one query; ordered by
+        patient, then effective time.
+
+        Clinicians get their own clinic's patients, trainers synthetic ones (a listed
+        patient outside that is refused); researchers get the cohort de-identified: free
+        text (notes, reasons, descriptions) removed, see :func:`deidentified_payload`.
+        Admins make no clinical reads.
+        """
+        who = self._require(
+            "read patients' records", (Role.CLINICIAN, Role.TRAINER, Role.RESEARCHER)
+        )
         with self._sessions() as s:
             latest = sa.select(_RecordRow.record_id, sa.func.max(_RecordRow.version).label("v"))
             latest = latest.where(_RecordRow.kind == kind)
+            if who.role is not Role.RESEARCHER:
+                for pid in sorted(set(patient_ids)) if patient_ids is not None else ():
+                    self._require_patient(s, "read patients' records", pid)
+                visible = self._visible(sa.select(_PatientRow.patient_id))
+                latest = latest.where(_RecordRow.patient_id.in_(visible.scalar_subquery()))
             if patient_ids is not None:
                 ids = sorted(set(patient_ids))
                 if not ids:
@@ -815,6 +888,8 @@ class Store:
                 )
                 .order_by(_RecordRow.patient_id, _RecordRow.effective_at, _RecordRow.id)
             )
+            if who.role is Role.RESEARCHER:
+                return [_deidentified(_record(r)) for r in rows]
             return [_record(r) for r in rows]
 
     def record_history(self, record_id: str) -> list[StoredRecord]:
@@ -837,14 +912,15 @@ class Store:
         self,
         action: str,
         *,
-        who: str,
+        who: str | None = None,
         patient_id: str | None = None,
         kind: str | None = None,
         record_id: str | None = None,
         detail: str = "",
     ) -> None:
-        """Append an audit row for something that is not a record write (an export, a view)."""
-        who = _require_text(who, "who")
+        """Append an audit row for something that is not a record write (an export, a
+        view), in the signed-in person's name (``who``, if given, must name them)."""
+        who = self.author_for(who, "who")
         with self._tx() as s:
             s.add(
                 _AuditRow(
@@ -859,16 +935,21 @@ class Store:
             )
 
     def audit_entries(self, patient_id: str | None = None) -> list[AuditEntry]:
-        """The audit log (of one patient): for admins and clinicians (trainers: of a
-        synthetic patient)."""
+        """The audit log (of one patient): for admins (all of it) and clinicians (the
+        rows of their own clinic's patients, and rows naming no patient); trainers: of a
+        synthetic patient."""
         with self._sessions() as s:
-            if self.identity.role is not Role.ADMIN:
+            who = self.identity
+            if who.role is not Role.ADMIN:
                 if patient_id is None:
                     self._require("read the whole audit log", (Role.CLINICIAN, Role.ADMIN))
                 self._require_patient(s, "read the audit log", patient_id)
             q = sa.select(_AuditRow).order_by(_AuditRow.id)
             if patient_id is not None:
                 q = q.where(_AuditRow.patient_id == patient_id)
+            elif who.role is Role.CLINICIAN:
+                own = self._visible(sa.select(_PatientRow.patient_id)).scalar_subquery()
+                q = q.where(sa.or_(_AuditRow.patient_id.is_(None), _AuditRow.patient_id.in_(own)))
             return [
                 AuditEntry(
                     r.at, r.who, r.action, r.patient_id, r.kind, r.record_id, r.version, r.detail
@@ -884,15 +965,16 @@ class Store:
         *,
         source_kind: str,
         source_ref: str,
-        who: str,
+        who: str | None = None,
         effective_at: dt.date | dt.datetime | None = None,
     ) -> StoredAlert:
         """Store ``alert`` for the patient, raised from ``source_kind``/``source_ref``.
 
         Idempotent: the same source and rule never open a second alert (the stored one,
-        open or acknowledged, is returned). Audit-logged in the same transaction.
+        open or acknowledged, is returned). Audit-logged in the same transaction, in the
+        signed-in person's name (``who``, if given, must name them).
         """
-        who = _require_text(who, "who")
+        who = self.author_for(who, "who")
         if not isinstance(alert, Alert):
             raise InvalidInputError(
                 f"alert must be a kaptools.alerts.Alert; got {type(alert).__name__}."
@@ -995,7 +1077,9 @@ class Store:
         )
         return alert_id
 
-    def acknowledge_alert(self, alert_id: str, *, who: str, note: str) -> StoredAlert:
+    def acknowledge_alert(
+        self, alert_id: str, *, who: str | None = None, note: str
+    ) -> StoredAlert:
         """Acknowledge an open alert with a written note; audit-logged in the same transaction.
 
         The alert row is never changed or deleted: the acknowledgement is its own record.
@@ -1004,8 +1088,10 @@ class Store:
             IncompleteInputError: no note (or no ``who``); nothing is saved.
             InvalidInputError: the alert is already acknowledged (says by whom and when).
             NotFoundError: no such alert.
+            AccessDeniedError: ``who`` is not the signed-in person, or the patient is not
+                theirs to see.
         """
-        who = _require_text(who, "who")
+        who = self.author_for(who, "who")
         if not isinstance(note, str) or not note.strip():
             raise IncompleteInputError(
                 f"note: acknowledging a safety alert needs a written note (rule: every "
@@ -1066,6 +1152,7 @@ class Store:
                 raise NotFoundError(
                     f"No alert {alert_id!r}. List a patient's alerts to find its id."
                 )
+            self._require_patient(s, "read patients' alerts", row.patient_id)
             return self._stored_alert(s, row)
 
     def patient_alerts(self, patient_id: str, *, open_only: bool = False) -> list[StoredAlert]:
@@ -1252,7 +1339,49 @@ def _json_default(value: object) -> object:
 
 
 def _patient(r: _PatientRow) -> Patient:
-    return Patient(r.patient_id, r.display_name, r.birth_date, r.sex, r.weight_kg, r.synthetic)
+    return Patient(
+        r.patient_id, r.display_name, r.birth_date, r.sex, r.weight_kg, r.synthetic, r.clinic
+    )
+
+
+#: Payload keys that hold free text (any nesting level): removed for researchers.
+FREE_TEXT_KEYS = frozenset(
+    {"note", "notes", "reason", "comment", "comments", "description", "text", "free_text"}
+)
+_FREE_TEXT_SUFFIXES = tuple(f"_{k}" for k in sorted(FREE_TEXT_KEYS))
+
+
+def deidentified_payload(value: Any) -> Any:
+    """``value`` without free text: every key in :data:`FREE_TEXT_KEYS` or ending in
+    ``_note``, ``_reason``, ``_description``, ``_comment``, ``_text`` … is dropped, at any
+    depth (what a researcher may read: coded and numeric data only)."""
+    if isinstance(value, Mapping):
+        return {
+            k: deidentified_payload(v)
+            for k, v in value.items()
+            if not (
+                isinstance(k, str)
+                and (k.lower() in FREE_TEXT_KEYS or k.lower().endswith(_FREE_TEXT_SUFFIXES))
+            )
+        }
+    if isinstance(value, list):
+        return [deidentified_payload(v) for v in value]
+    return value
+
+
+def _deidentified(r: StoredRecord) -> StoredRecord:
+    """A record as a researcher sees it: no free text, no author or correction reason."""
+    return StoredRecord(
+        r.record_id,
+        r.version,
+        r.kind,
+        r.patient_id,
+        deidentified_payload(r.payload),
+        "(de-identified)",
+        r.created_at,
+        r.effective_at,
+        None,
+    )
 
 
 def _record(r: _RecordRow) -> StoredRecord:

@@ -24,7 +24,7 @@ TODAY = dt.date(2026, 11, 27)
 def store() -> Store:
     s = Store.in_memory()
     s.add_patient(
-        "SYN-1", "P", birth_date=dt.date(1980, 1, 1), sex="female", weight_kg=70, author="t"
+        "SYN-1", "P", birth_date=dt.date(1980, 1, 1), sex="female", weight_kg=70
     )
     return s
 
@@ -37,13 +37,12 @@ def test_assessment_is_stored_item_by_item_with_author_and_date(store: Store) ->
         "PHQ-9",
         [1, 2, 1, 0, 0, 1, 1, 0, 0],
         administered_on="2026-11-02",
-        author="dr-a",
         today=TODAY,
     )
     assert a.result.total == 6 and a.result.band.label == "mild"
     [back] = assessments(store, "SYN-1")
     assert back.result.answers == (1, 2, 1, 0, 0, 1, 1, 0, 0)
-    assert (back.administered_on, back.entered_by) == (dt.date(2026, 11, 2), "dr-a")
+    assert (back.administered_on, back.entered_by) == (dt.date(2026, 11, 2), "pytest")
 
 
 @pytest.mark.parametrize(
@@ -63,7 +62,7 @@ def test_bad_assessments_raise_and_store_nothing(
     n_audit = len(store.audit_entries())
     with pytest.raises(error, match=text):
         record_assessment(
-            store, "SYN-1", instrument, answers, administered_on=when, author="dr-a", today=TODAY
+            store, "SYN-1", instrument, answers, administered_on=when, today=TODAY
         )
     assert assessments(store, "SYN-1") == []
     assert len(store.audit_entries()) == n_audit
@@ -73,14 +72,14 @@ def test_unknown_patient_is_named(store: Store) -> None:
     """An assessment for a patient who does not exist is refused before scoring."""
     with pytest.raises(NotFoundError, match="SYN-9"):
         record_assessment(
-            store, "SYN-9", "phq9", [0] * 9, administered_on=TODAY, author="a", today=TODAY
+            store, "SYN-9", "phq9", [0] * 9, administered_on=TODAY, today=TODAY
         )
 
 
 def test_correction_replaces_the_current_score_and_keeps_history(store: Store) -> None:
     """A corrected assessment is a new version: the current score changes, v1 stays in history."""
     a = record_assessment(
-        store, "SYN-1", "gad7", [3] * 7, administered_on=TODAY, author="a", today=TODAY
+        store, "SYN-1", "gad7", [3] * 7, administered_on=TODAY, today=TODAY
     )
     record_assessment(
         store,
@@ -88,7 +87,6 @@ def test_correction_replaces_the_current_score_and_keeps_history(store: Store) -
         "gad7",
         [1] * 7,
         administered_on=TODAY,
-        author="b",
         today=TODAY,
         correct_record_id=a.record_id,
         reason="transcription error",
@@ -107,7 +105,6 @@ def test_frame_has_one_row_per_assessment_with_items(store: Store) -> None:
         Instrument.PHQ9,
         [0] * 8 + [2],
         administered_on=TODAY,
-        author="a",
         today=TODAY,
     )
     df = assessment_frame(store, "SYN-1")

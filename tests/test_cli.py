@@ -310,12 +310,11 @@ def test_alerts_list_and_ack(tmp_path, capsys, monkeypatch) -> None:
     url = f"sqlite:///{tmp_path / 'a.sqlite'}"
     monkeypatch.setenv("KAPTOOLS_USER", "dr-cli")
     store = Store(url)
-    store.add_patient("SYN-C1", "C", birth_date=None, sex="unknown", weight_kg=None, author="t")
+    store.add_patient("SYN-C1", "C", birth_date=None, sex="unknown", weight_kg=None)
     store.save_record(
         "assessment",
         "SYN-C1",
         {"instrument": "phq9", "answers": [0] * 8 + [2], "administered_on": "2026-11-01"},
-        author="t",
         effective_at=dt.date(2026, 11, 1),
     )
     assert cli_main(["alerts", "list", "SYN-C1", "--database", url]) == 0
@@ -347,9 +346,9 @@ def test_audit_trail_of_a_patient_prints_open_alerts_on_stderr(tmp_path, capsys)
 
     url = f"sqlite:///{tmp_path / 'b.sqlite'}"
     store = Store(url)
-    store.add_patient("SYN-C2", "C", birth_date=None, sex="unknown", weight_kg=None, author="t")
+    store.add_patient("SYN-C2", "C", birth_date=None, sex="unknown", weight_kg=None)
     alert = Alert(rule_id="r", level=AlertLevel.WARNING, message="m", action="a", source="s")
-    store.raise_alert("SYN-C2", alert, source_kind="assessment", source_ref="x", who="t")
+    store.raise_alert("SYN-C2", alert, source_kind="assessment", source_ref="x")
     assert cli_main(["audit", "trail", "SYN-C2", "--database", url]) == 0
     captured = capsys.readouterr()
     assert "988" in captured.err and "OPEN SAFETY ALERTS" in captured.err

@@ -172,7 +172,6 @@ def test_demo_refuses_a_database_holding_real_patients(tmp_path, capsys, if_empt
         birth_date=None,
         sex="female",
         weight_kg=None,
-        author="clinic",
         synthetic=False,
     )
     args = ["--database", url, *(["--if-empty"] if if_empty else [])]

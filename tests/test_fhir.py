@@ -45,7 +45,6 @@ def empty_copy_of_patients(source: Store) -> Store:
             birth_date=p.birth_date,
             sex=p.sex,
             weight_kg=p.weight_kg,
-            author="test",
         )
     return target
 
@@ -131,7 +130,7 @@ def test_round_trip_of_assessments(demo) -> None:
     """Export patient + assessments, import into an empty copy: the same answers and dates."""
     target = empty_copy_of_patients(demo)
     bundle = cohort_bundle(demo, sections=["patient", "assessments"])
-    report = import_bundle(target, bundle.model_dump_json(), author="importer")
+    report = import_bundle(target, bundle.model_dump_json())
     for p in demo.list_patients():
         a = [
             (x.instrument, x.administered_on, x.result.answers)
@@ -218,7 +217,7 @@ def test_import_reports_each_problem_and_writes_nothing(demo, damage, fragment) 
     data = copy.deepcopy(_bundle_json(demo))
     damage(data)
     with pytest.raises(FhirImportError) as err:
-        import_bundle(target, json.dumps(data), author="importer")
+        import_bundle(target, json.dumps(data))
     assert fragment in str(err.value) and "nothing was written" in str(err.value)
     assert all(not assessments(target, p.patient_id) for p in target.list_patients())
 
@@ -232,7 +231,7 @@ def test_import_refuses_what_is_not_a_bundle(demo) -> None:
         json.dumps({"resourceType": "Bundle", "type": "nonsense"}),
     ):
         with pytest.raises(FhirImportError, match="not a valid FHIR Bundle"):
-            import_bundle(target, bad, author="importer")
+            import_bundle(target, bad)
 
 
 def test_cli_export_and_import(demo, tmp_path: Path, capsys) -> None:
@@ -267,13 +266,15 @@ def test_cli_export_and_import(demo, tmp_path: Path, capsys) -> None:
             birth_date=p.birth_date,
             sex=p.sex,
             weight_kg=p.weight_kg,
-            author="t",
         )
-    assert (
-        cli.main(["import", str(out), "--fhir", "--database", target_url, "--author", "importer"])
-        == 0
-    )
+    importing = ["import", str(out), "--fhir", "--database", target_url]
+    # --author may only name the signed-in person (KAPTOOLS_USER): another is refused
+    assert cli.main([*importing, "--author", "importer"]) == 2
+    assert "is not the signed-in person 'pytest'" in capsys.readouterr().err
+    assert target.latest_records_of_patients("assessment") == []
+    assert cli.main(importing) == 0
     assert "Imported" in capsys.readouterr().out
+    assert {r.author for r in target.latest_records_of_patients("assessment")} == {"pytest"}
     assert (
         cli.main(
             ["export", "--fhir", "--database", url, "--out", str(out), "--sections", "nonsense"]

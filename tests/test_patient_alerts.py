@@ -36,7 +36,7 @@ POSITIVE_INCOMPLETE = [1, 1, 1, None, 1, 1, 1, 1, 3]
 def store() -> Store:
     s = Store.in_memory()
     s.add_patient(
-        "SYN-A", "Alex", birth_date=dt.date(1980, 1, 1), sex="female", weight_kg=70, author="t"
+        "SYN-A", "Alex", birth_date=dt.date(1980, 1, 1), sex="female", weight_kg=70
     )
     return s
 
@@ -56,7 +56,6 @@ def test_incomplete_positive_phq9_stores_an_open_alert_and_saves_no_assessment(s
                 "PHQ-9",
                 POSITIVE_INCOMPLETE,
                 administered_on="2026-11-02",
-                author="dr-b",
                 today=TODAY,
             )
         assert [a.rule_id for a in info.value.alerts] == ["phq9_item9"]
@@ -65,7 +64,7 @@ def test_incomplete_positive_phq9_stores_an_open_alert_and_saves_no_assessment(s
     (stored,) = patient_alerts(store, "SYN-A").open
     assert stored.alert.rule_id == "phq9_item9"
     assert stored.source_kind == INCOMPLETE_ASSESSMENT_ALERT_KIND
-    assert stored.raised_by == "dr-b"
+    assert stored.raised_by == "pytest"
     assert stored.effective_at.date() == dt.date(2026, 11, 2)
     assert stored.alert.crisis_line == CRISIS_LINE_TEXT
 
@@ -79,7 +78,6 @@ def test_incomplete_negative_phq9_stores_nothing(store):
             "PHQ-9",
             [1, 1, 1, None, 1, 1, 1, 1, 0],
             administered_on="2026-11-02",
-            author="dr-b",
             today=TODAY,
         )
     assert info.value.alerts == ()
@@ -96,7 +94,6 @@ def test_invalid_answer_with_positive_item9_writes_nothing(store):
             "PHQ-9",
             [1, 1, 1, None, 1, 1, 7, 1, 3],
             administered_on="2026-11-02",
-            author="dr-b",
             today=TODAY,
         )
     assert patient_alerts(store, "SYN-A").alerts == ()
@@ -111,7 +108,6 @@ def test_complete_assessment_stores_its_alert_in_the_same_transaction(store):
         "QIDS-SR16",
         [1] * 11 + [2] + [1] * 4,
         administered_on="2026-11-02",
-        author="dr-b",
         today=TODAY,
     )
     (stored,) = patient_alerts(store, "SYN-A").alerts
@@ -123,7 +119,6 @@ def test_complete_assessment_stores_its_alert_in_the_same_transaction(store):
         "QIDS-SR16",
         [1] * 11 + [3] + [1] * 4,
         administered_on="2026-11-02",
-        author="dr-b",
         today=TODAY,
         correct_record_id=a.record_id,
         based_on_version=1,
@@ -136,7 +131,7 @@ def test_saved_screening_stores_its_alerts(store):
     """A screening with a C-SSRS or PHQ-9 alert stores each alert for the patient."""
     rec = next(r for r in synthetic_screening_records(200, seed=5) if screen(r).alerts)
     result = screen(rec)
-    saved = save_screening(store, "SYN-A", rec, result, "dr-b")
+    saved = save_screening(store, "SYN-A", rec, result)
     stored = patient_alerts(store, "SYN-A").open
     assert sorted(a.alert.rule_id for a in stored) == sorted(a.rule_id for a in result.alerts)
     assert {a.source_ref for a in stored} == {saved.record_id}
@@ -145,23 +140,23 @@ def test_saved_screening_stores_its_alerts(store):
 def test_acknowledge_keeps_the_alert_and_logs_who_when_why(store):
     """After acknowledgement the alert is no longer open but still listed, with the note;
     the audit log has the acknowledgement; a second acknowledgement is refused."""
-    a = store.raise_alert("SYN-A", _alert(), source_kind="assessment", source_ref="x", who="t")
-    done = acknowledge_alert(store, a.alert_id, note="  C-SSRS done, low risk  ", who="dr-c")
+    a = store.raise_alert("SYN-A", _alert(), source_kind="assessment", source_ref="x")
+    done = acknowledge_alert(store, a.alert_id, note="  C-SSRS done, low risk  ")
     assert not done.is_open
     assert done.acknowledgement.note == "C-SSRS done, low risk"
-    assert done.acknowledgement.who == "dr-c"
+    assert done.acknowledgement.who == "pytest"
     alerts = patient_alerts(store, "SYN-A")
     assert alerts.open == () and alerts.acknowledged == (done,)
     entry = store.audit_entries("SYN-A")[-1]
     assert (entry.action, entry.who, entry.record_id, entry.detail) == (
         "acknowledge_alert",
-        "dr-c",
+        "pytest",
         a.alert_id,
         "C-SSRS done, low risk",
     )
     with pytest.raises(InvalidInputError, match="already acknowledged"):
-        acknowledge_alert(store, a.alert_id, note="again", who="dr-d")
-    assert store.get_alert(a.alert_id).acknowledgement.who == "dr-c"
+        acknowledge_alert(store, a.alert_id, note="again")
+    assert store.get_alert(a.alert_id).acknowledgement.who == "pytest"
 
 
 @settings(max_examples=25, deadline=None)
@@ -169,11 +164,11 @@ def test_acknowledge_keeps_the_alert_and_logs_who_when_why(store):
 def test_acknowledgement_without_a_note_is_refused_and_writes_nothing(note):
     """No note (None, empty, blanks): IncompleteInputError naming 'note'; still open."""
     s = Store.in_memory()
-    s.add_patient("P1", "P", birth_date=None, sex="unknown", weight_kg=None, author="t")
-    a = s.raise_alert("P1", _alert(), source_kind="assessment", source_ref="x", who="t")
+    s.add_patient("P1", "P", birth_date=None, sex="unknown", weight_kg=None)
+    a = s.raise_alert("P1", _alert(), source_kind="assessment", source_ref="x")
     before = s.audit_entries("P1")
     with pytest.raises(IncompleteInputError) as info:
-        s.acknowledge_alert(a.alert_id, who="dr", note=note)
+        s.acknowledge_alert(a.alert_id, note=note)
     assert "note" in str(info.value) and info.value.missing == ("note",)
     assert s.get_alert(a.alert_id).is_open
     assert s.audit_entries("P1") == before
@@ -187,31 +182,31 @@ def test_acknowledgement_without_a_note_is_refused_and_writes_nothing(note):
 def test_raising_is_idempotent_per_source_and_rule(rules, refs):
     """However often alerts are raised, there is one per (source, rule)."""
     s = Store.in_memory()
-    s.add_patient("P1", "P", birth_date=None, sex="unknown", weight_kg=None, author="t")
+    s.add_patient("P1", "P", birth_date=None, sex="unknown", weight_kg=None)
     pairs = list(zip(rules, refs, strict=False)) * 2
     for rule, ref in pairs:
-        s.raise_alert("P1", _alert(rule), source_kind="assessment", source_ref=ref, who="t")
+        s.raise_alert("P1", _alert(rule), source_kind="assessment", source_ref=ref)
     stored = s.patient_alerts("P1")
     assert len(stored) == len(set(pairs))
     assert sum(e.action == "raise_alert" for e in s.audit_entries("P1")) == len(set(pairs))
 
 
 def test_acknowledged_alert_is_not_reopened_by_raising_again(store):
-    a = store.raise_alert("SYN-A", _alert(), source_kind="assessment", source_ref="x", who="t")
-    store.acknowledge_alert(a.alert_id, who="dr", note="seen")
-    again = store.raise_alert("SYN-A", _alert(), source_kind="assessment", source_ref="x", who="t")
+    a = store.raise_alert("SYN-A", _alert(), source_kind="assessment", source_ref="x")
+    store.acknowledge_alert(a.alert_id, note="seen")
+    again = store.raise_alert("SYN-A", _alert(), source_kind="assessment", source_ref="x")
     assert again.alert_id == a.alert_id and not again.is_open
 
 
 def test_bad_input_is_named(store):
     with pytest.raises(NotFoundError, match="No alert"):
-        store.acknowledge_alert("nope", who="dr", note="x")
+        store.acknowledge_alert("nope", note="x")
     with pytest.raises(NotFoundError, match="SYN-Z"):
-        store.raise_alert("SYN-Z", _alert(), source_kind="assessment", source_ref="x", who="t")
+        store.raise_alert("SYN-Z", _alert(), source_kind="assessment", source_ref="x")
     with pytest.raises(IncompleteInputError, match="who"):
         store.raise_alert("SYN-A", _alert(), source_kind="assessment", source_ref="x", who=" ")
     with pytest.raises(InvalidInputError, match="source_kind"):
-        store.raise_alert("SYN-A", _alert(), source_kind="Bad Kind", source_ref="x", who="t")
+        store.raise_alert("SYN-A", _alert(), source_kind="Bad Kind", source_ref="x")
     assert store.patient_alerts("SYN-A") == []
 
 
@@ -221,25 +216,24 @@ def test_sync_raises_alerts_of_records_saved_without_them(store):
         "assessment",
         "SYN-A",
         {"instrument": "phq9", "answers": [0] * 8 + [2], "administered_on": "2026-11-01"},
-        author="old",
         effective_at=dt.date(2026, 11, 1),
     )
     assert patient_alerts(store, "SYN-A").alerts == ()
-    first = sync_patient_alerts(store, "SYN-A", who="sync")
-    second = sync_patient_alerts(store, "SYN-A", who="sync")
+    first = sync_patient_alerts(store, "SYN-A")
+    second = sync_patient_alerts(store, "SYN-A")
     assert [a.alert.rule_id for a in first.open] == ["phq9_item9"]
     assert first == second
 
 
 def test_summary_and_html_carry_the_crisis_line(store):
     store.raise_alert(
-        "SYN-A", _alert(level=AlertLevel.CRITICAL), source_kind="screening", source_ref="x", who="t"
+        "SYN-A", _alert(level=AlertLevel.CRITICAL), source_kind="screening", source_ref="x"
     )
     pa = patient_alerts(store, "SYN-A")
     assert CRISIS_LINE_TEXT in pa.summary
     assert html.escape(CRISIS_LINE_TEXT) in pa._repr_html_()
     assert pa.level is AlertLevel.CRITICAL
-    store.acknowledge_alert(pa.alerts[0].alert_id, who="dr", note="risk assessed")
+    store.acknowledge_alert(pa.alerts[0].alert_id, note="risk assessed")
     pa = patient_alerts(store, "SYN-A")
     assert pa.text_lines() == [] and "988" not in pa._repr_html_()
     assert "acknowledged" in pa.alerts[0].summary
@@ -247,8 +241,8 @@ def test_summary_and_html_carry_the_crisis_line(store):
 
 def test_alert_audit_rows_join_the_hash_chain(store):
     """Raising and acknowledging append chained audit rows: the chain still verifies."""
-    a = store.raise_alert("SYN-A", _alert(), source_kind="assessment", source_ref="x", who="t")
-    store.acknowledge_alert(a.alert_id, who="dr", note="seen")
+    a = store.raise_alert("SYN-A", _alert(), source_kind="assessment", source_ref="x")
+    store.acknowledge_alert(a.alert_id, note="seen")
     check = store.verify_audit()
     assert check.ok, check
     actions = [e.action for e in store.audit_entries("SYN-A")]
@@ -271,7 +265,7 @@ def test_dosing_session_alerts_are_stored_with_their_own_crisis_line():
 
     s = Store.in_memory()
     s.add_patient(
-        "SYN-S", "S", birth_date=dt.date(1980, 1, 1), sex="female", weight_kg=70, author="t"
+        "SYN-S", "S", birth_date=dt.date(1980, 1, 1), sex="female", weight_kg=70
     )
     session = DosingSession(
         "SYN-S",
@@ -286,7 +280,7 @@ def test_dosing_session_alerts_are_stored_with_their_own_crisis_line():
         weight_kg=70,
         side_effects=(SideEffectReport("suicidal_thoughts", "moderate"),),
     )
-    saved = save_dosing_session(s, session, "dr-s")
+    saved = save_dosing_session(s, session)
     stored = {a.alert.rule_id: a for a in s.patient_alerts("SYN-S")}
     assert set(stored) == {a.rule_id for a in session.safety_alerts}
     assert all(a.source_ref == saved.record_id for a in stored.values())
@@ -297,10 +291,9 @@ def test_dosing_session_alerts_are_stored_with_their_own_crisis_line():
         "dosing_session",
         "SYN-S",
         replace(session, side_effects=()).to_dict(),
-        author="old",
         effective_at=dt.date(2026, 3, 10),
     )
     n = len(s.patient_alerts("SYN-S"))
-    after = sync_patient_alerts(s, "SYN-S", who="sync")
+    after = sync_patient_alerts(s, "SYN-S")
     assert len(after.alerts) == n + 1  # its urgent SpO2 alert
-    assert sync_patient_alerts(s, "SYN-S", who="sync") == after
+    assert sync_patient_alerts(s, "SYN-S") == after

@@ -21,7 +21,6 @@ def url(tmp_path) -> str:
         birth_date=None,
         sex="female",
         weight_kg=60,
-        author="dr-clin",
         synthetic=False,
     )
     clinic.add_patient(
@@ -30,11 +29,10 @@ def url(tmp_path) -> str:
         birth_date=None,
         sex="male",
         weight_kg=70,
-        author="dr-clin",
         synthetic=True,
     )
     for pid in ("REAL-1", "SYN-1"):
-        clinic.save_record("assessment", pid, {"x": 1, "note": "free text"}, author="dr-clin")
+        clinic.save_record("assessment", pid, {"x": 1, "note": "free text"})
     clinic.close()
     return url
 
@@ -52,14 +50,13 @@ def _forbidden(store: Store, patient_id: str):
         rule_id="test_rule", level=AlertLevel.WARNING, message="m", action="a", source="s"
     )
     return [
-        ("save", lambda: store.save_record("assessment", patient_id, {"x": 2}, author="x")),
+        ("save", lambda: store.save_record("assessment", patient_id, {"x": 2})),
         (
             "correct",
             lambda: store.save_record(
                 "assessment",
                 patient_id,
                 {"x": 2},
-                author="x",
                 record_id=rec.record_id,
                 reason="r",
                 based_on_version=1,
@@ -71,7 +68,7 @@ def _forbidden(store: Store, patient_id: str):
         (
             "raise alert",
             lambda: store.raise_alert(
-                patient_id, alert, source_kind="test", source_ref="t", who="x"
+                patient_id, alert, source_kind="test", source_ref="t"
             ),
         ),
         (
@@ -82,7 +79,6 @@ def _forbidden(store: Store, patient_id: str):
                 birth_date=None,
                 sex="unknown",
                 weight_kg=None,
-                author="x",
                 synthetic=False,
             ),
         ),
@@ -124,7 +120,7 @@ def test_trainers_work_with_demo_patients_only(url: str) -> None:
         store.get_patient("REAL-1")
     assert [p.patient_id for p in store.list_patients()] == ["SYN-1"]
     assert store.get_patient("SYN-1").display_name == "Demo Person"
-    saved = store.save_record("assessment", "SYN-1", {"x": 5}, author="trainer-user")
+    saved = store.save_record("assessment", "SYN-1", {"x": 5})
     assert store.latest_records("assessment", "SYN-1")[-1].record_id == saved.record_id
     store.add_patient(
         "SYN-2",
@@ -132,7 +128,6 @@ def test_trainers_work_with_demo_patients_only(url: str) -> None:
         birth_date=None,
         sex="unknown",
         weight_kg=None,
-        author="trainer-user",
         synthetic=True,
     )
 
@@ -145,7 +140,6 @@ def test_clinicians_read_and_write(url: str) -> None:
         "assessment",
         "REAL-1",
         {"x": 2},
-        author="clinician-user",
         record_id=rec.record_id,
         reason="typo",
         based_on_version=1,

@@ -157,12 +157,12 @@ def test_an_unmarked_database_with_only_an_audit_trail_is_refused(tmp_path: Path
     """No patients but a history (a clinic's new database that has been used) is not empty:
     refused, not marked."""
     store = Store(f"sqlite:///{tmp_path / 'used.sqlite'}")
-    store.log("login", who="dr-clinic")
+    store.log("login")
     with pytest.raises(InvalidInputError, match="not marked as a kaptools demo"):
         build_scenario_database(store, progress=False)
     assert not store.is_demo_database() and len(store.audit_entries()) == 1
     with pytest.raises(InvalidInputError, match="cannot be marked a demo database"):
-        store.mark_demo_database(who="someone")
+        store.mark_demo_database()
 
 
 def test_the_scenario_demo_refuses_the_clinic_default_store(

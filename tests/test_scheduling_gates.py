@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kaptools.errors import InvalidInputError, NotPlannableError
+from kaptools.identity import Identity, Role
 from kaptools.protocol import ProtocolError, default_protocol
 from kaptools.scheduling import ClinicCalendar, Route, plan_course, plan_for_patient
 from kaptools.screening import override_finding, save_screening, screen
@@ -31,14 +32,13 @@ def _record(status: str, seed: int = 5, **changes):
 
 @pytest.fixture
 def store():
-    with Store.in_memory() as s:
+    with Store.in_memory(identity=Identity("dr.test", Role.CLINICIAN)) as s:
         s.add_patient(
             "SYN-0100",
             "Synthetic Patient",
             birth_date=dt.date(1980, 5, 1),
             sex="female",
             weight_kg=70,
-            author="test",
         )
         yield s
 

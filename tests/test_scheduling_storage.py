@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from kaptools.errors import IncompleteInputError, InvalidInputError
+from kaptools.identity import Identity, Role
 from kaptools.scheduling import (
     COURSE_PLAN_KIND,
     ClinicCalendar,
@@ -27,14 +28,13 @@ START = dt.date(2026, 3, 2)
 
 @pytest.fixture
 def store():
-    with Store.in_memory() as s:
+    with Store.in_memory(identity=Identity("dr.synthetic", Role.CLINICIAN)) as s:
         s.add_patient(
             "SYN-0001",
             "Synthetic Patient",
             birth_date=dt.date(1958, 1, 15),
             sex="male",
             weight_kg=82.4,
-            author="test",
         )
         _save_eligible_screening(s, "SYN-0001")
         yield s
@@ -141,17 +141,17 @@ def test_a_plan_with_a_deviation_is_saved_only_with_an_acknowledgement(store):
     plan = _deviating_plan()
     assert plan.deviations
     with pytest.raises(IncompleteInputError) as err:
-        save_plan(store, plan, "dr.test")
+        save_plan(store, plan, "dr.synthetic")
     assert "acknowledge_deviations" in str(err.value)
     with pytest.raises(InvalidInputError):
-        save_plan(store, plan, "dr.test", acknowledge_deviations="ok")
+        save_plan(store, plan, "dr.synthetic", acknowledge_deviations="ok")
     assert load_latest_plan(store, "SYN-0001") is None
     reason = "Patient can only attend Tuesdays and Thursdays; slower induction agreed"
-    record = save_plan(store, plan, "dr.test", acknowledge_deviations=reason)
+    record = save_plan(store, plan, "dr.synthetic", acknowledge_deviations=reason)
     assert reason in (record.reason or "")
     saved = load_latest_plan(store, "SYN-0001")
     assert saved is not None
     ack = saved.plan.acknowledgement
-    assert ack is not None and ack.reason == reason and ack.by == "dr.test"
-    assert "Acknowledged by dr.test" in saved.plan.summary
+    assert ack is not None and ack.reason == reason and ack.by == "dr.synthetic"
+    assert "Acknowledged by dr.synthetic" in saved.plan.summary
     assert "Meets the protocol's scheduling rules" not in saved.plan.summary

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from kaptools.errors import IncompleteInputError, InvalidInputError, NotFoundError
+from kaptools.identity import Identity, Role
 from kaptools.screening import (
     HistoryQuestion,
     ScreeningRecord,
@@ -53,14 +54,13 @@ REASON = "Home readings over two weeks average 128/82 mmHg."
 
 @pytest.fixture
 def store() -> Store:
-    s = Store.in_memory()
+    s = Store.in_memory(identity=Identity("dr.lee", Role.CLINICIAN))
     s.add_patient(
         "SYN-7",
         "Synthetic patient",
         birth_date=dt.date(1974, 3, 2),
         sex="male",
         weight_kg=82.0,
-        author="tester",
     )
     return s
 
@@ -94,7 +94,10 @@ def test_override_changes_status_keeps_finding_and_is_audited(store: Store) -> N
     stored = save_screening(store, "SYN-7", RECORD, screen(RECORD), "dr.lee")
     first = override_finding(store, stored.record_id, "blood_pressure_raised", REASON, "dr.lee")
     override_finding(
-        store, stored.record_id, "benzodiazepine", "Lorazepam stopped on 2 January.", "dr.ng"
+        store.as_identity(Identity("dr.ng", Role.CLINICIAN)),
+        stored.record_id,
+        "benzodiazepine",
+        "Lorazepam stopped on 2 January.",
     )
     loaded = load_screening(store, stored.record_id)
     assert loaded.status == ScreeningStatus.ELIGIBLE
@@ -159,7 +162,7 @@ def test_override_needs_an_author_and_a_screening(store: Store) -> None:
 
 def test_other_kind_of_record_is_not_a_screening(store: Store) -> None:
     """An id of another kind of record is refused as a screening."""
-    other = store.save_record("assessment", "SYN-7", {"x": 1}, author="dr.lee")
+    other = store.save_record("assessment", "SYN-7", {"x": 1})
     with pytest.raises(InvalidInputError, match="not a 'screening'"):
         load_screening(store, other.record_id)
 
@@ -167,8 +170,8 @@ def test_other_kind_of_record_is_not_a_screening(store: Store) -> None:
 def test_latest_override_of_a_rule_wins(store: Store) -> None:
     """When a rule is overridden twice, the later override is the one shown."""
     stored = save_screening(store, "SYN-7", RECORD, screen(RECORD), "dr.lee")
-    override_finding(store, stored.record_id, "benzodiazepine", "First reason, long enough.", "a")
-    override_finding(store, stored.record_id, "benzodiazepine", "Second reason, long enough.", "b")
+    override_finding(store, stored.record_id, "benzodiazepine", "First reason, long enough.")
+    override_finding(store, stored.record_id, "benzodiazepine", "Second reason, long enough.")
     finding = load_screening(store, stored.record_id).finding("benzodiazepine")
     assert finding is not None and finding.override is not None
-    assert finding.override.author == "b"
+    assert finding.override.author == "dr.lee"

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from kaptools.alerts import CRISIS_LINE_TEXT, Alert, AlertLevel
 from kaptools.errors import IncompleteInputError, InvalidInputError, RecordError
+from kaptools.identity import Identity, Role
 from kaptools.protocol import DEFAULT_PROTOCOL_PATH, default_protocol, parse_protocol
 from kaptools.protocol._screening import CssrsQuestion
 from kaptools.sessions import (
@@ -265,14 +266,13 @@ def test_missing_items_cannot_be_overridden():
 
 @pytest.fixture
 def store():
-    with Store.in_memory() as s:
+    with Store.in_memory(identity=Identity("Dr A", Role.CLINICIAN)) as s:
         s.add_patient(
             "SYN-0001",
             "Synthetic",
             birth_date=dt.date(1980, 1, 1),
             sex="female",
             weight_kg=70,
-            author="test",
         )
         yield s
 
@@ -282,18 +282,18 @@ def test_dose_under_hold_cannot_be_saved_and_nothing_is_written(store):
     held = _session(vitals=(VitalSigns("pre_dose", 0, 185, 115, 72, 98),), dose_mg=35)
     before = len(store.audit_entries())
     with pytest.raises(RecordError, match="hold") as err:
-        save_dosing_session(store, held, "dr.a")
+        save_dosing_session(store, held, "Dr A")
     assert "185" in str(err.value) and "hold_override" in str(err.value)
     assert before == len(store.audit_entries()) and [] == dosing_sessions(store, "SYN-0001")
     # The hold itself can be saved (no dose recorded): the record keeps it.
-    save_dosing_session(store, replace(held, dose_mg=None), "dr.a")
+    save_dosing_session(store, replace(held, dose_mg=None), "Dr A")
 
 
 def test_missing_pre_dose_items_block_recording_a_dose(store):
     """A dose with no SpO2 before it: IncompleteInputError naming the missing reading."""
     s = _session(vitals=(VitalSigns("pre_dose", 0, 128, 82, 72),), dose_mg=35)
     with pytest.raises(IncompleteInputError) as err:
-        save_dosing_session(store, s, "dr.a")
+        save_dosing_session(store, s, "Dr A")
     assert ("vitals.pre_dose.spo2",) == err.value.missing
 
 
@@ -308,7 +308,7 @@ def test_override_is_its_own_audit_logged_record_and_the_hold_is_kept(store):
     s = _session(
         vitals=(VitalSigns("pre_dose", 0, 185, 115, 72, 98),), dose_mg=35, hold_override=ov
     )
-    rec = save_dosing_session(store, s, "nurse.b")
+    rec = save_dosing_session(store, s, "Dr A")
     (override,) = hold_overrides(store, "SYN-0001")
     assert DOSE_HOLD_OVERRIDE_KIND == override.kind
     assert override.payload["session_record_id"] == rec.record_id
@@ -321,7 +321,7 @@ def test_override_is_its_own_audit_logged_record_and_the_hold_is_kept(store):
     assert saved.session.hold_override == ov
     # Saving a correction with the same override does not log it again.
     save_dosing_session(
-        store, replace(s, lot_number="L1"), "nurse.b", rec.record_id, "lot", based_on_version=1
+        store, replace(s, lot_number="L1"), "Dr A", rec.record_id, "lot", based_on_version=1
     )
     assert 1 == len(hold_overrides(store, "SYN-0001"))
 
@@ -348,7 +348,7 @@ def test_session_and_its_override_are_saved_together_or_not_at_all(store, monkey
 
     monkeypatch.setattr(Store, "_add_companion", staticmethod(broken))
     with pytest.raises(StoreError):
-        save_dosing_session(store, s, "nurse.b")
+        save_dosing_session(store, s, "Dr A")
     assert [] == dosing_sessions(store, "SYN-0001")
     assert [] == hold_overrides(store, "SYN-0001")
     assert audit_before == len(store.audit_entries("SYN-0001"))
@@ -499,9 +499,9 @@ def test_esketamine_session_needs_enrolment_before_a_dose(store):
         first_dose=True,
     )
     with pytest.raises(IncompleteInputError) as err:
-        save_dosing_session(store, s, "dr.a")
+        save_dosing_session(store, s, "Dr A")
     assert "rems.patient_enrolled" in err.value.missing
-    save_dosing_session(store, replace(s, rems=RemsFields(patient_enrolled=True)), "dr.a")
+    save_dosing_session(store, replace(s, rems=RemsFields(patient_enrolled=True)), "Dr A")
 
 
 def test_saving_a_session_stores_its_alerts_for_the_patient(store):
@@ -513,6 +513,6 @@ def test_saving_a_session_stores_its_alerts_for_the_patient(store):
             VitalSigns("post_dose", 40, 184, 100, 80, 97),
         ),
     )
-    save_dosing_session(store, s, "nurse.b")
+    save_dosing_session(store, s, "Dr A")
     stored = store.patient_alerts("SYN-0001", open_only=True)
     assert {"session_urgent_systolic"} == {a.alert.rule_id for a in stored}

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from kaptools.errors import IncompleteInputError, InvalidInputError
+from kaptools.identity import Identity, Role
 from kaptools.protocol import default_protocol
 from kaptools.sessions import (
     DOSING_SESSION_KIND,
@@ -29,14 +30,13 @@ T0 = dt.datetime(2026, 3, 9, 10, 0)
 
 @pytest.fixture
 def store():
-    with Store.in_memory() as s:
+    with Store.in_memory(identity=Identity("dr.synthetic", Role.CLINICIAN)) as s:
         s.add_patient(
             "SYN-0001",
             "Synthetic Patient",
             birth_date=dt.date(1980, 5, 1),
             sex="female",
             weight_kg=70,
-            author="test",
         )
         yield s
 

@@ -109,23 +109,22 @@ def test_versions_audit_and_rollback_on_postgresql(postgres_url: str) -> None:
 
 def _exercise(store: Store, other: Store) -> None:
     store.add_patient(
-        "SYN-1", "P", birth_date=dt.date(1990, 1, 1), sex="male", weight_kg=80, author="t"
+        "SYN-1", "P", birth_date=dt.date(1990, 1, 1), sex="male", weight_kg=80
     )
     rec = store.save_record(
-        "assessment", "SYN-1", {"answers": [1, 2]}, author="a", effective_at=dt.date(2026, 3, 1)
+        "assessment", "SYN-1", {"answers": [1, 2]}, effective_at=dt.date(2026, 3, 1)
     )
     store.save_record(
         "assessment",
         "SYN-1",
         {"answers": [1, 3]},
-        author="b",
         record_id=rec.record_id,
         reason="typo",
         based_on_version=1,
     )
     with pytest.raises(IncompleteInputError):
         store.save_record(
-            "assessment", "SYN-1", {"answers": [0]}, author="c", record_id=rec.record_id
+            "assessment", "SYN-1", {"answers": [0]}, record_id=rec.record_id
         )
     assert [r.version for r in store.record_history(rec.record_id)] == [1, 2]
     assert store.latest_records("assessment", "SYN-1")[0].payload == {"answers": [1, 3]}
@@ -144,22 +143,22 @@ def test_stored_alerts_on_postgresql(postgres_url: str) -> None:
 
     with Store(postgres_url) as store:
         store.add_patient(
-            "SYN-ALERT", "P", birth_date=None, sex="unknown", weight_kg=None, author="t"
+            "SYN-ALERT", "P", birth_date=None, sex="unknown", weight_kg=None
         )
         alert = Alert(
             rule_id="phq9_item9", level=AlertLevel.WARNING, message="m", action="a", source="s"
         )
-        a = store.raise_alert("SYN-ALERT", alert, source_kind="assessment", source_ref="r", who="t")
+        a = store.raise_alert("SYN-ALERT", alert, source_kind="assessment", source_ref="r")
         assert (
             store.raise_alert(
-                "SYN-ALERT", alert, source_kind="assessment", source_ref="r", who="t"
+                "SYN-ALERT", alert, source_kind="assessment", source_ref="r"
             ).alert_id
             == a.alert_id
         )
         with pytest.raises(IncompleteInputError):
-            store.acknowledge_alert(a.alert_id, who="dr", note=" ")
+            store.acknowledge_alert(a.alert_id, note=" ")
         assert store.patient_alerts("SYN-ALERT", open_only=True)[0].alert_id == a.alert_id
-        store.acknowledge_alert(a.alert_id, who="dr", note="seen")
+        store.acknowledge_alert(a.alert_id, note="seen")
         assert store.patient_alerts("SYN-ALERT", open_only=True) == []
         (kept,) = store.patient_alerts("SYN-ALERT")
         assert kept.acknowledgement is not None and kept.acknowledgement.note == "seen"

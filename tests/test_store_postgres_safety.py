@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from kaptools.backup import backup, restore
 from kaptools.errors import StaleVersionError
+from kaptools.identity import Identity, Role
 from kaptools.migrations import BASELINE, HEAD, migrate, schema_revision
 from kaptools.store import Store
 from tests.test_store_postgres import postgres_url  # noqa: F401 - the cluster fixture
@@ -50,14 +51,14 @@ def _open(url: str, **kwargs) -> Store:
 def _store_with_patient(url: str) -> Store:
     store = _open(url)
     store.add_patient(
-        "SYN-1", "Synthetic One", birth_date=None, sex="unknown", weight_kg=None, author="setup"
+        "SYN-1", "Synthetic One", birth_date=None, sex="unknown", weight_kg=None
     )
     return store
 
 
 def test_audit_rows_cannot_be_updated_deleted_or_truncated(new_database) -> None:
     store = _store_with_patient(new_database())
-    store.save_record("assessment", "SYN-1", {"x": 1}, author="dr-a")
+    store.save_record("assessment", "SYN-1", {"x": 1})
     for sql in ("UPDATE audit_log SET who = 'x'", "DELETE FROM audit_log", "TRUNCATE audit_log"):
         with store.engine.begin() as conn, pytest.raises(sa.exc.DatabaseError, match="append-only"):
             conn.exec_driver_sql(sql)
@@ -76,18 +77,17 @@ def test_audit_rows_cannot_be_updated_deleted_or_truncated(new_database) -> None
 
 def test_simultaneous_corrections_on_postgres(new_database) -> None:
     store = _store_with_patient(new_database())
-    rec = store.save_record("assessment", "SYN-1", {"x": 0}, author="dr-a")
+    rec = store.save_record("assessment", "SYN-1", {"x": 0})
     start = threading.Barrier(6)
     outcomes: list[str] = []
 
     def correct(i: int) -> None:
         start.wait()
         try:
-            store.save_record(
+            store.as_identity(Identity(f"dr-{i}", Role.CLINICIAN)).save_record(
                 "assessment",
                 "SYN-1",
                 {"x": i},
-                author=f"dr-{i}",
                 record_id=rec.record_id,
                 reason="fix",
                 based_on_version=1,
@@ -147,5 +147,5 @@ def test_backup_and_restore_between_postgres_and_sqlite(new_database, tmp_path: 
     assert pg_again.list_patients() == source.list_patients()
     assert pg_again.verify_audit().ok
     # the sequences follow the restored ids: new writes work and chain on
-    pg_again.log("view", who="dr-a", patient_id="SYN-0001", detail="after restore")
+    pg_again.log("view", patient_id="SYN-0001", detail="after restore")
     assert pg_again.verify_audit().ok

@@ -17,7 +17,13 @@ import sqlalchemy as sa
 
 from kaptools.backup import backup, restore
 from kaptools.cli import main as cli
-from kaptools.errors import IncompleteInputError, InvalidInputError, StaleVersionError
+from kaptools.errors import (
+    AccessDeniedError,
+    IncompleteInputError,
+    InvalidInputError,
+    StaleVersionError,
+)
+from kaptools.identity import DEFAULT_CLINIC, Identity, Role
 from kaptools.migrations import BASELINE, HEAD, migrate, schema_revision
 from kaptools.store import Store
 
@@ -26,7 +32,7 @@ def _file_store(tmp_path: Path, name: str = "kap.sqlite") -> Store:
     store = Store(f"sqlite:///{tmp_path / 'data' / name}")
     if not store.has_patients():
         store.add_patient(
-            "SYN-1", "Synthetic One", birth_date=None, sex="unknown", weight_kg=None, author="setup"
+            "SYN-1", "Synthetic One", birth_date=None, sex="unknown", weight_kg=None
         )
     return store
 
@@ -45,12 +51,11 @@ def test_sqlite_file_is_owner_only_in_wal_mode_with_a_busy_timeout(tmp_path: Pat
 
 def test_a_stale_correction_is_refused_naming_both_versions(tmp_path: Path) -> None:
     store = _file_store(tmp_path)
-    rec = store.save_record("assessment", "SYN-1", {"x": 1}, author="dr-a")
-    store.save_record(
+    rec = store.save_record("assessment", "SYN-1", {"x": 1})
+    store.as_identity(Identity("dr-b", Role.CLINICIAN)).save_record(
         "assessment",
         "SYN-1",
         {"x": 2},
-        author="dr-b",
         record_id=rec.record_id,
         reason="item 3 mistyped",
         based_on_version=1,
@@ -61,7 +66,6 @@ def test_a_stale_correction_is_refused_naming_both_versions(tmp_path: Path) -> N
             "assessment",
             "SYN-1",
             {"x": 3},
-            author="dr-c",
             record_id=rec.record_id,
             reason="my fix",
             based_on_version=1,
@@ -75,14 +79,13 @@ def test_a_stale_correction_is_refused_naming_both_versions(tmp_path: Path) -> N
     # a correction must say what it was based on; a version that never existed is refused
     with pytest.raises(IncompleteInputError, match="based_on_version"):
         store.save_record(
-            "assessment", "SYN-1", {"x": 3}, author="dr-c", record_id=rec.record_id, reason="my fix"
+            "assessment", "SYN-1", {"x": 3}, record_id=rec.record_id, reason="my fix"
         )
     with pytest.raises(InvalidInputError, match="does not exist"):
         store.save_record(
             "assessment",
             "SYN-1",
             {"x": 3},
-            author="dr-c",
             record_id=rec.record_id,
             reason="my fix",
             based_on_version=7,
@@ -95,18 +98,17 @@ def test_simultaneous_corrections_of_one_version_one_wins_the_rest_are_told(
     """Threads correcting the same version at once: exactly one is saved, every other one
     gets StaleVersionError; never a raw database error."""
     store = _file_store(tmp_path)
-    rec = store.save_record("assessment", "SYN-1", {"x": 0}, author="dr-a")
+    rec = store.save_record("assessment", "SYN-1", {"x": 0})
     start = threading.Barrier(8)
     outcomes: list[str] = []
 
     def correct(i: int) -> None:
         start.wait()
         try:
-            store.save_record(
+            store.as_identity(Identity(f"dr-{i}", Role.CLINICIAN)).save_record(
                 "assessment",
                 "SYN-1",
                 {"x": i},
-                author=f"dr-{i}",
                 record_id=rec.record_id,
                 reason="fix",
                 based_on_version=1,
@@ -130,7 +132,7 @@ def test_simultaneous_corrections_of_one_version_one_wins_the_rest_are_told(
 def _correct_until_saved(url: str, record_id: str, worker: int, n: int) -> list[str]:
     """A clinician process: reload, correct, and on a stale refusal reload and re-apply."""
     problems = []
-    store = Store(url)
+    store = Store(url, identity=Identity(f"proc-{worker}", Role.CLINICIAN))
     for k in range(n):
         for _attempt in range(200):
             newest = store.record_history(record_id)[-1]
@@ -139,7 +141,6 @@ def _correct_until_saved(url: str, record_id: str, worker: int, n: int) -> list[
                     "assessment",
                     "SYN-1",
                     {"x": newest.payload["x"] + 1},
-                    author=f"proc-{worker}",
                     record_id=record_id,
                     reason=f"correction {k}",
                     based_on_version=newest.version,
@@ -158,7 +159,7 @@ def test_concurrent_correcting_processes_lose_nothing(tmp_path: Path) -> None:
     """Four processes each make 5 corrections of one record (reload and re-apply when
     refused): all 20 are kept, in order, with no raw database error."""
     store = _file_store(tmp_path)
-    rec = store.save_record("assessment", "SYN-1", {"x": 0}, author="dr-a")
+    rec = store.save_record("assessment", "SYN-1", {"x": 0})
     url = str(store.url)
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(4) as pool:
@@ -173,8 +174,8 @@ def test_concurrent_correcting_processes_lose_nothing(tmp_path: Path) -> None:
 def test_audit_rows_cannot_be_changed_and_tampering_is_detected(tmp_path: Path) -> None:
     store = _file_store(tmp_path)
     for i in range(5):
-        store.save_record("assessment", "SYN-1", {"x": i}, author="dr-a")
-    store.log("view", who="dr-a", patient_id="SYN-1", detail="trends dashboard")
+        store.save_record("assessment", "SYN-1", {"x": i})
+    store.log("view", patient_id="SYN-1", detail="trends dashboard")
     assert store.verify_audit().ok
     with store.engine.begin() as conn:
         for sql in ("UPDATE audit_log SET who = 'someone-else'", "DELETE FROM audit_log"):
@@ -259,12 +260,43 @@ def test_migration_upgrades_an_old_schema_and_keeps_every_row(
         "assessment",
         "SYN-9",
         {"x": 6},
-        author="dr-new",
         record_id="r-1",
         reason="new fix",
         based_on_version=2,
     )
     assert store.verify_audit().ok and store.verify_audit().rows_checked == 3
+    # migration 0004: the old patient went to the default clinic, whose clinicians
+    # (make run's single user) see them; another clinic's clinician does not
+    assert patient.clinic == DEFAULT_CLINIC
+    with pytest.raises(AccessDeniedError, match="another clinic"):
+        store.as_identity(Identity("dr-x", Role.CLINICIAN, "north")).get_patient("SYN-9")
+
+
+def test_migration_0004_puts_existing_patients_in_the_default_clinic(tmp_path: Path) -> None:
+    """A database at 0003 with patients, records and alerts: upgraded, nothing lost."""
+    url = f"sqlite:///{tmp_path / 'at3.sqlite'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+        migrate(conn, "0003")
+        for pid in ("SYN-1", "SYN-2"):
+            conn.exec_driver_sql(
+                f"INSERT INTO patients VALUES ('{pid}', 'P', NULL, 'male', NULL, 1, "
+                "'2026-01-05 09:00:00.000000', 'old-author')"
+            )
+        conn.exec_driver_sql(
+            "INSERT INTO records (record_id, version, kind, patient_id, payload, author,"
+            " created_at, effective_at) VALUES ('r-1', 1, 'assessment', 'SYN-1', '{}',"
+            " 'old-author', '2026-01-05 09:00:00', '2026-01-05 09:00:00')"
+        )
+    engine.dispose()
+    store = Store(url)
+    with store.engine.connect() as conn:
+        assert schema_revision(conn) == HEAD
+        clinics = conn.exec_driver_sql("SELECT patient_id, clinic FROM patients").all()
+    assert sorted(clinics) == [("SYN-1", DEFAULT_CLINIC), ("SYN-2", DEFAULT_CLINIC)]
+    assert [r.record_id for r in store.latest_records("assessment", "SYN-1")] == ["r-1"]
+    assert [p.patient_id for p in store.list_patients()] == ["SYN-1", "SYN-2"]
 
 
 def test_backup_and_verified_restore(tmp_path: Path) -> None:

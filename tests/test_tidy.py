@@ -83,11 +83,11 @@ def test_assessments_keep_corrections_latest_only_and_incomplete_unscored() -> N
     """A corrected assessment appears once (latest version)."""
     store = Store.in_memory()
     store.add_patient(
-        "SYN-9", "P", birth_date=dt.date(1980, 1, 1), sex="female", weight_kg=70, author="t"
+        "SYN-9", "P", birth_date=dt.date(1980, 1, 1), sex="female", weight_kg=70
     )
     day = dt.date(2026, 1, 5)
     a = record_assessment(
-        store, "SYN-9", "phq9", [1] * 9, administered_on=day, author="t", today=day
+        store, "SYN-9", "phq9", [1] * 9, administered_on=day, today=day
     )
     record_assessment(
         store,
@@ -95,7 +95,6 @@ def test_assessments_keep_corrections_latest_only_and_incomplete_unscored() -> N
         "phq9",
         [2] * 9,
         administered_on=day,
-        author="t",
         today=day,
         correct_record_id=a.record_id,
         based_on_version=1,

@@ -48,7 +48,7 @@ def test_doses_and_alerts_are_marked(store: Store) -> None:
 def test_patient_without_assessments_gets_an_empty_chart_with_a_note() -> None:
     """No assessments: a valid figure saying so, not an error."""
     s = Store.in_memory()
-    s.add_patient("SYN-1", "P", birth_date=None, sex="unknown", weight_kg=None, author="t")
+    s.add_patient("SYN-1", "P", birth_date=None, sex="unknown", weight_kg=None)
     spec = trend_figure_spec(patient_trends(s, "SYN-1"), default_protocol())
     assert spec["data"] == []
     assert "No assessments" in spec["layout"]["annotations"][0]["text"]

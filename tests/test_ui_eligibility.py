@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kaptools.identity import Identity, Role
 from kaptools.protocol import default_protocol
 from kaptools.screening import (
     Answer,
@@ -36,21 +37,20 @@ PROTOCOL = default_protocol()
 
 @pytest.fixture
 def store() -> Store:
-    s = Store.in_memory()
+    s = Store.in_memory(identity=Identity("dr-test", Role.CLINICIAN))
     s.add_patient(
         "SYN-E01",
         "Quinn E. (synthetic)",
         birth_date=dt.date(1980, 3, 1),
         sex="female",
         weight_kg=68.5,
-        author="test",
     )
-    s.add_patient("SYN-E02", MALICIOUS, birth_date=None, sex="male", weight_kg=None, author="test")
+    s.add_patient("SYN-E02", MALICIOUS, birth_date=None, sex="male", weight_kg=None)
     return s
 
 
 def _app(store: Store, search: str = "?patient=SYN-E01") -> EligibilityApp:
-    app = EligibilityApp(store, PROTOCOL, defer=True, author="dr-test", today=TODAY)
+    app = EligibilityApp(store, PROTOCOL, defer=True, today=TODAY)
     app.url.observe(app._on_url, names="search")
     app.url.search = search
     return app
@@ -427,9 +427,11 @@ def test_the_page_cannot_blank_or_change_the_author(app: EligibilityApp) -> None
 def test_screened_by_defaults_to_the_current_user(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Without an author, "Screened by" is kaptools.config.current_user()."""
+    """Without an author, "Screened by" is the signed-in person (the store's identity,
+    by default KAPTOOLS_USER)."""
+    assert EligibilityApp(store, PROTOCOL, defer=True).screened_by.value == "dr-test"
     monkeypatch.setenv("KAPTOOLS_USER", "dr-env")
-    assert EligibilityApp(store, PROTOCOL, defer=True).screened_by.value == "dr-env"
+    assert EligibilityApp(Store.in_memory(), PROTOCOL, defer=True).screened_by.value == "dr-env"
 
 
 def test_latest_saved_screening_is_offered_and_loads_into_the_form(
@@ -445,7 +447,9 @@ def test_latest_saved_screening_is_offered_and_loads_into_the_form(
     app.cssrs[CssrsQuestion.BEHAVIOUR_PAST_3_MONTHS].value = Answer.NO
     app.medications.add({"drug": "lorazepam", "daily_dose_mg": "1.5"})
     record = app.form_record()
-    save_screening(store, "SYN-E01", record, screen(record), author="dr-lee")
+    save_screening(
+        store.as_identity(Identity("dr-lee", Role.CLINICIAN)), "SYN-E01", record, screen(record)
+    )
 
     fresh = _app(store)
     assert fresh.offer_box.layout.display is None
@@ -563,7 +567,7 @@ def test_a_saved_record_without_patient_id_matches_the_patients_form(
     """A screening saved without a patient id loads as saved, not as "changed since"."""
     fill_eligible(app)
     record = app.form_record().model_copy(update={"patient_id": None})
-    save_screening(store, "SYN-E01", record, screen(record), author="importer")
+    save_screening(store, "SYN-E01", record, screen(record))
     fresh = _app(store)
     fresh.load_button.click()
     assert fresh.shown is fresh.saved.result

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from icalendar import Calendar
 
 from kaptools.demo import build_demo_database
+from kaptools.identity import Identity, Role
 from kaptools.protocol import default_protocol
 from kaptools.scheduling import (
     CSV_COLUMNS,
@@ -36,9 +37,9 @@ PROTOCOL = default_protocol()
 
 
 def _app(n: int = 8) -> PlannerApp:
-    store = Store.in_memory()
+    store = Store.in_memory(identity=Identity("dr-test", Role.CLINICIAN))
     build_demo_database(store, n=n)
-    return PlannerApp(store, PROTOCOL, defer=True, author="dr-test", today=TODAY)
+    return PlannerApp(store, PROTOCOL, defer=True, today=TODAY)
 
 
 @pytest.fixture
@@ -121,7 +122,6 @@ def test_patient_without_screening_gets_the_planners_message(app: PlannerApp) ->
         birth_date=dt.date(1980, 1, 1),
         sex="female",
         weight_kg=70,
-        author="dr-test",
     )
     _arrive(app, "?patient=SYN-NEW")
     assert app.screening is None and app.plan is None
@@ -137,7 +137,6 @@ def test_incomplete_screening_gets_a_message_and_no_plan(app: PlannerApp) -> Non
         birth_date=dt.date(1980, 1, 1),
         sex="female",
         weight_kg=70,
-        author="dr-test",
     )
     trial = {"daily_dose_mg": 150, "weeks": 8, "outcome": "no_response"}
     record = {  # complete but for the history checklist, left unasked
@@ -200,7 +199,7 @@ def test_crisis_banner_follows_the_patients_alerts(app: PlannerApp) -> None:
     assert "Open safety alerts" in app.plan_summary.value
     assert "988" in _link(app.downloads.value, "kap-download-summary").decode()
     for a in app.alert_panel.stored.open:
-        app.store.acknowledge_alert(a.alert_id, who="dr", note="risk assessed")
+        app.store.acknowledge_alert(a.alert_id, note="risk assessed")
     app.picker.value = "SYN-0001"
     app.picker.value = "SYN-0003"
     assert app.banner.layout.display == "none"

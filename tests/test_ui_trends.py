@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from kaptools.demo import build_demo_database
+from kaptools.identity import Identity, Role
 from kaptools.protocol import default_protocol
 from kaptools.store import Store
 from kaptools.ui import TrendsApp
@@ -17,9 +18,9 @@ TODAY = dt.date(2026, 11, 27)
 
 @pytest.fixture
 def app() -> TrendsApp:
-    store = Store.in_memory()
+    store = Store.in_memory(identity=Identity("dr-test", Role.CLINICIAN))
     build_demo_database(store, n=4)
-    a = TrendsApp(store, default_protocol(), defer=True, author="dr-test", today=TODAY)
+    a = TrendsApp(store, default_protocol(), defer=True, today=TODAY)
     return a
 
 
@@ -72,7 +73,7 @@ def test_incomplete_item9_positive_form_raises_the_banner(app: TrendsApp) -> Non
     """PHQ-9 with item 9 = 3 and item 2 blank: error names item 2, banner shows the alert."""
     _arrive(app, "?patient=SYN-0002")
     for a in app.alerts.stored.open:
-        app.store.acknowledge_alert(a.alert_id, who="t", note="seen")
+        app.store.acknowledge_alert(a.alert_id, note="seen")
     app.picker.value = "SYN-0001"
     app.picker.value = "SYN-0002"
     assert app.banner.layout.display == "none"

@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 #: The schema as it was before migrations existed.
 BASELINE = "0001"
 #: The newest revision.
-HEAD = "0003"
+HEAD = "0004"
 
 
 def _config(connection: sa.Connection):  # -> alembic.config.Config

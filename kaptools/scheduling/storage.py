@@ -76,7 +76,7 @@ class SavedPlan:
 def save_plan(
     store: Store,
     plan: CoursePlan,
-    author: str,
+    author: str | None = None,
     *,
     record_id: str | None = None,
     reason: str | None = None,
@@ -105,9 +105,10 @@ def save_plan(
         msg = "patient_id: the plan names no patient; plan with patient_id=... to save it"
         raise IncompleteInputError(msg, missing=("patient_id",))
     patient_id = plan.patient_id
+    author = store.author_for(author)  # the signed-in person; another name is refused
     if plan.deviations and plan.acknowledgement is None:
         text = _acknowledgement(plan, acknowledge_deviations, protocol)
-        plan = plan.acknowledged(author.strip() if isinstance(author, str) else "", text, _now())
+        plan = plan.acknowledged(author, text, _now())
         reason = f"{reason}; " if reason else ""
         reason += f"deviation acknowledged: {text}"
     if record_id is not None and reason is None and plan.changes:

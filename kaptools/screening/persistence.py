@@ -41,7 +41,7 @@ def save_screening(
     patient_id: str,
     record: ScreeningRecord | dict[str, Any],
     result: ScreeningResult,
-    author: str,
+    author: str | None = None,
     *,
     effective_at: Any = None,
 ) -> StoredRecord:
@@ -117,7 +117,7 @@ def override_finding(
     screening_record_id: str,
     rule_id: str,
     reason: str,
-    author: str,
+    author: str | None = None,
     *,
     protocol: Protocol | None = None,
 ) -> FindingOverride:
@@ -132,7 +132,7 @@ def override_finding(
         rule_id: the finding to override; it must have fired in that screening.
         reason: why, in the clinician's words; at least the protocol's
             ``override_reason_min_length`` characters.
-        author: who overrides.
+        author: who overrides: the signed-in person (another name is refused).
         protocol: whose ``override_reason_min_length`` applies (default protocol if None).
 
     Raises:
@@ -155,9 +155,7 @@ def override_finding(
             f"{minimum}. Say why the finding does not apply."
         )
         raise InvalidInputError(msg)
-    if not isinstance(author, str) or not author.strip():
-        msg = "author: say who overrides the finding (got an empty author)"
-        raise IncompleteInputError(msg, missing=["author"])
+    author = store.author_for(author)
     stored = _latest_screening(store, screening_record_id)
     result = ScreeningResult.from_payload(stored.payload)
     finding = result.finding(rule_id)
@@ -177,7 +175,7 @@ def override_finding(
         "protocol": stored.payload.get("protocol"),
     }
     saved = store.save_record(
-        OVERRIDE_KIND, stored.patient_id, payload, author=author.strip(), reason=text
+        OVERRIDE_KIND, stored.patient_id, payload, author=author, reason=text
     )
     return FindingOverride(
         rule_id=rule_id,

@@ -72,7 +72,7 @@ class SavedDosingSession:
 def save_dosing_session(
     store: Store,
     session: DosingSession,
-    author: str,
+    author: str | None = None,
     record_id: str | None = None,
     reason: str | None = None,
     based_on_version: int | None = None,
@@ -104,6 +104,9 @@ def save_dosing_session(
         if record_id is not None:
             previous = store.record_history(record_id)[-1].payload.get("hold_override")
         log_override = previous != session.to_dict()["hold_override"]
+        if log_override:
+            # a new override is the signed-in clinician's: another name is refused
+            store.author_for(override.clinician, "hold_override.clinician")
     from kaptools.store import Companion
 
     def override_record(record_id: str, version: int) -> list[Companion]:

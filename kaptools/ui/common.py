@@ -16,7 +16,6 @@ import traitlets
 from IPython.display import display
 
 from kaptools.alerts import CRISIS_LINE_TEXT, Alert, AlertLevel, StoredAlert, highest_level
-from kaptools.config import current_user
 from kaptools.errors import AccessDeniedError, KaptoolsError
 from kaptools.patient_alerts import (
     PatientAlerts,
@@ -221,7 +220,7 @@ class PatientAlertsPanel:
         self._render()
 
     def author(self) -> str:
-        return (self._author() or "").strip() or current_user()
+        return (self._author() or "").strip() or self.store.identity.user
 
     def load(self, patient_id: str | None) -> None:
         """Read (and first raise, idempotently) the patient's alerts; clears live alerts."""
@@ -512,7 +511,6 @@ class PatientApp:
         if pid is not None:
             self.store.log(
                 "view",
-                who=current_user(),
                 patient_id=pid,
                 detail=f"{type(self).__name__} dashboard",
             )
@@ -522,7 +520,7 @@ class PatientApp:
         """Audit-log a download or print of the shown patient's record."""
         pid = self.picker.value
         if pid is not None:
-            self.store.log(action, who=current_user(), patient_id=pid, kind=kind, detail=detail)
+            self.store.log(action, patient_id=pid, kind=kind, detail=detail)
 
     def _load_patient(self) -> None:
         raise NotImplementedError

@@ -28,7 +28,6 @@ from IPython.display import display
 from pydantic import ValidationError
 
 from kaptools.alerts import Alert, StoredAlert, alerts_html, alerts_text
-from kaptools.config import current_user
 from kaptools.errors import InvalidInputError, KaptoolsError, NotFoundError
 from kaptools.protocol import Protocol
 from kaptools.scores import Instrument, definition
@@ -821,7 +820,7 @@ class EligibilityApp(PatientApp):
         # Save, summary, overrides
         self.screened_by = w.Text(
             description="Screened by",
-            value=author or current_user(),
+            value=author or store.identity.user,
             style={"description_width": "initial"},
             layout=w.Layout(width="22em"),
             continuous_update=False,

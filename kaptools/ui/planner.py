@@ -19,7 +19,6 @@ import ipywidgets as w
 from IPython.display import HTML, display
 
 from kaptools.alerts import Alert, alerts_html
-from kaptools.config import current_user
 from kaptools.errors import (
     IncompleteInputError,
     InvalidInputError,
@@ -598,7 +597,9 @@ class PlannerApp(PatientApp):
         self.move_box.add_class("kap-move-box")
 
         # Save and download
-        self.author = w.Text(description="Saved by", value=author or current_user(), style=style)
+        self.author = w.Text(
+            description="Saved by", value=author or store.identity.user, style=style
+        )
         self.author.add_class("kap-plan-author")
         lock_author(self.author)
         self.save_reason = w.Text(

@@ -19,7 +19,6 @@ from typing import Any
 
 import ipywidgets as w
 
-from kaptools.config import current_user
 from kaptools.errors import IncompleteInputError, InvalidInputError, KaptoolsError
 from kaptools.protocol import Protocol
 from kaptools.scheduling import DoseCalculation, Route
@@ -526,7 +525,9 @@ class SessionForm:
         self.rems_box.add_class("kap-sf-rems")
 
         self.notes = w.Textarea(description="Notes", layout=w.Layout(width="720px", height="60px"))
-        self.author = _text("Recorded by", "kap-sf-author", "320px", value=author or current_user())
+        self.author = _text(
+            "Recorded by", "kap-sf-author", "320px", value=author or store.identity.user
+        )
         lock_author(self.author)
         self.reason = _text("Reason for the correction", "kap-sf-reason", "560px")
         self.save_button = w.Button(

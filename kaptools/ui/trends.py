@@ -9,7 +9,6 @@ import ipywidgets as w
 from IPython.display import HTML, display
 
 from kaptools.assessments import record_assessment
-from kaptools.config import current_user
 from kaptools.errors import IncompleteAnswersError, NotFoundError
 from kaptools.protocol import Protocol
 from kaptools.scores import Instrument, definition
@@ -181,7 +180,7 @@ class TrendsApp(PatientApp):
             style={"description_width": "initial"},
         )
         self.form_date.add_class("kap-entry-date")
-        self.form_author = w.Text(description="Entered by", value=author or current_user())
+        self.form_author = w.Text(description="Entered by", value=author or store.identity.user)
         self.form_author.add_class("kap-entry-author")
         lock_author(self.form_author)
         self.alerts = PatientAlertsPanel(
