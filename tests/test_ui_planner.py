@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from icalendar import Calendar
 
 from kaptools.demo import build_demo_database
+from kaptools.errors import StoreError
 from kaptools.identity import Identity, Role
 from kaptools.protocol import default_protocol
 from kaptools.scheduling import (
@@ -29,6 +30,7 @@ from kaptools.screening import save_screening, screen
 from kaptools.sessions import SessionRecordStatus, dosing_session_history, dosing_sessions
 from kaptools.store import Store
 from kaptools.ui import PlannerApp
+from kaptools.ui.common import AuditedDownloads
 from kaptools.ui.planner import parse_closures
 
 TODAY = dt.date(2026, 11, 27)
@@ -70,10 +72,16 @@ def _audit(app: PlannerApp) -> int:
     return len(app.store.audit_entries())
 
 
-def _link(html: str, cls: str) -> bytes:
-    m = re.search(rf"class='{cls}' download='[^']+' href='data:[^;]+;base64,([^']+)'", html)
-    assert m, html
-    return base64.b64decode(m.group(1))
+def _link(downloads: AuditedDownloads, cls: str) -> bytes:
+    """What a click on a download button sends to the browser (after its audit row)."""
+    sent: list[dict] = []
+    downloads.send = sent.append  # type: ignore[method-assign]
+    index = [f["css"] for f in downloads.files].index(cls)
+    downloads._on_msg(downloads, {"download": index}, [])
+    (msg,) = sent
+    if "b64" in msg:  # a binary file
+        return base64.b64decode(msg["b64"])
+    return msg["text"].encode("utf-8")
 
 
 # ---- loading and the screening gate ----------------------------------------------------
@@ -186,7 +194,7 @@ def test_cautions_from_screening_are_shown_on_the_plan(app: PlannerApp) -> None:
     assert app.plan.cautions and "Benzodiazepine" in app.plan.cautions[0]
     assert "kap-cautions" in app.plan_summary.value
     assert "Benzodiazepine" in app.plan_summary.value
-    ics = Calendar.from_ical(_link(app.downloads.value, "kap-download-ics"))
+    ics = Calendar.from_ical(_link(app.downloads, "kap-download-ics"))
     assert "Benzodiazepine" in str(ics.walk("VEVENT")[0]["description"])
 
 
@@ -197,7 +205,7 @@ def test_crisis_banner_follows_the_patients_alerts(app: PlannerApp) -> None:
     assert app.banner.layout.display is None and "988" in app.banner.value
     _plan_new(app)
     assert "Open safety alerts" in app.plan_summary.value
-    assert "988" in _link(app.downloads.value, "kap-download-summary").decode()
+    assert "988" in _link(app.downloads, "kap-download-summary").decode()
     for a in app.alert_panel.stored.open:
         app.store.acknowledge_alert(a.alert_id, note="risk assessed")
     app.picker.value = "SYN-0001"
@@ -369,16 +377,49 @@ def test_downloads_are_the_plan_as_ics_and_csv(app: PlannerApp) -> None:
     export's columns, one row per session."""
     _arrive(app, "?patient=SYN-0001")
     _plan_new(app)
-    events = Calendar.from_ical(_link(app.downloads.value, "kap-download-ics")).walk("VEVENT")
+    events = Calendar.from_ical(_link(app.downloads, "kap-download-ics")).walk("VEVENT")
     assert len(events) == len(app.plan.sessions)
     assert {str(e["summary"]) for e in events} == {s.label for s in app.plan.sessions}
-    rows = list(csv.reader(io.StringIO(_link(app.downloads.value, "kap-download-csv").decode())))
+    rows = list(csv.reader(io.StringIO(_link(app.downloads, "kap-download-csv").decode())))
     assert tuple(rows[0]) == CSV_COLUMNS and len(rows) == len(app.plan.sessions) + 1
     import pyarrow.parquet as pq
 
-    table = pq.read_table(io.BytesIO(_link(app.downloads.value, "kap-download-parquet")))
+    table = pq.read_table(io.BytesIO(_link(app.downloads, "kap-download-parquet")))
     assert tuple(table.column_names) == CSV_COLUMNS and table.num_rows == len(app.plan.sessions)
     assert table.column("date").to_pylist() == [s.date for s in app.plan.sessions]
+
+
+def test_each_download_is_audit_logged_before_the_file_is_sent(app: PlannerApp) -> None:
+    """The page holds no file: a click asks the kernel, which writes the audit row (who,
+    when, the patient, the file, which plan) and only then sends the file; when the row
+    cannot be written, nothing is sent and the page says why."""
+    _arrive(app, "?patient=SYN-0001")
+    _plan_new(app)
+    assert "BEGIN:VCALENDAR" not in repr(app.downloads.get_state())
+    before = len(app.store.audit_entries("SYN-0001"))
+    for cls in (
+        "kap-download-ics",
+        "kap-download-csv",
+        "kap-download-parquet",
+        "kap-download-summary",
+    ):
+        assert _link(app.downloads, cls)
+    rows = app.store.audit_entries("SYN-0001")[before:]
+    assert [(r.action, r.who, r.kind) for r in rows] == [
+        ("download", "dr-test", "course_plan")
+    ] * 4
+    assert [r.detail.split(" ")[0] for r in rows] == [f["filename"] for f in app.downloads.files]
+    assert all("(not saved)" in r.detail for r in rows)
+
+    def refuse(*_a, **_k):
+        raise StoreError("The database refused the write; nothing was saved (disk full).")
+
+    app.store.log = refuse  # type: ignore[method-assign]
+    sent: list[dict] = []
+    app.downloads.send = sent.append  # type: ignore[method-assign]
+    app.downloads._on_msg(app.downloads, {"download": 0}, [])
+    assert sent == []
+    assert "Not downloaded" in app.save_error.value and "disk full" in app.save_error.value
 
 
 # ---- the dosing-session form -------------------------------------------------------------------

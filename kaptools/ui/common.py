@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from functools import wraps
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import parse_qs
@@ -29,8 +31,10 @@ from kaptools.vocabulary import is_patient_id
 
 __all__ = [
     "CSS",
+    "AuditedDownloads",
     "ConfigurationProblem",
     "CrisisBanner",
+    "DownloadFile",
     "ErrorBox",
     "PatientAlertsPanel",
     "PatientApp",
@@ -105,6 +109,112 @@ class UrlParameters(anywidget.AnyWidget):
     def get(self, name: str) -> str | None:
         values = parse_qs(self.search.lstrip("?"), keep_blank_values=True).get(name)
         return values[0] if values else None
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadFile:
+    """A file a dashboard offers: its button and what it holds (made when asked for)."""
+
+    label: str
+    css: str
+    filename: str
+    mime: str
+    content: Callable[[], str | bytes]
+    """Text, or bytes for a binary file (sent base64-encoded)."""
+
+
+class AuditedDownloads(anywidget.AnyWidget):
+    """Download buttons whose files go through the kernel, which audit-logs each download
+    before it sends the file (so the page never holds a record it could hand out unlogged).
+
+    The page shows one button per :class:`DownloadFile`; a click asks the kernel, which
+    calls ``before_download`` (writes the audit row: who, when, which patient, which
+    file), and only then sends the file back for the browser to save. If the audit row
+    cannot be written, nothing is sent and ``on_error`` is told.
+    """
+
+    _esm = """
+    export default {
+      render({ model, el }) {
+        const draw = () => {
+          el.replaceChildren();
+          for (const [i, f] of model.get("files").entries()) {
+            const b = document.createElement("button");
+            b.className = "jupyter-button widget-button " + f.css;
+            b.textContent = f.label;
+            b.style.width = "auto";
+            b.style.marginRight = "0.5em";
+            b.onclick = () => model.send({ download: i, filename: f.filename });
+            el.append(b);
+          }
+        };
+        model.on("change:files", draw);
+        draw();
+        model.on("msg:custom", (msg) => {
+          if (!msg || msg.kind !== "file") return;
+          const body = msg.b64 === undefined
+            ? msg.text
+            : Uint8Array.from(atob(msg.b64), (c) => c.charCodeAt(0));
+          const url = URL.createObjectURL(new Blob([body], { type: msg.mime }));
+          const a = document.createElement("a");
+          a.href = url; a.download = msg.filename; a.style.display = "none";
+          document.body.appendChild(a); a.click(); a.remove();
+          setTimeout(() => URL.revokeObjectURL(url), 60000);
+        });
+      }
+    };
+    """
+    files = traitlets.List(traitlets.Dict()).tag(sync=True)
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.add_class("kap-audited-downloads")
+        self._files: list[DownloadFile] = []
+        #: writes the audit row for a download (raises: the file is not sent)
+        self.before_download: Callable[[DownloadFile], None] | None = None
+        #: told when a download is refused (the audit row could not be written)
+        self.on_error: Callable[[Exception], None] | None = None
+        self.on_msg(self._on_msg)
+
+    def offer(self, files: Sequence[DownloadFile]) -> None:
+        """Show these files' buttons (none: no buttons)."""
+        self._files = list(files)
+        self.files = [{"label": f.label, "css": f.css, "filename": f.filename} for f in files]
+
+    def request(self, which: int | str) -> dict[str, str]:
+        """What a click does: audit-log, then send the file (by index or css class).
+        Returns the message sent to the browser."""
+        if isinstance(which, int) and not isinstance(which, bool):
+            file = self._files[which] if 0 <= which < len(self._files) else None
+        else:
+            file = next((f for f in self._files if f.css == which), None)
+        if file is None:
+            raise KeyError(f"no download {which!r} offered")
+        if self.before_download is None:
+            raise RuntimeError("AuditedDownloads.before_download is not set: nothing is sent")
+        self.before_download(file)  # the audit row first; a failure sends nothing
+        content = file.content()
+        msg = {"kind": "file", "filename": file.filename, "mime": file.mime}
+        if isinstance(content, bytes):
+            msg["b64"] = base64.b64encode(content).decode("ascii")
+        else:
+            msg["text"] = content
+        self.send(msg)
+        return msg
+
+    def _on_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        which = content.get("download") if isinstance(content, dict) else None
+        if not isinstance(which, int) or isinstance(which, bool):
+            return
+        if not 0 <= which < len(self._files):
+            return
+        try:
+            self.request(which)
+        except Exception as exc:  # shown to the user; nothing was sent
+            if self.on_error is not None:
+                self.on_error(exc)
+            else:
+                raise
 
 
 def valid_patient_param(value: str | None) -> tuple[str | None, str | None]:

@@ -8,7 +8,6 @@ date, dose, rule and flag comes from those modules; this module lays them out.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import re
 from collections.abc import Sequence
@@ -58,6 +57,8 @@ from kaptools.sessions import (
 from kaptools.store import Store, StoredRecord
 from kaptools.ui.common import (
     CSS,
+    AuditedDownloads,
+    DownloadFile,
     ErrorBox,
     PatientAlertsPanel,
     PatientApp,
@@ -403,14 +404,6 @@ def plan_timeline_spec(
     }
 
 
-def _data_link(payload: bytes, mime: str, filename: str, label: str, cls: str) -> str:
-    b64 = base64.b64encode(payload).decode("ascii")
-    return (
-        f"<a class='{cls}' download='{escape(filename)}' href='data:{mime};base64,{b64}' "
-        f"target='_blank'>{escape(label)}</a>"
-    )
-
-
 def _country_options() -> list[tuple[str, str]]:
     codes = sorted(c for c in holidays.list_supported_countries() if re.fullmatch(r"[A-Z]{2}", c))
     return [("none (no public holidays)", ""), *((c, c) for c in codes)]
@@ -620,8 +613,13 @@ class PlannerApp(PatientApp):
         self.save_button.add_class("kap-save-plan")
         self.save_error = ErrorBox()
         self.save_error.add_class("kap-save-message")
-        self.downloads = w.HTML()
+        # each download goes through the kernel, which audit-logs it before sending
+        self.downloads = AuditedDownloads()
         self.downloads.add_class("kap-downloads")
+        self.downloads.before_download = self._log_download
+        self.downloads.on_error = lambda exc: self.save_error.error(
+            f"Not downloaded: the download could not be audit-logged ({exc})."
+        )
         self.save_box = w.VBox(
             [
                 w.HBox([self.author, self.save_reason, self.save_button]),
@@ -869,7 +867,7 @@ class PlannerApp(PatientApp):
         self.miss_note.layout.display = "none" if self.miss_which.options else None
         self.move_button.disabled = not self.move_which.options
         self._on_move_which()
-        self.downloads.value = self._downloads_html(plan)
+        self.downloads.offer(self._download_files(plan))
         open_deviation = bool(plan.deviations) and plan.acknowledgement is None
         self.ack_reason.layout.display = None if open_deviation else "none"
         self._render_sessions(plan, recorded)
@@ -1019,38 +1017,48 @@ class PlannerApp(PatientApp):
             f"<ul>{items}</ul>{ack_html}{verdict}</div>"
         )
 
-    def _downloads_html(self, plan: CoursePlan) -> str:
+    def _download_files(self, plan: CoursePlan) -> list[DownloadFile]:
+        """The plan's files, made when a download is asked for (after its audit row)."""
         stem = f"course-plan-{plan.patient_id or 'patient'}-r{plan.revision}"
-        return (
-            _data_link(
-                plan_to_ics(plan),
-                "text/calendar",
-                f"{stem}.ics",
+        return [
+            DownloadFile(
                 "Download calendar (.ics)",
                 "kap-download-ics",
-            )
-            + _data_link(
-                plan_to_csv(plan).encode("utf-8"),
-                "text/csv",
-                f"{stem}.csv",
+                f"{stem}.ics",
+                "text/calendar",
+                lambda: plan_to_ics(plan).decode("utf-8"),
+            ),
+            DownloadFile(
                 "Download table (.csv)",
                 "kap-download-csv",
-            )
-            + _data_link(
-                plan_to_parquet(plan),
-                "application/vnd.apache.parquet",
-                f"{stem}.parquet",
+                f"{stem}.csv",
+                "text/csv",
+                lambda: plan_to_csv(plan),
+            ),
+            DownloadFile(
                 "Download table (.parquet)",
                 "kap-download-parquet",
-            )
-            + _data_link(
-                plan.report(self.alert_panel.stored.open).summary.encode("utf-8"),
-                "text/plain",
-                f"{stem}-summary.txt",
+                f"{stem}.parquet",
+                "application/vnd.apache.parquet",
+                lambda: plan_to_parquet(plan),
+            ),
+            DownloadFile(
                 "Download summary with open safety alerts (.txt)",
                 "kap-download-summary",
-            )
+                f"{stem}-summary.txt",
+                "text/plain",
+                lambda: plan.report(self.alert_panel.stored.open).summary,
+            ),
+        ]
+
+    def _log_download(self, file: DownloadFile) -> None:
+        """The audit row of a download (who, when, the patient, the file and which plan)."""
+        saved = (
+            f"saved record {self.saved.record_id} v{self.saved.version}"
+            if self.saved is not None and self.saved.plan == self.plan
+            else "not saved"
         )
+        self.log_export("download", kind="course_plan", detail=f"{file.filename} ({saved})")
 
     def _render_sessions(
         self, plan: CoursePlan, recorded: dict[dt.date, SavedDosingSession]

@@ -93,6 +93,10 @@ def test_plan_move_record_and_download(page: Page, voila_server: str, demo_datab
     assert len(events) == table.locator("tbody tr").count()
     doses = {str(e["summary"]).split(" (")[0]: e.decoded("dtstart") for e in events}
     assert doses["Dose 2 of 6"] == moved_to
+    # the file came through the kernel, which audit-logged the download first
+    logged = [r for r in Store(demo_database).audit_entries(PATIENT) if r.action == "download"]
+    assert logged and logged[-1].who == "browser-test" and logged[-1].kind == "course_plan"
+    assert logged[-1].detail.startswith(download.suggested_filename)
 
     # Record dose 1 with a systolic rise of 45 mmHg: the protocol's flag shows.
     select_matching(page, ".kap-session-pick", r"Dose 1 of 6")
