@@ -578,6 +578,12 @@ def test_rems_forms_due_are_listed_for_esketamine_sessions(app: PlannerApp) -> N
     app.form._on_save()
     assert "kap-ok" in app.form.errors._dom_classes
     assert "kap-rems-overdue" in app.rems.value and "lot number" in app.rems.value
+    # the printable REMS form is downloaded through the kernel, audit-logged first
+    page = _link(app.form.rems_download, "kap-sf-rems-link").decode()
+    assert "REMS" in page and "SYN-0002" in page
+    row = app.store.audit_entries("SYN-0002")[-1]
+    assert (row.action, row.who, row.kind) == ("download", "dr-test", "dosing_session")
+    assert row.detail.startswith("rems-monitoring-form-SYN-0002-") and " v1)" in row.detail
 
 
 def test_session_kinds_of_a_plan_all_reach_the_timeline(app: PlannerApp) -> None:

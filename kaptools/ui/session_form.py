@@ -11,7 +11,6 @@ failed check writes nothing.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import re
 from collections.abc import Callable, Sequence
@@ -44,7 +43,14 @@ from kaptools.sessions import (
 )
 from kaptools.sessions.scales import cadss6, moaa_s
 from kaptools.store import Store
-from kaptools.ui.common import ErrorBox, escape, guarded, lock_author
+from kaptools.ui.common import (
+    AuditedDownloads,
+    DownloadFile,
+    ErrorBox,
+    escape,
+    guarded,
+    lock_author,
+)
 from kaptools.vocabulary import NO_ANSWER, CssrsQuestion
 
 __all__ = ["Choice", "SessionForm", "flags_html", "offered_routes", "parse_time"]
@@ -504,8 +510,11 @@ class SessionForm:
         )
         self.rems_form_state = w.HTML()
         self.rems_form_state.add_class("kap-sf-rems-state")
-        self.rems_download = w.HTML()
+        # the printable form goes through the kernel, which audit-logs the download first
+        self.rems_download = AuditedDownloads()
         self.rems_download.add_class("kap-sf-rems-download")
+        self.rems_download.before_download = self._log_download
+        self.rems_download.on_error = self._download_refused
         self.rems_box = w.VBox(
             [
                 w.HTML("<h4>SPRAVATO REMS Patient Monitoring Form</h4>"),
@@ -784,7 +793,7 @@ class SessionForm:
         for d in (self.rems_sedation, self.rems_dissociation, self.rems_respiratory):
             d.answer = None
         self._override = None
-        self.rems_download.value = ""
+        self.rems_download.offer([])
         post = next(
             m
             for t, m in vitals_schedule(self.route.value, self.protocol)
@@ -977,16 +986,20 @@ class SessionForm:
         if session.needs_rems_form:
             form = session.rems_form(self.protocol)
             self.rems_form_state.value = form._repr_html_()
-            self.rems_download.value = _data_link(
-                form.to_html_page().encode("utf-8"),
-                "text/html",
-                f"rems-monitoring-form-{session.patient_id}-{session.session_date}.html",
-                "Download the REMS Patient Monitoring Form (printable HTML)",
-                "kap-sf-rems-link",
+            self.rems_download.offer(
+                [
+                    DownloadFile(
+                        "Download the REMS Patient Monitoring Form (printable HTML)",
+                        "kap-sf-rems-link",
+                        f"rems-monitoring-form-{session.patient_id}-{session.session_date}.html",
+                        "text/html",
+                        form.to_html_page,
+                    )
+                ]
             )
         else:
             self.rems_form_state.value = ""
-            self.rems_download.value = ""
+            self.rems_download.offer([])
 
     @guarded(lambda self: self.errors)
     def _on_override(self, _button: Any = None) -> None:
@@ -1171,6 +1184,23 @@ class SessionForm:
         if self.on_saved is not None:
             self.on_saved(self.saved)
 
+    def _download_refused(self, exc: Exception) -> None:
+        self.errors.error(f"Not downloaded: the download could not be audit-logged ({exc}).")
+
+    def _log_download(self, file: DownloadFile) -> None:
+        """The audit row of a download (who, when, the patient, the file, which record)."""
+        record = (
+            f"record {self.saved.record_id} v{self.saved.version}"
+            if self.saved is not None
+            else "not saved"
+        )
+        self.store.log(
+            "download",
+            patient_id=self.patient_id,
+            kind="dosing_session",
+            detail=f"{file.filename} ({record})",
+        )
+
     def _show_history(self) -> None:
         if self.record_id is None:
             self.history.value = ""
@@ -1184,15 +1214,6 @@ class SessionForm:
             for v in versions
         )
         self.history.value = f"<div class='kap-muted'>Versions of this record:<ul>{rows}</ul></div>"
-
-
-def _data_link(payload: bytes, mime: str, filename: str, label: str, cls: str) -> str:
-    """A download link carrying ``payload`` inline (nothing fetched from outside)."""
-    b64 = base64.b64encode(payload).decode("ascii")
-    return (
-        f"<a class='{cls}' download='{escape(filename)}' href='data:{mime};base64,{b64}' "
-        f"target='_blank'>{escape(label)}</a>"
-    )
 
 
 def _row_order(row: _VitalsRow) -> float:
