@@ -8,6 +8,7 @@ import datetime as dt
 import html
 import io
 import re
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -27,10 +28,15 @@ from kaptools.scheduling import (
     plan_violations,
 )
 from kaptools.screening import save_screening, screen
-from kaptools.sessions import SessionRecordStatus, dosing_session_history, dosing_sessions
+from kaptools.sessions import (
+    SessionRecordStatus,
+    dosing_session_history,
+    dosing_sessions,
+    save_dosing_session,
+)
 from kaptools.store import Store
 from kaptools.ui import PlannerApp
-from kaptools.ui.common import AuditedDownloads
+from kaptools.ui.common import AuditedDownloads, reapply_edits
 from kaptools.ui.planner import parse_closures
 
 TODAY = dt.date(2026, 11, 27)
@@ -563,6 +569,68 @@ def test_correcting_a_recorded_session_needs_a_reason(app: PlannerApp) -> None:
     form._on_complete()
     (saved,) = [s for s in dosing_sessions(app.store, "SYN-0001") if s.record_id == form.record_id]
     assert saved.version == 2 and saved.session.lot_number == "CORRECTED-LOT"
+
+
+def test_a_stale_correction_offers_a_reload_that_reapplies_the_unsaved_edits(
+    app: PlannerApp,
+) -> None:
+    """Someone saves a newer version while this form is open: saving is refused with
+    both versions named and a "Reload the current version" button; reloading shows the
+    newer version with this form's edits re-applied where the newer version left the
+    field alone, and each conflict side by side (the newer value kept); nothing is saved
+    until the clinician saves again, as a correction of the newer version."""
+    _arrive(app, "?patient=SYN-0001")
+    _open_dose(app, 1)
+    form = app.form
+    loaded = form.saved
+    assert loaded is not None and form.reload_button.layout.display == "none"
+    other = app.store.as_identity(Identity("dr-other", Role.CLINICIAN))
+    save_dosing_session(
+        other,
+        replace(loaded.session, lot_number="THEIR-LOT", notes="their note"),
+        record_id=loaded.record_id,
+        reason="their fix",
+        based_on_version=loaded.version,
+    )
+    form.lot.value = "MY-LOT"  # both change the lot number: a conflict
+    form.dissociation_note.value = "my note"  # only this form changes it
+    form.reason.value = "my fix"
+    before = len(dosing_session_history(app.store, loaded.record_id))
+    form._on_save()
+    assert f"version {loaded.version + 1} was saved meanwhile by dr-other" in form.errors.value
+    assert form.reload_button.layout.display is None
+    assert len(dosing_session_history(app.store, loaded.record_id)) == before
+
+    form.reload_button.click()
+    assert form.saved is not None and form.saved.version == loaded.version + 1
+    assert f"version {loaded.version + 1}" in form.heading.value
+    assert form.lot.value == "THEIR-LOT"  # conflict: the newer version's value shown
+    assert form.notes.value == "their note"  # only they changed it
+    assert form.dissociation_note.value == "my note"  # only this form did: re-applied
+    assert form.reason.value == "my fix"
+    notice = form.reload_notice.value
+    assert form.reload_notice.layout.display is None
+    assert "re-applied to: dissociation_note" in notice
+    assert "lot_number" in notice and "MY-LOT" in notice and "THEIR-LOT" in notice
+    assert form.reload_button.layout.display == "none" and form.errors.value == ""
+    assert len(dosing_session_history(app.store, loaded.record_id)) == before
+
+    form._on_save()
+    newest = dosing_session_history(app.store, loaded.record_id)[-1]
+    assert (newest.version, newest.author) == (loaded.version + 2, "dr-test")
+    assert newest.reason == "my fix"
+    assert (newest.session.lot_number, newest.session.notes) == ("THEIR-LOT", "their note")
+    assert newest.session.dissociation_note == "my note"
+    assert form.reload_notice.layout.display == "none"
+
+
+def test_reapply_edits_merges_field_by_field() -> None:
+    base = {"a": 1, "b": 1, "c": 1, "d": 1}
+    mine = {"a": 2, "b": 1, "c": 3, "d": 5}
+    theirs = {"a": 1, "b": 4, "c": 3, "d": 6}
+    result = reapply_edits(base, mine, theirs)
+    assert result.values == {"a": 2, "b": 4, "c": 3, "d": 6}
+    assert result.applied == ("a",) and result.conflicts == (("d", 5, 6),)
 
 
 def test_rems_forms_due_are_listed_for_esketamine_sessions(app: PlannerApp) -> None:

@@ -6,7 +6,7 @@ import base64
 import html
 import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import wraps
 from typing import TYPE_CHECKING, Any, Self
@@ -39,8 +39,11 @@ __all__ = [
     "PatientAlertsPanel",
     "PatientApp",
     "PatientPicker",
+    "Reapplied",
     "UrlParameters",
     "guarded",
+    "reapplied_html",
+    "reapply_edits",
     "show_figure",
 ]
 
@@ -215,6 +218,76 @@ class AuditedDownloads(anywidget.AnyWidget):
                 self.on_error(exc)
             else:
                 raise
+
+
+@dataclass(frozen=True, slots=True)
+class Reapplied:
+    """The user's unsaved edits re-applied to a newer version (:func:`reapply_edits`)."""
+
+    values: dict[str, Any]
+    """The newer version with the user's non-conflicting edits applied."""
+    applied: tuple[str, ...]
+    """Fields where the user's edit was re-applied (the newer version had not changed them)."""
+    conflicts: tuple[tuple[str, Any, Any], ...]
+    """(field, the user's value, the newer version's value) where both changed it
+    differently: the newer version's value is kept and the user's is shown beside it."""
+
+
+def reapply_edits(
+    base: Mapping[str, Any], mine: Mapping[str, Any], theirs: Mapping[str, Any]
+) -> Reapplied:
+    """Three-way merge of form values, field by field: ``base`` is the version the user
+    loaded, ``mine`` the form as the user left it, ``theirs`` the newer saved version.
+
+    A field only the user changed takes the user's value; a field only the newer version
+    changed keeps it; a field both changed the same way is that value; a field both
+    changed differently is a conflict (the newer version's value is kept, the user's is
+    reported so nothing they typed is lost silently)."""
+    merged: dict[str, Any] = dict(theirs)
+    applied: list[str] = []
+    conflicts: list[tuple[str, Any, Any]] = []
+    for key in sorted(set(mine) | set(theirs), key=str):
+        m, t, b = mine.get(key), theirs.get(key), base.get(key)
+        if m == b or m == t:
+            continue
+        if t == b:
+            merged[key] = m
+            applied.append(key)
+        else:
+            conflicts.append((key, m, t))
+    return Reapplied(merged, tuple(applied), tuple(conflicts))
+
+
+def reapplied_html(result: Reapplied, version: int, author: str) -> str:
+    """What a reload did: which edits were re-applied, and each conflict side by side."""
+    parts = [f"<b>Reloaded version {version}</b> (saved by {escape(author)})."]
+    if result.applied:
+        fields = ", ".join(escape(k) for k in result.applied)
+        parts.append(f" Your unsaved changes were re-applied to: {fields}.")
+    elif not result.conflicts:
+        parts.append(" You had no unsaved changes that differ from it.")
+    if result.conflicts:
+        rows = "".join(
+            f"<tr><td>{escape(k)}</td><td>{escape(_shown_value(m))}</td>"
+            f"<td>{escape(_shown_value(t))}</td></tr>"
+            for k, m, t in result.conflicts
+        )
+        parts.append(
+            " <b>Both changed these fields:</b> the form now shows version "
+            f"{version}'s value; yours is beside it: enter it again if it should win."
+            "<table class='kap-reload-conflicts'><tr><th>field</th><th>yours (not saved)"
+            f"</th><th>version {version} (shown)</th></tr>{rows}</table>"
+        )
+    parts.append(" Check the form, then save again.")
+    return "".join(parts)
+
+
+def _shown_value(value: Any) -> str:
+    if value is None or value == "":
+        return "(empty)"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
 
 
 def valid_patient_param(value: str | None) -> tuple[str | None, str | None]:

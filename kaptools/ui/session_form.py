@@ -18,7 +18,12 @@ from typing import Any
 
 import ipywidgets as w
 
-from kaptools.errors import IncompleteInputError, InvalidInputError, KaptoolsError
+from kaptools.errors import (
+    IncompleteInputError,
+    InvalidInputError,
+    KaptoolsError,
+    StaleVersionError,
+)
 from kaptools.protocol import Protocol
 from kaptools.scheduling import DoseCalculation, Route
 from kaptools.sessions import (
@@ -47,9 +52,12 @@ from kaptools.ui.common import (
     AuditedDownloads,
     DownloadFile,
     ErrorBox,
+    Reapplied,
     escape,
     guarded,
     lock_author,
+    reapplied_html,
+    reapply_edits,
 )
 from kaptools.vocabulary import NO_ANSWER, CssrsQuestion
 
@@ -553,6 +561,20 @@ class SessionForm:
         self.close_button = w.Button(description="Close", icon="times")
         self.close_button.add_class("kap-sf-close")
         self.errors = ErrorBox()
+        # a stale correction (someone saved a newer version meanwhile): reload that
+        # version and re-apply this form's unsaved edits where they do not conflict
+        self.reload_button = w.Button(
+            description="Reload the current version",
+            icon="refresh",
+            button_style="warning",
+            layout=w.Layout(width="260px", display="none"),
+        )
+        self.reload_button.add_class("kap-sf-reload")
+        self.reload_button.on_click(self._on_reload)
+        self.reload_notice = w.HTML(layout=w.Layout(display="none"))
+        self.reload_notice.add_class("kap-sf-reload-notice")
+        self._loaded: dict[str, Any] | None = None
+        self._label = ""
         self.history = w.HTML()
         self.history.add_class("kap-sf-history")
 
@@ -651,6 +673,8 @@ class SessionForm:
                 w.HBox([self.author, self.reason]),
                 w.HBox([self.save_button, self.complete_button, self.close_button]),
                 self.errors,
+                self.reload_button,
+                self.reload_notice,
                 self.history,
             ]
         )
@@ -710,7 +734,19 @@ class SessionForm:
                 self._fill(session)
             finally:
                 self._opening = False
-        what = escape(label) if label else "Dosing session"
+        self._label = label
+        self._show_heading(saved)
+        self.reason.layout.display = None if saved else "none"
+        self._show_history()
+        self._on_route()
+        self._on_vitals()
+        self._loaded = self._values_or_none()
+        self.reload_button.layout.display = "none"
+        self.reload_notice.layout.display = "none"
+        self.container.layout.display = None
+
+    def _show_heading(self, saved: SavedDosingSession | None) -> None:
+        what = escape(self._label) if self._label else "Dosing session"
         if saved is not None:
             state = (
                 "complete"
@@ -724,11 +760,71 @@ class SessionForm:
             )
         else:
             self.heading.value = f"<h3>{what}: new record</h3>"
-        self.reason.layout.display = None if saved else "none"
-        self._show_history()
+
+    def _values_or_none(self) -> dict[str, Any] | None:
+        try:
+            return self.values()
+        except KaptoolsError:
+            return None
+
+    def _show_session(self, session: DosingSession) -> None:
+        """Put a stored session into the form (as opening it does)."""
+        self._opening = True
+        try:
+            self.route.value = session.route.value
+            self._reset()
+            self._build_vitals_rows(session.vitals)
+            self.date.value = session.session_date
+            self._fill(session)
+        finally:
+            self._opening = False
         self._on_route()
         self._on_vitals()
-        self.container.layout.display = None
+
+    @guarded(lambda self: self.errors)
+    def _on_reload(self, _button: Any = None) -> None:
+        """Reload the newest saved version and re-apply this form's unsaved edits to it
+        where that version did not change the same field; conflicts are shown side by
+        side (the newer value in the form, the user's beside it). Nothing is saved."""
+        if self.record_id is None:
+            return
+        mine = self._values_or_none()
+        reason = self.reason.value  # the correction's reason is the user's: kept
+        newest = dosing_session_history(self.store, self.record_id)[-1]
+        base = self._loaded
+        self._show_session(newest.session)
+        theirs = self.values()
+        self.saved = newest
+        self._loaded = theirs
+        unread = mine is None or base is None
+        result = reapply_edits(base or theirs, mine or theirs, theirs)
+        if result.applied:
+            try:
+                merged = parse_dosing_session(result.values)
+            except KaptoolsError:
+                # the edits do not combine into a valid record: show each one instead
+                result = Reapplied(
+                    theirs,
+                    (),
+                    result.conflicts
+                    + tuple((k, result.values[k], theirs.get(k)) for k in result.applied),
+                )
+            else:
+                self._show_session(merged)
+        self.reason.value = reason
+        self.reason.layout.display = None
+        self._show_heading(newest)
+        self._show_history()
+        self.errors.clear()
+        self.reload_button.layout.display = "none"
+        notice = reapplied_html(result, newest.version, newest.author)
+        if unread:
+            notice += (
+                " <b>Your unsaved edits could not be read</b> (a field held an invalid "
+                "value), so none were re-applied: enter them again."
+            )
+        self.reload_notice.value = f"<div class='kap-reload-notice'>{notice}</div>"
+        self.reload_notice.layout.display = None
 
     def _prefill_patient(
         self, patient_id: str, day: dt.date | None, first_dose: bool | None
@@ -1162,15 +1258,21 @@ class SessionForm:
                 f"{version}); say why it is being changed, then save again."
             )
             raise IncompleteInputError(msg, missing=["reason"])
-        record = save_dosing_session(
-            self.store,
-            session,
-            self.author.value,
-            record_id=self.record_id,
-            reason=reason,
-            based_on_version=self.saved.version if self.saved else None,
-            protocol=self.protocol,
-        )
+        try:
+            record = save_dosing_session(
+                self.store,
+                session,
+                self.author.value,
+                record_id=self.record_id,
+                reason=reason,
+                based_on_version=self.saved.version if self.saved else None,
+                protocol=self.protocol,
+            )
+        except StaleVersionError:
+            self.reload_button.layout.display = None  # offer to reload and re-apply
+            raise
+        self.reload_button.layout.display = "none"
+        self.reload_notice.layout.display = "none"
         self.saved = SavedDosingSession.from_record(record)
         self.record_id = record.record_id
         self.reason.value = ""
@@ -1181,6 +1283,7 @@ class SessionForm:
             f"recorded by {record.author}."
         )
         self._show_history()
+        self._loaded = self._values_or_none()
         if self.on_saved is not None:
             self.on_saved(self.saved)
 
