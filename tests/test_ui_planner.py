@@ -26,6 +26,7 @@ from kaptools.scheduling import (
     load_latest_plan,
     plan_history,
     plan_violations,
+    save_plan,
 )
 from kaptools.screening import save_screening, screen
 from kaptools.sessions import (
@@ -622,6 +623,45 @@ def test_a_stale_correction_offers_a_reload_that_reapplies_the_unsaved_edits(
     assert (newest.session.lot_number, newest.session.notes) == ("THEIR-LOT", "their note")
     assert newest.session.dissociation_note == "my note"
     assert form.reload_notice.layout.display == "none"
+
+
+def test_a_stale_plan_save_offers_a_reload_and_keeps_the_unsaved_plan(app: PlannerApp) -> None:
+    """A plan saved by someone else meanwhile: saving is refused naming both versions,
+    with a reload button; reloading keeps the unsaved plan in the form and shows the
+    newer version beside it; saving then makes a correction of the newer version."""
+    _arrive(app, "?patient=SYN-0001")
+    base = app.saved
+    assert base is not None and app.reload_button.layout.display == "none"
+    _plan_new(app)
+    mine = app.plan
+    assert mine is not None and mine != base.plan
+    other = app.store.as_identity(Identity("dr-other", Role.CLINICIAN))
+    save_plan(
+        other,
+        base.plan,
+        record_id=base.record_id,
+        reason="reviewed with the patient",
+        based_on_version=base.version,
+    )
+    app._on_save()
+    assert f"version {base.version + 1} was saved meanwhile by dr-other" in app.save_error.value
+    assert app.reload_button.layout.display is None
+    assert load_latest_plan(app.store, "SYN-0001").version == base.version + 1  # not saved
+
+    app.reload_button.click()
+    assert app.saved is not None and app.saved.version == base.version + 1
+    assert app.plan == mine  # the unsaved plan is kept
+    notice = app.reload_notice.value
+    assert f"Reloaded version {base.version + 1}" in notice and "dr-other" in notice
+    assert "reviewed with the patient" in notice and "your plan (not saved)" in notice
+    assert f"{mine.start:%d %b %Y}" in notice and f"{base.plan.start:%d %b %Y}" in notice
+    assert app.reload_button.layout.display == "none" and app.save_error.value == ""
+
+    app._on_save()
+    newest = load_latest_plan(app.store, "SYN-0001")
+    assert newest is not None and newest.version == base.version + 2
+    assert newest.plan == mine and newest.author == "dr-test"
+    assert app.reload_notice.layout.display == "none"
 
 
 def test_reapply_edits_merges_field_by_field() -> None:

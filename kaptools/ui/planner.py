@@ -24,6 +24,7 @@ from kaptools.errors import (
     NotFoundError,
     NotPlannableError,
     PlanningError,
+    StaleVersionError,
 )
 from kaptools.protocol import Protocol
 from kaptools.scheduling import (
@@ -404,6 +405,47 @@ def plan_timeline_spec(
     }
 
 
+def _plans_side_by_side(mine: CoursePlan, newest: SavedPlan) -> str:
+    """The unsaved plan beside the newest saved version: what each says where they differ."""
+    v = newest.version
+    theirs = newest.plan
+    head = (
+        f"<b>Reloaded version {v}</b> of the course plan (saved by {escape(newest.author)} "
+        f"{newest.created_at:%Y-%m-%d %H:%M} UTC"
+        + (f": {escape(newest.reason)}" if newest.reason else "")
+        + "). "
+    )
+    if mine == theirs:
+        return f"<div class='kap-reload-notice'>{head}It is the same as your plan.</div>"
+    rows = []
+    if (mine.route_label, mine.start) != (theirs.route_label, theirs.start):
+        rows.append(
+            (
+                "course",
+                f"{mine.route_label} from {mine.start:%d %b %Y}",
+                f"{theirs.route_label} from {theirs.start:%d %b %Y}",
+            )
+        )
+    ours = {s.label: s for s in mine.sessions}
+    other = {s.label: s for s in theirs.sessions}
+    for label in list(dict.fromkeys([*ours, *other])):
+        a, b = ours.get(label), other.get(label)
+        day_a = f"{a.date:%a %d %b %Y}" if a else "(none)"
+        day_b = f"{b.date:%a %d %b %Y}" if b else "(none)"
+        if day_a != day_b:
+            rows.append((label, day_a, day_b))
+    table = "".join(
+        f"<tr><td>{escape(k)}</td><td>{escape(x)}</td><td>{escape(y)}</td></tr>" for k, x, y in rows
+    )
+    return (
+        f"<div class='kap-reload-notice'>{head}Your plan (not saved) is still in the form; "
+        f"saving it now makes version {v + 1}, replacing version {v}'s changes below. To "
+        f"keep version {v} instead, open the patient again.<table "
+        f"class='kap-reload-conflicts'><tr><th></th><th>your plan (not saved)</th>"
+        f"<th>version {v}</th></tr>{table}</table></div>"
+    )
+
+
 def _country_options() -> list[tuple[str, str]]:
     codes = sorted(c for c in holidays.list_supported_countries() if re.fullmatch(r"[A-Z]{2}", c))
     return [("none (no public holidays)", ""), *((c, c) for c in codes)]
@@ -620,11 +662,25 @@ class PlannerApp(PatientApp):
         self.downloads.on_error = lambda exc: self.save_error.error(
             f"Not downloaded: the download could not be audit-logged ({exc})."
         )
+        # a stale save (someone saved a newer version of the plan meanwhile): reload it
+        # and keep this unsaved plan, the two side by side
+        self.reload_button = w.Button(
+            description="Reload the current version",
+            icon="refresh",
+            button_style="warning",
+            layout=w.Layout(width="260px", display="none"),
+        )
+        self.reload_button.add_class("kap-plan-reload")
+        self.reload_button.on_click(self._on_reload)
+        self.reload_notice = w.HTML(layout=w.Layout(display="none"))
+        self.reload_notice.add_class("kap-plan-reload-notice")
         self.save_box = w.VBox(
             [
                 w.HBox([self.author, self.save_reason, self.save_button]),
                 self.ack_reason,
                 self.save_error,
+                self.reload_button,
+                self.reload_notice,
                 self.downloads,
             ]
         )
@@ -1260,16 +1316,22 @@ class PlannerApp(PatientApp):
         reason = self.save_reason.value.strip() or None
         if record_id is not None and reason is None and plan.revision == 1:
             reason = f"New plan: {plan.route_label} from {plan.start.isoformat()}."
-        record = save_plan(
-            self.store,
-            plan,
-            self.author.value,
-            record_id=record_id,
-            reason=reason,
-            acknowledge_deviations=self.ack_reason.value.strip() or None,
-            protocol=self.protocol,
-            based_on_version=self.saved.version if self.saved else None,
-        )
+        try:
+            record = save_plan(
+                self.store,
+                plan,
+                self.author.value,
+                record_id=record_id,
+                reason=reason,
+                acknowledge_deviations=self.ack_reason.value.strip() or None,
+                protocol=self.protocol,
+                based_on_version=self.saved.version if self.saved else None,
+            )
+        except StaleVersionError:
+            self.reload_button.layout.display = None  # offer to reload, keeping this plan
+            raise
+        self.reload_button.layout.display = "none"
+        self.reload_notice.layout.display = "none"
         self.ack_reason.value = ""
         self.saved = SavedPlan.from_record(record)
         self.plan = self.saved.plan
@@ -1279,6 +1341,27 @@ class PlannerApp(PatientApp):
         self.save_error.ok(
             f"Saved version {record.version} of the course plan, by {record.author}."
         )
+
+    @guarded(lambda self: self.save_error)
+    def _on_reload(self, _button: Any = None) -> None:
+        """Reload the newest saved plan after a stale save. The unsaved plan stays in the
+        form (saving it now makes a correction of the newest version); the newest
+        version is shown beside it, session by session where they differ."""
+        pid = self.picker.value
+        if pid is None or self.plan is None:
+            return
+        newest = load_latest_plan(self.store, pid)
+        if newest is None:
+            return
+        mine, theirs = self.plan, newest.plan
+        self.saved = newest
+        self.save_error.clear()
+        self.reload_button.layout.display = "none"
+        self.reload_notice.value = _plans_side_by_side(mine, newest)
+        self.reload_notice.layout.display = None
+        if mine == theirs:
+            self.plan = theirs
+        self._render()
 
     # ---- dosing sessions ----------------------------------------------------------------
     @guarded(lambda self: self.session_error)
