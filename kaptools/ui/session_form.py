@@ -542,6 +542,7 @@ class SessionForm:
         self.rems_box.add_class("kap-sf-rems")
 
         self.notes = w.Textarea(description="Notes", layout=w.Layout(width="720px", height="60px"))
+        self.notes.add_class("kap-sf-notes")
         self.author = _text(
             "Recorded by", "kap-sf-author", "320px", value=author or store.identity.user
         )

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from kaptools.sessions import GoStatus, dosing_sessions, hold_overrides
+from kaptools.identity import Identity, Role
+from kaptools.sessions import (
+    GoStatus,
+    dosing_session_history,
+    dosing_sessions,
+    hold_overrides,
+    save_dosing_session,
+)
 from kaptools.store import Store
 from tests.browser.widgets import select_matching
 
@@ -16,6 +24,7 @@ pytestmark = pytest.mark.browser
 TIMEOUT = 60_000
 HELD = "SYN-0005"  # IM course; written to by the hold test
 DISCHARGED = "SYN-0011"  # IV course; written to by the discharge test
+STALE = "SYN-0008"  # its first recorded dose is corrected twice at once by the reload test
 
 
 def _type(scope: Locator, css: str, value: str) -> None:
@@ -183,3 +192,56 @@ def test_session_is_not_dischargeable_until_the_recovery_criteria_are_met(
     form.locator(".kap-sf-complete").click()
     expect(form.locator(".kap-ok").last).to_contain_text("(complete)", timeout=TIMEOUT)
     assert dosing_sessions(store, DISCHARGED)[-1].session.status.value == "complete"
+
+
+def test_a_stale_correction_is_reloaded_and_the_unsaved_edits_reapplied(
+    page: Page, voila_server: str, demo_database: str
+) -> None:
+    """Open a recorded session; someone else saves a correction meanwhile; saving is
+    refused with a reload button; reloading shows their version with this form's own
+    edit re-applied and the conflicting one side by side; saving then succeeds."""
+    page.set_default_timeout(TIMEOUT)
+    page.goto(f"{voila_server}/voila/render/planner.ipynb?patient={STALE}", timeout=TIMEOUT)
+    expect(page.locator(".kap-screening-box .kap-screening")).to_be_visible(timeout=TIMEOUT)
+    select_matching(page, ".kap-session-pick", r"Dose 1 of 6 \[recorded\]")
+    page.locator(".kap-open-session").click()
+    form = page.locator(".kap-session-form")
+    expect(form.locator(".kap-sf-heading")).to_contain_text("version 1", timeout=TIMEOUT)
+    store = Store(demo_database)
+    (saved,) = [
+        s for s in dosing_sessions(store, STALE) if s.session.session_date == dt.date(2026, 9, 21)
+    ]
+    save_dosing_session(
+        store.as_identity(Identity("dr-other", Role.CLINICIAN)),
+        replace(saved.session, lot_number="THEIR-LOT"),
+        record_id=saved.record_id,
+        reason="lot number corrected",
+        based_on_version=saved.version,
+    )
+
+    _type(form, ".kap-sf-lot", "MY-LOT")  # both change the lot number: a conflict
+    notes = form.locator(".kap-sf-notes textarea")
+    notes.fill("my note")  # only this form changes the notes
+    notes.press("Tab")
+    _type(form, ".kap-sf-reason", "my correction")
+    form.locator(".kap-sf-save").click()
+    expect(form.locator(".kap-error", has_text="saved meanwhile by dr-other")).to_be_visible()
+    reload = form.locator(".kap-sf-reload")
+    expect(reload).to_be_visible()
+    assert len(dosing_session_history(store, saved.record_id)) == saved.version + 1
+
+    reload.click()
+    notice = form.locator(".kap-sf-reload-notice")
+    expect(notice).to_contain_text("re-applied to: notes")
+    expect(notice).to_contain_text("MY-LOT")
+    expect(form.locator(".kap-sf-heading")).to_contain_text(f"version {saved.version + 1}")
+    expect(form.locator(".kap-sf-lot input")).to_have_value("THEIR-LOT")
+    expect(notes).to_have_value("my note")
+    expect(form.locator(".kap-sf-reason input")).to_have_value("my correction")
+    expect(reload).to_be_hidden()
+
+    form.locator(".kap-sf-save").click()
+    expect(form.locator(".kap-ok", has_text=f"Saved version {saved.version + 2}")).to_be_visible()
+    newest = dosing_session_history(store, saved.record_id)[-1]
+    assert (newest.version, newest.author) == (saved.version + 2, "browser-test")
+    assert (newest.session.lot_number, newest.session.notes) == ("THEIR-LOT", "my note")
