@@ -127,7 +127,6 @@ def _clinic(tmp_path: Path, *, synthetic: bool) -> tuple[str, Path]:
         birth_date=None,
         sex="female",
         weight_kg=None,
-        author="dr-clinic",
         synthetic=synthetic,
     )
     store.close()

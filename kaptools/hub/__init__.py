@@ -300,6 +300,8 @@ def prepare(state_dir: Path, database_url: str, patients: int) -> dict[str, str]
         [sys.executable, "-m", "kaptools.demo", "--if-empty", "-q", "--patients",
          str(patients), "--database", database_url],
         check=True,
+        # the demo patients belong to the demo users' clinic (clinicians see their own)
+        env={**os.environ, CLINIC_ENV_VAR: DEMO_USERS[0].clinic},
     )  # fmt: skip
     return ensure_demo_users(state_dir)
 
