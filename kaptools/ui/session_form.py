@@ -356,9 +356,13 @@ class SessionForm:
         self.intoxicated.add_class("kap-sf-intoxicated")
         self.go_box = w.HTML()
         self.go_box.add_class("kap-sf-go")
+        # who overrides is the signed-in clinician, shown, never typed (a value sent from
+        # the page is ignored: the override is made in the signed-in person's name)
         self.override_clinician = _text(
             "Clinician overriding", "kap-sf-override-clinician", "320px"
         )
+        self.override_clinician.disabled = True
+        self.override_clinician.add_class("kap-author-locked")
         self.override_reason = _text(
             "Written reason for dosing despite the hold", "kap-sf-override-reason", "720px"
         )
@@ -875,10 +879,10 @@ class SessionForm:
             self.dissociation_end_minutes,
             self.dissociation_note,
             self.rems_ready,
-            self.override_clinician,
             self.override_reason,
         ):
             t.value = ""
+        self.override_clinician.value = self.store.identity.user
         self.first_dose.answer = None
         self.cssrs_asked.answer = None
         self.cssrs_yes.value = ()
@@ -1114,8 +1118,9 @@ class SessionForm:
         if not decision.holds:
             msg = "hold_override: there is no hold to override (the decision is go or review)"
             raise InvalidInputError(msg)
+        self.override_clinician.value = self.store.identity.user
         self._override = HoldOverride(
-            self.override_clinician.value,
+            self.store.identity.user,
             self.override_reason.value,
             tuple(f.rule_id for f in decision.holds),
             dt.datetime.now().replace(microsecond=0),
