@@ -259,10 +259,9 @@ def _plan_with_deviation(store: Store, s: Scenario, protocol: Protocol, rng: ran
         calendar=_TUE_THU,
         protocol=protocol,
     )
-    save_plan(
-        store,
+    save_plan(  # acknowledged by the (synthetic) clinician, in their name
+        store.as_identity(Identity(SCENARIO_CLINICIAN, store.identity.role, store.identity.clinic)),
         plan,
-        SCENARIO_CLINICIAN,
         acknowledge_deviations="Synthetic scenario: the patient cannot travel on other days; "
         "induction runs late, the day-28 benefit check stays due.",
         protocol=protocol,

@@ -298,7 +298,7 @@ def test_vital_signs_round_trip_into_their_own_sessions_unchanged(demo) -> None:
     value in its session, no new version is written."""
     pid = demo.list_patients()[1].patient_id
     before = _versions(demo, pid)
-    report = import_bundle(demo, json.dumps(_vitals_json(demo, pid)), author="importer")
+    report = import_bundle(demo, json.dumps(_vitals_json(demo, pid)))
     readings = sum(len(s.session.vitals) for s in dosing_sessions(demo, pid))
     assert report.matched_readings == readings > 0
     assert (report.added_readings, report.sessions) == (0, ())
@@ -326,8 +326,8 @@ def _held_session_store() -> tuple[Store, str, Any]:
         ),
     )
     source = Store.in_memory()
-    source.add_patient(pid, "x", birth_date=None, sex="male", weight_kg=70, author="t")
-    record = save_dosing_session(source, fuller, "other-system")
+    source.add_patient(pid, "x", birth_date=None, sex="male", weight_kg=70)
+    record = save_dosing_session(source, fuller)
     bundle = _vitals_json(source, pid)
     for entry in bundle["entry"]:  # the readings name the target store's session
         for ident in entry["resource"].get("identifier", ()):
@@ -339,15 +339,15 @@ def test_new_readings_are_added_to_their_session_as_a_new_version() -> None:
     """Readings the session lacks are added (a new version with a reason naming the import);
     the stored readings equal those exported, value for value."""
     store, pid, (saved, fuller, bundle) = _held_session_store()
-    report = import_bundle(store, json.dumps(bundle), author="importer")
+    report = import_bundle(store, json.dumps(bundle))
     assert report.sessions == (saved.record_id,)
     assert (report.added_readings, report.matched_readings) == (2, 1)
     latest = dosing_sessions(store, pid)[-1]
     assert latest.version == saved.version + 1
-    assert "imported from a FHIR bundle by importer" in (latest.reason or "")
+    assert "imported from a FHIR bundle by pytest" in (latest.reason or "")
     assert latest.session.vitals == fuller.vitals
     # again: everything is recognised now, nothing is written
-    again = import_bundle(store, json.dumps(bundle), author="importer")
+    again = import_bundle(store, json.dumps(bundle))
     assert (again.added_readings, again.matched_readings) == (0, 3)
     assert dosing_sessions(store, pid)[-1].version == latest.version
 
@@ -404,7 +404,7 @@ def test_bad_vital_signs_are_reported_and_nothing_is_written(damage, fragment) -
     data = copy.deepcopy(bundle)
     damage(data)
     with pytest.raises(FhirImportError) as err:
-        import_bundle(store, json.dumps(data), author="importer")
+        import_bundle(store, json.dumps(data))
     assert fragment in str(err.value) and "nothing was written" in str(err.value)
     assert dosing_sessions(store, pid)[-1].version == saved.version
 
@@ -416,7 +416,7 @@ def test_vitals_of_sessions_another_store_holds_stop_the_whole_import(demo) -> N
     pid = demo.list_patients()[0].patient_id
     bundle = patient_bundle(demo, pid, sections=["patient", "assessments", "vitals"])
     with pytest.raises(FhirImportError, match="is not in this store") as err:
-        import_bundle(target, bundle.model_dump_json(), author="importer")
+        import_bundle(target, bundle.model_dump_json())
     assert "nothing was written" in str(err.value)
     assert not assessments(target, pid) and not dosing_sessions(target, pid)
 
