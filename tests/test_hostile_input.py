@@ -673,11 +673,11 @@ def test_record_assessment_refuses_nan_and_stores_nothing() -> None:
 
     store = Store.in_memory()
     store.add_patient(
-        "SYN-1", "P", birth_date=dt.date(1980, 1, 1), sex="female", weight_kg=70, author="t"
+        "SYN-1", "P", birth_date=dt.date(1980, 1, 1), sex="female", weight_kg=70
     )
     with pytest.raises(InvalidAnswerError, match="PHQ-9 item 9"):
         record_assessment(
-            store, "SYN-1", "phq9", [0] * 8 + [math.nan], administered_on="2024-01-02", author="t"
+            store, "SYN-1", "phq9", [0] * 8 + [math.nan], administered_on="2024-01-02"
         )
     assert store.latest_records("assessment", "SYN-1") == []
 
