@@ -838,7 +838,7 @@ def test_the_mdsi_schedule_is_not_offered_when_esketamine_is_not() -> None:
     protocol = PROTOCOL.with_changes(
         {"screening.rules.hyperthyroidism.route_severity": {"esketamine_nasal": "exclusion"}}
     )
-    store = Store.in_memory()
+    store = Store.in_memory(identity=Identity("dr-test", Role.CLINICIAN))
     build_demo_database(store, n=8)
     app = PlannerApp(store, protocol, defer=True, author="dr-test", today=TODAY)
     _arrive(app, "?patient=SYN-0002")
