@@ -37,14 +37,13 @@ def _record(status: str) -> dict:
 def store():
     with Store.in_memory() as s:
         for pid, born in (("SYN-A", dt.date(1970, 5, 1)), ("SYN-B", dt.date(2010, 5, 1))):
-            s.add_patient(pid, "Synthetic", birth_date=born, sex="male", weight_kg=80.0,
-                          author="test")  # fmt: skip
+            s.add_patient(pid, "Synthetic", birth_date=born, sex="male", weight_kg=80.0)
         yield s
 
 
 def _save(store, patient_id, status):
     data = {**_record(status), "patient_id": patient_id}
-    return save_screening(store, patient_id, data, screen(data), "dr.synthetic")
+    return save_screening(store, patient_id, data, screen(data))
 
 
 # -- plannable -------------------------------------------------------------------------
