@@ -440,7 +440,7 @@ def test_a_failure_part_way_through_the_writes_leaves_nothing_behind(demo, monke
 
     monkeypatch.setattr(fhir, "record_assessment", failing_on_the_third)
     with pytest.raises(StoreError):
-        import_bundle(target, bundle, author="importer")
+        import_bundle(target, bundle)
     assert len(calls) == 3
     assert all(assessments(target, p.patient_id) == [] for p in target.list_patients())
     assert len(target.audit_entries()) == audit_before
