@@ -276,7 +276,12 @@ def proxy_command() -> str:
 
 
 def hub_environment(
-    state_dir: Path, database_url: str, port: int, idle_timeout_s: int, cookie_max_age_h: float
+    state_dir: Path,
+    database_url: str,
+    port: int,
+    idle_timeout_s: int,
+    cookie_max_age_h: float,
+    idle_signout_min: float = 15.0,
 ) -> dict[str, str]:
     """The environment jupyterhub_config.py reads (so the tests run the same config)."""
     env = dict(os.environ)
@@ -288,6 +293,7 @@ def hub_environment(
         KAPTOOLS_PROXY_COMMAND=proxy_command(),
         KAPTOOLS_IDLE_TIMEOUT_S=str(idle_timeout_s),
         KAPTOOLS_COOKIE_MAX_AGE_H=str(cookie_max_age_h),
+        KAPTOOLS_IDLE_SIGNOUT_MIN=str(idle_signout_min),
         KAPTOOLS_DATABASE_URL=database_url,
     )
     return env
@@ -313,7 +319,10 @@ def run(args: argparse.Namespace) -> int:
     with kaptools_database(state_dir, use_postgres=not args.sqlite) as url:
         passwords = prepare(state_dir, url, args.patients)
         (state_dir / "kaptools-database-url").write_text(url + "\n")
-        env = hub_environment(state_dir, url, args.port, args.idle_timeout, args.cookie_hours)
+        env = hub_environment(
+            state_dir, url, args.port, args.idle_timeout, args.cookie_hours,
+            args.idle_signout_minutes,
+        )  # fmt: skip
         where = "PostgreSQL (private cluster)" if url.startswith("postgresql") else "SQLite"
         print("")
         print(f"  kaptools shared install: http://127.0.0.1:{args.port}/  (loopback only)")
@@ -321,7 +330,8 @@ def run(args: argparse.Namespace) -> int:
         print("  Demo accounts (synthetic; these passwords are for the demo only):")
         for u in DEMO_USERS:
             print(f"    {u.name:<16} role {u.role.value:<10} password {passwords[u.name]}")
-        print(f"  Idle dashboards are stopped after {args.idle_timeout} s; sign-in lasts "
+        print(f"  Idle dashboards are stopped after {args.idle_timeout} s; sign-in ends after "
+              f"{args.idle_signout_minutes:g} min without activity and lasts at most "
               f"{args.cookie_hours} h. Stop with Ctrl-C.", flush=True)  # fmt: skip
         hub = subprocess.Popen(
             [sys.executable, "-m", "jupyterhub", "-f", str(HUB_CONFIG)],
@@ -352,6 +362,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"--idle-signout-minutes {text!r}: give a number of minutes > 0 (default 15)"
+        )
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kaptools.hub", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -365,6 +387,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p_run.add_argument(
         "--cookie-hours", type=float, default=8.0, help="sign-in cookie lifetime, hours (8)"
+    )
+    p_run.add_argument(
+        "--idle-signout-minutes",
+        type=_positive_minutes,
+        default=15.0,
+        help="sign out after N minutes without activity (15, the culler's 900 s)",
     )
     p_add = sub.add_parser("add-user", help="add an account (or reset its password)")
     p_add.add_argument("name")

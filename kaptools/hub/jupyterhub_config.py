@@ -62,6 +62,15 @@ c.JupyterHub.load_groups = demo_groups()
 c.JupyterHub.cookie_max_age_days = float(os.environ.get("KAPTOOLS_COOKIE_MAX_AGE_H", "8")) / 24
 c.JupyterHub.shutdown_on_logout = True
 c.JupyterHub.last_activity_interval = 60
+# Sign-out after inactivity (kaptools.hub.auth.idle_signout_due): the Hub asks the
+# authenticator on a person's requests, at most every `refresh_s` seconds; an idle sign-in
+# sends the browser to the login page, and (strict) the person's dashboard server's token
+# checks are refused too, so their pages ask for a fresh sign-in as well.
+idle_signout_min = float(os.environ.get("KAPTOOLS_IDLE_SIGNOUT_MIN", "15"))
+refresh_s = max(1, min(60, int(idle_signout_min * 60) // 10))
+c.ClinicNativeAuthenticator.idle_signout_minutes = idle_signout_min
+c.Authenticator.auth_refresh_age = refresh_s
+c.Authenticator.auth_refresh_strict = True
 
 # --- each person's dashboards: kaptools.hub.singleuser ------------------------------------
 # SimpleLocalProcessSpawner runs every person's server as this machine's user: right for
@@ -84,6 +93,9 @@ c.Spawner.args = [
     f"--KaptoolsVoila.max_kernels={int(os.environ.get('KAPTOOLS_USER_MAX_KERNELS', '6'))}",
     # preheated kernels per dashboard and person (~150 MB each; 0: start one per page)
     f"--VoilaConfiguration.default_pool_size={int(os.environ.get('KAPTOOLS_USER_POOL_SIZE', '1'))}",
+    # how long a dashboard server trusts a sign-in token before asking the Hub again
+    # (JupyterHub's default 300 s would outlast a short idle sign-out)
+    f"--HubOAuth.cache_max_age={refresh_s}",
 ]
 c.Spawner.start_timeout = 180
 c.Spawner.http_timeout = 180
