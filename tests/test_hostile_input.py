@@ -11,6 +11,7 @@ import io
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -711,3 +712,83 @@ def test_a_broken_invariant_is_an_internal_error_not_an_assertion() -> None:
     with pytest.raises(InternalError, match="the dose") as info:
         present(None, "the dose")
     assert isinstance(info.value, KaptoolsError) and "bug in kaptools" in str(info.value)
+
+
+# ---------------------------------------------------------------------------
+# Store: a record's payload, its lists, its text and its nesting are bounded
+# (limits.toml [size]); nothing is written when one is exceeded.
+
+
+def _nested(depth: int) -> list[Any]:
+    """A list inside a list ... ``depth`` deep, built without recursion."""
+    inner: list[Any] = []
+    for _ in range(depth - 1):
+        inner = [inner]
+    return inner
+
+
+def _store_with_patient() -> Any:
+    import datetime as dt
+
+    from kaptools.store import Store
+
+    store = Store.in_memory()
+    store.add_patient(
+        "SYN-1", "P", birth_date=dt.date(1980, 1, 1), sex="female", weight_kg=70, author="t"
+    )
+    return store
+
+
+@pytest.mark.parametrize(
+    ("payload", "named"),
+    [
+        ({"note": "x" * 2_000_000}, "record_payload_max_bytes"),
+        ({"items": list(range(20_000))}, "record_list_max_items"),
+        ({"note": "x" * 20_000}, "free_text_max_chars"),
+        ({"deep": _nested(100)}, "record_nesting_max"),
+        ({"deep": _nested(5000)}, "record_nesting_max"),
+    ],
+    ids=["2 MB", "20,000 items", "20,000 chars", "nesting 100", "nesting 5000"],
+)
+def test_an_oversized_record_payload_is_refused_and_nothing_is_stored(
+    payload: dict[str, Any], named: str
+) -> None:
+    """Payload bytes, list lengths, text lengths and nesting each have a limit, named."""
+    from kaptools.errors import InvalidInputError
+
+    store = _store_with_patient()
+    with pytest.raises(InvalidInputError, match=named):
+        store.save_record("note", "SYN-1", payload, author="t")
+    assert store.latest_records("note", "SYN-1") == []
+    store.save_record("note", "SYN-1", {"note": "fine", "items": [1, 2]}, author="t")
+
+
+def test_a_correction_reason_over_the_free_text_limit_is_refused() -> None:
+    """A written reason is free text: bounded like any other."""
+    from kaptools.errors import InvalidInputError
+
+    store = _store_with_patient()
+    rec = store.save_record("note", "SYN-1", {"n": 1}, author="t")
+    with pytest.raises(InvalidInputError, match="free_text_max_chars"):
+        store.save_record(
+            "note",
+            "SYN-1",
+            {"n": 2},
+            author="t",
+            record_id=rec.record_id,
+            reason="r" * 20_000,
+            based_on_version=rec.version,
+        )
+    assert store.latest_records("note", "SYN-1")[0].version == rec.version
+
+
+@pytest.mark.parametrize(
+    "value", ["x" * 41, "SYN-1\n", "SYN 1", "ＳＹＮ-1", "x" * 100_000, "-SYN"], ids=repr
+)
+def test_a_patient_url_parameter_beyond_length_or_charset_is_refused(value: str) -> None:
+    """?patient= is at most 40 ASCII letters, digits, '.', '_', '-' (the store's id rule);
+    the message never repeats a long value."""
+    from kaptools.ui.common import valid_patient_param
+
+    pid, error = valid_patient_param(value)
+    assert pid is None and error is not None and len(error) < 400
