@@ -42,7 +42,7 @@ from kaptools.errors import (
     StoreError,
 )
 from kaptools.identity import DEFAULT_CLINIC, Identity, Role, current_identity
-from kaptools.limits import entry_range
+from kaptools.limits import entry_range, size_limit
 from kaptools.vocabulary import PATIENT_ID_RE
 
 __all__ = [
@@ -61,8 +61,49 @@ __all__ = [
 #: Longest acknowledgement note kept (characters).
 ACK_NOTE_MAX_CHARS = 2000
 
-_KIND_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
-_PATIENT_ID_RE = PATIENT_ID_RE  # the one pattern, kaptools.vocabulary
+# \Z, not $: "$" also matches before a trailing line break ("SYN-1\n")
+_KIND_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}\Z")
+_PATIENT_ID_RE = PATIENT_ID_RE  # the one pattern, kaptools.vocabulary (used with fullmatch)
+
+PAYLOAD_MAX_BYTES = size_limit("record_payload_max_bytes")
+"""Largest record payload, as stored JSON (limits.toml ``size.record_payload_max_bytes``)."""
+PAYLOAD_NESTING_MAX = size_limit("record_nesting_max")
+"""Deepest nesting of lists and mappings in a payload (``size.record_nesting_max``)."""
+PAYLOAD_LIST_MAX_ITEMS = size_limit("record_payload_list_max_items")
+"""Most items of one list in a payload (``size.record_payload_list_max_items``)."""
+FREE_TEXT_MAX_CHARS = size_limit("free_text_max_chars")
+"""Longest text in a payload or a written reason (``size.free_text_max_chars``)."""
+
+
+def _check_payload_shape(payload: Mapping[str, Any]) -> None:
+    """Refuse a payload nested too deeply, with a list or a text over its limit; iterative,
+    so a crafted depth cannot exhaust the stack."""
+    stack: list[tuple[object, int, str]] = [(payload, 1, "payload")]
+    while stack:
+        value, depth, where = stack.pop()
+        if isinstance(value, str):
+            if len(value) > FREE_TEXT_MAX_CHARS:
+                raise InvalidInputError(
+                    f"{where} is {len(value):,} characters; at most {FREE_TEXT_MAX_CHARS:,} "
+                    f"(limits.toml size.free_text_max_chars). Shorten it."
+                )
+            continue
+        if not isinstance(value, Mapping | list | tuple):
+            continue
+        if depth > PAYLOAD_NESTING_MAX:
+            raise InvalidInputError(
+                f"{where} is nested more than {PAYLOAD_NESTING_MAX} levels deep (limits.toml "
+                f"size.record_nesting_max). Store a flatter record."
+            )
+        if isinstance(value, Mapping):
+            stack.extend((v, depth + 1, f"{where}.{str(k)[:40]}") for k, v in value.items())
+            continue
+        if len(value) > PAYLOAD_LIST_MAX_ITEMS:
+            raise InvalidInputError(
+                f"{where} holds {len(value):,} items; at most {PAYLOAD_LIST_MAX_ITEMS} "
+                f"(limits.toml size.record_payload_list_max_items). Split the record."
+            )
+        stack.extend((v, depth + 1, f"{where}[{i}]") for i, v in enumerate(value))
 _SEXES = ("female", "male", "other", "unknown")
 
 
@@ -532,7 +573,7 @@ class Store:
         """Add a patient to the acting person's clinic. Identifiers are short codes, never
         real identifiers. The signed-in person is the author (``author``, if given, must
         name them)."""
-        if not isinstance(patient_id, str) or not _PATIENT_ID_RE.match(patient_id):
+        if not isinstance(patient_id, str) or not _PATIENT_ID_RE.fullmatch(patient_id):
             raise InvalidInputError(
                 f"patient_id {patient_id!r} is not valid: use 1-40 letters, digits, '.', '_' "
                 "or '-', starting with a letter or digit (e.g. 'SYN-0001')."
@@ -708,10 +749,23 @@ class Store:
         author = self.author_for(author)
         if not isinstance(payload, Mapping):
             raise InvalidInputError(f"payload must be a mapping; got {type(payload).__name__}.")
+        if reason is not None and isinstance(reason, str) and len(reason) > FREE_TEXT_MAX_CHARS:
+            raise InvalidInputError(
+                f"reason is {len(reason):,} characters; at most {FREE_TEXT_MAX_CHARS:,} "
+                f"(limits.toml size.free_text_max_chars). Shorten it."
+            )
+        _check_payload_shape(payload)
         try:
-            clean = json.loads(json.dumps(dict(payload), default=_json_default, allow_nan=False))
-        except (TypeError, ValueError) as exc:
+            text = json.dumps(dict(payload), default=_json_default, allow_nan=False)
+        except (TypeError, ValueError, RecursionError) as exc:
             raise InvalidInputError(f"payload cannot be stored as JSON: {exc}.") from None
+        if len(text.encode("utf-8")) > PAYLOAD_MAX_BYTES:
+            raise InvalidInputError(
+                f"payload is {len(text.encode('utf-8')):,} bytes as JSON; at most "
+                f"{PAYLOAD_MAX_BYTES:,} (limits.toml size.record_payload_max_bytes). Split it."
+            )
+        clean = json.loads(text)
+        _check_payload_shape(clean)  # what _json_default turned objects into, too
         now = _utcnow()
         with self._tx() as s:
             self._require_patient(s, "write clinical records", patient_id)

@@ -57,7 +57,8 @@ PATIENT_ID_RE = re.compile(PATIENT_ID_PATTERN)
 
 def is_patient_id(value: object) -> bool:
     """Whether ``value`` is a string of the patient-id form (:data:`PATIENT_ID_PATTERN`)."""
-    return isinstance(value, str) and PATIENT_ID_RE.match(value) is not None
+    # fullmatch: "$" alone also matches before a trailing line break ("SYN-1\n")
+    return isinstance(value, str) and PATIENT_ID_RE.fullmatch(value) is not None
 
 
 NO_ANSWER = ""

@@ -742,13 +742,13 @@ def _store_with_patient() -> Any:
 @pytest.mark.parametrize(
     ("payload", "named"),
     [
-        ({"note": "x" * 2_000_000}, "record_payload_max_bytes"),
-        ({"items": list(range(20_000))}, "record_list_max_items"),
+        ({"notes": ["x" * 9_000] * 2_500}, "record_payload_max_bytes"),
+        ({"items": list(range(150_000))}, "record_payload_list_max_items"),
         ({"note": "x" * 20_000}, "free_text_max_chars"),
         ({"deep": _nested(100)}, "record_nesting_max"),
         ({"deep": _nested(5000)}, "record_nesting_max"),
     ],
-    ids=["2 MB", "20,000 items", "20,000 chars", "nesting 100", "nesting 5000"],
+    ids=["22 MB", "150,000 items", "20,000 chars", "nesting 100", "nesting 5000"],
 )
 def test_an_oversized_record_payload_is_refused_and_nothing_is_stored(
     payload: dict[str, Any], named: str
