@@ -734,7 +734,7 @@ def _store_with_patient() -> Any:
 
     store = Store.in_memory()
     store.add_patient(
-        "SYN-1", "P", birth_date=dt.date(1980, 1, 1), sex="female", weight_kg=70, author="t"
+        "SYN-1", "P", birth_date=dt.date(1980, 1, 1), sex="female", weight_kg=70
     )
     return store
 
@@ -758,9 +758,9 @@ def test_an_oversized_record_payload_is_refused_and_nothing_is_stored(
 
     store = _store_with_patient()
     with pytest.raises(InvalidInputError, match=named):
-        store.save_record("note", "SYN-1", payload, author="t")
+        store.save_record("note", "SYN-1", payload)
     assert store.latest_records("note", "SYN-1") == []
-    store.save_record("note", "SYN-1", {"note": "fine", "items": [1, 2]}, author="t")
+    store.save_record("note", "SYN-1", {"note": "fine", "items": [1, 2]})
 
 
 def test_a_correction_reason_over_the_free_text_limit_is_refused() -> None:
@@ -768,13 +768,12 @@ def test_a_correction_reason_over_the_free_text_limit_is_refused() -> None:
     from kaptools.errors import InvalidInputError
 
     store = _store_with_patient()
-    rec = store.save_record("note", "SYN-1", {"n": 1}, author="t")
+    rec = store.save_record("note", "SYN-1", {"n": 1})
     with pytest.raises(InvalidInputError, match="free_text_max_chars"):
         store.save_record(
             "note",
             "SYN-1",
             {"n": 2},
-            author="t",
             record_id=rec.record_id,
             reason="r" * 20_000,
             based_on_version=rec.version,
