@@ -22,6 +22,7 @@ from kaptools.server import (
     CONTENT_SECURITY_POLICY,
     CULL_IDLE_S,
     CULL_INTERVAL_S,
+    CULL_LOADING_BROWSER_S,
     CULL_UNCONNECTED_S,
 )
 from kaptools.testing import ServerURL, is_loopback_url, kernel_ids, kernel_pids, voila_server
@@ -179,8 +180,9 @@ def test_a_dead_preheated_kernel_is_never_handed_out(server: ServerURL) -> None:
 
 def test_an_unconnected_get_frees_its_kernel_within_a_minute(server: ServerURL) -> None:
     """A plain GET (no browser ever connects) keeps its kernel at most 60 s after the
-    page was served, with the default settings: the grace a loading page gets, plus one
-    cull interval (a busy kernel, still rendering, is never culled)."""
+    page was served, with the default settings: the grace an unconnected page gets, plus
+    one cull interval (a busy kernel, still rendering, is never culled). A browser's page
+    navigation keeps its kernel longer while its frontend loads."""
     assert max(CULL_UNCONNECTED_S, CULL_IDLE_S) + CULL_INTERVAL_S <= UNCONNECTED_KERNEL_MAX_S
     # a page taken and closed first, so the pool's kernel the GET gets is a new one
     # (a kernel's own age must not decide: it is handed out just after it started)
@@ -191,8 +193,26 @@ def test_an_unconnected_get_frees_its_kernel_within_a_minute(server: ServerURL) 
     assert status == 200
     kid = kernel_id(page)
     assert kid in kernel_ids(server)
+    # a browser's page navigation (Fetch Metadata headers) is still loading its frontend:
+    # it keeps its kernel for CULL_LOADING_BROWSER_S (on a loaded machine that load took
+    # over a minute, and a page whose kernel was culled meanwhile came up blank)
+    navigation = {"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}
+    status, _, nav_page = request(server, PLANNER, headers=navigation)
+    served_at = time.monotonic()
+    assert status == 200
+    nav_kid = kernel_id(nav_page)
     wait_for(
         lambda: kid not in kernel_ids(server),
         UNCONNECTED_KERNEL_MAX_S,
         "the unconnected page's kernel to be culled",
     )
+    # past the plain GET's limit (measured from the navigation's own page), the loading
+    # browser's kernel is still there
+    wait_for(
+        lambda: time.monotonic() - served_at > UNCONNECTED_KERNEL_MAX_S + CULL_INTERVAL_S,
+        2 * UNCONNECTED_KERNEL_MAX_S,
+        "the plain GET's limit to pass for the navigation's kernel",
+    )
+    assert nav_kid in kernel_ids(server)
+    assert CULL_LOADING_BROWSER_S > UNCONNECTED_KERNEL_MAX_S + CULL_INTERVAL_S
+    kill_page_kernel(server, nav_page)

@@ -22,7 +22,10 @@ of DIRECTORY like ``voila DIRECTORY`` does, with these settings and fixes built 
   culled after :data:`CULL_IDLE_S` seconds as the backstop (a page that is open keeps its
   kernel: ``cull_connected=False``); a page that never connects (a plain GET) loses its
   kernel within :data:`CULL_UNCONNECTED_S` + :data:`CULL_INTERVAL_S` seconds (<= 60 s)
-  of being served.
+  of being served. A browser's page navigation (``Sec-Fetch-Mode: navigate``, ``Sec-Fetch-
+  Dest: document``) gets :data:`CULL_LOADING_BROWSER_S` to connect instead: on a loaded
+  machine loading the widget frontend can take longer than a minute, and a page whose
+  kernel was culled while it loaded comes up blank.
 - **A cap on page kernels** (:attr:`KaptoolsVoila.max_kernels`): past it a request gets a
   "busy, try again" page (503 with Retry-After) instead of a kernel, never a blank page.
 - **A preheated kernel that died is never handed out**: before a page takes a kernel from
@@ -37,6 +40,7 @@ import os
 import re
 import sys
 import time
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -53,6 +57,7 @@ __all__ = [
     "CONTENT_SECURITY_POLICY",
     "CULL_IDLE_S",
     "CULL_INTERVAL_S",
+    "CULL_LOADING_BROWSER_S",
     "KaptoolsVoila",
     "default_config",
     "main",
@@ -70,6 +75,34 @@ CULL_INTERVAL_S = 10
 #: (the end of its page's rendering): so an unconnected GET frees its kernel within
 #: this plus one cull interval of the page being served (45 + 10 = 55 s <= 60 s).
 CULL_UNCONNECTED_S = 45
+#: The same for a browser's page navigation (seconds): its page is loading the widget
+#: frontend, which took over a minute with 16 pages opening at once on 2 cores.
+CULL_LOADING_BROWSER_S = 180
+
+#: Whether the page request being served is a browser's page navigation (set by the page
+#: handler, read where its kernel is handed out or started).
+_BROWSER_NAVIGATION: ContextVar[bool] = ContextVar("kaptools_browser_navigation", default=False)
+
+
+def is_browser_navigation(headers: Any) -> bool:
+    """A browser loading a page (Fetch Metadata headers), not a plain HTTP client."""
+    return (
+        headers.get("Sec-Fetch-Mode") == "navigate"
+        and headers.get("Sec-Fetch-Dest") in ("document", "iframe")
+    )
+
+
+def _note_page_kernel(km: Any, kernel_id: str) -> None:
+    """Remember when a page got its kernel and how long it may take to connect."""
+    km.__dict__.setdefault("kaptools_page_kernels", set()).add(kernel_id)
+    km.__dict__.setdefault("kaptools_handed_out", {})[kernel_id] = time.monotonic()
+    parent = getattr(km, "parent", None)
+    grace = (
+        getattr(parent, "cull_loading_browser_after", CULL_LOADING_BROWSER_S)
+        if _BROWSER_NAVIGATION.get()
+        else getattr(parent, "cull_unconnected_after", CULL_UNCONNECTED_S)
+    )
+    km.__dict__.setdefault("kaptools_grace", {})[kernel_id] = grace
 
 #: Everything from this server only. 'unsafe-inline' is needed by Voilà's own page
 #: (inline bootstrap scripts, widget styles); 'unsafe-eval' and blob: by the widget
@@ -236,7 +269,11 @@ class GuardedVoilaHandler(TornadoVoilaHandler):
             )
             self.finish(html)
             return
-        await super().get(path)
+        token = _BROWSER_NAVIGATION.set(is_browser_navigation(self.request.headers))
+        try:
+            await super().get(path)
+        finally:
+            _BROWSER_NAVIGATION.reset(token)
 
 
 def page_kernels(km: Any) -> int:
@@ -261,7 +298,7 @@ def _track_restarts(base: type) -> type:
             restarted: set[str] = self.__dict__.setdefault("kaptools_restarted", set())
             if (kwargs.get("env") or {}).get("VOILA_PREHEAT") != "True":
                 # started for a request, not for the preheated pool
-                self.__dict__.setdefault("kaptools_page_kernels", set()).add(kernel_id)
+                _note_page_kernel(self, str(kernel_id))
 
             def mark() -> None:
                 restarted.add(kernel_id)
@@ -293,15 +330,16 @@ def _harden_kernel_manager(cls: type) -> type:
                 since = self.__dict__.get("kaptools_handed_out", {}).get(
                     kernel_id, self.__dict__.get("kaptools_started", {}).get(kernel_id)
                 )
-                grace = getattr(self.parent, "cull_unconnected_after", CULL_UNCONNECTED_S)
+                grace = self.__dict__.get("kaptools_grace", {}).get(
+                    kernel_id, getattr(self.parent, "cull_unconnected_after", CULL_UNCONNECTED_S)
+                )
                 if since is not None and time.monotonic() - since < grace:
                     return
             await super().cull_kernel_if_idle(kernel_id)
 
         async def get_rendered_notebook(self, *args: Any, **kwargs: Any) -> Any:
             result = await super().get_rendered_notebook(*args, **kwargs)
-            self.__dict__.setdefault("kaptools_page_kernels", set()).add(result[2])
-            self.__dict__.setdefault("kaptools_handed_out", {})[result[2]] = time.monotonic()
+            _note_page_kernel(self, result[2])
             return result
 
         async def discard_dead_pool_kernels(self, notebook_name: str | None = None) -> int:
@@ -385,8 +423,14 @@ class KaptoolsVoila(Voila):
     cull_unconnected_after = Int(
         CULL_UNCONNECTED_S,
         config=True,
-        help="Seconds a page kernel whose browser has not connected yet is kept before "
-        "culling may end it (a loading page must not lose its kernel).",
+        help="Seconds a page kernel whose client has not connected yet is kept before "
+        "culling may end it (a plain GET, no browser navigation).",
+    )
+    cull_loading_browser_after = Int(
+        CULL_LOADING_BROWSER_S,
+        config=True,
+        help="The same for a browser's page navigation: its page is still loading the "
+        "widget frontend and must not lose its kernel.",
     )
     max_kernels = Int(
         24,
