@@ -22,7 +22,7 @@ import pandas as pd
 from icalendar import Calendar, Event
 
 from kaptools.errors import InvalidInputError
-from kaptools.scheduling.plan import CoursePlan, PlannedSession, SessionStatus
+from kaptools.scheduling.plan import CoursePlan, PlannedSession, SessionStatus, session_cells
 from kaptools.spreadsheet import CSV_LINE_END, safe_cell
 from kaptools.validation import check_identifier, check_text_line
 
@@ -221,18 +221,8 @@ def _rows(plan: CoursePlan) -> list[dict[str, Any]]:
     """One row a session, typed values (None where a value does not apply)."""
     return [
         {
-            "index": s.index,
-            "date": s.date,
-            "weekday": s.date.strftime("%a"),
-            "kind": s.kind.value,
-            "phase": s.phase.value if s.phase else None,
-            "label": s.label,
-            "status": s.status.value,
-            "dose_number": s.dose_number,
-            "dose_mg": s.dose.mg if s.dose else None,
+            **session_cells(s),
             "devices": s.dose.devices if s.dose and s.dose.devices else None,
-            "dose_arithmetic": s.dose.arithmetic if s.dose else None,
-            "confirmation": s.dose.confirmation if s.dose else None,
             "instruments": "; ".join(s.instruments),
             "note": s.note,
             "place": s.place.value if s.place else None,

@@ -207,6 +207,25 @@ def session_from_row(
     return s
 
 
+def session_cells(s: PlannedSession) -> dict[str, Any]:
+    """The typed cells of one planned session (date, kind, phase, status, dose), shared by
+    :meth:`CoursePlan.to_frame` and the CSV/Parquet exports, which add their own columns."""
+    return {
+        "index": s.index,
+        "date": s.date,
+        "weekday": s.date.strftime("%a"),
+        "kind": s.kind.value,
+        "phase": s.phase.value if s.phase else None,
+        "label": s.label,
+        "status": s.status.value,
+        "dose_number": s.dose_number,
+        "dose_mg": s.dose.mg if s.dose else None,
+        "devices": s.dose.devices if s.dose else None,
+        "dose_arithmetic": s.dose.arithmetic if s.dose else None,
+        "confirmation": s.dose.confirmation if s.dose else None,
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class Deviation:
     """A rule the plan cannot keep, said plainly, with what would fix it.
@@ -453,18 +472,7 @@ class CoursePlan:
 
         rows = [
             {
-                "index": s.index,
-                "date": s.date,
-                "weekday": s.date.strftime("%a"),
-                "kind": s.kind.value,
-                "phase": s.phase.value if s.phase else None,
-                "label": s.label,
-                "status": s.status.value,
-                "dose_number": s.dose_number,
-                "dose_mg": s.dose.mg if s.dose else None,
-                "devices": s.dose.devices if s.dose else None,
-                "dose_arithmetic": s.dose.arithmetic if s.dose else None,
-                "confirmation": s.dose.confirmation if s.dose else None,
+                **session_cells(s),
                 "instruments": ", ".join(s.instruments) or None,
                 "note": s.note or None,
                 "place": s.place.value if s.place else None,
