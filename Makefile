@@ -75,7 +75,7 @@ browser: install-test
 	else $(BIN)/python -m playwright install chromium; fi
 
 # PostgreSQL server binaries for the store tests on a private throw-away cluster
-# (tests/test_store_postgres*.py start it themselves on a Unix socket).
+# (tests/store/test_postgres*.py start it themselves on a Unix socket).
 postgres-server:
 	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then \
 	  echo "PostgreSQL server binaries: found"; \

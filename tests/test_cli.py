@@ -278,7 +278,7 @@ def test_screen_resolves_brand_salt_and_formulation_names_in_csv_and_jsonl(
     brand benzodiazepine and a brand MAOI with a formulation word fire their cautions, and
     a misspelt name leaves the medication list incomplete."""
     from kaptools.screening import frame_from_records, screen
-    from tests.test_screening import vignette_record
+    from tests.screening.test_screening import vignette_record
 
     meds = (
         [{"drug": "Xanax", "daily_dose_mg": 1}],

@@ -30,7 +30,7 @@ from kaptools.testing import ServerURL, is_loopback_url, kernel_ids, kernel_pids
 #: An unconnected page (a plain GET, no browser) frees its kernel within this (seconds).
 UNCONNECTED_KERNEL_MAX_S = 60
 
-DASHBOARDS = Path(__file__).resolve().parents[1] / "dashboards"
+DASHBOARDS = Path(__file__).resolve().parents[2] / "dashboards"
 POOL = len(list(DASHBOARDS.glob("*.ipynb")))  # one preheated kernel per dashboard
 CAP = 2
 TRENDS = "/voila/render/trends.ipynb?patient=SYN-0001"

@@ -23,9 +23,9 @@ from kaptools.screening.names import (
     resolve_drug_name,
 )
 from kaptools.screening.rules import MEDICATION_RULES
-from tests.test_screening import vignette_record
+from tests.screening.test_screening import vignette_record
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TABLE = drug_name_table()
 TABLES = drug_tables()
 SINGLE = sorted(

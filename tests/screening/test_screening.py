@@ -31,7 +31,7 @@ from kaptools.screening import (
 )
 from kaptools.screening.result import best_status, status_of
 
-VIGNETTES_PATH = Path(__file__).parent / "data" / "screening_vignettes.json"
+VIGNETTES_PATH = Path(__file__).parents[1] / "data" / "screening_vignettes.json"
 VIGNETTES = json.loads(VIGNETTES_PATH.read_text(encoding="utf-8"))
 DEFAULT_TEXT = default_protocol().path.read_text(encoding="utf-8")  # type: ignore[union-attr]
 

@@ -17,9 +17,9 @@ from kaptools.errors import IncompleteInputError, InvalidInputError
 from kaptools.protocol import DEFAULT_PROTOCOL_PATH, default_protocol, parse_protocol
 from kaptools.scheduling import CLINICIAN_CONFIRMATION, DoseCalculation, calculate_dose
 
-CASES = json.loads((Path(__file__).parent / "data" / "scheduling_dose_examples.json").read_text())[
-    "cases"
-]
+CASES = json.loads(
+    (Path(__file__).parents[1] / "data" / "scheduling_dose_examples.json").read_text()
+)["cases"]
 IV_DOSE_TABLE = '[courses.iv_ketamine.dose]\nbasis = "weight"\n'
 
 

@@ -6,7 +6,7 @@ from kaptools.protocol import default_protocol
 from kaptools.screening import TrialVerdict, screen, screen_cohort
 from kaptools.screening.cohort import frame_from_records
 from kaptools.screening.tables import TrialRole, drug_tables
-from tests.test_screening import vignette_record
+from tests.screening.test_screening import vignette_record
 
 AUGMENTERS = sorted(d for d, r in drug_tables().trial_roles.items() if r == TrialRole.AUGMENTATION)
 

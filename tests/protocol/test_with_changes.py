@@ -20,7 +20,7 @@ from kaptools.protocol import default_protocol, parse_protocol
 from kaptools.screening import screen, screen_cohort, synthetic_screening_frame
 
 VIGNETTES = json.loads(
-    (Path(__file__).parent / "data" / "screening_vignettes.json").read_text(encoding="utf-8")
+    (Path(__file__).parents[1] / "data" / "screening_vignettes.json").read_text(encoding="utf-8")
 )
 ITEMS = [f"item_{i}" for i in range(1, 10)]
 KEY = "screening.thresholds.bp_caution_systolic_above"

@@ -16,7 +16,7 @@ from kaptools.errors import StaleVersionError
 from kaptools.identity import Identity, Role
 from kaptools.migrations import BASELINE, HEAD, migrate, schema_revision
 from kaptools.store import Store
-from tests.test_store_postgres import postgres_url  # noqa: F401 - the cluster fixture
+from tests.store.test_postgres import postgres_url  # noqa: F401 - the cluster fixture
 
 
 @pytest.fixture

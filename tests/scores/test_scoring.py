@@ -2,8 +2,8 @@
 
 Worked examples are in tests/data/score_examples.json, each built from the
 instrument's published scoring rule and cut-offs with its source (clinical-sources.md
-§4.1–4.5, §7). Bad input and hypothesis properties: test_scores_answers.py;
-compare(): test_scores_compare.py.
+§4.1–4.5, §7). Bad input and hypothesis properties: test_answers.py;
+compare(): test_compare.py.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from kaptools.scores import (
 )
 from kaptools.scores._definitions import TABLE_FILE, parse_instrument_table
 
-DATA = Path(__file__).parent / "data" / "score_examples.json"
+DATA = Path(__file__).parents[1] / "data" / "score_examples.json"
 EXAMPLES = json.loads(DATA.read_text(encoding="utf-8"))["cases"]
 TABLE_TEXT = (Path(scores.__file__).parent / TABLE_FILE).read_text(encoding="utf-8")
 

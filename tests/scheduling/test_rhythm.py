@@ -149,7 +149,7 @@ def test_integration_before_the_next_dose_when_the_protocol_turns_it_on(tmp_path
     (A Tuesday/Thursday clinic cannot: a Thursday dose's integration window, 1-3 days,
     holds no clinic day, so it still needs video.)
     """
-    text = (Path(__file__).parents[1] / "kaptools" / "protocol" / "default.toml").read_text()
+    text = (Path(__file__).parents[2] / "kaptools" / "protocol" / "default.toml").read_text()
     copy = tmp_path / "protocol.toml"
     copy.write_text(
         text.replace('places = ["clinic", "video"]', 'places = ["clinic", "before_next_dose"]')

@@ -27,7 +27,7 @@ from kaptools.screening import (
 )
 
 VIGNETTES = json.loads(
-    (Path(__file__).parent / "data" / "screening_vignettes.json").read_text(encoding="utf-8")
+    (Path(__file__).parents[1] / "data" / "screening_vignettes.json").read_text(encoding="utf-8")
 )
 
 PROTOCOL = default_protocol()
