@@ -8,11 +8,13 @@ import datetime as dt
 import pytest
 
 from kaptools.errors import InvalidInputError
+from kaptools.protocol import default_protocol
 from kaptools.scheduling import (
     ClinicCalendar,
     ClosedSpan,
     Plannability,
     SessionStatus,
+    offered_routes,
     plan_course,
     plannable,
     replan,
@@ -44,6 +46,21 @@ def store():
 def _save(store, patient_id, status):
     data = {**_record(status), "patient_id": patient_id}
     return save_screening(store, patient_id, data, screen(data))
+
+
+# -- offered routes ------------------------------------------------------------------------
+
+
+def test_offered_routes_are_the_protocols_courses_narrowed_by_the_screening():
+    """Without a screening every route with a course template; with one, only the routes
+    whose criteria it meets, in the same order; none for a screening that meets none."""
+    protocol = default_protocol()
+    assert offered_routes(protocol) == tuple(Route)
+    for status in ("eligible", "eligible_with_cautions", "not_eligible", "incomplete"):
+        result = screen(_record(status))
+        offered = offered_routes(protocol, result)
+        assert offered == tuple(r for r in Route if r in result.routes_meeting_criteria)
+    assert offered_routes(protocol, screen(_record("not_eligible"))) == ()
 
 
 # -- plannable -------------------------------------------------------------------------

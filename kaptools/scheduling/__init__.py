@@ -33,6 +33,7 @@ from kaptools.scheduling.export import (
     plan_to_ics,
     plan_to_parquet,
 )
+from kaptools.scheduling.gates import offered_routes
 from kaptools.scheduling.plan import (
     CoursePlan,
     Deviation,
@@ -100,6 +101,7 @@ __all__ = [
     "course_template",
     "load_latest_plan",
     "named_templates",
+    "offered_routes",
     "plan_course",
     "plan_for_patient",
     "plan_frame",

@@ -143,3 +143,30 @@ def weight_reviews(weight_kg: float | None, route: Route, protocol: Protocol) ->
         f"Review: weight {fmt_number(weight_kg)} kg is above the protocol's review line of "
         f"{line} for a weight-based dose; the clinician confirms the dose ({line.source}).",
     )
+
+
+def offered_routes(
+    protocol: Protocol, screening: ScreeningResult | None = None
+) -> tuple[Route, ...]:
+    """The routes a course may be planned on: those the protocol has a course template
+    for, in the order of :class:`~kaptools.vocabulary.Route`; given a screening, only the
+    ones whose criteria it meets (:attr:`ScreeningResult.routes_meeting_criteria`).
+
+    Examples:
+        >>> from kaptools.protocol import default_protocol
+        >>> [r.value for r in offered_routes(default_protocol())]
+        ['iv_ketamine', 'im_ketamine', 'esketamine_nasal']
+    """
+    routes = tuple(r for r in Route if _has_course(protocol, r))
+    if screening is None:
+        return routes
+    met = set(screening.routes_meeting_criteria)
+    return tuple(r for r in routes if r in met)
+
+
+def _has_course(protocol: Protocol, route: Route) -> bool:
+    try:
+        protocol.courses.route(route)
+    except InvalidInputError:
+        return False
+    return True

@@ -184,6 +184,7 @@ def test_template_summary_renders():
         "kaptools.scheduling.doses",
         "kaptools.scheduling.constraints",
         "kaptools.scheduling.planner",
+        "kaptools.scheduling.gates",
         "kaptools.sessions.vitals",
         "kaptools.sessions.rems",
     ],

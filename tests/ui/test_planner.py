@@ -24,6 +24,7 @@ from kaptools.scheduling import (
     SessionKind,
     SessionStatus,
     load_latest_plan,
+    offered_routes,
     plan_history,
     plan_violations,
     save_plan,
@@ -38,7 +39,7 @@ from kaptools.sessions import (
 from kaptools.store import Store
 from kaptools.ui import PlannerApp
 from kaptools.ui.common import AuditedDownloads, reapply_edits
-from kaptools.ui.planner import parse_closures
+from kaptools.ui.planner import derive_view, parse_closures
 
 TODAY = dt.date(2026, 11, 27)
 START = dt.date(2026, 12, 7)  # a Monday after the demo courses
@@ -412,9 +413,7 @@ def test_each_download_is_audit_logged_before_the_file_is_sent(app: PlannerApp) 
     ):
         assert _link(app.downloads, cls)
     rows = app.store.audit_entries("SYN-0001")[before:]
-    assert [(r.action, r.who, r.kind) for r in rows] == [
-        ("download", "dr-test", "course_plan")
-    ] * 4
+    assert [(r.action, r.who, r.kind) for r in rows] == [("download", "dr-test", "course_plan")] * 4
     assert [r.detail.split(" ")[0] for r in rows] == [f["filename"] for f in app.downloads.files]
     assert all("(not saved)" in r.detail for r in rows)
 
@@ -863,3 +862,103 @@ def test_the_mdsi_schedule_is_not_offered_when_esketamine_is_not() -> None:
 def _with_route(app: PlannerApp, route: str) -> list[tuple[str, str]]:
     app.route.value = route
     return list(app.course.options)
+
+
+# ---- the one state and its pure view (issue 11 item 2; issue 14's incremental render) ------
+
+
+def test_a_deferred_app_derives_a_loading_page_from_its_state(app: PlannerApp) -> None:
+    """Before the URL arrives the state is not loaded and the view shows nothing of a patient."""
+    assert app.state.loaded is False and app.state.patient_id is None
+    view = derive_view(app.state, PROTOCOL)
+    assert view == app.view
+    assert not view.controls_shown and not view.plan_shown and view.timeline is None
+    assert "kap-loading" in view.screening_html
+
+
+def test_the_view_is_a_pure_function_of_the_state(app: PlannerApp) -> None:
+    """The same state gives an equal view, computed without the app's widgets."""
+    _arrive(app, "?patient=SYN-0001")
+    first = derive_view(app.state, PROTOCOL)
+    assert first == derive_view(app.state, PROTOCOL) == app.view
+    assert first.plan_shown and first.timeline is not None
+    assert [label for label, _ in first.session_options][-1].startswith("New session record")
+
+
+def test_the_state_holds_the_gate_and_no_plan_for_a_not_eligible_patient(app: PlannerApp) -> None:
+    """SYN-0008's latest screening excludes: the state carries the planner's gate, the view
+    hides the controls, and a saved plan is not the plan on show."""
+    _arrive(app, "?patient=SYN-0008")
+    state = app.state
+    assert state.latest is not None and state.latest.result.status.value == "not_eligible"
+    assert state.gate is not None and not state.plannable and state.plan is None
+    assert not app.view.controls_shown and not app.view.plan_shown
+
+
+def test_a_replan_records_what_it_moved_in_the_state(app: PlannerApp) -> None:
+    """Moving dose 2 makes a new state: the re-plan as the plan, CoursePlan.diff as changed,
+    the move and miss lists derived from it; the old state is untouched (frozen)."""
+    _arrive(app, "?patient=SYN-0001")
+    _plan_new(app)
+    before = app.state
+    i = _index_of_dose(app, 2)
+    app.move_which.value = i
+    app.move_date.value = before.plan.session(i).date + dt.timedelta(days=1)
+    app._on_move()
+    after = app.state
+    assert after is not before and before.changed == frozenset()
+    assert after.plan.revision == before.plan.revision + 1
+    assert after.changed == before.plan.diff(after.plan) and i in after.changed
+    assert app.view.move_options == tuple(
+        (f"#{s.index} {s.label} ({s.date:%a %d %b})", s.index)
+        for s in after.plan.sessions
+        if s.status is SessionStatus.PLANNED and s.date >= after.as_of
+    )
+
+
+def test_the_table_is_drawn_before_the_timeline_and_an_unchanged_state_redraws_nothing(
+    app: PlannerApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new plan updates the table first, then draws the timeline once; rendering the same
+    state again changes no widget and draws no timeline (only what changed is re-rendered)."""
+    import kaptools.ui.planner.app as planner_app
+
+    order: list[str] = []
+    monkeypatch.setattr(planner_app, "show_figure", lambda out, spec: order.append("timeline"))
+    app.table.observe(lambda _c: order.append("table"), names="value")
+    _arrive(app, "?patient=SYN-0002")
+    _plan_new(app)
+    assert order[-2:] == ["table", "timeline"]
+    seen = len(order)
+    app.set_state(app.state)
+    assert len(order) == seen
+
+
+def test_exports_are_built_only_when_downloaded(
+    app: PlannerApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Planning and re-planning build no .ics or CSV; a download builds its file once."""
+    import kaptools.ui.planner.report as report
+
+    built: list[str] = []
+    real_ics = report.plan_to_ics
+    monkeypatch.setattr(report, "plan_to_ics", lambda plan: built.append("ics") or real_ics(plan))
+    monkeypatch.setattr(report, "plan_to_csv", lambda plan: built.append("csv") or "")
+    _arrive(app, "?patient=SYN-0001")
+    _plan_new(app)
+    app.closures.value = "2026-12-10 staff training"
+    app._on_calendar()
+    assert app.state.plan.revision == 2 and built == []
+    assert Calendar.from_ical(_link(app.downloads, "kap-download-ics")).walk("VEVENT")
+    assert built == ["ics"]
+
+
+def test_offered_routes_follow_the_protocol_and_the_screening(app: PlannerApp) -> None:
+    """The route list is the domain's offered_routes: templates the protocol has, narrowed
+    to the routes whose screening criteria are met."""
+    _arrive(app, "?patient=SYN-0002")
+    screening = app.state.latest.result
+    assert [v for _, v in app.route.options] == [
+        r.value for r in offered_routes(PROTOCOL, screening)
+    ]
+    assert set(offered_routes(PROTOCOL, screening)) <= set(offered_routes(PROTOCOL))

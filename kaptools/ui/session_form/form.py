@@ -25,7 +25,7 @@ from kaptools.errors import (
     StaleVersionError,
 )
 from kaptools.protocol import Protocol
-from kaptools.scheduling import DoseCalculation, Route
+from kaptools.scheduling import DoseCalculation, Route, offered_routes
 from kaptools.sessions import (
     CareSetting,
     ConcomitantMedication,
@@ -1328,18 +1328,6 @@ class SessionForm:
 def _row_order(row: _VitalsRow) -> float:
     text = _blank(row.minutes.value)
     return float(text) if text is not None and text.lstrip("-").isdigit() else float("inf")
-
-
-def offered_routes(protocol: Protocol) -> list[Route]:
-    """The routes the protocol has a course template for."""
-    out = []
-    for r in Route:
-        try:
-            protocol.courses.route(r)
-        except InvalidInputError:
-            continue
-        out.append(r)
-    return out
 
 
 def _int_or_none(value: str | None, field: str) -> int | None:

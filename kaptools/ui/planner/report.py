@@ -1,0 +1,416 @@
+"""What the planner shows, as HTML: pure functions of the plan and the page's state.
+
+Every date, dose, rule and verdict comes from the domain objects (CoursePlan,
+ScreeningResult, the REMS forms due); these functions lay them out and escape every
+text (closure reasons and notes are typed by users).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+
+from kaptools.alerts import StoredAlert, alerts_html
+from kaptools.protocol import Protocol
+from kaptools.scheduling import (
+    CoursePlan,
+    PlannedSession,
+    SavedPlan,
+    SessionKind,
+    SessionStatus,
+    plan_to_csv,
+    plan_to_ics,
+    plan_to_parquet,
+)
+from kaptools.screening import ScreeningResult, ScreeningStatus
+from kaptools.screening import Severity as FindingSeverity
+from kaptools.sessions import (
+    RemsFormStatus,
+    SavedDosingSession,
+    SessionRecordStatus,
+    rems_form_applies,
+    rems_forms_due,
+)
+from kaptools.store import StoredRecord
+from kaptools.ui.common import DownloadFile, escape
+
+__all__ = [
+    "PLANNER_CSS",
+    "plan_files",
+    "plan_table_html",
+    "plans_side_by_side",
+    "rems_html",
+    "screening_html",
+    "summary_html",
+]
+
+#: Styles of the planner's own classes (the shared ones are in kaptools.ui.common.CSS).
+PLANNER_CSS = """
+<style>
+.kap-plan-table td, .kap-plan-table th { vertical-align: top; }
+.kap-deviations { border-left: 4px solid #b35c00; background: #fff4e5; padding: 0.4em 0.8em; }
+.kap-plan-table td:nth-child(2) { white-space: nowrap; }
+.kap-plan-table tr.kap-kind-dosing td { background: #f6f2fb; }
+.kap-plan-table tr.kap-status-missed td { color: #888; text-decoration: line-through; }
+.kap-plan-table tr.kap-status-done td { color: #555; }
+.kap-plan-table tr.kap-changed td { background: #fff4c2; }
+.kap-plan-table .kap-dose-arithmetic { color: #444; font-size: 0.9em; }
+.kap-confirm { color: #7a4f01; font-style: italic; font-size: 0.9em; }
+.kap-cautions { background: #fef7e0; border-left: 4px solid #e0a800; padding: 0.3em 0.8em;
+  margin: 0.4em 0; }
+.kap-not-plannable { background: #f1f3f4; border-left: 4px solid #5f6368; padding: 0.4em 0.8em;
+  margin: 0.4em 0; }
+.kap-screening-box p { margin: 0.2em 0; }
+.kap-section-title h3 { margin: 0.9em 0 0.2em; }
+.kap-downloads a { display: inline-block; margin-right: 1em; padding: 3px 10px;
+  border: 1px solid #1a4d8f; border-radius: 4px; color: #1a4d8f; text-decoration: none; }
+.kap-session-form { border: 1px solid #c9cfd8; border-radius: 6px; padding: 0.4em 0.8em;
+  margin: 0.5em 0; background: #fbfcfd; }
+.kap-session-form h4 { margin: 0.7em 0 0.2em; }
+.kap-vitals-flag { padding: 0.25em 0.6em; margin: 0.2em 0; border-radius: 3px; }
+.kap-vitals-flag.kap-flag-flag { background: #fdecea; border-left: 4px solid #b00020; }
+.kap-vitals-flag.kap-flag-review { background: #fef7e0; border-left: 4px solid #e0a800; }
+.kap-vitals-flagged .kap-v-sys input, .kap-vitals-flagged .kap-v-dia input {
+  border-color: #b00020 !important; background: #fdecea; }
+.kap-vitals-review .kap-v-sys input, .kap-vitals-review .kap-v-dia input {
+  border-color: #e0a800 !important; background: #fef7e0; }
+.kap-rems-overdue td { color: #8a0010; font-weight: 600; }
+.kap-rems-table td:nth-child(-n+3) { white-space: nowrap; }
+</style>
+"""
+
+TIMELINE_KEY = (
+    "<p class='kap-muted kap-timeline-key'>Timeline: open circle planned, filled held, "
+    "× missed; a green dot marks a recorded dosing session; grey bands are clinic "
+    "closures and public holidays.</p>"
+)
+
+
+# ---- the plan table ----
+def _dose_cell(s: PlannedSession) -> str:
+    if s.dose is None:
+        return ""
+    d = s.dose
+    return (
+        f"<b>{escape(d.mg_text)}</b><br><span class='kap-dose-arithmetic'>"
+        f"{escape(d.arithmetic)}</span><br><span class='kap-confirm'>{escape(d.confirmation)}"
+        "</span>"
+    )
+
+
+def _record_cell(s: PlannedSession, recorded: Mapping[dt.date, SavedDosingSession]) -> str:
+    if s.kind is not SessionKind.DOSING or s.date not in recorded:
+        return ""
+    saved = recorded[s.date]
+    done = saved.session.status is SessionRecordStatus.COMPLETE
+    return (
+        f"<span class='kap-badge {'kap-yes' if done else 'kap-warn'} kap-recorded'>"
+        f"{'recorded' if done else 'record in progress'} (v{saved.version})</span>"
+    )
+
+
+def _plan_row(
+    s: PlannedSession,
+    recorded: Mapping[dt.date, SavedDosingSession],
+    changed: frozenset[int],
+    today: dt.date | None,
+) -> str:
+    classes = [
+        "kap-plan-row",
+        f"kap-kind-{escape(s.kind.value)}",
+        f"kap-status-{escape(s.status.value)}",
+    ]
+    if s.index in changed:
+        classes.append("kap-changed")
+    note = f"<br><span class='kap-muted'>{escape(s.note)}</span>" if s.note else ""
+    passed = (
+        "<br><span class='kap-muted'>date passed</span>"
+        if today is not None and s.status is SessionStatus.PLANNED and s.date < today
+        else ""
+    )
+    return (
+        f"<tr class='{' '.join(classes)}' data-index='{s.index}'><td>{s.index}</td>"
+        f"<td>{s.date:%a %d %b %Y}</td><td>{escape(s.label)}{note}</td>"
+        f"<td>{_dose_cell(s)}</td><td>{escape(s.status.value)}{passed}</td>"
+        f"<td>{_record_cell(s, recorded)}</td></tr>"
+    )
+
+
+def plan_table_html(
+    plan: CoursePlan,
+    *,
+    recorded: Mapping[dt.date, SavedDosingSession] | None = None,
+    changed: frozenset[int] = frozenset(),
+    today: dt.date | None = None,
+) -> str:
+    """Every session of the plan as a table (class ``kap-plan-table``), doses with arithmetic.
+
+    ``recorded`` marks dosing sessions with a record on the same day; ``changed`` rows
+    (by index) are highlighted; planned sessions dated before ``today`` say so.
+    """
+    rows = "".join(_plan_row(s, recorded or {}, changed, today) for s in plan.sessions)
+    return (
+        "<table class='kap-table kap-plan-table'><thead><tr><th>#</th><th>Date</th>"
+        "<th>Session</th><th>Dose (for clinician confirmation)</th><th>Status</th>"
+        "<th>Dosing record</th></tr></thead><tbody>" + rows + "</tbody></table>"
+    )
+
+
+# ---- the latest screening ----
+def screening_html(
+    screening: ScreeningResult | None,
+    record: StoredRecord | None,
+    *,
+    gate: str | None,
+    saved: SavedPlan | None,
+    plan_shown: bool,
+) -> str:
+    """The latest screening, and why no course can be planned when the planner says so."""
+    if screening is None or record is None:
+        msg = gate or "No screening on record."
+        return (
+            f"<div class='kap-not-plannable' role='note'><b>No screening.</b> {escape(msg)}</div>"
+        )
+    r = screening
+    head = (
+        f"<p><b>Latest screening</b> ({record.effective_at:%d %b %Y}, protocol "
+        f"{escape(r.protocol.short)}): <b>{escape(r.status.label)}</b> "
+        f"<span class='kap-muted'>({escape(r.status.value)})</span></p>"
+    )
+    if gate is not None:
+        return f"<div class='kap-screening'>{head}{_gate_html(r, gate, saved)}</div>"
+    caution_html = ""
+    if r.cautions and not plan_shown:  # a plan on show carries them itself
+        caution_html = (
+            "<div class='kap-cautions' role='note'><b>Cautions from screening</b> "
+            "(shown on the plan and in its calendar file):<ul>"
+            + "".join(f"<li class='kap-caution'>{escape(c)}</li>" for c in r.cautions)
+            + "</ul></div>"
+        )
+    return f"<div class='kap-screening'>{head}{caution_html}</div>"
+
+
+def _gate_html(r: ScreeningResult, gate: str, saved: SavedPlan | None) -> str:
+    severity = (
+        FindingSeverity.EXCLUSION
+        if r.status is ScreeningStatus.NOT_ELIGIBLE
+        else FindingSeverity.MISSING
+    )
+    items = "".join(
+        f"<li>{escape(f.message)}"
+        + (f" <span class='kap-muted'>({escape(f.detail)})</span>" if f.detail else "")
+        + "</li>"
+        for f in r.by_severity(severity)
+        if not f.overridden
+    )
+    kept = ""
+    if saved is not None:
+        kept = (
+            f"<p class='kap-muted'>A course plan saved earlier (version "
+            f"{saved.version}, {saved.plan.start:%d %b} to "
+            f"{saved.plan.end:%d %b %Y}) stays in the record; it is not shown while "
+            "the latest screening does not allow a course.</p>"
+        )
+    return (
+        f"<div class='kap-not-plannable' role='note'><b>{escape(gate)}</b><ul>{items}</ul>"
+        f"</div>{kept}"
+    )
+
+
+# ---- the plan's summary ----
+def summary_html(plan: CoursePlan, saved: SavedPlan | None, alerts: Sequence[StoredAlert]) -> str:
+    """The plan's heading, saved state, first dose, cautions, deviations, notes and changes;
+    the patient's open safety alerts first."""
+    doses = plan.doses
+    first = doses[0].dose if doses else None
+    changes = "".join(f"<li>{escape(c)}</li>" for c in plan.changes[-3:])
+    notes = "".join(f"<li>{escape(n)}</li>" for n in plan.notes)
+    cautions = "".join(f"<li class='kap-caution'>{escape(c)}</li>" for c in plan.cautions)
+    return (
+        alerts_html(alerts, heading="Open safety alerts (until acknowledged)")
+        + f"<h3 style='margin:0.6em 0 0.2em'>{escape(plan.route_label)}: "
+        f"{plan.start:%d %b} to {plan.end:%d %b %Y} "
+        f"<small>(revision {plan.revision})</small> {_saved_badge(plan, saved)}</h3>"
+        f"<p class='kap-muted'>{escape(plan.calendar.summary)}</p>"
+        + (
+            f"<p>Dose: <b>{escape(first.mg_text)}</b> = {escape(first.arithmetic)}, "
+            f"<span class='kap-confirm'>{escape(first.confirmation)}</span>.</p>"
+            if first is not None
+            else ""
+        )
+        + (
+            "<div class='kap-cautions' role='note'><b>Cautions from screening</b>"
+            f"<ul>{cautions}</ul></div>"
+            if cautions
+            else ""
+        )
+        + deviation_html(plan)
+        + (f"<ul class='kap-muted'>{notes}</ul>" if notes else "")
+        + TIMELINE_KEY
+        + (
+            f"<p class='kap-muted'>Re-planned:</p><ul class='kap-changes'>{changes}</ul>"
+            if changes
+            else ""
+        )
+    )
+
+
+def _saved_badge(plan: CoursePlan, saved: SavedPlan | None) -> str:
+    if saved is not None and saved.plan == plan:
+        return (
+            f"<span class='kap-badge kap-yes kap-plan-state'>saved: version "
+            f"{saved.version} by {escape(saved.author)}, "
+            f"{saved.created_at:%d %b %Y %H:%M}</span>"
+        )
+    return "<span class='kap-badge kap-warn kap-plan-state'>not saved yet</span>"
+
+
+def deviation_html(plan: CoursePlan) -> str:
+    """The plan's deviations and its verdict, from the plan itself (never decided here)."""
+    verdict = f"<p class='kap-verdict'><b>{escape(plan.verdict)}</b></p>"
+    if not plan.deviations:
+        return verdict
+    items = "".join(
+        f"<li class='kap-deviation'>{escape(d.message)}"
+        + (
+            "<br><span class='kap-muted'>What would fix it: "
+            + escape("; ".join(d.fixes))
+            + "</span>"
+            if d.fixes
+            else ""
+        )
+        + "</li>"
+        for d in plan.deviations
+    )
+    ack = plan.acknowledgement
+    ack_html = (
+        f"<p class='kap-deviation-acknowledged'>Acknowledged by {escape(ack.by)} "
+        f"({ack.at:%d %b %Y %H:%M}): {escape(ack.reason)}</p>"
+        if ack
+        else "<p class='kap-deviation-open'>Not acknowledged: to save this plan, a "
+        "clinician gives the reason below; or re-plan with one of the fixes.</p>"
+    )
+    return (
+        "<div class='kap-deviations' role='alert'><b>Deviation from the protocol</b>"
+        f"<ul>{items}</ul>{ack_html}{verdict}</div>"
+    )
+
+
+# ---- REMS forms due ----
+def rems_html(
+    plan: CoursePlan,
+    sessions: Sequence[SavedDosingSession],
+    today: dt.date,
+    protocol: Protocol,
+) -> str:
+    """The REMS Patient Monitoring Forms due (rems_forms_due), or why there are none."""
+    applies = rems_form_applies(plan.route) or any(s.session.needs_rems_form for s in sessions)
+    if not applies:
+        return (
+            "<p class='kap-muted'>REMS Patient Monitoring Forms are filed for outpatient "
+            "esketamine sessions; this patient has none.</p>"
+        )
+    forms = rems_forms_due(list(sessions), today, protocol)
+    if not forms:
+        return "<p class='kap-muted kap-rems-none'>No REMS Patient Monitoring Form is due.</p>"
+    rows = []
+    for f in forms:
+        late = f.status is RemsFormStatus.OVERDUE
+        when = f" ({-f.days_left} day(s) late)" if late else f" ({f.days_left} day(s) left)"
+        missing = ", ".join(m.replace("_", " ") for m in f.missing) or "ready to file"
+        rows.append(
+            f"<tr class='kap-rems-{escape(f.status.value)}'>"
+            f"<td>{f.session_date:%a %d %b %Y}</td><td>{f.due_by:%a %d %b %Y}</td>"
+            f"<td>{escape(f.status.value)}{when}</td><td>{escape(missing)}</td></tr>"
+        )
+    return (
+        "<table class='kap-table kap-rems-table'><tr><th>Session</th><th>File by</th>"
+        "<th>Status</th><th>Fields still missing</th></tr>" + "".join(rows) + "</table>"
+    )
+
+
+# ---- a stale save, reloaded ----
+def plans_side_by_side(mine: CoursePlan, newest: SavedPlan) -> str:
+    """The unsaved plan beside the newest saved version: what each says where they differ."""
+    v = newest.version
+    theirs = newest.plan
+    head = (
+        f"<b>Reloaded version {v}</b> of the course plan (saved by {escape(newest.author)} "
+        f"{newest.created_at:%Y-%m-%d %H:%M} UTC"
+        + (f": {escape(newest.reason)}" if newest.reason else "")
+        + "). "
+    )
+    if mine == theirs:
+        return f"<div class='kap-reload-notice'>{head}It is the same as your plan.</div>"
+    table = "".join(
+        f"<tr><td>{escape(k)}</td><td>{escape(x)}</td><td>{escape(y)}</td></tr>"
+        for k, x, y in _differences(mine, theirs)
+    )
+    return (
+        f"<div class='kap-reload-notice'>{head}Your plan (not saved) is still in the form; "
+        f"saving it now makes version {v + 1}, replacing version {v}'s changes below. To "
+        f"keep version {v} instead, open the patient again.<table "
+        f"class='kap-reload-conflicts'><tr><th></th><th>your plan (not saved)</th>"
+        f"<th>version {v}</th></tr>{table}</table></div>"
+    )
+
+
+def _differences(mine: CoursePlan, theirs: CoursePlan) -> list[tuple[str, str, str]]:
+    rows = []
+    if (mine.route_label, mine.start) != (theirs.route_label, theirs.start):
+        rows.append(
+            (
+                "course",
+                f"{mine.route_label} from {mine.start:%d %b %Y}",
+                f"{theirs.route_label} from {theirs.start:%d %b %Y}",
+            )
+        )
+    ours = {s.label: s for s in mine.sessions}
+    other = {s.label: s for s in theirs.sessions}
+    for label in dict.fromkeys([*ours, *other]):
+        a, b = ours.get(label), other.get(label)
+        day_a = f"{a.date:%a %d %b %Y}" if a else "(none)"
+        day_b = f"{b.date:%a %d %b %Y}" if b else "(none)"
+        if day_a != day_b:
+            rows.append((label, day_a, day_b))
+    return rows
+
+
+# ---- the plan's files ----
+def plan_files(plan: CoursePlan, alerts: Callable[[], Sequence[StoredAlert]]) -> list[DownloadFile]:
+    """The plan's downloads (.ics, CSV, Parquet, the summary with the open safety alerts).
+
+    Each file is made only when it is downloaded, after its audit row is written
+    (:class:`~kaptools.ui.common.AuditedDownloads`); a re-plan builds none of them.
+    """
+    stem = f"course-plan-{plan.patient_id or 'patient'}-r{plan.revision}"
+    return [
+        DownloadFile(
+            "Download calendar (.ics)",
+            "kap-download-ics",
+            f"{stem}.ics",
+            "text/calendar",
+            lambda: plan_to_ics(plan).decode("utf-8"),
+        ),
+        DownloadFile(
+            "Download table (.csv)",
+            "kap-download-csv",
+            f"{stem}.csv",
+            "text/csv",
+            lambda: plan_to_csv(plan),
+        ),
+        DownloadFile(
+            "Download table (.parquet)",
+            "kap-download-parquet",
+            f"{stem}.parquet",
+            "application/vnd.apache.parquet",
+            lambda: plan_to_parquet(plan),
+        ),
+        DownloadFile(
+            "Download summary with open safety alerts (.txt)",
+            "kap-download-summary",
+            f"{stem}-summary.txt",
+            "text/plain",
+            lambda: plan.report(alerts()).summary,
+        ),
+    ]
