@@ -71,9 +71,9 @@ def _canonical(row: dict[str, Any]) -> str:
 
 
 def _tables(store: Store) -> list[sa.Table]:
-    from kaptools.store import _Base
+    from kaptools.store.tables import Base
 
-    return [t for t in _Base.metadata.sorted_tables if t.name not in _SKIP_TABLES]
+    return [t for t in Base.metadata.sorted_tables if t.name not in _SKIP_TABLES]
 
 
 def _rows(
@@ -156,7 +156,8 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
 def restore(path: str | Path, store: Store) -> BackupSummary:
     """Load the backup at ``path`` into the empty database of ``store``, verified."""
     from kaptools.migrations import BASELINE, HEAD, migrate, schema_revision
-    from kaptools.store import _PG_WRITE_LOCK, _Base
+    from kaptools.store.connection import PG_WRITE_LOCK
+    from kaptools.store.tables import Base
 
     src = Path(path)
     if not src.is_file():
@@ -171,7 +172,7 @@ def restore(path: str | Path, store: Store) -> BackupSummary:
         )
     with store.engine.connect().execution_options(kaptools_write=True) as conn, conn.begin():
         if conn.dialect.name == "postgresql":
-            conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_PG_WRITE_LOCK})"))
+            conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({PG_WRITE_LOCK})"))
         insp = sa.inspect(conn)
         for name in tables:
             if (
@@ -192,8 +193,8 @@ def restore(path: str | Path, store: Store) -> BackupSummary:
                 "restore into a new, empty database."
             )
         if revision == HEAD:
-            _Base.metadata.create_all(conn, checkfirst=True)
-        for name in (t.name for t in _Base.metadata.sorted_tables if t.name in data):
+            Base.metadata.create_all(conn, checkfirst=True)
+        for name in (t.name for t in Base.metadata.sorted_tables if t.name in data):
             table = tables[name]
             rows = [{k: _decode(table.c[k], v) for k, v in r.items()} for r in data[name]]
             if rows:
@@ -215,7 +216,7 @@ def restore(path: str | Path, store: Store) -> BackupSummary:
                     "from the backup; nothing was restored."
                 )
         migrate(conn, "head")
-        _Base.metadata.create_all(conn, checkfirst=True)
+        Base.metadata.create_all(conn, checkfirst=True)
     check = store.verify_audit()
     if not check.ok:
         raise StoreError(f"restored, but the audit chain does not verify: {check.summary}")

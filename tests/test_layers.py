@@ -23,9 +23,9 @@ APPS = ("kaptools.ui", "kaptools.cli", "kaptools.server", "kaptools.hub")
 """Dashboards, command line and server: the top layer. The domain never imports them."""
 UI_LIBRARIES = ("ipywidgets", "plotly", "anywidget", "voila", "jupyter_server", "tornado")
 """Only the apps draw pages; the domain logic never imports these."""
-KNOWN_CYCLES = {frozenset({"kaptools.store", "kaptools.migrations"})}
-"""Store runs the migrations, and two migrations read the store's audit hashing and
-write lock. Moving those out of store.py is left for a session that may restructure it."""
+KNOWN_CYCLES: set[frozenset[str]] = set()
+"""None: the store's migrations read the audit hashing (kaptools.store.audit) and the write
+lock (kaptools.store.connection), which import neither the migrations nor the Store."""
 
 
 @dataclass(frozen=True)

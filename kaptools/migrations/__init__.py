@@ -63,9 +63,9 @@ def ensure_schema(engine: sa.Engine, metadata: sa.MetaData) -> None:
         return
     with engine.connect().execution_options(kaptools_write=True) as conn, conn.begin():
         if engine.dialect.name == "postgresql":
-            from kaptools.store import _PG_WRITE_LOCK
+            from kaptools.store.connection import PG_WRITE_LOCK
 
-            conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_PG_WRITE_LOCK})"))
+            conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({PG_WRITE_LOCK})"))
         if schema_revision(conn) != HEAD:
             migrate(conn)
         metadata.create_all(conn, checkfirst=True)

@@ -28,7 +28,7 @@ $$
 
 
 def upgrade() -> None:
-    from kaptools.store import AUDIT_GENESIS_HASH, audit_row_hash
+    from kaptools.store.audit import AUDIT_GENESIS_HASH, audit_row_hash
 
     with op.batch_alter_table("audit_log") as batch:
         batch.add_column(sa.Column("prev_hash", sa.String(64), nullable=True))
