@@ -87,29 +87,6 @@ def _next_version(
     return record_id, prev.version + 1, "correct", when, reason
 
 
-def _add_companion(
-    s: Session, patient_id: str, author: str, now: dt.datetime, extra: Companion
-) -> None:
-    check_kind(extra.kind)
-    try:
-        clean = json.loads(json.dumps(dict(extra.payload), default=json_default, allow_nan=False))
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"payload cannot be stored as JSON: {exc}.") from None
-    row = RecordRow(
-        record_id=str(uuid.uuid4()),
-        version=1,
-        kind=extra.kind,
-        patient_id=patient_id,
-        payload=clean,
-        author=author,
-        created_at=now,
-        effective_at=as_datetime(extra.effective_at, "effective_at"),
-        reason=extra.reason.strip() if extra.reason else None,
-    )
-    s.add(row)
-    s.add(_audit_row(row, "create", extra.reason))
-
-
 class RecordsMixin(StoreBase):
     """Saving and reading versioned clinical records."""
 
@@ -176,8 +153,33 @@ class RecordsMixin(StoreBase):
                     effective_at=when,
                 )
             for extra in companions(rid, version) if companions is not None else ():
-                _add_companion(s, patient_id, author, now, extra)
+                self._add_companion(s, patient_id, author, now, extra)
         return record_of(row)
+
+    @staticmethod
+    def _add_companion(
+        s: Session, patient_id: str, author: str, now: dt.datetime, extra: Companion
+    ) -> None:
+        check_kind(extra.kind)
+        try:
+            clean = json.loads(
+                json.dumps(dict(extra.payload), default=json_default, allow_nan=False)
+            )
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"payload cannot be stored as JSON: {exc}.") from None
+        row = RecordRow(
+            record_id=str(uuid.uuid4()),
+            version=1,
+            kind=extra.kind,
+            patient_id=patient_id,
+            payload=clean,
+            author=author,
+            created_at=now,
+            effective_at=as_datetime(extra.effective_at, "effective_at"),
+            reason=extra.reason.strip() if extra.reason else None,
+        )
+        s.add(row)
+        s.add(_audit_row(row, "create", extra.reason))
 
     def latest_records(self, kind: str, patient_id: str) -> list[StoredRecord]:
         """The newest version of each ``kind`` record of a patient, by effective time."""
