@@ -10,7 +10,7 @@ import datetime as dt
 import html
 from dataclasses import dataclass
 
-from kaptools.alerts import Alert, StoredAlert, alerts_text
+from kaptools.alerts import Alert, StoredAlert, alerts_html, alerts_text
 from kaptools.assessments import Assessment, assessments
 from kaptools.protocol import Protocol, ProtocolInfo, default_protocol
 from kaptools.scores import Change, Instrument, InstrumentDefinition, compare, definition
@@ -114,7 +114,118 @@ class PatientTrends:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        return "<pre>" + html.escape(self.summary) + "</pre>"
+        """The patient's open alerts, the measures table and the dosing sessions: what the
+        trends dashboard shows (it reuses :meth:`measures_html`, :meth:`items_html` and
+        :meth:`sessions_html`)."""
+        head = f"<p><strong>{html.escape(self.patient.label)}</strong></p>"
+        alerts = alerts_html(self.open_alerts, heading="Open safety alerts (until acknowledged)")
+        body = self.measures_html() + self.sessions_html()
+        return f"<div class='kap-trends'>{alerts}{head}{body}</div>"
+
+    def measures_html(self) -> str:
+        """The per-measure table (baseline, latest and its band, change, response,
+        remission, clinically important change, worsening) and this period's safety alerts."""
+        if not self.measures:
+            return "<p class='kap-muted'>No assessments recorded for this patient yet.</p>"
+        rows = "".join(_measure_row(m) for m in self.measures.values())
+        history = self.alert_history
+        alerts = (
+            "<div class='kap-period-alerts'><b>Safety alerts in this period "
+            f"({len(history)})</b><ul>"
+            + "".join(
+                f"<li>{p.administered_on:%d %b %Y}: {html.escape(a.message)} "
+                f"<span class='kap-muted'>{html.escape(a.action)}</span></li>"
+                for p, a in history
+            )
+            + "</ul></div>"
+            if history
+            else ""
+        )
+        return (
+            "<table class='kap-table kap-summary-table'><tr><th>Measure</th><th>Baseline</th>"
+            "<th>Latest</th><th>Change</th><th>Response</th><th>Remission</th>"
+            "<th>Clinically important change</th><th>Worsening</th></tr>"
+            + rows
+            + "</table>"
+            + alerts
+        )
+
+    def items_html(self, instrument: Instrument | None) -> str:
+        """Baseline against latest answer of each item of ``instrument``: which items moved."""
+        m = self.measures.get(instrument) if instrument else None
+        if m is None:
+            return "<p class='kap-muted'>No assessments of this measure.</p>"
+        texts = m.definition.item_texts
+        rows = []
+        for item, base, latest in m.item_changes():
+            moved = latest - base
+            style = "kap-yes" if moved < 0 else ("kap-warn" if moved > 0 else "kap-no")
+            text = html.escape(texts[item - 1]) if texts else f"Item {item}"
+            rows.append(
+                f"<tr><td>{item}</td><td>{text}</td><td>{base}</td><td>{latest}</td>"
+                f"<td><span class='kap-badge {style}'>{moved:+d}</span></td></tr>"
+            )
+        return (
+            f"<table class='kap-table kap-item-table'><tr><th>#</th><th>Item</th>"
+            f"<th>Baseline {m.baseline.administered_on:%d %b}</th>"
+            f"<th>Latest {m.latest.administered_on:%d %b}</th><th>Change</th></tr>"
+            + "".join(rows)
+            + "</table>"
+        )
+
+    def sessions_html(self) -> str:
+        """Each recorded dosing session with its side effects (severity)."""
+        if not self.sessions:
+            return "<p class='kap-muted'>No dosing sessions recorded.</p>"
+        rows = []
+        for s in self.sessions:
+            effects = ", ".join(
+                f"{html.escape(n.replace('_', ' '))} ({html.escape(sev)})"
+                for n, sev in s.side_effects
+            )
+            rows.append(
+                f"<tr><td>{s.session_date:%a %d %b %Y}</td><td>{html.escape(s.label)}</td>"
+                f"<td>{effects or '<span class=kap-muted>none recorded</span>'}</td></tr>"
+            )
+        return (
+            "<table class='kap-table kap-side-effect-table'><tr><th>Date</th><th>Session</th>"
+            "<th>Side effects (severity)</th></tr>" + "".join(rows) + "</table>"
+        )
+
+
+def _yes_no(value: bool | None) -> str:
+    if value is None:
+        return "<span class='kap-badge kap-no'>not defined</span>"
+    return (
+        "<span class='kap-badge kap-yes'>yes</span>"
+        if value
+        else "<span class='kap-badge kap-no'>no</span>"
+    )
+
+
+def _measure_row(m: MeasureTrend) -> str:
+    ch = m.change
+    latest = m.latest.result
+    change = (
+        "–"
+        if ch is None
+        else (
+            f"{ch.delta:+d}"
+            + ("" if ch.percent_change is None else f" ({ch.percent_change:+.0f} %)")
+        )
+    )
+    return (
+        f"<tr><td>{html.escape(m.definition.title)}</td>"
+        f"<td>{m.baseline.result.total} "
+        f"<span class='kap-muted'>{m.baseline.administered_on:%d %b %Y}</span></td>"
+        f"<td><b>{latest.total}</b> {html.escape(latest.band.label)} "
+        f"<span class='kap-muted'>{m.latest.administered_on:%d %b %Y}</span></td>"
+        f"<td>{change}</td>"
+        f"<td>{'–' if ch is None else _yes_no(ch.response)}</td>"
+        f"<td>{'–' if ch is None else _yes_no(ch.remission)}</td>"
+        f"<td>{'–' if ch is None else _yes_no(ch.mcid_met)}</td>"
+        f"<td>{'–' if ch is None else _yes_no(ch.worsening)}</td></tr>"
+    )
 
 
 def _session_marks(store: Store, patient_id: str) -> tuple[SessionMark, ...]:

@@ -100,6 +100,17 @@ class ScreeningComparison:
             f"{_table_html(self.transitions, 'Status before (rows) and after (columns)')}</div>"
         )
 
+    def changed_html(self, max_rows: int = 200) -> str:
+        """The patients who change status (the first ``max_rows``) with the rules that
+        started or stopped firing, as an HTML table (every cell escaped)."""
+        table = self.changed.head(max_rows).to_html(
+            classes="kap-table kap-whatif-changed", index=False, border=0, escape=True
+        )
+        return (
+            "<p><strong>Patients who change status</strong> (rules that started or "
+            f"stopped firing)</p>{table}"
+        )
+
 
 def _join_rules(matrix: np.ndarray, names: Sequence[str]) -> list[str]:
     return ["; ".join(n for n, on in zip(names, row, strict=True) if on) for row in matrix]

@@ -91,3 +91,20 @@ def test_response_threshold_comes_from_the_protocol(demo) -> None:
     )
     assert m.baseline.administered_on < m.latest.administered_on
     assert isinstance(m.latest.administered_on, dt.date)
+
+
+def test_trends_render_their_own_html_with_open_alerts_and_the_crisis_line(demo) -> None:
+    """The notebook view and the dashboard's tables come from the trends object: the open
+    alerts (with 988) first, then one row per measure, the period's alerts and the sessions."""
+    store, _ = demo
+    t = patient_trends(store, "SYN-0003")
+    page = t._repr_html_()
+    assert t.open_alerts and "988" in page and page.index("988") < page.index("kap-summary-table")
+    assert t.measures_html() in page and t.sessions_html() in page
+    assert t.measures_html().count("<tr>") == len(t.measures) + 1
+    assert "kap-period-alerts" in t.measures_html()
+    first = next(iter(t.measures))
+    items = t.items_html(first)
+    assert items.count("<tr>") == t.measures[first].definition.item_count + 1
+    assert "No assessments of this measure" in t.items_html(None)
+    assert t.sessions_html().count("<tr>") == len(t.sessions) + 1

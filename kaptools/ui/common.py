@@ -271,6 +271,7 @@ class DashboardApp(Generic[S]):
     """How many times the page was rendered (tests check that a change renders once)."""
     _holding: int = 0
     _stale: bool = False
+    _rendering: bool = False
 
     def _init_state(self, state: S) -> None:
         """Set the first state (not rendered yet: the subclass renders once it has built
@@ -303,8 +304,12 @@ class DashboardApp(Generic[S]):
             self._stale = True
             return
         self._stale = False
-        with hold_sync(self.rendered_widgets()):
-            self.render(self.state)
+        self._rendering = True
+        try:
+            with hold_sync(self.rendered_widgets()):
+                self.render(self.state)
+        finally:
+            self._rendering = False
         self.renders += 1
 
     @contextmanager
@@ -322,6 +327,12 @@ class DashboardApp(Generic[S]):
     def holding(self) -> bool:
         """True inside :meth:`batch` (widget callbacks then leave the render to its end)."""
         return self._holding > 0
+
+    @property
+    def rendering(self) -> bool:
+        """True while :meth:`render` writes the widgets: a widget callback that fires then
+        is the render's own doing, not the user's, and must not change the state."""
+        return self._rendering
 
     def rendered_widgets(self) -> Iterable[w.Widget]:
         """The widgets a render may write (their updates are batched): the whole page."""

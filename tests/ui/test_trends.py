@@ -138,7 +138,7 @@ def test_form_rebuilds_items_for_the_chosen_instrument(app: TrendsApp) -> None:
 
 def test_a_failure_while_loading_is_shown_not_swallowed(app: TrendsApp, monkeypatch) -> None:
     """If reading the patient fails unexpectedly, the page says so instead of staying blank."""
-    import kaptools.ui.trends as ui
+    import kaptools.ui.trends.app as ui
 
     def boom(*args, **kwargs):
         raise RuntimeError("database went away")
@@ -176,3 +176,38 @@ def test_dashboard_uses_the_clinics_protocol_and_names_a_bad_one(monkeypatch, tm
     assert isinstance(problem, ConfigurationProblem)
     assert "cannot start" in problem.container.children[1].value
     assert "measures" in problem.message
+
+
+def test_the_page_is_the_state_rendered_once_per_change(app: TrendsApp) -> None:
+    """Loading, the patient's trends and the item view's measure are the state; choosing a
+    patient or a measure renders the page once, from the new state."""
+    from kaptools.ui.trends import TrendsState, chosen_measure
+
+    assert app.state == TrendsState(loading=True)
+    _arrive(app, "?patient=SYN-0002")
+    state = app.state
+    assert not state.loading and state.patient_id == "SYN-0002"
+    assert app.item_measure.value == chosen_measure(state) == next(iter(state.trends.measures))
+    measures = list(state.trends.measures)
+    before = app.renders
+    app.item_measure.value = measures[1]
+    assert app.renders == before + 1 and app.state.measure == measures[1]
+    assert app.state.trends is state.trends  # the patient was not read again
+    assert state.trends.items_html(measures[1]) == app.items.value
+    app.picker.value = "SYN-0001"  # the chosen measure is kept when the patient has it
+    assert app.state.patient_id == "SYN-0001" and app.item_measure.value == measures[1]
+    assert app.summary.value == app.state.trends.measures_html()
+
+
+def test_chosen_measure_falls_back_to_the_patients_first(app: TrendsApp) -> None:
+    """A measure the patient has no assessments of is never offered as the item view's."""
+    from kaptools.scores import Instrument
+    from kaptools.ui.trends import TrendsState, chosen_measure, measure_options
+
+    _arrive(app, "?patient=SYN-0001")
+    trends = app.state.trends
+    assert Instrument.PCL5 not in trends.measures
+    asked = TrendsState(trends=trends, measure=Instrument.PCL5)
+    assert chosen_measure(asked) == next(iter(trends.measures))
+    assert [i for _, i in measure_options(asked)] == list(trends.measures)
+    assert chosen_measure(TrendsState()) is None and measure_options(TrendsState()) == []

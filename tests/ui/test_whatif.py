@@ -94,3 +94,17 @@ def test_the_table_also_downloads_as_parquet_with_both_protocols() -> None:
     meta = json.loads(table.schema.metadata[b"kaptools.protocols"])
     assert meta["before"]["sha256"] == c.before.sha256 != meta["after"]["sha256"]
     assert meta["after"]["name"].startswith("what-if (modified:")
+
+
+def test_compare_and_reset_are_state_changes_rendered_once() -> None:
+    """Compare makes the fields' changes the state; Reset restores the protocol's values
+    and the empty state; each renders the page once."""
+    app = WhatIfApp(default_protocol(), cohort=COHORT)
+    app.fields[BP].value = 130
+    before = app.renders
+    app._on_apply()
+    assert app.state == WhatIfState(((BP, 130.0),)) and app.renders == before + 1
+    assert app.table.value == app.view.comparison.changed_html()
+    app._on_reset()
+    assert app.state == WhatIfState() and app.renders == before + 2
+    assert app.fields[BP].value == 140 and app.view.comparison is None
