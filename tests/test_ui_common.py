@@ -114,3 +114,12 @@ def test_the_shared_widgets_keep_their_old_import_path() -> None:
     for name in widgets.__all__:
         assert getattr(common, name) is getattr(widgets, name)
         assert name in common.__all__
+
+
+def test_output_widgets_are_not_held_during_a_render() -> None:
+    """An Output widget must sync its msg_id at once (or the browser drops the display)."""
+    app = Counter()
+    out = w.Output()
+    app.container.children = (*app.container.children, out)
+    held = list(app.rendered_widgets())
+    assert out not in held and app.text in held and app.number in held

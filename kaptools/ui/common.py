@@ -335,9 +335,13 @@ class DashboardApp(Generic[S]):
         return self._rendering
 
     def rendered_widgets(self) -> Iterable[w.Widget]:
-        """The widgets a render may write (their updates are batched): the whole page."""
+        """The widgets a render may write (their updates are batched): the whole page but
+        its Output widgets. An Output captures a display by syncing its ``msg_id`` first;
+        held back, the browser would see the figure's messages before it knew to show them."""
         container = getattr(self, "container", None)
-        return () if container is None else widget_tree(container)
+        if container is None:
+            return ()
+        return (x for x in widget_tree(container) if not isinstance(x, w.Output))
 
     def render(self, state: S) -> None:
         """Show ``state``: the one render path."""
