@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 from kaptools.alerts import CRISIS_LINE_TEXT, Alert, AlertLevel
 from kaptools.errors import InvalidInputError
-from kaptools.protocol import Protocol, Threshold, default_protocol
+from kaptools.protocol import MonitoringSection, Protocol, Threshold, default_protocol
 from kaptools.sessions.side_effects import Escalation, SideEffectReport
 from kaptools.sessions.vitals import (
     FlagLevel,
@@ -251,6 +251,28 @@ def _t(x: Threshold) -> str:
     return str(x)
 
 
+@dataclass
+class _Found:
+    """What the pre-dose checks found so far, in the order the rules run."""
+
+    findings: list[GoFinding]
+    missing: list[str]
+
+    def add(
+        self,
+        rule: str,
+        status: GoStatus,
+        fld: str,
+        value: object,
+        line: Threshold | None,
+        text: str,
+        source: str,
+    ) -> None:
+        self.findings.append(
+            GoFinding(rule, status, fld, value, None if line is None else line.value, text, source)
+        )
+
+
 def go_no_go(
     vitals: Iterable[VitalSigns],
     checks: PreDoseChecks | None,
@@ -263,7 +285,9 @@ def go_no_go(
     """The pre-dose decision from the pre-dose reading and answers.
 
     The pre-dose reading is the last ``pre_dose`` reading (a recheck replaces the
-    first); its blood pressure, heart rate and SpO2 are all required.
+    first); its blood pressure, heart rate and SpO2 are all required. The rules run in
+    the order of the table above: blood pressure, heart rate, SpO2, C-SSRS, pregnancy
+    and intoxication, REMS enrolment.
 
     Examples:
         >>> d = go_no_go([VitalSigns("pre_dose", 0, 185, 115, 80, 97)],
@@ -274,155 +298,161 @@ def go_no_go(
     m = (protocol or default_protocol()).monitoring
     pre_readings = [v for v in vitals if v.timepoint is VitalsTimepoint.PRE_DOSE]
     pre = pre_readings[-1] if pre_readings else None
-    findings: list[GoFinding] = []
-    missing: list[str] = []
+    found = _Found([], [])
+    _blood_pressure(pre, m, found)
+    _heart_rate(pre, m, found)
+    _spo2(pre, m, found)
+    checks = checks or PreDoseChecks()
+    _cssrs(checks, m, found)
+    _pregnancy_and_intoxication(checks, found)
+    if needs_rems_enrolment:
+        _rems_enrolment(rems_enrolled, found)
+    status = max(
+        (f.status for f in found.findings), key=_STATUS_RANK.__getitem__, default=GoStatus.GO
+    )
+    if found.missing:
+        status = GoStatus.HOLD
+    return GoDecision(status, tuple(found.findings), tuple(found.missing), override)
 
-    def add(
-        rule: str,
-        status: GoStatus,
-        fld: str,
-        value: object,
-        line: Threshold | None,
-        text: str,
-        source: str,
-    ) -> None:
-        findings.append(
-            GoFinding(rule, status, fld, value, None if line is None else line.value, text, source)
+
+def _blood_pressure(pre: VitalSigns | None, m: MonitoringSection, found: _Found) -> None:
+    """Systolic, then diastolic: at or above the hold line holds, above review reviews."""
+    if pre is None or pre.systolic is None or pre.diastolic is None:  # not pre.has_bp
+        found.missing.append("vitals.pre_dose.blood_pressure")
+        return
+    for name, value, hold, review in (
+        ("systolic", pre.systolic, m.systolic_hold_at_or_above, m.pre_dose_systolic_review_above),
+        (
+            "diastolic",
+            pre.diastolic,
+            m.diastolic_hold_at_or_above,
+            m.pre_dose_diastolic_review_above,
+        ),
+    ):
+        if value >= hold.value:
+            found.add(
+                f"pre_dose_{name}_hold",
+                GoStatus.HOLD,
+                f"vitals.{name}",
+                value,
+                hold,
+                f"Pre-dose {name} {value} mmHg is at or above the hold line of {_t(hold)}: "
+                "do not dose until it is controlled.",
+                hold.source,
+            )
+        elif value > review.value:
+            found.add(
+                f"pre_dose_{name}_review",
+                GoStatus.REVIEW,
+                f"vitals.{name}",
+                value,
+                review,
+                f"Pre-dose {name} {value} mmHg is above {_t(review)}: clinician review "
+                "(weigh the expected rise against the benefit).",
+                review.source,
+            )
+
+
+def _heart_rate(pre: VitalSigns | None, m: MonitoringSection, found: _Found) -> None:
+    """Outside the hold lines holds; outside the review lines reviews."""
+    if pre is None or pre.heart_rate is None:
+        found.missing.append("vitals.pre_dose.heart_rate")
+        return
+    hr = pre.heart_rate
+    if hr < m.heart_rate_hold_below.value or hr > m.heart_rate_hold_above.value:
+        line = (
+            m.heart_rate_hold_below
+            if hr < m.heart_rate_hold_below.value
+            else m.heart_rate_hold_above
+        )
+        found.add(
+            "pre_dose_heart_rate_hold",
+            GoStatus.HOLD,
+            "vitals.heart_rate",
+            hr,
+            line,
+            f"Pre-dose heart rate {hr}/min is outside the hold lines "
+            f"({_t(m.heart_rate_hold_below)} to {_t(m.heart_rate_hold_above)}).",
+            line.source,
+        )
+    elif hr < m.heart_rate_review_below.value or hr > m.heart_rate_review_above.value:
+        line = (
+            m.heart_rate_review_below
+            if hr < m.heart_rate_review_below.value
+            else m.heart_rate_review_above
+        )
+        found.add(
+            "pre_dose_heart_rate_review",
+            GoStatus.REVIEW,
+            "vitals.heart_rate",
+            hr,
+            line,
+            f"Pre-dose heart rate {hr}/min is outside {_t(m.heart_rate_review_below)} to "
+            f"{_t(m.heart_rate_review_above)}: clinician review.",
+            line.source,
         )
 
-    if pre is None or pre.systolic is None or pre.diastolic is None:  # not pre.has_bp
-        missing.append("vitals.pre_dose.blood_pressure")
-    else:
-        for name, value, hold, review in (
-            (
-                "systolic",
-                pre.systolic,
-                m.systolic_hold_at_or_above,
-                m.pre_dose_systolic_review_above,
-            ),
-            (
-                "diastolic",
-                pre.diastolic,
-                m.diastolic_hold_at_or_above,
-                m.pre_dose_diastolic_review_above,
-            ),
-        ):
-            if value >= hold.value:
-                add(
-                    f"pre_dose_{name}_hold",
-                    GoStatus.HOLD,
-                    f"vitals.{name}",
-                    value,
-                    hold,
-                    f"Pre-dose {name} {value} mmHg is at or above the hold line of {_t(hold)}: "
-                    "do not dose until it is controlled.",
-                    hold.source,
-                )
-            elif value > review.value:
-                add(
-                    f"pre_dose_{name}_review",
-                    GoStatus.REVIEW,
-                    f"vitals.{name}",
-                    value,
-                    review,
-                    f"Pre-dose {name} {value} mmHg is above {_t(review)}: clinician review "
-                    "(weigh the expected rise against the benefit).",
-                    review.source,
-                )
-    if pre is None or pre.heart_rate is None:
-        missing.append("vitals.pre_dose.heart_rate")
-    else:
-        hr = pre.heart_rate
-        if hr < m.heart_rate_hold_below.value or hr > m.heart_rate_hold_above.value:
-            line = (
-                m.heart_rate_hold_below
-                if hr < m.heart_rate_hold_below.value
-                else (m.heart_rate_hold_above)
-            )
-            add(
-                "pre_dose_heart_rate_hold",
-                GoStatus.HOLD,
-                "vitals.heart_rate",
-                hr,
-                line,
-                f"Pre-dose heart rate {hr}/min is outside the hold lines "
-                f"({_t(m.heart_rate_hold_below)} to {_t(m.heart_rate_hold_above)}).",
-                line.source,
-            )
-        elif hr < m.heart_rate_review_below.value or hr > m.heart_rate_review_above.value:
-            line = (
-                m.heart_rate_review_below
-                if hr < m.heart_rate_review_below.value
-                else (m.heart_rate_review_above)
-            )
-            add(
-                "pre_dose_heart_rate_review",
-                GoStatus.REVIEW,
-                "vitals.heart_rate",
-                hr,
-                line,
-                f"Pre-dose heart rate {hr}/min is outside {_t(m.heart_rate_review_below)} to "
-                f"{_t(m.heart_rate_review_above)}: clinician review.",
-                line.source,
-            )
-    if pre is None or pre.spo2 is None:
-        missing.append("vitals.pre_dose.spo2")
-    else:
-        sp = pre.spo2
-        if sp < m.spo2_hold_below.value:
-            add(
-                "pre_dose_spo2_hold",
-                GoStatus.HOLD,
-                "vitals.spo2",
-                sp,
-                m.spo2_hold_below,
-                f"Pre-dose SpO2 {sp} % is below the hold line of {_t(m.spo2_hold_below)}.",
-                m.spo2_hold_below.source,
-            )
-        elif sp < m.spo2_review_below.value:
-            add(
-                "pre_dose_spo2_review",
-                GoStatus.REVIEW,
-                "vitals.spo2",
-                sp,
-                m.spo2_review_below,
-                f"Pre-dose SpO2 {sp} % is below {_t(m.spo2_review_below)}: clinician review.",
-                m.spo2_review_below.source,
-            )
 
-    checks = checks or PreDoseChecks()
+def _spo2(pre: VitalSigns | None, m: MonitoringSection, found: _Found) -> None:
+    """Below the hold line holds; below the review line reviews."""
+    if pre is None or pre.spo2 is None:
+        found.missing.append("vitals.pre_dose.spo2")
+        return
+    sp = pre.spo2
+    if sp < m.spo2_hold_below.value:
+        found.add(
+            "pre_dose_spo2_hold",
+            GoStatus.HOLD,
+            "vitals.spo2",
+            sp,
+            m.spo2_hold_below,
+            f"Pre-dose SpO2 {sp} % is below the hold line of {_t(m.spo2_hold_below)}.",
+            m.spo2_hold_below.source,
+        )
+    elif sp < m.spo2_review_below.value:
+        found.add(
+            "pre_dose_spo2_review",
+            GoStatus.REVIEW,
+            "vitals.spo2",
+            sp,
+            m.spo2_review_below,
+            f"Pre-dose SpO2 {sp} % is below {_t(m.spo2_review_below)}: clinician review.",
+            m.spo2_review_below.source,
+        )
+
+
+def _cssrs(checks: PreDoseChecks, m: MonitoringSection, found: _Found) -> None:
+    """A C-SSRS hold question answered yes holds, a review question reviews (988 shown)."""
     c = checks.cssrs_since_last_visit
     if c is None:
-        missing.append("pre_dose.cssrs_since_last_visit")
-    else:
-        hold_q = [q for q in c if q.value in m.cssrs_hold_questions.values]
-        review_q = [q for q in c if q.value in m.cssrs_review_questions.values]
-        if hold_q:
-            add(
-                "pre_dose_cssrs_high_risk",
-                GoStatus.HOLD,
+        found.missing.append("pre_dose.cssrs_since_last_visit")
+        return
+    hold_q = [q for q in c if q.value in m.cssrs_hold_questions.values]
+    review_q = [q for q in c if q.value in m.cssrs_review_questions.values]
+    for rule, status, asked, step, rule_list in (
+        ("pre_dose_cssrs_high_risk", GoStatus.HOLD, hold_q,
+         "Immediate risk assessment before any dose.", m.cssrs_hold_questions),
+        ("pre_dose_cssrs_review", GoStatus.REVIEW, review_q,
+         "Clinician review before the dose.", m.cssrs_review_questions),
+    ):  # fmt: skip
+        if asked:
+            found.add(
+                rule,
+                status,
                 "pre_dose.cssrs_since_last_visit",
-                [q.value for q in hold_q],
+                [q.value for q in asked],
                 None,
                 "C-SSRS since the last visit: "
-                + ", ".join(q.value.replace("_", " ") for q in hold_q)
-                + ". Immediate risk assessment before any dose. "
+                + ", ".join(q.value.replace("_", " ") for q in asked)
+                + f". {step} "
                 + CRISIS_LINE_TEXT,
-                m.cssrs_hold_questions.source,
+                rule_list.source,
             )
-        elif review_q:
-            add(
-                "pre_dose_cssrs_review",
-                GoStatus.REVIEW,
-                "pre_dose.cssrs_since_last_visit",
-                [q.value for q in review_q],
-                None,
-                "C-SSRS since the last visit: "
-                + ", ".join(q.value.replace("_", " ") for q in review_q)
-                + ". Clinician review before the dose. "
-                + CRISIS_LINE_TEXT,
-                m.cssrs_review_questions.source,
-            )
+            return
+
+
+def _pregnancy_and_intoxication(checks: PreDoseChecks, found: _Found) -> None:
+    """A pregnancy since screening or acute intoxication holds."""
     for name, rule, text, source in (
         (
             "pregnant_since_screening",
@@ -439,26 +469,25 @@ def go_no_go(
     ):
         value = getattr(checks, name)
         if value is None:
-            missing.append(f"pre_dose.{name}")
+            found.missing.append(f"pre_dose.{name}")
         elif value:
-            add(rule, GoStatus.HOLD, f"pre_dose.{name}", True, None, text, source)
-    if needs_rems_enrolment:
-        if rems_enrolled is None:
-            missing.append("rems.patient_enrolled")
-        elif not rems_enrolled:
-            add(
-                "pre_dose_rems_not_enrolled",
-                GoStatus.HOLD,
-                "rems.patient_enrolled",
-                False,
-                None,
-                "The patient is not enrolled in the SPRAVATO REMS: enrol before treatment.",
-                "SPRAVATO REMS: patient enrolment before the first treatment [2.2]",
-            )
-    status = max((f.status for f in findings), key=_STATUS_RANK.__getitem__, default=GoStatus.GO)
-    if missing:
-        status = GoStatus.HOLD
-    return GoDecision(status, tuple(findings), tuple(missing), override)
+            found.add(rule, GoStatus.HOLD, f"pre_dose.{name}", True, None, text, source)
+
+
+def _rems_enrolment(rems_enrolled: bool | None, found: _Found) -> None:
+    """An outpatient esketamine patient not enrolled in the REMS holds."""
+    if rems_enrolled is None:
+        found.missing.append("rems.patient_enrolled")
+    elif not rems_enrolled:
+        found.add(
+            "pre_dose_rems_not_enrolled",
+            GoStatus.HOLD,
+            "rems.patient_enrolled",
+            False,
+            None,
+            "The patient is not enrolled in the SPRAVATO REMS: enrol before treatment.",
+            "SPRAVATO REMS: patient enrolment before the first treatment [2.2]",
+        )
 
 
 def side_effect_flags(
