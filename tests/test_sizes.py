@@ -60,7 +60,6 @@ ALLOWED: dict[str, str] = {
     "scores/_definitions.py": IN_PROGRESS,
     "scores/_frame.py::score_frame": IN_PROGRESS,
     "server/__init__.py::_harden_kernel_manager": IN_PROGRESS,
-    "sessions/discharge.py::discharge_readiness": IN_PROGRESS,
     "sessions/storage.py::save_dosing_session": IN_PROGRESS,
     "sessions/vitals.py": IN_PROGRESS,
     "sessions/vitals.py::vitals_flags": IN_PROGRESS,
