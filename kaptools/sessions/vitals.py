@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from kaptools.errors import InvalidInputError
-from kaptools.protocol import Protocol, Threshold, default_protocol
+from kaptools.protocol import MonitoringSection, Protocol, Threshold, default_protocol
 from kaptools.scheduling.doses import fmt_number
 from kaptools.sessions.scales import moaa_s, vitals_entry
 from kaptools.validation import present
@@ -241,10 +241,20 @@ def vitals_flags(
         if not isinstance(v, VitalSigns):
             msg = f"vitals: each reading must be a VitalSigns (got {type(v).__name__})"
             raise InvalidInputError(msg)
-    out: list[VitalsFlag] = []
     pre = next((v for v in readings if v.timepoint is VitalsTimepoint.PRE_DOSE and v.has_bp), None)
+    return (
+        *_pre_dose_flags(pre, m),
+        *(() if pre is None else _rise_flags(pre, readings, m)),
+        *_post_dose_timing_flags(readings, m),
+        *after_dose_hold_line_flags(readings, protocol),
+        *after_dose_review_flags(readings, protocol),
+    )
+
+
+def _pre_dose_flags(pre: VitalSigns | None, m: MonitoringSection) -> list[VitalsFlag]:
+    """No pre-dose blood pressure, or a pre-dose systolic / diastolic above its review line."""
     if pre is None:
-        out.append(
+        return [
             VitalsFlag(
                 "pre_dose_bp_missing",
                 FlagLevel.REVIEW,
@@ -256,110 +266,92 @@ def vitals_flags(
                 m.pre_dose_systolic_review_above.source,
                 VitalsTimepoint.PRE_DOSE,
             )
-        )
-    else:
-        s_line, d_line = m.pre_dose_systolic_review_above, m.pre_dose_diastolic_review_above
-        if pre.systolic is not None and pre.systolic > s_line.value:
+        ]
+    out = []
+    for name, value, line in (
+        ("systolic", pre.systolic, m.pre_dose_systolic_review_above),
+        ("diastolic", pre.diastolic, m.pre_dose_diastolic_review_above),
+    ):
+        if value is not None and value > line.value:
             out.append(
                 VitalsFlag(
-                    "pre_dose_systolic_high",
+                    f"pre_dose_{name}_high",
                     FlagLevel.REVIEW,
-                    "vitals.systolic",
-                    pre.systolic,
-                    s_line.value,
-                    f"Pre-dose systolic {pre.systolic} mmHg is above {_t(s_line)}: clinician "
-                    "review "
-                    f"before dosing (weigh the expected rise against the benefit).",
-                    s_line.source,
+                    f"vitals.{name}",
+                    value,
+                    line.value,
+                    f"Pre-dose {name} {value} mmHg is above {_t(line)}: clinician review "
+                    "before dosing (weigh the expected rise against the benefit).",
+                    line.source,
                     pre.timepoint,
                     pre.minutes_after_dose,
                 )
             )
-        if pre.diastolic is not None and pre.diastolic > d_line.value:
-            out.append(
-                VitalsFlag(
-                    "pre_dose_diastolic_high",
-                    FlagLevel.REVIEW,
-                    "vitals.diastolic",
-                    pre.diastolic,
-                    d_line.value,
-                    f"Pre-dose diastolic {pre.diastolic} mmHg is above {_t(d_line)}: clinician "
-                    "review "
-                    f"before dosing (weigh the expected rise against the benefit).",
-                    d_line.source,
-                    pre.timepoint,
-                    pre.minutes_after_dose,
-                )
-            )
-        s_rise, d_rise = m.systolic_rise_flag_min, m.diastolic_rise_flag_min
-        pre_s = present(pre.systolic, "the pre-dose systolic (pre.has_bp)")
-        pre_d = present(pre.diastolic, "the pre-dose diastolic (pre.has_bp)")
-        for v in readings:
-            if (
-                v is pre
-                or v.systolic is None  # not v.has_bp
-                or v.diastolic is None
-                or v.timepoint is VitalsTimepoint.PRE_DOSE
-            ):
-                continue
-            when = f" at {v.minutes_after_dose} min" if v.minutes_after_dose is not None else ""
-            ds = v.systolic - pre_s
-            dd = v.diastolic - pre_d
-            if ds >= s_rise.value:
-                out.append(
-                    VitalsFlag(
-                        "systolic_rise",
-                        FlagLevel.FLAG,
-                        "vitals.systolic",
-                        ds,
-                        s_rise.value,
-                        f"Systolic rose {ds} mmHg ({pre.systolic} → {v.systolic}){when} "
-                        f"({v.timepoint.value}): at least {_t(s_rise)} over pre-dose.",
-                        s_rise.source,
-                        v.timepoint,
-                        v.minutes_after_dose,
-                    )
-                )
-            if dd >= d_rise.value:
-                out.append(
-                    VitalsFlag(
-                        "diastolic_rise",
-                        FlagLevel.FLAG,
-                        "vitals.diastolic",
-                        dd,
-                        d_rise.value,
-                        f"Diastolic rose {dd} mmHg ({pre.diastolic} → {v.diastolic}){when} "
-                        f"({v.timepoint.value}): at least {_t(d_rise)} over pre-dose.",
-                        d_rise.source,
-                        v.timepoint,
-                        v.minutes_after_dose,
-                    )
-                )
-    target, tol = m.post_dose_check_minutes.value, m.post_dose_check_tolerance_minutes.value
+    return out
+
+
+def _rise_flags(
+    pre: VitalSigns, readings: Sequence[VitalSigns], m: MonitoringSection
+) -> list[VitalsFlag]:
+    """Every later reading whose systolic or diastolic rose by at least the protocol's
+    amount over the pre-dose reading."""
+    pre_s = present(pre.systolic, "the pre-dose systolic (pre.has_bp)")
+    pre_d = present(pre.diastolic, "the pre-dose diastolic (pre.has_bp)")
+    out = []
     for v in readings:
         if (
-            v.timepoint is VitalsTimepoint.POST_DOSE
-            and v.minutes_after_dose is not None
-            and abs(v.minutes_after_dose - target) > tol
+            v is pre
+            or v.systolic is None  # not v.has_bp
+            or v.diastolic is None
+            or v.timepoint is VitalsTimepoint.PRE_DOSE
         ):
-            out.append(
-                VitalsFlag(
-                    "post_dose_timing",
-                    FlagLevel.REVIEW,
-                    "vitals.minutes_after_dose",
-                    v.minutes_after_dose,
-                    target,
-                    f"Post-dose reading at {v.minutes_after_dose} min; the protocol's check is at "
-                    "about "
-                    f"{fmt_number(target)} min (± {fmt_number(tol)}), when the rise peaks.",
-                    m.post_dose_check_minutes.source,
-                    v.timepoint,
-                    v.minutes_after_dose,
+            continue
+        when = f" at {v.minutes_after_dose} min" if v.minutes_after_dose is not None else ""
+        for name, before, after, rise in (
+            ("systolic", pre_s, v.systolic, m.systolic_rise_flag_min),
+            ("diastolic", pre_d, v.diastolic, m.diastolic_rise_flag_min),
+        ):
+            if after - before >= rise.value:
+                out.append(
+                    VitalsFlag(
+                        f"{name}_rise",
+                        FlagLevel.FLAG,
+                        f"vitals.{name}",
+                        after - before,
+                        rise.value,
+                        f"{name.capitalize()} rose {after - before} mmHg ({before} → {after})"
+                        f"{when} ({v.timepoint.value}): at least {_t(rise)} over pre-dose.",
+                        rise.source,
+                        v.timepoint,
+                        v.minutes_after_dose,
+                    )
                 )
-            )
-    out.extend(after_dose_hold_line_flags(readings, protocol))
-    out.extend(after_dose_review_flags(readings, protocol))
-    return tuple(out)
+    return out
+
+
+def _post_dose_timing_flags(
+    readings: Sequence[VitalSigns], m: MonitoringSection
+) -> list[VitalsFlag]:
+    """A post-dose reading away from the protocol's check time by more than its tolerance."""
+    target, tol = m.post_dose_check_minutes.value, m.post_dose_check_tolerance_minutes.value
+    return [
+        VitalsFlag(
+            "post_dose_timing",
+            FlagLevel.REVIEW,
+            "vitals.minutes_after_dose",
+            v.minutes_after_dose,
+            target,
+            f"Post-dose reading at {v.minutes_after_dose} min; the protocol's check is at "
+            f"about {fmt_number(target)} min (± {fmt_number(tol)}), when the rise peaks.",
+            m.post_dose_check_minutes.source,
+            v.timepoint,
+            v.minutes_after_dose,
+        )
+        for v in readings
+        if v.timepoint is VitalsTimepoint.POST_DOSE
+        and v.minutes_after_dose is not None
+        and abs(v.minutes_after_dose - target) > tol
+    ]
 
 
 def escalation_text(protocol: Protocol, which: str) -> str:
@@ -379,6 +371,29 @@ def is_after_dose(v: VitalSigns) -> bool:
         and v.minutes_after_dose is not None
         and v.minutes_after_dose < 0
     )
+
+
+#: The after-dose hold lines, in the order they are checked: (rule id, the reading's
+#: field, the ``[monitoring]`` line, which side of it is past it, the message).
+_HOLD_LINES = (
+    ("urgent_systolic", "systolic", "systolic_hold_at_or_above", "at_or_above",
+     "systolic {x} mmHg is at or above the hold line of {t}"),
+    ("urgent_diastolic", "diastolic", "diastolic_hold_at_or_above", "at_or_above",
+     "diastolic {x} mmHg is at or above the hold line of {t}"),
+    ("urgent_spo2", "spo2", "spo2_hold_below", "below",
+     "SpO2 {x} % is below the hold line of {t}"),
+    ("urgent_respiratory_rate", "respiratory_rate", "respiratory_rate_hold_below", "below",
+     "respiratory rate {x}/min is below the hold line of {t}"),
+    ("urgent_heart_rate_low", "heart_rate", "heart_rate_hold_below", "below",
+     "heart rate {x}/min is below the hold line of {t}"),
+    ("urgent_heart_rate_high", "heart_rate", "heart_rate_hold_above", "above",
+     "heart rate {x}/min is above the hold line of {t}"),
+)  # fmt: skip
+_PAST = {
+    "at_or_above": lambda x, line: x >= line,
+    "below": lambda x, line: x < line,
+    "above": lambda x, line: x > line,
+}
 
 
 def after_dose_hold_line_flags(
@@ -403,65 +418,15 @@ def after_dose_hold_line_flags(
         if not is_after_dose(v):
             continue
         when = f" at {v.minutes_after_dose} min" if v.minutes_after_dose is not None else ""
-        checks: list[tuple[str, str, int | None, Threshold, bool, str]] = [
-            (
-                "urgent_systolic",
-                "vitals.systolic",
-                v.systolic,
-                m.systolic_hold_at_or_above,
-                v.systolic is not None and v.systolic >= m.systolic_hold_at_or_above.value,
-                "systolic {x} mmHg is at or above the hold line of {t}",
-            ),
-            (
-                "urgent_diastolic",
-                "vitals.diastolic",
-                v.diastolic,
-                m.diastolic_hold_at_or_above,
-                v.diastolic is not None and v.diastolic >= m.diastolic_hold_at_or_above.value,
-                "diastolic {x} mmHg is at or above the hold line of {t}",
-            ),
-            (
-                "urgent_spo2",
-                "vitals.spo2",
-                v.spo2,
-                m.spo2_hold_below,
-                v.spo2 is not None and v.spo2 < m.spo2_hold_below.value,
-                "SpO2 {x} % is below the hold line of {t}",
-            ),
-            (
-                "urgent_respiratory_rate",
-                "vitals.respiratory_rate",
-                v.respiratory_rate,
-                m.respiratory_rate_hold_below,
-                v.respiratory_rate is not None
-                and v.respiratory_rate < m.respiratory_rate_hold_below.value,
-                "respiratory rate {x}/min is below the hold line of {t}",
-            ),
-            (
-                "urgent_heart_rate_low",
-                "vitals.heart_rate",
-                v.heart_rate,
-                m.heart_rate_hold_below,
-                v.heart_rate is not None and v.heart_rate < m.heart_rate_hold_below.value,
-                "heart rate {x}/min is below the hold line of {t}",
-            ),
-            (
-                "urgent_heart_rate_high",
-                "vitals.heart_rate",
-                v.heart_rate,
-                m.heart_rate_hold_above,
-                v.heart_rate is not None and v.heart_rate > m.heart_rate_hold_above.value,
-                "heart rate {x}/min is above the hold line of {t}",
-            ),
-        ]
-        for rule, fld, value, line, hit, text in checks:
-            if not hit:
+        for rule, attr, line_name, side, text in _HOLD_LINES:
+            value, line = getattr(v, attr), getattr(m, line_name)
+            if value is None or not _PAST[side](value, line.value):
                 continue
             out.append(
                 VitalsFlag(
                     rule,
                     FlagLevel.URGENT,
-                    fld,
+                    f"vitals.{attr}",
                     value,
                     line.value,
                     f"After the dose{when} ({v.timepoint.value}): "
