@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kaptools.errors import IncompleteInputError, InvalidInputError
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.sessions.record import DosingSession, parse_dosing_session
+from kaptools.sessions.safety import GoDecision, HoldOverride
 
 if TYPE_CHECKING:
     from kaptools.store import Store, StoredRecord
@@ -113,27 +114,10 @@ def save_dosing_session(
         """The hold override as its own record, naming the session version it covers."""
         if not (log_override and override is not None):
             return []
-        payload = {
-            "session_record_id": record_id,
-            "session_version": version,
-            "clinician": override.clinician,
-            "reason": override.reason,
-            "rules": list(override.rules),
-            "at": override.at.isoformat() if override.at else None,
-            "holds": [
-                {"rule_id": f.rule_id, "message": f.message, "source": f.source}
-                for f in decision.holds
-            ],
-            "protocol": {
-                "name": protocol.info.name,
-                "version": protocol.info.version,
-                "sha256": protocol.info.sha256,
-            },
-        }
         return [
             Companion(
                 DOSE_HOLD_OVERRIDE_KIND,
-                payload,
+                _override_payload(override, decision, protocol, record_id, version),
                 effective_at=override.at or session.started_at or session.session_date,
                 reason=f"hold overridden by {override.clinician}: {override.reason}",
             )
@@ -153,6 +137,33 @@ def save_dosing_session(
         companions=override_record,
     )
     return record
+
+
+def _override_payload(
+    override: HoldOverride,
+    decision: GoDecision,
+    protocol: Protocol,
+    record_id: str,
+    version: int,
+) -> dict[str, Any]:
+    """The dose-hold override record: who, why, which holds, under which protocol, and
+    the session version it covers."""
+    return {
+        "session_record_id": record_id,
+        "session_version": version,
+        "clinician": override.clinician,
+        "reason": override.reason,
+        "rules": list(override.rules),
+        "at": override.at.isoformat() if override.at else None,
+        "holds": [
+            {"rule_id": f.rule_id, "message": f.message, "source": f.source} for f in decision.holds
+        ],
+        "protocol": {
+            "name": protocol.info.name,
+            "version": protocol.info.version,
+            "sha256": protocol.info.sha256,
+        },
+    }
 
 
 def hold_overrides(store: Store, patient_id: str) -> list[StoredRecord]:
