@@ -424,7 +424,7 @@ def test_vitals_of_sessions_another_store_holds_stop_the_whole_import(demo) -> N
 def test_a_failure_part_way_through_the_writes_leaves_nothing_behind(demo, monkeypatch) -> None:
     """The bundle is checked first; if the database still fails on a later record (here the
     third assessment), the assessments already written are rolled back with it."""
-    import kaptools.fhir as fhir
+    import kaptools.fhir.importing as fhir  # the module that writes the assessments
     from kaptools.errors import StoreError
 
     target = empty_copy_of_patients(demo)
