@@ -53,7 +53,6 @@ ALLOWED: dict[str, str] = {
     "outcomes.py::course_outcomes": IN_PROGRESS,
     "protocol/_courses.py": IN_PROGRESS,
     "protocol/_screening.py": IN_PROGRESS,
-    "scenarios.py": IN_PROGRESS,
     "scores/_definitions.py": IN_PROGRESS,
     "scores/_frame.py::score_frame": IN_PROGRESS,
     "server/__init__.py::_harden_kernel_manager": IN_PROGRESS,
