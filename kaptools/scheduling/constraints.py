@@ -28,11 +28,12 @@ from kaptools.scheduling.plan import (
     CoursePlan,
     MeasurePoint,
     PlannedSession,
+    PlanOptions,
     SessionStatus,
 )
 from kaptools.scheduling.templates import CourseTemplate, SessionKind, course_template
 from kaptools.validation import present
-from kaptools.vocabulary import CoursePhase, IntegrationPlace
+from kaptools.vocabulary import CoursePhase, IntegrationPlace, Route
 
 __all__ = [
     "HORIZON_DAYS",
@@ -121,16 +122,21 @@ _TEMPLATES_MAX = 512
 
 def template_for(plan: CoursePlan, protocol: Protocol) -> CourseTemplate:
     """The course template the plan fills (kept per protocol content, route and options)."""
-    options = plan.options
+    return options_template(plan.route, plan.options, protocol)
+
+
+def options_template(route: Route, options: PlanOptions, protocol: Protocol) -> CourseTemplate:
+    """The course template of ``route`` with a plan's options (phases, rhythms, returned
+    phases), kept per protocol content, route and options."""
     pairs = (*options.phase_doses, *options.phase_period_days)
     key = None
     if all(type(n) is int for _, n in pairs):  # 1 and True must not share a template
-        key = (protocol.info.sha256, plan.route, pairs, options.returned, len(options.phase_doses))
+        key = (protocol.info.sha256, route, pairs, options.returned, len(options.phase_doses))
         found = _TEMPLATES.get(key)
         if found is not None:
             return found
     template = course_template(
-        plan.route,
+        route,
         protocol,
         phase_doses=dict(options.phase_doses),
         phase_period_days=dict(options.phase_period_days),

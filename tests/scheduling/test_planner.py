@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-import kaptools.scheduling.planner as planner_module
+import kaptools.scheduling.assembly as assembly_module
 from kaptools.errors import (
     ClinicalWarning,
     IncompleteInputError,
@@ -90,8 +90,8 @@ def _guard(plan, protocol=None, calendar=None):
 def strict_guard():
     """Make the planner's final check fail the test instead of raising PlanningError."""
     with (
-        mock.patch.object(planner_module, "check_plan", _guard),
-        mock.patch.object(planner_module, "raise_violations", _fail_on_any),
+        mock.patch.object(assembly_module, "check_plan", _guard),
+        mock.patch.object(assembly_module, "raise_violations", _fail_on_any),
     ):
         yield
 
