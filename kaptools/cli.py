@@ -42,6 +42,30 @@ __all__ = [
 ]
 
 # ---------------------------------------------------------------------------
+# Options several commands share, declared once
+
+_SHARED_OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
+    "database": (
+        ("--database",),
+        {
+            "metavar": "URL",
+            "help": "SQLAlchemy URL of the database (default: $KAPTOOLS_DATABASE_URL, else the "
+            "SQLite file in $KAPTOOLS_HOME)",
+        },
+    ),
+    "quiet": (("--quiet", "-q"), {"action": "store_true", "help": "print nothing on success"}),
+}
+"""Each shared option: its flags and its ``add_argument`` keywords."""
+
+
+def _add_shared(parser: argparse.ArgumentParser, *names: str) -> None:
+    """Add the shared options ``names`` (keys of :data:`_SHARED_OPTIONS`) to ``parser``."""
+    for name in names:
+        flags, options = _SHARED_OPTIONS[name]
+        parser.add_argument(*flags, **options)
+
+
+# ---------------------------------------------------------------------------
 # kaptools screen
 
 _OUTPUT_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".parquet")
@@ -87,7 +111,7 @@ def _screen_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print the JSON Schema of a screening record (or write it to --out) and stop",
     )
-    parser.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+    _add_shared(parser, "quiet")
 
 
 def _errors_path(out: Path, given: str | None) -> Path:
@@ -202,18 +226,9 @@ DEMO = Command(
 # kaptools backup / restore / audit
 
 
-def _database_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--database",
-        metavar="URL",
-        help="SQLAlchemy URL of the database (default: $KAPTOOLS_DATABASE_URL, else the "
-        "SQLite file in $KAPTOOLS_HOME)",
-    )
-
-
 def _backup_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("out", metavar="BACKUP.zip", help="the backup file to write (new)")
-    _database_argument(parser)
+    _add_shared(parser, "database")
 
 
 def _run_backup(args: argparse.Namespace) -> int:
@@ -228,7 +243,7 @@ def _run_backup(args: argparse.Namespace) -> int:
 
 def _restore_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("backup", metavar="BACKUP.zip", help="a file written by kaptools backup")
-    _database_argument(parser)
+    _add_shared(parser, "database")
 
 
 def _run_restore(args: argparse.Namespace) -> int:
@@ -246,10 +261,10 @@ def _run_restore(args: argparse.Namespace) -> int:
 def _audit_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     verify = sub.add_parser("verify", help="check the audit log's hash chain (tampering)")
-    _database_argument(verify)
+    _add_shared(verify, "database")
     trail = sub.add_parser("trail", help="who saw or changed one patient's record, and when")
     trail.add_argument("patient", metavar="PATIENT_ID")
-    _database_argument(trail)
+    _add_shared(trail, "database")
 
 
 def _print_open_alerts(store: Any, patient_id: str) -> None:
@@ -327,7 +342,7 @@ def _alerts_arguments(parser: argparse.ArgumentParser) -> None:
     )
     show.add_argument("patient_id", help="the patient's id, e.g. SYN-0003")
     show.add_argument("--all", action="store_true", help="also list acknowledged alerts")
-    show.add_argument("--database", help="SQLAlchemy URL (default: KAPTOOLS_DATABASE_URL)")
+    _add_shared(show, "database")
     ack = sub.add_parser(
         "ack",
         help="acknowledge an open alert with a written note",
@@ -338,7 +353,7 @@ def _alerts_arguments(parser: argparse.ArgumentParser) -> None:
     )
     ack.add_argument("alert_id", help="the alert's id, as 'kaptools alerts list' prints it")
     ack.add_argument("--note", required=True, help="what was done (required, non-empty)")
-    ack.add_argument("--database", help="SQLAlchemy URL (default: KAPTOOLS_DATABASE_URL)")
+    _add_shared(ack, "database")
 
 
 def _run_alerts(args: argparse.Namespace) -> int:
@@ -386,7 +401,7 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fhir", action="store_true", required=True, help="write a FHIR R4 (4.3.0) JSON Bundle"
     )
-    parser.add_argument("--database", help="SQLAlchemy URL (default: KAPTOOLS_DATABASE_URL)")
+    _add_shared(parser, "database")
     parser.add_argument(
         "--patient", action="append", metavar="ID", help="a patient id (repeat; default: all)"
     )
@@ -397,7 +412,7 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
         "'patient,assessments' is what 'kaptools import --fhir' reads back",
     )
     parser.add_argument("--out", required=True, help="the .json file to write")
-    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    _add_shared(parser, "quiet")
 
 
 def _run_export(args: argparse.Namespace) -> int:
@@ -435,7 +450,7 @@ def _import_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fhir", action="store_true", required=True, help="the input is a FHIR Bundle"
     )
-    parser.add_argument("--database", help="SQLAlchemy URL (default: KAPTOOLS_DATABASE_URL)")
+    _add_shared(parser, "database")
     parser.add_argument(
         "--author",
         help="who imports: the signed-in person (KAPTOOLS_USER), who is recorded on each "
