@@ -182,7 +182,7 @@ def test_template_summary_renders():
     [
         "kaptools.scheduling.calendar",
         "kaptools.scheduling.doses",
-        "kaptools.scheduling.constraints",
+        "kaptools.scheduling.constraints.check",
         "kaptools.scheduling.planner",
         "kaptools.scheduling.gates",
         "kaptools.sessions.vitals",

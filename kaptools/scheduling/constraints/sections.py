@@ -1,27 +1,16 @@
-"""The rules every course plan keeps, checked in one place.
-
-:func:`check_plan` is the single validator: the planner runs it on every plan
-before returning it (so a bug can never hand out a broken plan), and the tests
-run it on every plan they generate. It raises :class:`PlanningError` whose
-``constraint`` is a :class:`Constraint`; :func:`plan_violations` lists them all.
-
-History is not re-judged: sessions dated before the plan's ``as_of`` (done or
-missed) happened as they happened. Every rule that involves a planned session
-is checked; where history already broke a window (a missed integration, a long
-break), the rule asks for the earliest open day from ``as_of`` instead.
-"""
+"""One check per section of a plan, each adding the violations it finds to a view."""
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
-import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from kaptools.errors import InvalidInputError, PlanningError
-from kaptools.protocol import Protocol, default_protocol
+from kaptools.errors import InvalidInputError
+from kaptools.protocol import Protocol
 from kaptools.scheduling.calendar import ClinicCalendar
+from kaptools.scheduling.constraints.rules import HORIZON_DAYS, Constraint, Violation
 from kaptools.scheduling.doses import CLINICIAN_CONFIRMATION, DoseCalculation, dose_series
 from kaptools.scheduling.plan import (
     _KIND_ORDER,
@@ -36,68 +25,17 @@ from kaptools.validation import present
 from kaptools.vocabulary import CoursePhase, IntegrationPlace, Route
 
 __all__ = [
-    "HORIZON_DAYS",
-    "Constraint",
-    "Violation",
-    "check_plan",
-    "deviation_violations",
-    "plan_violations",
+    "SECTIONS",
+    "View",
+    "benefit_check_due",
+    "first_open",
+    "options_template",
+    "phase_doses",
+    "template_for",
+    "view",
 ]
 
-HORIZON_DAYS = 730
-"""How far ahead the planner looks for an open day (a search limit, not a clinical rule)."""
-
 _ONE_DAY = dt.timedelta(days=1)
-
-
-class Constraint(enum.StrEnum):
-    """The scheduling rules of a course plan (default protocol "Course templates")."""
-
-    SESSION_ORDER = "session_order"
-    """Sessions are in date order; history lies before ``as_of``, planned sessions on or after."""
-    OPEN_DAY = "open_day"
-    """No planned session on a closed weekday, public holiday or clinic closure."""
-    PREPARATION = "preparation"
-    """The protocol's preparation sessions, on separate days, all before the first dose."""
-    DOSE_COUNT = "dose_count"
-    """The course's doses, numbered in order, in the template's phases."""
-    MIN_DOSE_SPACING = "min_dose_spacing"
-    """No two doses closer than the route's minimum spacing."""
-    MAX_DOSE_GAP = "max_dose_gap"
-    """No gap between doses longer than the phase allows."""
-    INTEGRATION = "integration"
-    """An integration session after every dose: on a later day, before the next dose."""
-    INTEGRATION_WINDOW = "integration_window"
-    """That integration falls within the protocol's window after the dose."""
-    BENEFIT_CHECK = "benefit_check"
-    """The end-of-phase benefit check after the phase's last dose, by the next phase's first."""
-    MEASURES = "measures"
-    """Baseline measures by the first dose, and end-of-course measures after the last."""
-    DOSE_CALCULATION = "dose_calculation"
-    """Each planned dose is the protocol's, with its arithmetic, for clinician confirmation."""
-    PLANNING_HORIZON = "planning_horizon"
-    """An open day can be found within the planner's search horizon."""
-    RHYTHM = "rhythm"
-    """Each phase keeps its rhythm: all its doses within ``within_days`` of its first
-    dose, and no more than ``max_doses_per_period`` in any ``period_days`` (default
-    protocol "Integration and rhythm"; label [3.4]). A plan that cannot keep it carries
-    a named :class:`~kaptools.scheduling.Deviation`."""
-    SCREENING = "screening"
-    """The planner's own gates: age, route contraindications, screening status."""
-
-
-@dataclass(frozen=True, slots=True)
-class Violation:
-    """One broken rule: which, where, and what is wrong."""
-
-    constraint: Constraint
-    message: str
-    session_index: int | None = None
-    phase: CoursePhase | None = field(default=None, compare=False)
-
-    def __str__(self) -> str:
-        where = f"session {self.session_index}: " if self.session_index is not None else ""
-        return f"[{self.constraint.value}] {where}{self.message}"
 
 
 _PLANNED = SessionStatus.PLANNED
@@ -150,7 +88,7 @@ def options_template(route: Route, options: PlanOptions, protocol: Protocol) -> 
 
 
 @dataclass(frozen=True, slots=True)
-class _View:
+class View:
     """What every section check reads: the plan, its template and its sessions by kind."""
 
     plan: CoursePlan
@@ -181,14 +119,14 @@ class _View:
         return self.calendar
 
 
-def _view(plan: CoursePlan, protocol: Protocol, calendar: ClinicCalendar) -> _View:
+def view(plan: CoursePlan, protocol: Protocol, calendar: ClinicCalendar) -> View:
     by_kind: dict[SessionKind, list[PlannedSession]] = {k: [] for k in SessionKind}
     missed = SessionStatus.MISSED
     for s in plan.sessions:
         if s.status is not missed:  # s.active
             by_kind[s.kind].append(s)
     doses = by_kind[SessionKind.DOSING]
-    return _View(
+    return View(
         plan,
         protocol,
         calendar,
@@ -202,7 +140,7 @@ def _view(plan: CoursePlan, protocol: Protocol, calendar: ClinicCalendar) -> _Vi
     )
 
 
-def _check_order(v: _View) -> None:
+def _check_order(v: View) -> None:
     sessions, as_of = v.plan.sessions, v.plan.as_of
     first = len(v.out)
     planned_status, video = SessionStatus.PLANNED, IntegrationPlace.VIDEO
@@ -256,7 +194,7 @@ def _check_order(v: _View) -> None:
             )
 
 
-def _check_open(v: _View, s: PlannedSession) -> None:
+def _check_open(v: View, s: PlannedSession) -> None:
     cal = v.calendar_for(s)
     if cal is None:
         v.add(
@@ -273,7 +211,7 @@ def _check_open(v: _View, s: PlannedSession) -> None:
         )
 
 
-def _check_doses(v: _View) -> None:
+def _check_doses(v: View) -> None:
     template, plan = v.template, v.plan
     doses = v.doses
     if len(doses) != template.dose_count:
@@ -322,7 +260,7 @@ def _check_doses(v: _View) -> None:
             )
 
 
-def _check_spacing(v: _View) -> None:
+def _check_spacing(v: View) -> None:
     template, as_of = v.template, v.plan.as_of
     spacing = int(template.course.min_dose_spacing_days.value)
     doses = v.doses[: template.dose_count]
@@ -350,7 +288,7 @@ def _check_spacing(v: _View) -> None:
                 )
 
 
-def _check_preparation(v: _View) -> None:
+def _check_preparation(v: View) -> None:
     courses = v.protocol.courses
     prep_gap = int(courses.preparation_min_gap_days.value)
     wanted = int(courses.preparation_sessions.value)
@@ -379,7 +317,7 @@ def _check_preparation(v: _View) -> None:
             )
 
 
-def _check_integration(v: _View) -> None:
+def _check_integration(v: View) -> None:
     courses, as_of = v.protocol.courses, v.plan.as_of
     lo = dt.timedelta(days=int(courses.integration_min_days_after_dose.value))
     hi = dt.timedelta(days=int(courses.integration_max_days_after_dose.value))
@@ -444,7 +382,7 @@ def _before_next(s: PlannedSession, nxt: PlannedSession) -> bool:
     return s.date < nxt.date
 
 
-def _check_integration_places(v: _View) -> None:
+def _check_integration_places(v: View) -> None:
     first_dose = v.doses[0] if v.doses else None
     dose_days = {d.date for d in v.doses}
     for s in v.integrations:
@@ -478,7 +416,7 @@ def phase_doses(
     return out
 
 
-def _check_rhythm(v: _View) -> None:
+def _check_rhythm(v: View) -> None:
     course = v.template.course
     for phase, ds in phase_doses(v.template, v.doses).items():
         if not any(d.status is SessionStatus.PLANNED for d in ds):
@@ -524,7 +462,7 @@ def benefit_check_due(template: CourseTemplate, doses: Sequence[PlannedSession])
     return first.date + dt.timedelta(days=int(day.value) - 1)
 
 
-def _check_benefit(v: _View) -> None:
+def _check_benefit(v: View) -> None:
     template, doses = v.template, v.doses
     phase = template.course.benefit_check_after
     last = template.last_slot_of(phase) if phase is not None else None
@@ -558,7 +496,7 @@ def _check_benefit(v: _View) -> None:
 
 
 def _check_benefit_day(
-    v: _View, due: dt.date, next_dose: PlannedSession | None, planned: list[PlannedSession]
+    v: View, due: dt.date, next_dose: PlannedSession | None, planned: list[PlannedSession]
 ) -> None:
     as_of = v.plan.as_of
     done = [c for c in v.checks if c.status is SessionStatus.DONE and c.date >= v.doses[0].date]
@@ -589,7 +527,7 @@ def _check_benefit_day(
             )
 
 
-def _check_measures(v: _View) -> None:
+def _check_measures(v: View) -> None:
     courses = v.protocol.courses
     wanted = set(courses.measures.instruments) | set(v.plan.options.extra_instruments)
     measures = v.measures
@@ -615,7 +553,7 @@ def _check_measures(v: _View) -> None:
             )
 
 
-_SECTIONS: tuple[Callable[[_View], None], ...] = (
+SECTIONS: tuple[Callable[[View], None], ...] = (
     _check_order,
     _check_doses,
     _check_spacing,
@@ -625,121 +563,3 @@ _SECTIONS: tuple[Callable[[_View], None], ...] = (
     _check_benefit,
     _check_measures,
 )
-
-_RULE_VALUES = frozenset(c.value for c in Constraint)
-
-DEVIATION_RULES = frozenset({Constraint.RHYTHM})
-"""Rules a plan may break only with a named, acknowledged deviation."""
-
-
-def _all_violations(
-    plan: CoursePlan, protocol: Protocol | None, calendar: ClinicCalendar | None
-) -> list[Violation]:
-    protocol = protocol or default_protocol()
-    if protocol.info.sha256 != plan.protocol.sha256:
-        msg = (
-            f"protocol: the plan was made with {plan.protocol.short}, not "
-            f"{protocol.info.short}; check it against the protocol it was made with"
-        )
-        raise InvalidInputError(msg)
-    v = _view(plan, protocol, calendar or plan.calendar)
-    for section in _SECTIONS:
-        section(v)
-    return v.out
-
-
-def all_violations(
-    plan: CoursePlan, protocol: Protocol | None = None, calendar: ClinicCalendar | None = None
-) -> list[Violation]:
-    """Every rule ``plan`` breaks, deviation rules included (whether named or not)."""
-    return _all_violations(plan, protocol, calendar)
-
-
-def deviation_violations(
-    plan: CoursePlan,
-    protocol: Protocol | None = None,
-    calendar: ClinicCalendar | None = None,
-) -> list[Violation]:
-    """The broken rules a plan may carry as named deviations (the rhythm), found afresh."""
-    return [x for x in _all_violations(plan, protocol, calendar) if x.constraint in DEVIATION_RULES]
-
-
-def plan_violations(
-    plan: CoursePlan,
-    protocol: Protocol | None = None,
-    calendar: ClinicCalendar | None = None,
-) -> list[Violation]:
-    """Every rule ``plan`` breaks under ``protocol`` on ``calendar`` (empty: it holds).
-
-    A rhythm rule the plan breaks is not listed when the plan names it as a
-    :class:`~kaptools.scheduling.Deviation` (the checker confirms it); a deviation the
-    plan names but does not have is listed, so a plan can neither hide a broken
-    rhythm nor claim one it keeps.
-
-    Args:
-        plan: the plan to check.
-        protocol: the protocol it was made with (default: the shipped one). A
-            protocol with another content hash is an InvalidInputError.
-        calendar: the calendar to check against (default: the plan's own; pass a
-            newer calendar to ask whether the plan still holds).
-    """
-    found = _all_violations(plan, protocol, calendar)
-    named = {d.key for d in plan.deviations}
-    out = [
-        x
-        for x in found
-        if x.constraint not in DEVIATION_RULES or (x.constraint.value, x.phase) not in named
-    ]
-    confirmed = {(x.constraint.value, x.phase) for x in found if x.constraint in DEVIATION_RULES}
-    out.extend(
-        Violation(
-            Constraint(d.rule) if d.rule in _RULE_VALUES else Constraint.RHYTHM,
-            f"the plan names a deviation the checker does not find: {d.message}",
-            phase=d.phase,
-        )
-        for d in plan.deviations
-        if d.key not in confirmed
-    )
-    return out
-
-
-def check_plan(
-    plan: CoursePlan,
-    protocol: Protocol | None = None,
-    calendar: ClinicCalendar | None = None,
-) -> CoursePlan:
-    """Return ``plan`` when it keeps every rule; else PlanningError naming the first broken one.
-
-    The error's ``constraint`` is the first violation's :class:`Constraint`; its
-    message lists every violation.
-
-    Examples:
-        >>> import datetime as dt
-        >>> from kaptools.scheduling import ClinicCalendar, plan_course
-        >>> cal = ClinicCalendar(country="US", subdivision="NY")
-        >>> plan = plan_course("iv_ketamine", dt.date(2026, 3, 2), weight_kg=70, age=40,
-        ...                    calendar=cal, screening_status="eligible")
-        >>> check_plan(plan) is plan
-        True
-    """
-    from kaptools.protocol import Protocol
-    from kaptools.scheduling.calendar import ClinicCalendar
-    from kaptools.scheduling.plan import CoursePlan
-    from kaptools.validation import check_type
-
-    check_type("plan", plan, CoursePlan, "a CoursePlan (from plan_course or replan)")
-    if protocol is not None:
-        check_type("protocol", protocol, Protocol, "a Protocol or None")
-    if calendar is not None:
-        check_type("calendar", calendar, ClinicCalendar, "a ClinicCalendar or None")
-    found = plan_violations(plan, protocol, calendar)
-    raise_violations(found)
-    return plan
-
-
-def raise_violations(found: Sequence[Violation]) -> None:
-    """PlanningError naming the first of ``found`` and listing them all (nothing when empty)."""
-    if found:
-        listed = "\n".join(f"  - {v}" for v in found)
-        msg = f"The plan breaks {len(found)} scheduling rule(s):\n{listed}"
-        raise PlanningError(msg, constraint=found[0].constraint)
