@@ -418,7 +418,25 @@ def calculate_dose(
 
     The same inputs under the same protocol content give the same (frozen) result,
     so results are kept and handed back (the planner asks for every dose of every
-    plan). See :func:`_calculate_dose` for the arguments.
+    plan).
+
+    Args:
+        route: the route.
+        dose_number: 1 for the first dose of the course (esketamine day 1).
+        weight_kg: body weight (needed for weight-based routes).
+        age: age in years (needed for esketamine: the day-1 dose depends on it).
+        dose_mg_per_kg: a clinician's choice within the protocol's mg/kg range.
+        later_dose_mg: esketamine dose aimed at after day 1 (one of the label's options).
+        first_dose_mg: a course template's esketamine day-1 dose (e.g. the label's MDSI
+            schedule: 84 mg), one of the label's options for the patient's age.
+        protocol: the protocol (default: the shipped one).
+
+    Returns:
+        The proposed dose, marked for clinician confirmation.
+
+    Raises:
+        IncompleteInputError: the weight (weight-based) or age (esketamine) is missing.
+        InvalidInputError: a value outside the protocol's range.
 
     Examples:
         >>> calculate_dose("iv_ketamine", weight_kg=70).arithmetic
@@ -429,23 +447,8 @@ def calculate_dose(
     protocol = protocol or default_protocol()
     # Fast path: these exact arguments (with their types, so 1, 1.0 and True differ) were
     # answered before under this protocol content.
-    exact: tuple[object, ...] = (
-        protocol.info.sha256,
-        route,
-        dose_number,
-        weight_kg,
-        age,
-        dose_mg_per_kg,
-        later_dose_mg,
-        first_dose_mg,
-        type(route),
-        type(dose_number),
-        type(weight_kg),
-        type(age),
-        type(dose_mg_per_kg),
-        type(later_dose_mg),
-        type(first_dose_mg),
-    )
+    args = (route, dose_number, weight_kg, age, dose_mg_per_kg, later_dose_mg, first_dose_mg)
+    exact: tuple[object, ...] = (protocol.info.sha256, *args, *map(type, args))
     keep = True
     try:
         found = _EXACT.get(exact)
@@ -453,16 +456,7 @@ def calculate_dose(
         found, keep = None, False
     if found is not None:
         return found
-    key = _memo_key(
-        protocol,
-        route,
-        dose_number,
-        weight_kg,
-        age,
-        dose_mg_per_kg,
-        later_dose_mg,
-        first_dose_mg,
-    )
+    key = _memo_key(protocol, *args)
     found = _DOSES.get(key) if key is not None else None
     if found is None:
         found = _calculate_dose(
@@ -574,32 +568,7 @@ def _calculate_dose(
     protocol: Protocol | None = None,
     first_dose_mg: float | None = None,
 ) -> DoseCalculation:
-    """Propose dose ``dose_number`` of a course on ``route``, with the arithmetic shown.
-
-    Args:
-        route: the route.
-        dose_number: 1 for the first dose of the course (esketamine day 1).
-        weight_kg: body weight (needed for weight-based routes).
-        age: age in years (needed for esketamine: the day-1 dose depends on it).
-        dose_mg_per_kg: a clinician's choice within the protocol's mg/kg range.
-        later_dose_mg: esketamine dose aimed at after day 1 (one of the label's options).
-        first_dose_mg: a course template's esketamine day-1 dose (e.g. the label's MDSI
-            schedule: 84 mg), one of the label's options for the patient's age.
-        protocol: the protocol (default: the shipped one).
-
-    Returns:
-        The proposed dose, marked for clinician confirmation.
-
-    Raises:
-        IncompleteInputError: the weight (weight-based) or age (esketamine) is missing.
-        InvalidInputError: a value outside the protocol's range.
-
-    Examples:
-        >>> calculate_dose("iv_ketamine", weight_kg=70).arithmetic
-        '70 kg × 0.5 mg/kg = 35 mg'
-        >>> calculate_dose("esketamine_nasal", age=70).mg
-        28.0
-    """
+    """:func:`calculate_dose`, worked out afresh (nothing kept)."""
     protocol = protocol or default_protocol()
     course = protocol.courses.route(route)
     key = Route(route)

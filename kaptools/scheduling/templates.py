@@ -204,6 +204,27 @@ def _course_template(
     key = Route(route)
     doses_wanted = _phase_map(phase_doses, course, "phase_doses")
     periods_wanted = _phase_map(phase_period_days, course, "phase_period_days")
+    doses, periods = _phase_choices(course, doses_wanted, periods_wanted)
+    limit = protocol.courses.plan_doses_max or default_protocol().courses.plan_doses_max
+    if limit is not None and sum(doses.values()) > limit.value:
+        msg = (
+            f"phase_doses: {sum(doses.values()):,} doses in one plan is more than the protocol's "
+            f"plan_doses_max of {limit.int_value:,}; plan fewer doses and extend the course later"
+        )
+        raise InvalidInputError(msg)
+    per, most = _rhythms(course, periods, returned)
+
+    slots = _slots(course, doses, periods, per)
+    return CourseTemplate(key, course, slots, doses, periods, frozenset(returned), most)
+
+
+def _phase_choices(
+    course: RouteCourse,
+    doses_wanted: Mapping[CoursePhase, int],
+    periods_wanted: Mapping[CoursePhase, int],
+) -> tuple[dict[CoursePhase, int], dict[CoursePhase, int]]:
+    """Doses and period per phase: the clinician's choice where given, each one checked
+    against the protocol, else the protocol's."""
     doses: dict[CoursePhase, int] = {}
     periods: dict[CoursePhase, int] = {}
     for p in course.phases:
@@ -227,15 +248,16 @@ def _course_template(
             raise InvalidInputError(msg)
         doses[p.phase] = n
         periods[p.phase] = period
-    limit = protocol.courses.plan_doses_max or default_protocol().courses.plan_doses_max
-    if limit is not None and sum(doses.values()) > limit.value:
-        msg = (
-            f"phase_doses: {sum(doses.values()):,} doses in one plan is more than the protocol's "
-            f"plan_doses_max of {limit.int_value:,}; plan fewer doses and extend the course later"
-        )
-        raise InvalidInputError(msg)
-    per, most = _rhythms(course, periods, returned)
+    return doses, periods
 
+
+def _slots(
+    course: RouteCourse,
+    doses: dict[CoursePhase, int],
+    periods: dict[CoursePhase, int],
+    per: dict[CoursePhase, int],
+) -> tuple[DoseSlot, ...]:
+    """Every dose of the course, numbered, with its gap and its place in the phase rhythm."""
     slots: list[DoseSlot] = []
     for p in course.phases:
         n, period, dpp = doses[p.phase], periods[p.phase], per[p.phase]
@@ -265,7 +287,7 @@ def _course_template(
                     period_days=period,
                 )
             )
-    return CourseTemplate(key, course, tuple(slots), doses, periods, frozenset(returned), most)
+    return tuple(slots)
 
 
 def _rhythms(
