@@ -7,7 +7,6 @@ the protocol (name, version, content hash) that produced it, renders itself
 
 from __future__ import annotations
 
-import enum
 import html
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -19,7 +18,8 @@ from kaptools.errors import InvalidInputError, RecordError
 from kaptools.protocol import ProtocolInfo
 from kaptools.screening.names import DrugName, resolve_drug_name
 from kaptools.screening.record import ScreeningRecord
-from kaptools.vocabulary import Route, ScreeningStatus, Severity, StopReason, TrialOutcome
+from kaptools.screening.trials import TrialAssessment, TrialVerdict
+from kaptools.vocabulary import Route, ScreeningStatus, Severity
 
 __all__ = [
     "PAYLOAD_SCHEMA",
@@ -216,82 +216,6 @@ class Finding:
         if self.route_severity:
             out["route_severity"] = {r.value: v.value for r, v in self.route_severity.items()}
         return out
-
-
-class TrialVerdict(enum.StrEnum):
-    """How one antidepressant trial counts towards the indication [1.1, 1.2]."""
-
-    FAILED_ADEQUATE = "failed_adequate"
-    """Adequate dose and duration, a failed outcome, not stopped for intolerance: counted."""
-    NOT_FAILED_ADEQUATE = "not_failed_adequate"
-    """Known not to be a failed adequate trial (short, low dose, responded, intolerance)."""
-    NOT_JUDGED = "not_judged"
-    """Cannot be judged: unknown drug, dose, duration, outcome or reason stopped."""
-
-
-@dataclass(frozen=True, slots=True)
-class TrialAssessment:
-    """The verdict on one trial and every reason behind it."""
-
-    number: int
-    """1-based position in the record's trial list."""
-    drug: str
-    daily_dose_mg: float | None
-    weeks: float | None
-    outcome: TrialOutcome
-    stop_reason: StopReason
-    verdict: TrialVerdict
-    reasons: tuple[str, ...]
-    min_daily_dose_mg: float | None = None
-    """The table's minimum adequate dose, None when the drug is not in the table."""
-    min_dose_source: str = ""
-    drug_resolution: str = ""
-    """How the entered drug name resolved ("Lexapro → escitalopram (brand name)")."""
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.number, int) or self.number < 1:
-            msg = f"number must be a whole number of at least 1 (got {self.number!r})"
-            raise InvalidInputError(msg)
-        object.__setattr__(self, "verdict", TrialVerdict(self.verdict))
-        object.__setattr__(self, "outcome", TrialOutcome(self.outcome))
-        object.__setattr__(self, "stop_reason", StopReason(self.stop_reason))
-        object.__setattr__(self, "reasons", tuple(self.reasons))
-        if not self.reasons:
-            msg = "a trial assessment needs at least one reason"
-            raise InvalidInputError(msg)
-
-    @property
-    def counted(self) -> bool:
-        """True when the trial counts as a failed adequate trial."""
-        return self.verdict == TrialVerdict.FAILED_ADEQUATE
-
-    @property
-    def summary(self) -> str:
-        drug = self.drug_resolution or self.drug
-        return f"Trial {self.number} ({drug}): {self.verdict.value}: " + "; ".join(self.reasons)
-
-    def _repr_html_(self) -> str:
-        return f"<p class='kap-trial'>{html.escape(self.summary)}</p>"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "number": self.number,
-            "drug": self.drug,
-            "daily_dose_mg": self.daily_dose_mg,
-            "weeks": self.weeks,
-            "outcome": self.outcome.value,
-            "stop_reason": self.stop_reason.value,
-            "verdict": self.verdict.value,
-            "reasons": list(self.reasons),
-            "min_daily_dose_mg": self.min_daily_dose_mg,
-            "min_dose_source": self.min_dose_source,
-            "drug_resolution": self.drug_resolution,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TrialAssessment:
-        fields: dict[str, Any] = {k: (tuple(v) if k == "reasons" else v) for k, v in data.items()}
-        return cls(**fields)
 
 
 def _alert_dict(a: Alert) -> dict[str, Any]:

@@ -23,17 +23,12 @@ from kaptools.protocol import (
 )
 from kaptools.screening.catalogue import rule_catalogue, unknown_rule_id
 from kaptools.screening.names import NameMatch
-from kaptools.screening.record import AntidepressantTrial, ScreeningRecord, phq9_definition
-from kaptools.screening.result import (
-    Finding,
-    ScreeningResult,
-    TrialAssessment,
-    TrialVerdict,
-    best_status,
-    route_statuses,
-)
-from kaptools.screening.tables import DrugInfo, DrugTables, TrialRole, drug_tables
-from kaptools.vocabulary import Answer, CssrsQuestion, Sex, StopReason, TrialOutcome
+from kaptools.screening.record import ScreeningRecord, phq9_definition
+from kaptools.screening.result import Finding, ScreeningResult, best_status, route_statuses
+from kaptools.screening.tables import DrugInfo, DrugTables, drug_tables
+from kaptools.screening.trials import TrialAssessment, TrialVerdict, assess_trial
+from kaptools.screening.trials import number_text as _num
+from kaptools.vocabulary import Answer, CssrsQuestion, Sex
 
 __all__ = [
     "MEDICATION_RULES",
@@ -59,99 +54,6 @@ def code_matches(code: str, roots: Iterable[str], excepted: Iterable[str] = ()) 
     """True when ICD-10-CM ``code`` is or falls under one of ``roots`` in the code
     hierarchy, and under none of ``excepted`` (:func:`kaptools.icd10.covered_by`)."""
     return covered_by(code, roots, excepted)
-
-
-def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
-
-
-def assess_trial(
-    number: int, trial: AntidepressantTrial, protocol: Protocol, tables: DrugTables | None = None
-) -> TrialAssessment:
-    """Judge one trial: failed adequate, not a failed adequate trial, or not judged [1.1, 1.2].
-
-    A trial is known not to count as soon as one fact rules it out (too short, below
-    the minimum dose, stopped for a disqualifying reason, an outcome that is not a
-    failure). Otherwise, any unknown fact (drug not in the table, unknown dose,
-    duration, outcome or reason stopped) leaves it not judged: never guessed.
-    """
-    tables = drug_tables() if tables is None else tables
-    s = protocol.screening
-    info = tables.lookup(trial.drug)
-    weeks_min = s.thresholds.trial_weeks_min
-    against: list[str] = []
-    unknown: list[str] = []
-    supports: list[str] = []
-
-    min_dose = info.min_daily_dose_mg
-    resolution = info.resolution
-    of = f" of {info.min_dose_of}" if info.min_dose_of else ""
-    if resolution is not None and not resolution.resolved:
-        unknown.append(f"{resolution.summary} (so not in the minimum-dose table): clinician review")
-    elif min_dose is None:
-        unknown.append(f"{info.name!r} is not in the minimum-dose table: clinician review")
-    elif trial.daily_dose_mg is None:
-        unknown.append("daily dose unknown")
-    elif trial.daily_dose_mg < min_dose:
-        against.append(
-            f"daily dose {_num(trial.daily_dose_mg)} mg{of} is below the minimum adequate "
-            f"dose of {_num(min_dose)} mg"
-        )
-    else:
-        supports.append(
-            f"daily dose {_num(trial.daily_dose_mg)} mg{of}, at least the minimum adequate "
-            f"{_num(min_dose)} mg"
-        )
-    if info.trial_role == TrialRole.AUGMENTATION:
-        if s.trials.augmentation_counts:
-            supports.append("augmentation agent: counted, as the protocol decides")
-        else:
-            against.append("augmentation agent: the protocol does not count augmentation trials")
-
-    if trial.weeks is None:
-        unknown.append("duration unknown")
-    elif trial.weeks < weeks_min.value:
-        against.append(f"lasted {_num(trial.weeks)} weeks, under the minimum of {weeks_min}")
-    else:
-        supports.append(f"lasted {_num(trial.weeks)} weeks (minimum {weeks_min})")
-
-    if trial.outcome == TrialOutcome.UNKNOWN:
-        unknown.append("outcome unknown")
-    elif trial.outcome in s.trials.failed_outcomes:
-        supports.append(f"outcome {trial.outcome.value}: a failure")
-    else:
-        against.append(f"outcome {trial.outcome.value}: not a failure")
-
-    if trial.stop_reason in s.trials.disqualifying_stop_reasons:
-        against.append(f"stopped for {trial.stop_reason.value}: not a failed adequate trial")
-    elif trial.stop_reason == StopReason.UNKNOWN:
-        unknown.append("reason stopped unknown")
-    else:
-        supports.append(f"reason stopped: {trial.stop_reason.value}")
-
-    if against:
-        verdict, reasons = TrialVerdict.NOT_FAILED_ADEQUATE, against
-    elif unknown:
-        verdict, reasons = TrialVerdict.NOT_JUDGED, unknown
-    else:
-        verdict, reasons = TrialVerdict.FAILED_ADEQUATE, supports
-    return TrialAssessment(
-        number=number,
-        drug=trial.drug,
-        daily_dose_mg=trial.daily_dose_mg,
-        weeks=trial.weeks,
-        outcome=trial.outcome,
-        stop_reason=trial.stop_reason,
-        verdict=verdict,
-        reasons=tuple(reasons),
-        min_daily_dose_mg=min_dose,
-        min_dose_source=info.min_dose_source,
-        drug_resolution=(
-            ""
-            if resolution is None or (resolution.how == NameMatch.EXACT and not resolution.notes)
-            else resolution.summary
-        ),
-    )
 
 
 def phq9_alert_id() -> str:
