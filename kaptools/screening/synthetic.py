@@ -194,11 +194,31 @@ def synthetic_screening_frame(
         msg = f"n must be a whole number of at least 0 (got {n!r})"
         raise InvalidInputError(msg)
     protocol = default_protocol() if protocol is None else protocol
-    t = protocol.screening.thresholds
     rng = np.random.default_rng(seed)
     data: dict[str, object] = {}
     data["patient_id"] = np.array([f"SYN-{seed}-{i:07d}" for i in range(n)], dtype=object)
 
+    _person(rng, n, protocol, data)
+    _vitals(rng, n, protocol, data)
+    _history(rng, n, data)
+    _diagnoses(rng, n, data)
+    tables = drug_tables()
+    antidepressants = sorted(tables.min_doses)
+    benzos = sorted(tables.benzodiazepines)
+    names = _other_names([*antidepressants, *benzos])
+    _trials(rng, n, protocol, data, antidepressants, names)
+    _medications(rng, n, protocol, data, benzos, names)
+    _phq9(rng, n, data)
+    _cssrs(rng, n, data)
+    _diagnosis_list(rng, n, data)
+
+    order = [c.name for c in wide_columns() if c.name != INPUT_ERROR_COLUMN]
+    return pd.DataFrame({name: data[name] for name in order})
+
+
+def _person(rng: np.random.Generator, n: int, protocol: Protocol, data: dict[str, object]) -> None:
+    """Age, sex, weight, pregnancy and breastfeeding (men: no or blank), prevention discussed."""
+    t = protocol.screening.thresholds
     a_min, a_old = t.age_minimum.value, t.age_caution_from.value
     age = np.round(rng.uniform(a_min, a_old + 10, n))
     age = _mix(
@@ -206,7 +226,6 @@ def synthetic_screening_frame(
     )
     age[rng.random(n) < 0.02] = np.nan
     data["age_years"] = age
-
     sex = _choice(
         rng,
         n,
@@ -223,6 +242,10 @@ def synthetic_screening_frame(
     prevention = _choice(rng, n, [*answers, None], [0.86, 0.05, 0.05, 0.04])
     data["pregnancy_prevention_discussed"] = _cat(_where(male, None, prevention))
 
+
+def _vitals(rng: np.random.Generator, n: int, protocol: Protocol, data: dict[str, object]) -> None:
+    """Blood pressure and heart rate, some around the protocol's lines, a few unknown."""
+    t = protocol.screening.thresholds
     cs, cd = t.bp_caution_systolic_above.value, t.bp_caution_diastolic_above.value
     ds, dd = t.bp_defer_systolic_min.value, t.bp_defer_diastolic_min.value
     sbp = _mix(
@@ -244,6 +267,9 @@ def synthetic_screening_frame(
     hr[rng.random(n) < 0.02] = np.nan
     data["heart_rate_bpm"] = hr
 
+
+def _history(rng: np.random.Generator, n: int, data: dict[str, object]) -> None:
+    """The history checklist: a share of records complete, the rest with gaps."""
     # A share of records is complete (no unknown answers); the rest has gaps.
     complete = rng.random(n) < 0.75
     rare = {
@@ -259,6 +285,9 @@ def synthetic_screening_frame(
         full = _choice(rng, n, ["yes", "no"], [p_yes, 1 - p_yes])
         data[q.value] = _cat(np.where(complete, full, gappy))
 
+
+def _diagnoses(rng: np.random.Generator, n: int, data: dict[str, object]) -> None:
+    """Diagnosis slots: mostly a depressive episode first, then other and comorbid codes."""
     dx1 = np.where(
         rng.random(n) < 0.85,
         _choice(rng, n, _PRIMARY_DX, [1] * len(_PRIMARY_DX)),
@@ -271,11 +300,19 @@ def synthetic_screening_frame(
             _choice(rng, n, [*_COMORBID_DX, None], [*_COMORBID_DX_WEIGHTS, 80 * i])
         )
 
+
+def _trials(
+    rng: np.random.Generator,
+    n: int,
+    protocol: Protocol,
+    data: dict[str, object],
+    antidepressants: list[str],
+    names: dict[str, list[str]],
+) -> None:
+    """Antidepressant trial slots: doses and durations around the adequacy lines."""
+    t = protocol.screening.thresholds
     tables = drug_tables()
-    antidepressants = sorted(tables.min_doses)
     min_dose = np.array([tables.min_doses[d][0] for d in antidepressants])
-    benzos = sorted(tables.benzodiazepines)
-    names = _other_names([*antidepressants, *benzos])
     history_known = rng.random(n) < 0.92
     data["trial_history"] = _cat(
         np.where(
@@ -318,6 +355,17 @@ def synthetic_screening_frame(
         data[f"trial{i}_outcome"] = _cat(_where(has, outcome, None))
         data[f"trial{i}_stop_reason"] = _cat(_where(has, stop, None))
 
+
+def _medications(
+    rng: np.random.Generator,
+    n: int,
+    protocol: Protocol,
+    data: dict[str, object],
+    benzos: list[str],
+    names: dict[str, list[str]],
+) -> None:
+    """Current medication slots: benzodiazepine doses around the high-dose line, others."""
+    tables = drug_tables()
     meds_known = rng.random(n) < 0.96
     data["medication_list"] = _cat(
         np.where(
@@ -348,6 +396,9 @@ def synthetic_screening_frame(
         data[f"med{i}_drug"] = _cat(_where(has, drug, None))
         data[f"med{i}_dose_mg"] = np.where(has, dose, np.nan)
 
+
+def _phq9(rng: np.random.Generator, n: int, data: dict[str, object]) -> None:
+    """Baseline PHQ-9 items for a share of patients."""
     defn = phq9_definition()
     phq_given = rng.random(n) < 0.6
     item_values = list(range(defn.item_min, defn.item_max + 1))
@@ -357,6 +408,10 @@ def synthetic_screening_frame(
         values[rng.random(n) < 0.04] = np.nan
         data[f"phq9_item{i}"] = np.where(phq_given, values, np.nan)
 
+
+def _cssrs(rng: np.random.Generator, n: int, data: dict[str, object]) -> None:
+    """The C-SSRS screener for a share of patients; follow-ups skipped after a "no"."""
+    answers = [a.value for a in Answer]
     c_given = rng.random(n) < 0.45
     wish = _choice(rng, n, answers, [0.15, 0.8, 0.05])
     thoughts = _choice(rng, n, answers, [0.1, 0.85, 0.05])
@@ -377,6 +432,9 @@ def synthetic_screening_frame(
     )
     data["cssrs_behaviour_lifetime"] = _cat(_where(c_given, lifetime, None))
 
+
+def _diagnosis_list(rng: np.random.Generator, n: int, data: dict[str, object]) -> None:
+    """The diagnosis list's status: drawn last, so the columns above stay as they were."""
     # The diagnosis list: drawn last, so the columns above stay as they were.
     dx_known = rng.random(n) < 0.95
     dx_filled = np.zeros(n, dtype=bool)
@@ -394,9 +452,6 @@ def synthetic_screening_frame(
             unknown_status,
         )
     )
-
-    order = [c.name for c in wide_columns() if c.name != INPUT_ERROR_COLUMN]
-    return pd.DataFrame({name: data[name] for name in order})
 
 
 def synthetic_screening_records(
