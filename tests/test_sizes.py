@@ -23,7 +23,11 @@ IN_PROGRESS = "being split in issue 11"
 
 ALLOWED: dict[str, str] = {
     # split-b: screening/, scheduling/
-    "scheduling/planner.py::plan_course": IN_PROGRESS,
+    "scheduling/planner.py::plan_course": (
+        "the public entry point: 70 of its lines are its signature (17 keyword arguments) "
+        "and the docstring documenting each; the work is in _course_choices and "
+        "assembly.make_plan"
+    ),
     # ui-a, ui-b: ui/
     "ui/charts.py::trend_figure_spec": IN_PROGRESS,
     "ui/eligibility.py": IN_PROGRESS,
