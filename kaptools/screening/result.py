@@ -18,6 +18,7 @@ from kaptools.errors import InvalidInputError, RecordError
 from kaptools.protocol import ProtocolInfo
 from kaptools.screening.names import DrugName, resolve_drug_name
 from kaptools.screening.record import ScreeningRecord
+from kaptools.screening.report import ROUTE_LABELS, screening_html, summary_text
 from kaptools.screening.trials import TrialAssessment, TrialVerdict
 from kaptools.vocabulary import Route, ScreeningStatus, Severity
 
@@ -62,12 +63,6 @@ _BEST_FIRST = (
     ScreeningStatus.NOT_ELIGIBLE,
 )
 
-ROUTE_LABELS = {
-    Route.IV_KETAMINE: "IV racemic ketamine",
-    Route.IM_KETAMINE: "IM racemic ketamine",
-    Route.ESKETAMINE_NASAL: "Intranasal esketamine",
-}
-"""How each route reads in summaries (the course templates name them the same way)."""
 
 
 def best_status(statuses: Iterable[ScreeningStatus]) -> ScreeningStatus:
@@ -380,91 +375,12 @@ class ScreeningResult:
 
     @property
     def summary(self) -> str:
-        lines = [f"Screening: {self.status.label} ({self.status.value})."]
-        if self.overridden:
-            original = self.original_status or self.status
-            lines.append(f"Before clinician overrides: {original.label} ({original.value}).")
-        lines.extend(f"ALERT {a.summary}" for a in self.alerts)
-        lines.append("By route (the status above is the best route's):")
-        for route, st, why in self.route_rows():
-            lines.append(
-                f"  {ROUTE_LABELS[route]}: {st.label} ({st.value})"
-                + (f"; differs by route: {why}" if why else "")
-            )
-        if self.diagnoses:
-            lines.append("Diagnoses: " + "; ".join(f"{c} {d}" for c, d in self.diagnoses) + ".")
-        lines.extend(f"- {f.summary}" for f in self.findings)
-        if self.medication_names:
-            names = "; ".join(m.summary for m in self.medication_names)
-            lines.append(f"Current medications: {names}")
-        if self.trials:
-            lines.append(f"Failed adequate antidepressant trials: {self.failed_adequate_trials}.")
-            lines.extend(f"  {t.summary}" for t in self.trials)
-        lines.append(f"[protocol {self.protocol.short}] Decision support, not a decision.")
-        return "\n".join(lines)
+        """The short text summary (:func:`kaptools.screening.report.summary_text`)."""
+        return summary_text(self)
 
     def _repr_html_(self) -> str:
-        esc = html.escape
-        parts = [
-            f"<div class='kap-screening kap-status-{esc(self.status.value)}'>",
-            "".join(a._repr_html_() for a in self.alerts),
-            f"<p><strong>{esc(self.status.label)}</strong> ({esc(self.status.value)})</p>",
-        ]
-        if self.overridden:
-            original = self.original_status or self.status
-            parts.append(
-                f"<p>Before clinician overrides: {esc(original.label)} ({esc(original.value)})</p>"
-            )
-        route_rows = "".join(
-            f"<tr class='kap-route kap-route-{esc(r.value)} kap-status-{esc(st.value)}'>"
-            f"<td>{esc(ROUTE_LABELS[r])}</td><td><strong>{esc(st.label)}</strong> "
-            f"({esc(st.value)})</td><td>{esc(why)}</td></tr>"
-            for r, st, why in self.route_rows()
-        )
-        parts.append(
-            "<table class='kap-routes'><caption>By route (the status above is the best "
-            "route's)</caption><tr><th>route</th><th>status</th><th>rules that differ by "
-            f"route</th></tr>{route_rows}</table>"
-        )
-        if self.diagnoses:
-            items = "".join(f"<li><code>{esc(c)}</code> {esc(d)}</li>" for c, d in self.diagnoses)
-            parts.append(f"<p>Diagnoses (ICD-10-CM):</p><ul class='kap-diagnoses'>{items}</ul>")
-        if self.findings:
-            rows = []
-            for f in self.findings:
-                over = ""
-                if f.override is not None:
-                    over = (
-                        f"overridden by {esc(f.override.author)} "
-                        f"({esc(f.override.created_at.isoformat(timespec='minutes'))}): "
-                        f"{esc(f.override.reason)}"
-                    )
-                rows.append(
-                    f"<tr><td>{esc(f.severity.value)}</td><td>{esc(f.rule_id)}</td>"
-                    f"<td>{esc(f.message)}</td><td>{esc(f.detail)}</td>"
-                    f"<td><small>{esc(f.source)}</small></td><td>{over}</td></tr>"
-                )
-            parts.append(
-                "<table class='kap-findings'><tr><th>severity</th><th>rule</th><th>finding</th>"
-                "<th>detail</th><th>source</th><th>override</th></tr>" + "".join(rows) + "</table>"
-            )
-        if self.trials:
-            trial_rows = "".join(
-                f"<tr><td>{t.number}</td><td>{esc(t.drug_resolution or t.drug)}</td>"
-                f"<td>{esc(t.verdict.value)}</td>"
-                f"<td>{esc('; '.join(t.reasons))}</td></tr>"
-                for t in self.trials
-            )
-            parts.append(
-                f"<p>Failed adequate antidepressant trials: {self.failed_adequate_trials}</p>"
-                "<table class='kap-trials'><tr><th>#</th><th>drug</th><th>verdict</th>"
-                f"<th>why</th></tr>{trial_rows}</table>"
-            )
-        parts.append(
-            f"<p><small>Protocol {esc(self.protocol.short)}. Decision support, not a decision."
-            "</small></p></div>"
-        )
-        return "".join(parts)
+        """The result as the dashboard shows it (:mod:`kaptools.screening.report`)."""
+        return screening_html(self)
 
     # -- overrides ----------------------------------------------------------------
     def with_overrides(self, overrides: Iterable[FindingOverride]) -> ScreeningResult:

@@ -40,6 +40,18 @@ class TrialVerdict(enum.StrEnum):
     NOT_JUDGED = "not_judged"
     """Cannot be judged: unknown drug, dose, duration, outcome or reason stopped."""
 
+    @property
+    def label(self) -> str:
+        """How the verdict reads in a trial table."""
+        return _VERDICT_LABELS[self]
+
+
+_VERDICT_LABELS = {
+    TrialVerdict.FAILED_ADEQUATE: "counted: failed adequate trial",
+    TrialVerdict.NOT_FAILED_ADEQUATE: "not counted",
+    TrialVerdict.NOT_JUDGED: "not judged (not counted)",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class TrialAssessment:
