@@ -4,7 +4,6 @@ the widget boundary, saving and overriding through the screening package, escapi
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -62,10 +61,9 @@ def app(store: Store) -> EligibilityApp:
 
 
 def status(app: EligibilityApp) -> str:
-    """The text of the page's one kap-eligibility-status element."""
-    found = re.findall(r"kap-eligibility-status[^>]*>([^<]*)<", app.status_panel.value)
-    assert len(found) == 1
-    return found[0]
+    """The status the page's state holds (what the status badge shows: see
+    test_the_page_is_the_state_rendered_once_per_change)."""
+    return app.state.status
 
 
 def fill_eligible(app: EligibilityApp) -> None:
@@ -648,3 +646,34 @@ def test_trial_rows_show_resolution_and_the_trial_table_names_it(app: Eligibilit
     assert isinstance(row, _DrugRow) and "→ escitalopram" in row.resolution.value
     assert "Lexapro → escitalopram (brand name)" in app.trial_table.value
     assert app.result is not None and app.result.failed_adequate_trials == 2
+
+
+def test_the_page_is_the_state_rendered_once_per_change(app: EligibilityApp) -> None:
+    """A form change makes one new frozen state and one render; the status badge, the
+    findings and the trial table are the state's result rendered by the domain's printer."""
+    import dataclasses
+
+    from kaptools.screening.report import findings_html, status_badge
+
+    before, renders = app.state, app.renders
+    app.systolic.value = "150"
+    assert app.renders == renders + 1 and app.state is not before
+    state = app.state
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        state.result = None  # type: ignore[misc]
+    assert state.record is not None and state.record.systolic_bp_mmhg == 150
+    assert state.shown is state.result and "blood_pressure_raised" in state.result.rule_ids
+    assert status_badge(state.status) in app.status_panel.value
+    assert app.findings.value == findings_html(state.result)
+    app.weight.value = "heavy"
+    assert app.state.status == NOT_SCREENED and app.state.result is None
+    assert [p.label for p in app.state.problems] == ["Weight (kg)"]
+    assert status_badge(NOT_SCREENED) in app.status_panel.value
+
+
+def test_filling_the_form_renders_once(app: EligibilityApp) -> None:
+    """Loading a record into the form (many widgets) renders the page once, at the end."""
+    record = app.form_record().model_copy(update={"systolic_bp_mmhg": 150.0})
+    renders = app.renders
+    app.fill(record)
+    assert app.renders == renders + 1 and app.state.record == record
