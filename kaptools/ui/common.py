@@ -254,7 +254,8 @@ class DashboardApp(Generic[S]):
 
     A subclass keeps everything the page shows in one frozen dataclass, ``state``
     (set first with :meth:`_init_state`), and implements :meth:`render`, which derives
-    the page from the state through pure functions and writes the widgets. Callbacks
+    the page from the state through pure functions and writes the widgets (charts go in
+    :meth:`draw`, which runs after the render's updates were sent). Callbacks
     never write result widgets themselves: they make a new state, either through
     :meth:`dispatch` (the subclass's pure :meth:`reduce` turns an action into the next
     state) or :meth:`replace`, and the app renders once. Every render runs under
@@ -308,6 +309,7 @@ class DashboardApp(Generic[S]):
         try:
             with hold_sync(self.rendered_widgets()):
                 self.render(self.state)
+            self.draw(self.state)  # after the batched updates went out: the text shows first
         finally:
             self._rendering = False
         self.renders += 1
@@ -346,6 +348,11 @@ class DashboardApp(Generic[S]):
     def render(self, state: S) -> None:
         """Show ``state``: the one render path."""
         raise NotImplementedError
+
+    def draw(self, state: S) -> None:
+        """Draw what goes into Output widgets (charts) for ``state``; called at the end of
+        each render, once the widgets' batched updates were sent, so the browser shows the
+        page's text before it spends its time on a chart."""
 
 
 class PatientApp(DashboardApp[S]):

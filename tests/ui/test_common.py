@@ -123,3 +123,14 @@ def test_output_widgets_are_not_held_during_a_render() -> None:
     app.container.children = (*app.container.children, out)
     held = list(app.rendered_widgets())
     assert out not in held and app.text in held and app.number in held
+
+
+def test_charts_are_drawn_after_the_texts_went_out(monkeypatch) -> None:
+    """draw() runs once per render, after the render's batched updates were sent, so the
+    browser shows the text before it spends its time on a chart."""
+    app = Counter()
+    events: list[str] = []
+    monkeypatch.setattr(app.text, "send_state", lambda key=None: events.append("text sent"))
+    monkeypatch.setattr(app, "draw", lambda state: events.append(f"drawn {state.n}"))
+    app.replace(Count(4))
+    assert events == ["text sent", "drawn 4"]

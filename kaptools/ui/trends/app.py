@@ -216,15 +216,18 @@ class TrendsApp(PatientApp[TrendsState]):
         t = state.trends
         if t is None:
             return
-        if t is not self._charted:  # a new read of the patient: draw the chart once
-            show_figure(self.chart, trend_figure_spec(t, self.protocol))
-            self._charted = t
         self.item_measure.options = measure_options(state)
         measure = chosen_measure(state)
         if measure is not None:
             self.item_measure.value = measure
         self.items.value = t.items_html(measure)
         self.side_effects.value = t.sessions_html()
+
+    def draw(self, state: TrendsState) -> None:
+        t = state.trends
+        if t is not None and t is not self._charted:  # a new read: draw the chart once
+            show_figure(self.chart, trend_figure_spec(t, self.protocol))
+            self._charted = t
 
     def show(self) -> None:
         display(HTML(""))

@@ -153,11 +153,16 @@ class WhatIfApp(DashboardApp[WhatIfState]):
             self.summary.value = _ASK
             self.table.value = ""
             self.download.value = ""
-            self.chart.clear_output()
             return
         self.summary.value = f"<p>{html.escape(c.summary)}</p>"
         self.table.value = c.changed_html()
         self.download.value = download_link(v.csv, v.parquet)
+
+    def draw(self, state: WhatIfState) -> None:
+        c = self.view.comparison
+        if c is None:
+            self.chart.clear_output()
+            return
         show_figure(
             self.chart,
             transition_figure(c.transitions, "Screening status: current → changed protocol"),
