@@ -64,7 +64,6 @@ _BEST_FIRST = (
 )
 
 
-
 def best_status(statuses: Iterable[ScreeningStatus]) -> ScreeningStatus:
     """The best of ``statuses``: eligible, then with cautions, incomplete, not eligible."""
     return min(statuses, key=_BEST_FIRST.index, default=ScreeningStatus.NOT_ELIGIBLE)
