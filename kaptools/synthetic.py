@@ -99,6 +99,7 @@ SIDE_EFFECT_SESSION_RATES: dict[str, float] = {
     "double_vision": 0.03,
 }
 
+
 @dataclass(frozen=True, slots=True)
 class RouteEffect:
     """How a route shapes a synthetic course, with where each number comes from."""
@@ -160,6 +161,9 @@ ROUTE_EFFECTS: dict[str, RouteEffect] = {
 
 #: Share of drawn courses per route (pass as ``route_mix`` to draw routes).
 ROUTE_MIX: dict[str, float] = {route: e.share for route, e in ROUTE_EFFECTS.items()}
+
+_IV_IM_MG_PER_KG = 0.5
+"""The synthetic IV and IM dose (the protocol's default, mg/kg) [3.1]."""
 
 _FIRST_NAMES = (
     "Avery",
@@ -330,143 +334,174 @@ def generate_patients(
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 100_000:
         raise InvalidInputError(f"n must be an integer from 1 to 100000; got {n!r}.")
     rng = np.random.default_rng(seed)
+    order, drawn_routes = _trajectories(rng, n, seed, route_mix)
+    return [
+        _patient(rng, idx, trajectory, anchor, None if drawn_routes is None else drawn_routes[idx])
+        for idx, trajectory in enumerate(order)
+    ]
+
+
+def _trajectories(
+    rng: np.random.Generator, n: int, seed: int, route_mix: Mapping[str, float] | None
+) -> tuple[list[Trajectory], list[str] | None]:
+    """Each patient's trajectory, and (with ``route_mix``) route, in patient order."""
     kinds = list(TRAJECTORY_PROPORTIONS)
     probs = np.array([TRAJECTORY_PROPORTIONS[k] for k in kinds])
-    drawn_routes: list[str] | None = None
     if route_mix is None:
         # Deterministic coverage for small demos: every trajectory appears, then draw.
         order = [kinds[i % len(kinds)] for i in range(min(n, len(kinds)))]
         order += [
             kinds[int(i)] for i in rng.choice(len(kinds), size=max(0, n - len(order)), p=probs)
         ]
+        return order, None
+    mix = _route_mix(route_mix)
+    route_rng = np.random.default_rng([seed, 1])  # its own stream: the demo's is untouched
+    names = list(mix)
+    drawn_routes = [
+        names[int(i)] for i in route_rng.choice(len(names), size=n, p=list(mix.values()))
+    ]
+    order = []
+    for route in drawn_routes:
+        table = ROUTE_EFFECTS[route].trajectories
+        order.append(kinds[int(route_rng.choice(len(kinds), p=[table[k] for k in kinds]))])
+    return order, drawn_routes
+
+
+def _patient(
+    rng: np.random.Generator,
+    idx: int,
+    trajectory: Trajectory,
+    anchor: dt.date,
+    drawn_route: str | None,
+) -> SyntheticPatient:
+    """Patient ``idx``: demographics, course dates, sessions and assessments, drawn from
+    ``rng`` in that order (the order keeps a seed's patients the same)."""
+    first = _FIRST_NAMES[idx % len(_FIRST_NAMES)]
+    name = f"{first} {chr(65 + (idx // len(_FIRST_NAMES)) % 26)}. (synthetic)"
+    sex = "female" if rng.random() < 0.6 else "male"
+    age = int(rng.integers(22, 70))
+    birth = dt.date(anchor.year - age, int(rng.integers(1, 13)), int(rng.integers(1, 29)))
+    weight = round(float(rng.normal(72 if sex == "female" else 84, 12)), 1)
+    weight = min(max(weight, 45.0), 140.0)
+    has_ptsd = idx % 4 == 1
+    # Patients 3 and 8 (1-based) keep item 9 positive to the end: crisis banner demos.
+    item9_positive = idx in (2, 7)
+    route = (
+        ("im_ketamine" if idx % 5 == 4 else "iv_ketamine") if drawn_route is None else drawn_route
+    )
+    factors = {} if drawn_route is None else ROUTE_EFFECTS[route].side_effect_factor
+    # Courses start on a Monday or Tuesday: with two doses a week (Mon/Thu or
+    # Tue/Fri) every integration falls on a working day before the next dose.
+    start = anchor + dt.timedelta(days=int(rng.integers(0, 21)))
+    while start.weekday() not in (0, 1):
+        start += dt.timedelta(days=1)
+    prep: tuple[dt.date, ...] = (start - dt.timedelta(days=14), start - dt.timedelta(days=7))
+    prep = tuple(_next_weekday(d) for d in prep)
+    # Two doses a week (Mon/Thu pattern), at least two days apart [3.1].
+    dose_dates, d = [], start
+    n_doses = 8 if route == "esketamine_nasal" else 6  # label induction: 2 a week, 4 weeks
+    for k in range(n_doses):
+        dose_dates.append(d)
+        d = _next_weekday(d + dt.timedelta(days=3 if k % 2 == 0 else 4))
+    integration = tuple(_next_weekday(x + dt.timedelta(days=1)) for x in dose_dates)
+    big_rise_session = int(rng.integers(0, 6)) if idx % 3 == 0 else -1
+    sessions = tuple(
+        _session(rng, k, day, route, age, weight, factors, big_rise=k == big_rise_session)
+        for k, day in enumerate(dose_dates)
+    )
+    assessments = _assessments(rng, start, trajectory, item9_positive, has_ptsd)
+    return SyntheticPatient(
+        patient_id=f"SYN-{idx + 1:04d}",
+        display_name=name,
+        sex=sex,
+        birth_date=birth,
+        weight_kg=weight,
+        trajectory=trajectory,
+        has_ptsd=has_ptsd,
+        item9_positive=item9_positive,
+        route=route,
+        preparation_dates=prep,
+        sessions=sessions,
+        integration_dates=integration,
+        assessments=assessments,
+    )
+
+
+def _session(
+    rng: np.random.Generator,
+    k: int,
+    day: dt.date,
+    route: str,
+    age: int,
+    weight: float,
+    factors: Mapping[str, float],
+    *,
+    big_rise: bool,
+) -> SyntheticDosingSession:
+    """Dosing session ``k`` (0-based): its dose, side effects, vitals and ratings."""
+    if route == "esketamine_nasal":  # label doses [3.4]: day 1 56 mg (28 at 65+)
+        older = age >= 65
+        dose_mg = (28.0 if older else 56.0) if k == 0 else (56.0 if older else 84.0)
     else:
-        mix = _route_mix(route_mix)
-        route_rng = np.random.default_rng([seed, 1])  # its own stream: the demo's is untouched
-        names = list(mix)
-        drawn_routes = [
-            names[int(i)] for i in route_rng.choice(len(names), size=n, p=list(mix.values()))
-        ]
-        order = []
-        for route in drawn_routes:
-            table = ROUTE_EFFECTS[route].trajectories
-            order.append(kinds[int(route_rng.choice(len(kinds), p=[table[k] for k in kinds]))])
-    patients = []
-    for idx, trajectory in enumerate(order):
-        pid = f"SYN-{idx + 1:04d}"
-        first = _FIRST_NAMES[idx % len(_FIRST_NAMES)]
-        name = f"{first} {chr(65 + (idx // len(_FIRST_NAMES)) % 26)}. (synthetic)"
-        sex = "female" if rng.random() < 0.6 else "male"
-        age = int(rng.integers(22, 70))
-        birth = dt.date(anchor.year - age, int(rng.integers(1, 13)), int(rng.integers(1, 29)))
-        weight = round(float(rng.normal(72 if sex == "female" else 84, 12)), 1)
-        weight = min(max(weight, 45.0), 140.0)
-        has_ptsd = idx % 4 == 1
-        # Patients 3 and 8 (1-based) keep item 9 positive to the end: crisis banner demos.
-        item9_positive = idx in (2, 7)
-        route = (
-            ("im_ketamine" if idx % 5 == 4 else "iv_ketamine")
-            if drawn_routes is None
-            else drawn_routes[idx]
+        dose_mg = round(weight * _IV_IM_MG_PER_KG, 1)
+    effects = tuple(
+        (
+            name_,
+            str(rng.choice(["mild", "mild", "moderate", "severe"], p=[0.45, 0.25, 0.22, 0.08])),
         )
-        factors = {} if drawn_routes is None else ROUTE_EFFECTS[route].side_effect_factor
-        # Courses start on a Monday or Tuesday: with two doses a week (Mon/Thu or
-        # Tue/Fri) every integration falls on a working day before the next dose.
-        start = anchor + dt.timedelta(days=int(rng.integers(0, 21)))
-        while start.weekday() not in (0, 1):
-            start += dt.timedelta(days=1)
-        prep: tuple[dt.date, ...] = (start - dt.timedelta(days=14), start - dt.timedelta(days=7))
-        prep = tuple(_next_weekday(d) for d in prep)
-        # Two doses a week (Mon/Thu pattern), at least two days apart [3.1].
-        dose_dates, d = [], start
-        n_doses = 8 if route == "esketamine_nasal" else 6  # label induction: 2 a week, 4 weeks
-        for k in range(n_doses):
-            dose_dates.append(d)
-            d = _next_weekday(d + dt.timedelta(days=3 if k % 2 == 0 else 4))
-        integration = tuple(_next_weekday(x + dt.timedelta(days=1)) for x in dose_dates)
-        mg_per_kg = 0.5
-        sessions = []
-        big_rise_session = int(rng.integers(0, 6)) if idx % 3 == 0 else -1
-        for k, day in enumerate(dose_dates):
-            if route == "esketamine_nasal":  # label doses [3.4]: day 1 56 mg (28 at 65+)
-                older = age >= 65
-                dose_mg = (28.0 if older else 56.0) if k == 0 else (56.0 if older else 84.0)
-            else:
-                dose_mg = round(weight * mg_per_kg, 1)
-            effects = tuple(
-                (
-                    name_,
-                    str(
-                        rng.choice(
-                            ["mild", "mild", "moderate", "severe"], p=[0.45, 0.25, 0.22, 0.08]
-                        )
-                    ),
-                )
-                for name_, rate in SIDE_EFFECT_SESSION_RATES.items()
-                if rng.random() < min(rate * factors.get(name_, 1.0), 0.95)
+        for name_, rate in SIDE_EFFECT_SESSION_RATES.items()
+        if rng.random() < min(rate * factors.get(name_, 1.0), 0.95)
+    )
+    return SyntheticDosingSession(
+        number=k + 1,
+        session_date=day,
+        route=route,
+        dose_mg=dose_mg,
+        vitals=_vitals(rng, route, big_rise),
+        side_effects=effects,
+        dissociation_rating=int(rng.integers(0, 4)),
+        sedation_moaas=int(rng.integers(3, 6)),
+    )
+
+
+def _assessments(
+    rng: np.random.Generator,
+    start: dt.date,
+    trajectory: Trajectory,
+    item9_positive: bool,
+    has_ptsd: bool,
+) -> tuple[SyntheticAssessment, ...]:
+    """Baseline a week before the first dose, then weekly to 6 weeks: PHQ-9 and GAD-7, and
+    the PCL-5 for patients with PTSD, following the patient's trajectory."""
+    base_phq = int(rng.integers(16, 25))
+    base_gad = int(rng.integers(9, 18))
+    base_pcl = int(rng.integers(38, 60))
+    lo, hi = _END_FRACTION[trajectory]
+    end_f = float(rng.uniform(lo, hi))
+    days = [-7, 0, 7, 14, 21, 28, 42]
+    assessments = []
+    n_weeks = 4.0
+    for j, off in enumerate(days):
+        day = _next_weekday(start + dt.timedelta(days=off))
+        week = max(off, 0) / 7
+        phq_total = _trajectory_total(rng, base_phq, end_f, week, n_weeks, 1.2, 27)
+        if trajectory is Trajectory.REMITTER and j == len(days) - 1:
+            phq_total = min(phq_total, 3)
+        fixed = None
+        if item9_positive and j in (0, len(days) - 1):
+            fixed = {8: 1 if j == 0 else 2}
+        elif j > 0:
+            fixed = {8: 0}
+        phq_total = max(phq_total, sum((fixed or {}).values()))
+        assessments.append(SyntheticAssessment("phq9", day, _spread(rng, phq_total, 9, 3, fixed)))
+        gad_total = _trajectory_total(rng, base_gad, min(end_f + 0.1, 1.0), week, n_weeks, 1.0, 21)
+        assessments.append(SyntheticAssessment("gad7", day, _spread(rng, gad_total, 7, 3)))
+        if has_ptsd and j in (0, 3, 5, 6):
+            pcl_total = _trajectory_total(
+                rng, base_pcl, min(end_f + 0.1, 1.0), week, n_weeks, 3, 80
             )
-            sessions.append(
-                SyntheticDosingSession(
-                    number=k + 1,
-                    session_date=day,
-                    route=route,
-                    dose_mg=dose_mg,
-                    vitals=_vitals(rng, route, k == big_rise_session),
-                    side_effects=effects,
-                    dissociation_rating=int(rng.integers(0, 4)),
-                    sedation_moaas=int(rng.integers(3, 6)),
-                )
-            )
-        # Assessments: baseline a week before the first dose, then weekly to 6 weeks.
-        base_phq = int(rng.integers(16, 25))
-        base_gad = int(rng.integers(9, 18))
-        base_pcl = int(rng.integers(38, 60))
-        lo, hi = _END_FRACTION[trajectory]
-        end_f = float(rng.uniform(lo, hi))
-        days = [-7, 0, 7, 14, 21, 28, 42]
-        assessments = []
-        n_weeks = 4.0
-        for j, off in enumerate(days):
-            day = _next_weekday(start + dt.timedelta(days=off))
-            week = max(off, 0) / 7
-            phq_total = _trajectory_total(rng, base_phq, end_f, week, n_weeks, 1.2, 27)
-            if trajectory is Trajectory.REMITTER and j == len(days) - 1:
-                phq_total = min(phq_total, 3)
-            fixed = None
-            if item9_positive and j in (0, len(days) - 1):
-                fixed = {8: 1 if j == 0 else 2}
-            elif j > 0:
-                fixed = {8: 0}
-            phq_total = max(phq_total, sum((fixed or {}).values()))
-            assessments.append(
-                SyntheticAssessment("phq9", day, _spread(rng, phq_total, 9, 3, fixed))
-            )
-            gad_total = _trajectory_total(
-                rng, base_gad, min(end_f + 0.1, 1.0), week, n_weeks, 1.0, 21
-            )
-            assessments.append(SyntheticAssessment("gad7", day, _spread(rng, gad_total, 7, 3)))
-            if has_ptsd and j in (0, 3, 5, 6):
-                pcl_total = _trajectory_total(
-                    rng, base_pcl, min(end_f + 0.1, 1.0), week, n_weeks, 3, 80
-                )
-                assessments.append(SyntheticAssessment("pcl5", day, _spread(rng, pcl_total, 20, 4)))
-        patients.append(
-            SyntheticPatient(
-                patient_id=pid,
-                display_name=name,
-                sex=sex,
-                birth_date=birth,
-                weight_kg=weight,
-                trajectory=trajectory,
-                has_ptsd=has_ptsd,
-                item9_positive=item9_positive,
-                route=route,
-                preparation_dates=prep,
-                sessions=tuple(sessions),
-                integration_dates=integration,
-                assessments=tuple(assessments),
-            )
-        )
-    return patients
+            assessments.append(SyntheticAssessment("pcl5", day, _spread(rng, pcl_total, 20, 4)))
+    return tuple(assessments)
 
 
 def assessment_frame(patients: Iterable[SyntheticPatient], instrument: str) -> pd.DataFrame:
