@@ -108,6 +108,26 @@ def course_outcomes(
     protocol = protocol or default_protocol()
     defn = definition(instrument)
     cols = list(item_columns_of(defn.instrument))
+    frame = _with_item_names(frame, defn, cols, item_columns)
+    carried = [c for c in CARRIED_COLUMNS if c in frame.columns]
+    ordered = frame.sort_values(["patient_id", "administered_on"], kind="stable")
+    answers = _answer_array(ordered, cols, defn, nan_is_unanswered)
+    complete = ~np.isnan(answers).any(axis=1)
+    _check_answers(answers, complete, ordered.index, cols, defn)
+    out, first = _first_and_last(ordered, answers, complete, defn, protocol)
+    for c in carried:
+        out[c] = ordered[c].to_numpy()[first]
+    info = protocol.info
+    out["protocol_name"], out["protocol_version"] = info.name, info.version
+    out["protocol_sha256"] = info.sha256
+    return out[[*OUTCOME_COLUMNS, "n_incomplete", *carried, *PROTOCOL_COLUMNS]]
+
+
+def _with_item_names(
+    frame: pd.DataFrame, defn: Any, cols: list[str], item_columns: Sequence[str] | None
+) -> pd.DataFrame:
+    """``frame`` with the instrument's items under their one name (``item_columns``, if
+    given, renamed in item order), after checking the columns the outcomes need."""
     if item_columns is not None:
         given = list(item_columns)
         if len(given) != defn.item_count:
@@ -129,11 +149,18 @@ def course_outcomes(
         )
     if item_columns is None:
         frame = with_item_columns(frame, defn.instrument)
-    carried = [c for c in CARRIED_COLUMNS if c in frame.columns]
-    ordered = frame.sort_values(["patient_id", "administered_on"], kind="stable")
-    answers = _answer_array(ordered, cols, defn, nan_is_unanswered)
-    complete = ~np.isnan(answers).any(axis=1)
-    _check_answers(answers, complete, ordered.index, cols, defn)
+    return frame
+
+
+def _first_and_last(
+    ordered: pd.DataFrame,
+    answers: np.ndarray,
+    complete: np.ndarray,
+    defn: Any,
+    protocol: Protocol,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Per patient (``ordered`` by patient and date): the first and last complete
+    administration, their totals and the change flags; and the rows of the first ones."""
     pid = ordered["patient_id"].to_numpy()
     codes, uniques = pd.factorize(pid, sort=True)
     n_incomplete = np.bincount(codes[~complete], minlength=len(uniques))
@@ -161,12 +188,7 @@ def course_outcomes(
             "n_incomplete": n_incomplete[who].astype("int64"),
         }
     )
-    for c in carried:
-        out[c] = ordered[c].to_numpy()[first]
-    info = protocol.info
-    out["protocol_name"], out["protocol_version"] = info.name, info.version
-    out["protocol_sha256"] = info.sha256
-    return out[[*OUTCOME_COLUMNS, "n_incomplete", *carried, *PROTOCOL_COLUMNS]]
+    return out, first
 
 
 def _answer_array(
