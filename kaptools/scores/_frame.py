@@ -72,37 +72,10 @@ def score_frame(
             f"item_columns in item order."
         )
         raise InvalidInputError(msg)
-    rows: list[dict[str, object]] = []
-    for index, values in zip(df.index, df[columns].itertuples(index=False), strict=True):
-        answers = [None if nan_is_unanswered and is_nan(v) else v for v in values]
-        try:
-            result = score(defn.instrument, answers, protocol=protocol)
-        except IncompleteAnswersError as exc:
-            # the total stays <NA>; the answered suicide item's alert still counts
-            rows.append(
-                {"missing_items": ", ".join(map(str, exc.missing)), "alerts": len(exc.alerts)}
-            )
-            continue
-        except InvalidAnswerError as exc:
-            msg = f"row {index!r}: {exc}"
-            if is_nan(exc.value):
-                msg += (
-                    " If NaN in this frame marks unanswered items, pass nan_is_unanswered=True "
-                    "(or use a nullable Int64 column, where a gap is <NA>)."
-                )
-            raise InvalidAnswerError(
-                msg, instrument=exc.instrument, item=exc.item, value=exc.value
-            ) from None
-        row: dict[str, object] = {
-            "total": result.total,
-            "band": result.band.label,
-            "band_rank": result.band.rank,
-            "flags": "; ".join(result.flags),
-            "alerts": len(result.alerts),
-            "missing_items": "",
-        }
-        row.update({f"subscore_{k}": v for k, v in result.subscores.items()})
-        rows.append(row)
+    rows = [
+        _row(index, values, defn.instrument, protocol, nan_is_unanswered)
+        for index, values in zip(df.index, df[columns].itertuples(index=False), strict=True)
+    ]
     out = pd.DataFrame(rows, index=df.index)
     ints = ["total", "band_rank", "alerts"] + [f"subscore_{s.key}" for s in defn.subscales]
     for col in ints:
@@ -115,3 +88,40 @@ def score_frame(
         )
     order = ["total", "band", "band_rank", "flags", "alerts", "missing_items"]
     return out[order + [c for c in ints if c.startswith("subscore_")]]
+
+
+def _row(
+    index: object,
+    values: Sequence[object],
+    instrument: Instrument,
+    protocol: Protocol,
+    nan_is_unanswered: bool,
+) -> dict[str, object]:
+    """One row's output columns: its score, or the items an incomplete row misses (its
+    answered suicide item's alert still counts); an invalid answer names the row."""
+    answers = [None if nan_is_unanswered and is_nan(v) else v for v in values]
+    try:
+        result = score(instrument, answers, protocol=protocol)
+    except IncompleteAnswersError as exc:
+        # the total stays <NA>; the answered suicide item's alert still counts
+        return {"missing_items": ", ".join(map(str, exc.missing)), "alerts": len(exc.alerts)}
+    except InvalidAnswerError as exc:
+        msg = f"row {index!r}: {exc}"
+        if is_nan(exc.value):
+            msg += (
+                " If NaN in this frame marks unanswered items, pass nan_is_unanswered=True "
+                "(or use a nullable Int64 column, where a gap is <NA>)."
+            )
+        raise InvalidAnswerError(
+            msg, instrument=exc.instrument, item=exc.item, value=exc.value
+        ) from None
+    row: dict[str, object] = {
+        "total": result.total,
+        "band": result.band.label,
+        "band_rank": result.band.rank,
+        "flags": "; ".join(result.flags),
+        "alerts": len(result.alerts),
+        "missing_items": "",
+    }
+    row.update({f"subscore_{k}": v for k, v in result.subscores.items()})
+    return row
