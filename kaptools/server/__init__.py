@@ -311,6 +311,38 @@ def _track_restarts(base: type) -> type:
     return RestartTrackingKernelManager
 
 
+async def _dead_pool_entry(
+    manager: Any, task: Any, *, wait_for_render: bool, restarted: set[str]
+) -> tuple[bool, str | None]:
+    """Whether a finished entry of ``manager``'s kernel pool is dead (its start failed,
+    its kernel is gone, restarted or not alive, or its pre-render failed), and its
+    kernel id."""
+    if task.cancelled() or task.exception() is not None:
+        return True, None
+    content = task.result()
+    kernel_id = content["kernel_id"]
+    render = content["task"]
+    if wait_for_render and not render.done():
+        # The page is about to take this kernel: let its pre-render finish
+        # first, so a kernel that died while rendering (its page would come back
+        # without cells) is caught below.
+        try:
+            await render
+        except Exception:  # judged below as a failed render
+            pass
+    dead = (
+        kernel_id not in manager
+        or kernel_id in restarted
+        or (render.done() and (render.cancelled() or render.exception() is not None))
+    )
+    if not dead:
+        try:
+            dead = not await manager.get_kernel(kernel_id).is_alive()
+        except Exception:
+            dead = True
+    return dead, kernel_id
+
+
 def _harden_kernel_manager(cls: type) -> type:
     """Add 'discard dead pool kernels' to Voilà's (preheating) kernel manager."""
 
@@ -362,34 +394,9 @@ def _harden_kernel_manager(cls: type) -> type:
                 for task in list(pool):
                     if not task.done():
                         continue
-                    kernel_id = None
-                    if task.cancelled() or task.exception() is not None:
-                        dead = True
-                    else:
-                        content = task.result()
-                        kernel_id = content["kernel_id"]
-                        render = content["task"]
-                        if name == notebook_name and not render.done():
-                            # The page is about to take this kernel: let its pre-render
-                            # finish first, so a kernel that died while rendering (its
-                            # page would come back without cells) is caught below.
-                            try:
-                                await render
-                            except Exception:  # judged below as a failed render
-                                pass
-                        dead = (
-                            kernel_id not in self
-                            or kernel_id in restarted
-                            or (
-                                render.done()
-                                and (render.cancelled() or render.exception() is not None)
-                            )
-                        )
-                        if not dead:
-                            try:
-                                dead = not await self.get_kernel(kernel_id).is_alive()
-                            except Exception:
-                                dead = True
+                    dead, kernel_id = await _dead_pool_entry(
+                        self, task, wait_for_render=name == notebook_name, restarted=restarted
+                    )
                     if dead:
                         pool.remove(task)
                         dropped_here += 1
