@@ -31,13 +31,13 @@ from kaptools.protocol._common import Section, Source, Threshold
 from kaptools.protocol._courses import (
     CoursesSection,
     FixedLabelDose,
-    MonitoringSection,
     NamedTemplate,
     RoundingMode,
     RouteCourse,
     WeightBasedDose,
 )
 from kaptools.protocol._measures import MeasuresSection
+from kaptools.protocol._monitoring import MonitoringSection
 from kaptools.protocol._screening import (
     HistoryQuestion,
     MedicationClass,

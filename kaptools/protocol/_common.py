@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from kaptools.limits import protocol_value_range
 
-__all__ = ["Section", "Source", "Threshold"]
+__all__ = ["Section", "Source", "Threshold", "positive", "whole"]
 
 Source = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3)]
 
@@ -64,3 +64,19 @@ class Threshold(Section):
 
 
 PositiveInt = Annotated[int, Field(gt=0)]
+
+
+def whole(t: Threshold, *, minimum: int, what: str) -> Threshold:
+    """Check that ``t`` is a whole number of at least ``minimum``."""
+    if not float(t.value).is_integer() or t.value < minimum:
+        msg = f"{what} must be a whole number of at least {minimum} (got {t.value}); fix the value"
+        raise ValueError(msg)
+    return t
+
+
+def positive(t: Threshold, *, what: str) -> Threshold:
+    """Check that ``t`` is above 0."""
+    if t.value <= 0:
+        msg = f"{what} must be above 0 (got {t.value}); fix the value"
+        raise ValueError(msg)
+    return t

@@ -2,7 +2,8 @@
 
 ``[courses]`` holds what a course is made of for each route (preparation, dosing
 phases and their rhythm, the dose rule, integration, scheduled measures);
-``[monitoring]`` holds the vital-sign times and thresholds of a dosing session.
+``[monitoring]`` (:mod:`kaptools.protocol._monitoring`, re-exported here) holds the
+vital-sign times and thresholds of a dosing session.
 The categories these tables use live below the scheduling logic that reads them, so
 the data definitions never import the logic: :class:`RoundingMode` here, the shared
 words (:class:`Route`, :class:`CoursePhase`, :class:`IntegrationPlace`) in
@@ -20,8 +21,9 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from kaptools.errors import InvalidInputError
-from kaptools.protocol._common import Section, Source, Threshold
-from kaptools.vocabulary import CoursePhase, CssrsQuestion, IntegrationPlace, Route
+from kaptools.protocol._common import Section, Source, Threshold, positive, whole
+from kaptools.protocol._monitoring import Escalation, MonitoringSection, NameList
+from kaptools.vocabulary import CoursePhase, IntegrationPlace, Route
 
 __all__ = [
     "CoursePhase",
@@ -56,21 +58,6 @@ Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Instrument = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=20)]
 
 
-def _whole(t: Threshold, *, minimum: int, what: str) -> Threshold:
-    """Check that ``t`` is a whole number of at least ``minimum``."""
-    if not float(t.value).is_integer() or t.value < minimum:
-        msg = f"{what} must be a whole number of at least {minimum} (got {t.value}); fix the value"
-        raise ValueError(msg)
-    return t
-
-
-def _positive(t: Threshold, *, what: str) -> Threshold:
-    if t.value <= 0:
-        msg = f"{what} must be above 0 (got {t.value}); fix the value"
-        raise ValueError(msg)
-    return t
-
-
 class ValueList(Section):
     """Several values of one kind, with their unit and source (e.g. allowed doses)."""
 
@@ -81,7 +68,7 @@ class ValueList(Section):
 
     @field_validator("values")
     @classmethod
-    def _sorted_positive(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+    def _sortedpositive(cls, v: tuple[float, ...]) -> tuple[float, ...]:
         if any(x <= 0 for x in v) or list(v) != sorted(set(v)):
             msg = f"values must be above 0, distinct and in rising order (got {list(v)})"
             raise ValueError(msg)
@@ -117,7 +104,7 @@ class WeightBasedDose(Section):
     )
     @classmethod
     def _above_zero(cls, t: Threshold | None) -> Threshold | None:
-        return None if t is None else _positive(t, what="a dose value")
+        return None if t is None else positive(t, what="a dose value")
 
     @model_validator(mode="after")
     def _range_holds(self) -> WeightBasedDose:
@@ -156,13 +143,13 @@ class FixedLabelDose(Section):
 
     @field_validator("older_adult_age_years", "first_dose_mg", "first_dose_mg_older")
     @classmethod
-    def _whole_positive(cls, t: Threshold) -> Threshold:
-        return _whole(t, minimum=1, what="an age or first dose")
+    def _wholepositive(cls, t: Threshold) -> Threshold:
+        return whole(t, minimum=1, what="an age or first dose")
 
     @field_validator("step_mg", "device_mg")
     @classmethod
-    def _step_positive(cls, t: Threshold) -> Threshold:
-        return _positive(t, what="a dose step or device size")
+    def _steppositive(cls, t: Threshold) -> Threshold:
+        return positive(t, what="a dose step or device size")
 
     @model_validator(mode="after")
     def _consistent(self) -> FixedLabelDose:
@@ -223,18 +210,18 @@ class PhaseTemplate(Section):
 
     @field_validator("doses")
     @classmethod
-    def _doses_whole(cls, t: Threshold) -> Threshold:
-        return _whole(t, minimum=0, what="doses")
+    def _doseswhole(cls, t: Threshold) -> Threshold:
+        return whole(t, minimum=0, what="doses")
 
     @field_validator("period_days", "max_gap_days")
     @classmethod
-    def _days_whole(cls, t: Threshold) -> Threshold:
-        return _whole(t, minimum=1, what="a number of days")
+    def _dayswhole(cls, t: Threshold) -> Threshold:
+        return whole(t, minimum=1, what="a number of days")
 
     @field_validator("within_days")
     @classmethod
-    def _within_whole(cls, t: Threshold | None) -> Threshold | None:
-        return None if t is None else _whole(t, minimum=1, what="within_days")
+    def _withinwhole(cls, t: Threshold | None) -> Threshold | None:
+        return None if t is None else whole(t, minimum=1, what="within_days")
 
     @model_validator(mode="after")
     def _gap_fits_rhythm(self) -> PhaseTemplate:
@@ -282,7 +269,7 @@ class RouteCourse(Section):
     @field_validator("min_dose_spacing_days")
     @classmethod
     def _spacing(cls, t: Threshold) -> Threshold:
-        return _whole(t, minimum=1, what="min_dose_spacing_days")
+        return whole(t, minimum=1, what="min_dose_spacing_days")
 
     @model_validator(mode="after")
     def _phases_ok(self) -> RouteCourse:
@@ -329,7 +316,7 @@ class MeasureSchedule(Section):
     @field_validator("interval_days")
     @classmethod
     def _interval(cls, t: Threshold) -> Threshold:
-        return _whole(t, minimum=1, what="interval_days")
+        return whole(t, minimum=1, what="interval_days")
 
 
 class IntegrationRules(Section):
@@ -393,28 +380,28 @@ class CoursesSection(Section):
     @field_validator("preparation_sessions")
     @classmethod
     def _prep(cls, t: Threshold) -> Threshold:
-        return _whole(t, minimum=0, what="preparation_sessions")
+        return whole(t, minimum=0, what="preparation_sessions")
 
     @field_validator("plan_doses_max")
     @classmethod
     def _plan_doses(cls, t: Threshold | None) -> Threshold | None:
-        return None if t is None else _whole(t, minimum=1, what="plan_doses_max")
+        return None if t is None else whole(t, minimum=1, what="plan_doses_max")
 
     @field_validator("preparation_min_gap_days")
     @classmethod
     def _prep_gap(cls, t: Threshold) -> Threshold:
-        return _whole(t, minimum=1, what="preparation_min_gap_days")
+        return whole(t, minimum=1, what="preparation_min_gap_days")
 
     @field_validator("integration_min_days_after_dose")
     @classmethod
     def _integration_later_day(cls, t: Threshold) -> Threshold:
         # Integration is never on the day of the dose (the patient is under its effects).
-        return _whole(t, minimum=1, what="integration_min_days_after_dose")
+        return whole(t, minimum=1, what="integration_min_days_after_dose")
 
     @field_validator("integration_max_days_after_dose")
     @classmethod
     def _integration_max(cls, t: Threshold) -> Threshold:
-        return _whole(t, minimum=1, what="integration_max_days_after_dose")
+        return whole(t, minimum=1, what="integration_max_days_after_dose")
 
     @model_validator(mode="after")
     def _ranges(self) -> CoursesSection:
@@ -491,143 +478,3 @@ class CoursesSection(Section):
             )
             raise InvalidInputError(msg)
         return course
-
-
-class NameList(Section):
-    """Several named categories (e.g. C-SSRS questions) a rule applies to, with its source."""
-
-    values: tuple[Label, ...] = Field(min_length=1)
-    source: Source
-
-
-class Escalation(Section):
-    """What to do when a rule fires: the steps, in words, and where they come from."""
-
-    action: Label
-    source: Source
-
-
-class MonitoringSection(Section):
-    """Dosing-session monitoring: go / no-go, vital-sign times and lines, discharge, REMS.
-
-    Hold lines ("at or above" / "below") stop a dose before it is given and make any
-    later reading an urgent flag; review lines ask for a clinician's review.
-    """
-
-    pre_dose_systolic_review_above: Threshold
-    """Pre-dose systolic BP above this is highlighted for clinician review."""
-    pre_dose_diastolic_review_above: Threshold
-    systolic_hold_at_or_above: Threshold
-    """Systolic BP at or above this: hold before the dose; urgent after it."""
-    diastolic_hold_at_or_above: Threshold
-    heart_rate_hold_below: Threshold
-    heart_rate_hold_above: Threshold
-    heart_rate_review_below: Threshold
-    heart_rate_review_above: Threshold
-    spo2_hold_below: Threshold
-    spo2_review_below: Threshold
-    """Pre-dose SpO2 below this: review; discharge needs SpO2 at or above it."""
-    respiratory_rate_hold_below: Threshold
-    """After the dose, a respiratory rate below this is urgent."""
-    urgent_recheck_minutes: Threshold
-    """After an urgent reading, recheck within this many minutes."""
-    systolic_rise_flag_min: Threshold
-    """A rise of at least this much over the pre-dose systolic BP is flagged."""
-    diastolic_rise_flag_min: Threshold
-    post_dose_check_minutes: Threshold
-    """When the post-dose blood pressure is due, in minutes after dosing."""
-    post_dose_check_tolerance_minutes: Threshold
-    infusion_vitals_interval_minutes: Threshold
-    """During an infusion, vitals are taken this often."""
-    esketamine_observation_min_minutes: Threshold
-    """Esketamine: minimum observation counted from the dose (first device)."""
-    iv_observation_after_infusion_min_minutes: Threshold
-    """IV: minimum observation counted from the end of the infusion."""
-    im_observation_min_minutes: Threshold
-    """IM: minimum observation counted from the injection."""
-    sedation_review_moaa_s_at_or_below: Threshold
-    """A MOAA/S rating at or below this is a review flag."""
-    sedation_urgent_moaa_s_at_or_below: Threshold
-    """A MOAA/S rating at or below this is urgent (0 = loss of consciousness)."""
-    cssrs_hold_questions: NameList
-    """C-SSRS questions (since the last visit) whose "yes" holds the dose."""
-    cssrs_review_questions: NameList
-    """C-SSRS questions (since the last visit) whose "yes" needs clinician review."""
-    urgent_vitals_escalation: Escalation
-    hypertensive_crisis_escalation: Escalation
-    suicidal_thoughts_escalation: Escalation
-    dose_plan_deviation_reason_above_pct: Threshold
-    """A dose more than this % from the planned dose needs a written reason."""
-    rems_form_due_days: Threshold
-    """The REMS Patient Monitoring Form is due within this many calendar days."""
-
-    @field_validator(
-        "pre_dose_systolic_review_above",
-        "pre_dose_diastolic_review_above",
-        "systolic_hold_at_or_above",
-        "diastolic_hold_at_or_above",
-        "heart_rate_hold_below",
-        "heart_rate_hold_above",
-        "heart_rate_review_below",
-        "heart_rate_review_above",
-        "spo2_hold_below",
-        "spo2_review_below",
-        "respiratory_rate_hold_below",
-        "urgent_recheck_minutes",
-        "systolic_rise_flag_min",
-        "diastolic_rise_flag_min",
-        "post_dose_check_minutes",
-        "infusion_vitals_interval_minutes",
-        "esketamine_observation_min_minutes",
-        "iv_observation_after_infusion_min_minutes",
-        "im_observation_min_minutes",
-        "dose_plan_deviation_reason_above_pct",
-        "rems_form_due_days",
-    )
-    @classmethod
-    def _positive_value(cls, t: Threshold) -> Threshold:
-        return _positive(t, what="a monitoring threshold")
-
-    @field_validator(
-        "post_dose_check_tolerance_minutes",
-        "sedation_review_moaa_s_at_or_below",
-        "sedation_urgent_moaa_s_at_or_below",
-    )
-    @classmethod
-    def _non_negative(cls, t: Threshold) -> Threshold:
-        return _whole(t, minimum=0, what="a tolerance or rating")
-
-    @field_validator("cssrs_hold_questions", "cssrs_review_questions")
-    @classmethod
-    def _cssrs_known(cls, v: NameList) -> NameList:
-        known = {q.value for q in CssrsQuestion}
-        bad = [x for x in v.values if x not in known]
-        if bad:
-            msg = f"unknown C-SSRS question(s) {bad}; use {sorted(known)}"
-            raise ValueError(msg)
-        return v
-
-    @model_validator(mode="after")
-    def _lines_ordered(self) -> MonitoringSection:
-        pairs = [
-            ("pre_dose_systolic_review_above", "systolic_hold_at_or_above"),
-            ("pre_dose_diastolic_review_above", "diastolic_hold_at_or_above"),
-            ("heart_rate_hold_below", "heart_rate_review_below"),
-            ("heart_rate_review_below", "heart_rate_review_above"),
-            ("heart_rate_review_above", "heart_rate_hold_above"),
-            ("spo2_hold_below", "spo2_review_below"),
-            ("sedation_urgent_moaa_s_at_or_below", "sedation_review_moaa_s_at_or_below"),
-        ]
-        for low, high in pairs:
-            a, b = getattr(self, low).value, getattr(self, high).value
-            if not a <= b:
-                msg = f"{low} ({a}) must not be above {high} ({b}); fix one of them"
-                raise ValueError(msg)
-        overlap = set(self.cssrs_hold_questions.values) & set(self.cssrs_review_questions.values)
-        if overlap:
-            msg = (
-                f"C-SSRS question(s) {sorted(overlap)} are in both cssrs_hold_questions and "
-                "cssrs_review_questions; keep each in one"
-            )
-            raise ValueError(msg)
-        return self
