@@ -35,7 +35,6 @@ from kaptools.scores._definitions import (
     RemissionRule,
     SafetyItem,
     Subscale,
-    definition,
 )
 from kaptools.scores._frame import score_frame
 from kaptools.scores._items import (
@@ -52,6 +51,7 @@ from kaptools.scores._scoring import (
     score,
     suicide_item_alerts,
 )
+from kaptools.scores._table import definition
 
 __all__ = [
     "NAN_FIX",

@@ -22,8 +22,9 @@ from fractions import Fraction
 from kaptools.alerts import Alert
 from kaptools.errors import InvalidInputError
 from kaptools.protocol import Protocol, ProtocolInfo, default_protocol
-from kaptools.scores._definitions import Band, Instrument, InstrumentDefinition, definition
+from kaptools.scores._definitions import Band, Instrument, InstrumentDefinition
 from kaptools.scores._result import ScoreResult
+from kaptools.scores._table import definition
 
 __all__ = ["Change", "TotalsChange", "change_of_totals", "compare"]
 

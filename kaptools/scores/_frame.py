@@ -9,10 +9,11 @@ import pandas as pd
 from kaptools.errors import IncompleteAnswersError, InvalidAnswerError, InvalidInputError
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.scores._answers import is_nan
-from kaptools.scores._definitions import Instrument, definition
+from kaptools.scores._definitions import Instrument
 from kaptools.scores._items import item_columns as item_columns_of
 from kaptools.scores._items import with_item_columns
 from kaptools.scores._scoring import score
+from kaptools.scores._table import definition
 
 __all__ = ["score_frame"]
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import pandas as pd
 
 from kaptools.errors import InvalidInputError
-from kaptools.scores._definitions import Instrument, definition
+from kaptools.scores._definitions import Instrument
+from kaptools.scores._table import definition
 
 __all__ = ["item_column", "item_columns", "legacy_item_columns", "with_item_columns"]
 

@@ -15,8 +15,8 @@ from kaptools.scores._definitions import (
     Instrument,
     InstrumentDefinition,
     LoincCodes,
-    definition,
 )
+from kaptools.scores._table import definition
 
 __all__ = ["FrozenMap", "ScoreResult"]
 

@@ -11,8 +11,9 @@ from kaptools.errors import IncompleteAnswersError, ProtocolError
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.scores import pcl5
 from kaptools.scores._answers import check_partial_answers, missing_items_message
-from kaptools.scores._definitions import Instrument, InstrumentDefinition, definition
+from kaptools.scores._definitions import Instrument, InstrumentDefinition
 from kaptools.scores._result import ScoreResult
+from kaptools.scores._table import definition
 from kaptools.validation import present
 
 __all__ = [

@@ -37,7 +37,7 @@ from kaptools.scores import (
     score,
     score_frame,
 )
-from kaptools.scores._definitions import TABLE_FILE, parse_instrument_table
+from kaptools.scores._table import TABLE_FILE, parse_instrument_table
 
 DATA = Path(__file__).parents[1] / "data" / "score_examples.json"
 EXAMPLES = json.loads(DATA.read_text(encoding="utf-8"))["cases"]
