@@ -359,38 +359,24 @@ def _heart_rate(pre: VitalSigns | None, m: MonitoringSection, found: _Found) -> 
         found.missing.append("vitals.pre_dose.heart_rate")
         return
     hr = pre.heart_rate
-    if hr < m.heart_rate_hold_below.value or hr > m.heart_rate_hold_above.value:
-        line = (
-            m.heart_rate_hold_below
-            if hr < m.heart_rate_hold_below.value
-            else m.heart_rate_hold_above
-        )
-        found.add(
-            "pre_dose_heart_rate_hold",
-            GoStatus.HOLD,
-            "vitals.heart_rate",
-            hr,
-            line,
-            f"Pre-dose heart rate {hr}/min is outside the hold lines "
-            f"({_t(m.heart_rate_hold_below)} to {_t(m.heart_rate_hold_above)}).",
-            line.source,
-        )
-    elif hr < m.heart_rate_review_below.value or hr > m.heart_rate_review_above.value:
-        line = (
-            m.heart_rate_review_below
-            if hr < m.heart_rate_review_below.value
-            else m.heart_rate_review_above
-        )
-        found.add(
-            "pre_dose_heart_rate_review",
-            GoStatus.REVIEW,
-            "vitals.heart_rate",
-            hr,
-            line,
-            f"Pre-dose heart rate {hr}/min is outside {_t(m.heart_rate_review_below)} to "
-            f"{_t(m.heart_rate_review_above)}: clinician review.",
-            line.source,
-        )
+    for suffix, status, low, high, text in (
+        ("hold", GoStatus.HOLD, m.heart_rate_hold_below, m.heart_rate_hold_above,
+         "is outside the hold lines ({low} to {high})."),
+        ("review", GoStatus.REVIEW, m.heart_rate_review_below, m.heart_rate_review_above,
+         "is outside {low} to {high}: clinician review."),
+    ):  # fmt: skip
+        if hr < low.value or hr > high.value:
+            line = low if hr < low.value else high
+            found.add(
+                f"pre_dose_heart_rate_{suffix}",
+                status,
+                "vitals.heart_rate",
+                hr,
+                line,
+                f"Pre-dose heart rate {hr}/min " + text.format(low=_t(low), high=_t(high)),
+                line.source,
+            )
+            return
 
 
 def _spo2(pre: VitalSigns | None, m: MonitoringSection, found: _Found) -> None:
@@ -399,26 +385,21 @@ def _spo2(pre: VitalSigns | None, m: MonitoringSection, found: _Found) -> None:
         found.missing.append("vitals.pre_dose.spo2")
         return
     sp = pre.spo2
-    if sp < m.spo2_hold_below.value:
-        found.add(
-            "pre_dose_spo2_hold",
-            GoStatus.HOLD,
-            "vitals.spo2",
-            sp,
-            m.spo2_hold_below,
-            f"Pre-dose SpO2 {sp} % is below the hold line of {_t(m.spo2_hold_below)}.",
-            m.spo2_hold_below.source,
-        )
-    elif sp < m.spo2_review_below.value:
-        found.add(
-            "pre_dose_spo2_review",
-            GoStatus.REVIEW,
-            "vitals.spo2",
-            sp,
-            m.spo2_review_below,
-            f"Pre-dose SpO2 {sp} % is below {_t(m.spo2_review_below)}: clinician review.",
-            m.spo2_review_below.source,
-        )
+    for suffix, status, line, text in (
+        ("hold", GoStatus.HOLD, m.spo2_hold_below, "is below the hold line of {line}."),
+        ("review", GoStatus.REVIEW, m.spo2_review_below, "is below {line}: clinician review."),
+    ):
+        if sp < line.value:
+            found.add(
+                f"pre_dose_spo2_{suffix}",
+                status,
+                "vitals.spo2",
+                sp,
+                line,
+                f"Pre-dose SpO2 {sp} % " + text.format(line=_t(line)),
+                line.source,
+            )
+            return
 
 
 def _cssrs(checks: PreDoseChecks, m: MonitoringSection, found: _Found) -> None:
