@@ -23,14 +23,17 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
+import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 
 import numpy as np
 import pandas as pd
 
 from kaptools.errors import InvalidInputError
 from kaptools.scores import item_columns
+from kaptools.vocabulary import Route
 
 __all__ = [
     "DEMO_ANCHOR_DATE",
@@ -113,51 +116,53 @@ class RouteEffect:
     source: str
 
 
-#: Route effects used when routes are drawn (``generate_patients(route_mix=...)``).
-#: IV: ELEKT-D response 55.4 % (QIDS-SR16) and Murrough 2013 70.8 % (MADRS) [3.1] →
-#: about 60 % respond. IM: bioavailability ~93 % of IV [3.2], no trial of its own in
-#: the sources → IV's outcome slightly lower (kaptools default). Esketamine: monotherapy
-#: remission at week 4 22.5 % vs 7.6 % [3.4] and response around half in the label's
-#: induction trials → fewer remitters than IV. Side effects: the pooled esketamine
-#: frequencies [5.1] are the base rates; sedation is frequent with esketamine (REMS data:
-#: 34.7 % of sessions [3.4]) and IV infusions' dissociation peaks during the infusion
-#: (CADSS; [4.7]); IM's bolus gives more nausea and vomiting (kaptools default).
-ROUTE_EFFECTS: dict[str, RouteEffect] = {
-    "iv_ketamine": RouteEffect(
-        share=0.45,
-        trajectories={
-            Trajectory.REMITTER: 0.30,
-            Trajectory.RESPONDER: 0.30,
-            Trajectory.PARTIAL: 0.18,
-            Trajectory.NON_RESPONDER: 0.22,
-        },
-        side_effect_factor={"dissociation": 1.3, "drowsiness": 0.8},
-        source="ELEKT-D, Murrough 2013 [3.1]; dissociation during infusion [4.7]",
-    ),
-    "im_ketamine": RouteEffect(
-        share=0.20,
-        trajectories={
-            Trajectory.REMITTER: 0.25,
-            Trajectory.RESPONDER: 0.28,
-            Trajectory.PARTIAL: 0.20,
-            Trajectory.NON_RESPONDER: 0.27,
-        },
-        side_effect_factor={"nausea": 1.3, "vomiting": 1.5, "dissociation": 1.1},
-        source="IM bioavailability ~93 % of IV [3.2]; outcome below IV: kaptools default",
-    ),
-    "esketamine_nasal": RouteEffect(
-        share=0.35,
-        trajectories={
-            Trajectory.REMITTER: 0.22,
-            Trajectory.RESPONDER: 0.24,
-            Trajectory.PARTIAL: 0.22,
-            Trajectory.NON_RESPONDER: 0.32,
-        },
-        side_effect_factor={"drowsiness": 1.5, "dysgeusia": 1.3, "vertigo": 1.2},
-        source="SPRAVATO label: remission 22.5 % at week 4 [3.4]; frequencies [5.1]; "
-        "sedation in 34.7 % of sessions (REMS data) [3.4]",
-    ),
-}
+#: The table of route effects (package data; columns and sources in its comments).
+ROUTE_EFFECTS_FILE = "synthetic_routes.toml"
+
+
+def _route_effects(text: str) -> dict[str, RouteEffect]:
+    """The route-effects table, checked: known routes, every trajectory with proportions
+    summing to 1, known side effects, a share and a source per route."""
+    out: dict[str, RouteEffect] = {}
+    for route, row in tomllib.loads(text).items():
+        where = f"{ROUTE_EFFECTS_FILE} [{route}]"
+        try:
+            effect = RouteEffect(
+                share=float(row["share"]),
+                trajectories={Trajectory(k): float(v) for k, v in row["trajectories"].items()},
+                side_effect_factor={str(k): float(v) for k, v in row["side_effect_factor"].items()},
+                source=str(row["source"]),
+            )
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            raise InvalidInputError(
+                f"{where}: {exc!r}; each route needs share, trajectories (remitter, responder, "
+                "partial, non_responder), side_effect_factor and source."
+            ) from None
+        unknown = set(effect.side_effect_factor) - set(SIDE_EFFECT_SESSION_RATES)
+        if (
+            route not in {r.value for r in Route}
+            or set(effect.trajectories) != set(Trajectory)
+            or not math.isclose(sum(effect.trajectories.values()), 1.0)
+            or unknown
+            or not effect.source.strip()
+            or not effect.share >= 0
+        ):
+            raise InvalidInputError(
+                f"{where}: a route of kaptools.vocabulary.Route with every trajectory "
+                f"(proportions summing to 1), known side effects (unknown: {sorted(unknown)}), "
+                "a share of 0 or more and a source; fix the table."
+            )
+        out[route] = effect
+    return out
+
+
+#: Route effects used when routes are drawn (``generate_patients(route_mix=...)``), from
+#: :data:`ROUTE_EFFECTS_FILE`: IV from ELEKT-D and Murrough 2013 [3.1], IM from its
+#: bioavailability [3.2], esketamine from its label [3.4] and the pooled side-effect
+#: frequencies [5.1] (the table's comments say which number comes from where).
+ROUTE_EFFECTS: dict[str, RouteEffect] = _route_effects(
+    (resources.files("kaptools") / ROUTE_EFFECTS_FILE).read_text(encoding="utf-8")
+)
 
 #: Share of drawn courses per route (pass as ``route_mix`` to draw routes).
 ROUTE_MIX: dict[str, float] = {route: e.share for route, e in ROUTE_EFFECTS.items()}

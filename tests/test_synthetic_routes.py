@@ -69,3 +69,31 @@ def test_bad_route_mix_is_refused(mix) -> None:
     """Unknown routes, negative shares or an all-zero mix: InvalidInputError."""
     with pytest.raises(InvalidInputError, match="route_mix"):
         generate_patients(5, route_mix=mix)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("share = 0.45", ""),  # a column missing
+        ("remitter = 0.30", "remitter = 0.50"),  # proportions no longer sum to 1
+        ("remitter = 0.30, ", ""),  # a trajectory missing
+        ("dissociation = 1.3", "hiccups = 1.3"),  # an unknown side effect
+        ("[iv_ketamine]", "[iv_ketamin]"),  # an unknown route
+        ('source = "ELEKT-D, Murrough 2013 [3.1]; dissociation during infusion [4.7]"',
+         'source = " "'),  # no source
+    ],
+)  # fmt: skip
+def test_a_bad_route_effects_table_is_refused_naming_the_route(change: tuple[str, str]) -> None:
+    """The shipped table loads; a table with a column, trajectory, route, side effect or
+    source wrong is refused with an error naming the file and the route."""
+    from importlib import resources
+
+    from kaptools.errors import InvalidInputError
+    from kaptools.synthetic import ROUTE_EFFECTS_FILE, _route_effects
+
+    text = (resources.files("kaptools") / ROUTE_EFFECTS_FILE).read_text(encoding="utf-8")
+    assert _route_effects(text) == ROUTE_EFFECTS
+    old, new = change
+    assert old in text
+    with pytest.raises(InvalidInputError, match=r"synthetic_routes\.toml \[iv_ketami"):
+        _route_effects(text.replace(old, new, 1))
