@@ -11,6 +11,7 @@ given; every dose on it is for clinician confirmation.
 
 from __future__ import annotations
 
+from kaptools.arguments import check_exports
 from kaptools.scheduling.calendar import ClinicCalendar, ClosedSpan, Closure, Weekday
 from kaptools.scheduling.constraints import (
     HORIZON_DAYS,
@@ -114,3 +115,6 @@ __all__ = [
     "replan",
     "save_plan",
 ]
+
+# Every function listed above refuses wrong argument types by name (issue 13).
+check_exports(globals())

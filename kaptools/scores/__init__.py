@@ -19,6 +19,7 @@ rule; it is not a diagnosis. Safety alerts are always shown, apart from any band
 
 from __future__ import annotations
 
+from kaptools.arguments import check_exports
 from kaptools.scores._answers import NAN_FIX, is_nan
 from kaptools.scores._change import Change, TotalsChange, change_of_totals, compare
 from kaptools.scores._definitions import (
@@ -86,3 +87,6 @@ __all__ = [
     "suicide_item_alerts",
     "with_item_columns",
 ]
+
+# Every function listed above refuses wrong argument types by name (issue 13).
+check_exports(globals())

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from kaptools.limits import size_limit
 from kaptools.protocol import HistoryQuestion, Protocol, default_protocol
 from kaptools.screening.layout import (
     DIAGNOSIS_LIST_COLUMN,
@@ -35,9 +36,13 @@ from kaptools.screening.layout import (
 from kaptools.screening.names import NameMatch, drug_name_table
 from kaptools.screening.record import ScreeningRecord, phq9_definition
 from kaptools.screening.tables import drug_tables
+from kaptools.validation import shown
 from kaptools.vocabulary import Answer, CssrsQuestion, Sex, StopReason, TrialOutcome
 
 __all__ = ["synthetic_screening_frame", "synthetic_screening_records"]
+
+SYNTHETIC_ROWS_MAX = size_limit("synthetic_rows_max")
+"""Most synthetic patients one call generates (limits.toml ``size.synthetic_rows_max``)."""
 
 _PRIMARY_DX = ["F33.1", "F33.2", "F32.1", "F32.2", "F32.9", "F33.9"]
 _OTHER_DX = [
@@ -188,10 +193,13 @@ def synthetic_screening_frame(
 
     The same ``n`` and ``seed`` always give the same frame. Every row is valid.
     """
-    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+    if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= SYNTHETIC_ROWS_MAX:
         from kaptools.errors import InvalidInputError
 
-        msg = f"n must be a whole number of at least 0 (got {n!r})"
+        msg = (
+            f"n must be a whole number from 0 to {SYNTHETIC_ROWS_MAX:,} (limits.toml "
+            f"size.synthetic_rows_max); got {shown(n)}. Ask for fewer synthetic patients."
+        )
         raise InvalidInputError(msg)
     protocol = default_protocol() if protocol is None else protocol
     rng = np.random.default_rng(seed)

@@ -6,6 +6,8 @@ import enum
 import re
 from dataclasses import dataclass
 
+from kaptools.errors import InvalidInputError
+from kaptools.limits import size_limit
 from kaptools.protocol import HistoryQuestion
 from kaptools.screening.record import (
     AGE_MAX_YEARS,
@@ -22,6 +24,7 @@ from kaptools.screening.record import (
     WEIGHT_MIN_KG,
     phq9_definition,
 )
+from kaptools.validation import shown
 from kaptools.vocabulary import Answer, CssrsQuestion, Sex, StopReason, TrialOutcome
 
 __all__ = [
@@ -279,7 +282,24 @@ def wide_columns(
     trial_slots: int = TRIAL_SLOTS,
     medication_slots: int = MEDICATION_SLOTS,
 ) -> tuple[Column, ...]:
-    """Every column of the wide layout, with the given numbers of slots."""
+    """Every column of the wide layout, with the given numbers of slots.
+
+    Raises:
+        InvalidInputError: a slot count that is negative or above limits.toml
+            ``record_list_max_items``.
+    """
+    most = size_limit("record_list_max_items")
+    for name, slots in (
+        ("diagnosis_slots", diagnosis_slots),
+        ("trial_slots", trial_slots),
+        ("medication_slots", medication_slots),
+    ):
+        if not 0 <= slots <= most:
+            msg = (
+                f"wide_columns: {name} is {shown(slots)}; it must be from 0 to {most} "
+                f"(limits.toml size.record_list_max_items). Pass a smaller count."
+            )
+            raise InvalidInputError(msg)
     cols = base_columns()
     cols += [dx_column(i) for i in range(1, diagnosis_slots + 1)]
     for i in range(1, trial_slots + 1):

@@ -1,0 +1,336 @@
+"""Argument types of the public functions, checked from their type hints (issue 13).
+
+Every public function (the names in ``kaptools.__all__`` and in the subpackages'
+``__all__``) refuses an argument of the wrong type with an :class:`ArgumentTypeError`
+(a :class:`~kaptools.errors.InvalidInputError`, so also a ``ValueError``, and a
+``TypeError``) naming the function, the argument, the type it needs, the value
+received and the fix, before any of its code runs: never a TypeError or an
+AttributeError from deep inside.
+
+One mechanism, driven by the annotations the functions already carry, applied once
+per package: :func:`check_exports` at the end of a package's ``__init__`` wraps every
+function its ``__all__`` lists (the ``kaptools.x`` names; the private defining modules
+stay unwrapped, so internal calls cost nothing). The check is shallow, and fast
+(a few ``isinstance`` calls per argument):
+
+* ``int`` takes Python and numpy integers, never a bool; ``float`` takes any real
+  number but a bool; ``bool`` takes only True/False; ``str`` only text.
+* ``Sequence[...]``, ``Iterable[...]``, ``Mapping[...]`` … check the container, not its
+  items (the function checks those, with the item named); a str or bytes is never
+  taken for a sequence unless text is allowed too.
+* ``Any``, ``object``, type variables and unresolvable names are not checked.
+* a ``pandas.DataFrame`` parameter also takes a Dask DataFrame (the functions that
+  accept one say so).
+
+Values are the function's business (ranges, NaN, identifiers): this module only makes
+sure a wrong *type* is named at the door.
+"""
+
+from __future__ import annotations
+
+import collections.abc as cabc
+import datetime as dt
+import enum
+import functools
+import inspect
+import os
+import types
+import typing
+from collections.abc import Callable, Mapping, MutableMapping
+from typing import Any
+
+import numpy as np
+
+from kaptools.errors import InvalidInputError
+from kaptools.validation import shown
+
+__all__ = ["ArgumentTypeError", "check_exports", "checked"]
+
+_Predicate = Callable[[object], bool]
+
+
+class ArgumentTypeError(InvalidInputError, TypeError):
+    """A public function was given an argument of the wrong type; nothing was done.
+
+    ``function``, ``argument`` and ``expected`` name the call, the parameter and the
+    type it needs; ``value`` is what was passed.
+    """
+
+    def __init__(
+        self, message: str, *, function: str, argument: str, expected: str, value: object
+    ):
+        super().__init__(message)
+        self.function = function
+        self.argument = argument
+        self.expected = expected
+        self.value = value
+
+
+# ---------------------------------------------------------------------------
+# type hint -> (predicate, description); predicate None = anything goes
+
+_TEXT = (str, bytes, bytearray)
+_CONTAINERS = (
+    cabc.Sequence,
+    cabc.Iterable,
+    cabc.Collection,
+    cabc.Set,
+    cabc.Sized,
+    cabc.Container,
+    list,
+    tuple,
+    set,
+    frozenset,
+)
+
+
+def _is_dask_frame(value: object) -> bool:
+    return type(value).__module__.startswith("dask.")
+
+
+def _class_predicate(cls: type) -> tuple[_Predicate | None, str]:
+    if cls is object:
+        return None, "any value"
+    if cls is bool:
+        return (lambda v: isinstance(v, bool | np.bool_)), "True or False"
+    if cls is int:
+        return (
+            lambda v: isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_)
+        ), "a whole number (int)"
+    if cls is float:
+        return (
+            lambda v: isinstance(v, int | float | np.integer | np.floating)
+            and not isinstance(v, bool | np.bool_)
+        ), "a number"
+    if cls is str:
+        return (lambda v: isinstance(v, str)), "text (str)"
+    if cls is dt.date:
+        return (lambda v: isinstance(v, dt.date)), "a date (datetime.date)"
+    if cls is dt.datetime:
+        return (lambda v: isinstance(v, dt.datetime)), "a date and time (datetime.datetime)"
+    if getattr(cls, "_is_protocol", False) and not getattr(cls, "_is_runtime_protocol", False):
+        return None, cls.__name__  # a typing.Protocol that isinstance cannot check
+    module = cls.__module__
+    if module.startswith("pandas") and cls.__name__ == "DataFrame":
+        return (lambda v: isinstance(v, cls) or _is_dask_frame(v)), "a pandas DataFrame"
+    if issubclass(cls, enum.Enum):
+        return (lambda v: isinstance(v, cls)), _a(cls.__name__)
+    if cls in _CONTAINERS:
+        return (lambda v: isinstance(v, cls) and not isinstance(v, _TEXT)), _a(cls.__name__)
+    return (lambda v: isinstance(v, cls)), _a(cls.__name__)
+
+
+def _items_checked(outer: _Predicate, inner: _Predicate) -> _Predicate:
+    """The container check, then each item of a list, tuple or set (an iterator is not
+    consumed: its items are the function's to check)."""
+
+    def check(value: object) -> bool:
+        if not outer(value):
+            return False
+        if isinstance(value, list | tuple | set | frozenset | dict):
+            return all(inner(v) for v in value)
+        return True
+
+    return check
+
+
+def _fixed_tuple(args: tuple[Any, ...]) -> tuple[_Predicate, str]:
+    parts = [_predicate(a) for a in args]
+    what = f"a tuple of ({', '.join(d for _, d in parts)})"
+
+    def check(value: object) -> bool:
+        return (
+            isinstance(value, tuple)
+            and len(value) == len(parts)
+            and all(p is None or p(v) for (p, _), v in zip(parts, value, strict=True))
+        )
+
+    return check, what
+
+
+def _plural(what: str) -> str:
+    return f"items each {what}"
+
+
+def _a(name: str) -> str:
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
+def _predicate(tp: Any) -> tuple[_Predicate | None, str]:
+    """How to check a value against the hint ``tp``, and how to say what it needs."""
+    if tp is Any or isinstance(tp, typing.TypeVar) or tp is inspect.Parameter.empty:
+        return None, "any value"
+    if tp is None or tp is type(None):
+        return (lambda v: v is None), "None"
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _predicate(typing.get_args(tp)[0])
+    if origin is typing.Literal:
+        allowed = typing.get_args(tp)
+        return (lambda v: any(v == a and type(v) is type(a) for a in allowed)), (
+            "one of " + ", ".join(map(repr, allowed))
+        )
+    if origin is typing.Union or origin is types.UnionType:
+        parts = [_predicate(a) for a in typing.get_args(tp)]
+        if any(p is None for p, _ in parts):
+            return None, "any value"
+        checks = [p for p, _ in parts if p is not None]
+        what = " or ".join(d for _, d in parts)
+        return (lambda v: any(check(v) for check in checks)), what
+    if origin is not None:  # Sequence[X], Mapping[K, V], list[X], Callable[...], type[X]
+        if origin is cabc.Callable:
+            return callable, "a function (callable)"
+        if origin is type:
+            return (lambda v: isinstance(v, type)), "a class"
+        if isinstance(origin, type):
+            outer, what = _class_predicate(origin)
+            args = typing.get_args(tp)
+            if outer is None or origin not in _CONTAINERS or not args:
+                return outer, what
+            if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
+                return _fixed_tuple(args)
+            inner, item = _predicate(args[0])
+            if inner is None:
+                return outer, what
+            return _items_checked(outer, inner), f"{what} of {_plural(item)}"
+        return None, "any value"
+    if isinstance(tp, type):
+        if tp is os.PathLike:
+            return (lambda v: isinstance(v, os.PathLike)), "a path"
+        return _class_predicate(tp)
+    return None, "any value"
+
+
+# ---------------------------------------------------------------------------
+# resolving the annotations (``from __future__ import annotations`` keeps them text)
+
+
+def _kaptools_names() -> Mapping[str, Any]:
+    """Public kaptools classes by name: a hint imported only for type checking (``Store``
+    under ``if TYPE_CHECKING``) resolves through this."""
+    import sys
+
+    names: dict[str, Any] = {}
+    for module_name, module in list(sys.modules.items()):
+        if module is None or not module_name.startswith("kaptools"):
+            continue
+        for name in getattr(module, "__all__", ()):
+            value = getattr(module, name, None)
+            if isinstance(value, type):
+                names.setdefault(name, value)
+    return names
+
+
+def _hint(func: Callable[..., Any], annotation: Any) -> Any:
+    if not isinstance(annotation, str):
+        return annotation
+    namespace: Mapping[str, Any] = getattr(func, "__globals__", {})
+    try:
+        return eval(annotation, dict(namespace))  # annotations are the package's own source
+    except NameError:  # imported only for type checking (``Store``): a public class
+        try:
+            return eval(annotation, {**_kaptools_names(), **namespace})
+        except Exception:
+            return Any  # a name only a type checker knows: not checked
+    except Exception:
+        return Any
+
+
+class _Signature:
+    """The checks of one function, resolved on its first call."""
+
+    def __init__(self, func: Callable[..., Any]):
+        sig = inspect.signature(func)
+        self.name = func.__qualname__
+        self.positional: list[tuple[str, _Predicate | None, str]] = []
+        self.by_name: dict[str, tuple[_Predicate | None, str]] = {}
+        self.required: list[str] = []
+        self.varargs = self.varkw = False
+        for p in sig.parameters.values():
+            if p.kind is p.VAR_POSITIONAL:
+                self.varargs = True
+                continue
+            if p.kind is p.VAR_KEYWORD:
+                self.varkw = True
+                continue
+            check = _predicate(_hint(func, p.annotation))
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+                self.positional.append((p.name, *check))
+            if p.kind is not p.POSITIONAL_ONLY:
+                self.by_name[p.name] = check
+            if p.default is p.empty:
+                self.required.append(p.name)
+
+    def refuse(self, argument: str, expected: str, value: object) -> ArgumentTypeError:
+        msg = (
+            f"{self.name}(): argument {argument} must be {expected}; got "
+            f"{type(value).__name__} {shown(value)}. Pass {expected} as {argument}."
+        )
+        return ArgumentTypeError(
+            msg, function=self.name, argument=argument, expected=expected, value=value
+        )
+
+    def check(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        if len(args) > len(self.positional) and not self.varargs:
+            msg = (
+                f"{self.name}() takes {len(self.positional)} positional arguments; got "
+                f"{len(args)}. Pass the others by name."
+            )
+            raise ArgumentTypeError(
+                msg, function=self.name, argument="*", expected="fewer arguments", value=args
+            )
+        for (name, check, what), value in zip(self.positional, args, strict=False):
+            if check is not None and not check(value):
+                raise self.refuse(name, what, value)
+        for name, value in kwargs.items():
+            found = self.by_name.get(name)
+            if found is None:
+                if self.varkw:
+                    continue
+                msg = (
+                    f"{self.name}() has no argument {name!r}; its arguments are "
+                    f"{', '.join(self.by_name)}."
+                )
+                raise ArgumentTypeError(
+                    msg, function=self.name, argument=name, expected="a known name", value=value
+                )
+            check, what = found
+            if check is not None and not check(value):
+                raise self.refuse(name, what, value)
+        given = len(args)
+        for name in self.required:
+            if name not in kwargs and not any(
+                n == name for n, _, _ in self.positional[:given]
+            ):
+                msg = f"{self.name}(): argument {name} is required; pass it."
+                raise ArgumentTypeError(
+                    msg, function=self.name, argument=name, expected="a value", value=None
+                )
+
+
+def checked(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``func`` refusing wrong argument types (from its hints) with ArgumentTypeError."""
+    if getattr(func, "__kaptools_checked__", False):
+        return func
+    resolved: list[_Signature] = []
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not resolved:
+            resolved.append(_Signature(func))
+        resolved[0].check(args, kwargs)
+        return func(*args, **kwargs)
+
+    wrapper.__kaptools_checked__ = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def check_exports(namespace: MutableMapping[str, Any]) -> None:
+    """Wrap every function listed in ``namespace["__all__"]`` with :func:`checked`.
+
+    Called at the end of a package's ``__init__`` (``check_exports(globals())``).
+    """
+    for name in namespace.get("__all__", ()):
+        value = namespace.get(name)
+        if inspect.isfunction(value):
+            namespace[name] = checked(value)
