@@ -9,7 +9,7 @@ The public names are re-exported here; ``__all__`` is the public API.
 from __future__ import annotations
 
 from kaptools.alerts import CRISIS_LINE_TEXT, Acknowledgement, Alert, AlertLevel, StoredAlert
-from kaptools.arguments import check_exports
+from kaptools.arguments import check_exports as _check_exports
 from kaptools.assessments import Assessment, assessment_frame, assessments, record_assessment
 from kaptools.errors import (
     ClinicalWarning,
@@ -170,4 +170,4 @@ __all__ = [
 ]
 
 # Every function listed above refuses wrong argument types by name (issue 13).
-check_exports(globals())
+_check_exports(globals())

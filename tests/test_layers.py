@@ -17,8 +17,10 @@ import kaptools
 PACKAGE = Path(kaptools.__file__).parent
 
 DATA = ("kaptools.errors", "kaptools.vocabulary", "kaptools.limits", "kaptools.sources",
-        "kaptools.alerts", "kaptools.icd10", "kaptools.protocol")  # fmt: skip
-"""Data definitions: the bottom layer. They import only each other."""
+        "kaptools.alerts", "kaptools.icd10", "kaptools.protocol",
+        "kaptools.validation", "kaptools.arguments")  # fmt: skip
+"""Data definitions: the bottom layer. They import only each other. (validation and
+arguments, the argument checks every layer uses, import only errors and limits.)"""
 APPS = ("kaptools.ui", "kaptools.cli", "kaptools.server", "kaptools.hub")
 """Dashboards, command line and server: the top layer. The domain never imports them."""
 UI_LIBRARIES = ("ipywidgets", "plotly", "anywidget", "voila", "jupyter_server", "tornado")

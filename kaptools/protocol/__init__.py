@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import ValidationError, model_validator
 
-from kaptools.arguments import check_exports
+from kaptools.arguments import check_exports as _check_exports
 from kaptools.errors import ProtocolError, dotted_path, problems_from_validation
 from kaptools.limits import size_limit
 from kaptools.protocol._common import Section, Source, Threshold
@@ -455,4 +455,4 @@ def protocol_from_env() -> Protocol:
 __all__ += ["Source", "parse_protocol"]
 
 # Every function listed above refuses wrong argument types by name (issue 13).
-check_exports(globals())
+_check_exports(globals())

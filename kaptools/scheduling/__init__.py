@@ -11,7 +11,7 @@ given; every dose on it is for clinician confirmation.
 
 from __future__ import annotations
 
-from kaptools.arguments import check_exports
+from kaptools.arguments import check_exports as _check_exports
 from kaptools.scheduling.calendar import ClinicCalendar, ClosedSpan, Closure, Weekday
 from kaptools.scheduling.constraints import (
     HORIZON_DAYS,
@@ -117,4 +117,4 @@ __all__ = [
 ]
 
 # Every function listed above refuses wrong argument types by name (issue 13).
-check_exports(globals())
+_check_exports(globals())

@@ -19,7 +19,7 @@ rule; it is not a diagnosis. Safety alerts are always shown, apart from any band
 
 from __future__ import annotations
 
-from kaptools.arguments import check_exports
+from kaptools.arguments import check_exports as _check_exports
 from kaptools.scores._answers import NAN_FIX, is_nan
 from kaptools.scores._change import Change, TotalsChange, change_of_totals, compare
 from kaptools.scores._definitions import (
@@ -89,4 +89,4 @@ __all__ = [
 ]
 
 # Every function listed above refuses wrong argument types by name (issue 13).
-check_exports(globals())
+_check_exports(globals())

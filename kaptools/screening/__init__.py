@@ -20,7 +20,7 @@ returns a :class:`CohortResult`. Both give the same findings for the same patien
 
 from __future__ import annotations
 
-from kaptools.arguments import check_exports
+from kaptools.arguments import check_exports as _check_exports
 from kaptools.protocol import HistoryQuestion, MedicationClass
 from kaptools.screening.catalogue import RuleCatalogue, RuleSpec, rule_catalogue
 from kaptools.screening.cohort import (
@@ -119,4 +119,4 @@ __all__ = [
 ]
 
 # Every function listed above refuses wrong argument types by name (issue 13).
-check_exports(globals())
+_check_exports(globals())

@@ -14,7 +14,7 @@ keep records in the store with :func:`save_dosing_session`.
 
 from __future__ import annotations
 
-from kaptools.arguments import check_exports
+from kaptools.arguments import check_exports as _check_exports
 from kaptools.sessions.discharge import DischargeCriterion, DischargeReadiness, discharge_readiness
 from kaptools.sessions.dose_check import DoseCheck, DoseFinding, DoseVerdict, check_dose
 from kaptools.sessions.record import (
@@ -123,4 +123,4 @@ __all__ = [
 ]
 
 # Every function listed above refuses wrong argument types by name (issue 13).
-check_exports(globals())
+_check_exports(globals())
