@@ -12,6 +12,7 @@ from kaptools.alerts import CRISIS_LINE_TEXT, Acknowledgement, Alert, AlertLevel
 from kaptools.arguments import check_exports as _check_exports
 from kaptools.assessments import Assessment, assessment_frame, assessments, record_assessment
 from kaptools.errors import (
+    ArgumentTypeError,
     ClinicalWarning,
     ConfigurationError,
     IncompleteAnswersError,
@@ -94,6 +95,7 @@ __all__ = [
     "Alert",
     "AlertLevel",
     "AnswersCheck",
+    "ArgumentTypeError",
     "Assessment",
     "Band",
     "Change",

@@ -19,6 +19,11 @@ stay unwrapped, so internal calls cost nothing). The check is shallow, and fast
   items (the function checks those, with the item named); a str or bytes is never
   taken for a sequence unless text is allowed too.
 * ``Any``, ``object``, type variables and unresolvable names are not checked.
+* an argument the function checks itself, with an error more specific than a type
+  (``score``'s answers: :class:`~kaptools.errors.InvalidAnswerError` naming the
+  measure; ``parse_dosing_session``'s data: a :class:`~kaptools.errors.RecordError`),
+  is left to it: :func:`checks_itself` marks it, and tests/test_arguments.py holds an
+  example of each such refusal.
 * a ``pandas.DataFrame`` parameter also takes a Dask DataFrame (the functions that
   accept one say so).
 
@@ -41,29 +46,11 @@ from typing import Any
 
 import numpy as np
 
-from kaptools.errors import InvalidInputError
-from kaptools.validation import shown
+from kaptools.errors import NOT_GIVEN, ArgumentTypeError, InternalError, Problem, format_problems
 
-__all__ = ["ArgumentTypeError", "check_exports", "checked"]
+__all__ = ["ArgumentTypeError", "check_exports", "checked", "checks_itself"]
 
 _Predicate = Callable[[object], bool]
-
-
-class ArgumentTypeError(InvalidInputError, TypeError):
-    """A public function was given an argument of the wrong type; nothing was done.
-
-    ``function``, ``argument`` and ``expected`` name the call, the parameter and the
-    type it needs; ``value`` is what was passed.
-    """
-
-    def __init__(
-        self, message: str, *, function: str, argument: str, expected: str, value: object
-    ):
-        super().__init__(message)
-        self.function = function
-        self.argument = argument
-        self.expected = expected
-        self.value = value
 
 
 # ---------------------------------------------------------------------------
@@ -99,8 +86,10 @@ def _class_predicate(cls: type) -> tuple[_Predicate | None, str]:
         ), "a whole number (int)"
     if cls is float:
         return (
-            lambda v: isinstance(v, int | float | np.integer | np.floating)
-            and not isinstance(v, bool | np.bool_)
+            lambda v: (
+                isinstance(v, int | float | np.integer | np.floating)
+                and not isinstance(v, bool | np.bool_)
+            )
         ), "a number"
     if cls is str:
         return (lambda v: isinstance(v, str)), "text (str)"
@@ -171,13 +160,18 @@ def _predicate(tp: Any) -> tuple[_Predicate | None, str]:
             "one of " + ", ".join(map(repr, allowed))
         )
     if origin is typing.Union or origin is types.UnionType:
-        parts = [_predicate(a) for a in typing.get_args(tp)]
+        members = typing.get_args(tp)
+        parts = [_predicate(a) for a in members]
         if any(p is None for p, _ in parts):
             return None, "any value"
         checks = [p for p, _ in parts if p is not None]
         what = " or ".join(d for _, d in parts)
+        if str in members and any(typing.get_origin(a) is os.PathLike for a in members):
+            what = what.replace("text (str) or a path", "a file path (str or os.PathLike)")
         return (lambda v: any(check(v) for check in checks)), what
     if origin is not None:  # Sequence[X], Mapping[K, V], list[X], Callable[...], type[X]
+        if origin is os.PathLike:
+            return (lambda v: isinstance(v, os.PathLike)), "a path"
         if origin is cabc.Callable:
             return callable, "a function (callable)"
         if origin is type:
@@ -241,6 +235,7 @@ class _Signature:
 
     def __init__(self, func: Callable[..., Any]):
         sig = inspect.signature(func)
+        own: frozenset[str] = getattr(func, "__kaptools_checks_itself__", frozenset())
         self.name = func.__qualname__
         self.positional: list[tuple[str, _Predicate | None, str]] = []
         self.by_name: dict[str, tuple[_Predicate | None, str]] = {}
@@ -253,7 +248,7 @@ class _Signature:
             if p.kind is p.VAR_KEYWORD:
                 self.varkw = True
                 continue
-            check = _predicate(_hint(func, p.annotation))
+            check = (None, "any value") if p.name in own else _predicate(_hint(func, p.annotation))
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
                 self.positional.append((p.name, *check))
             if p.kind is not p.POSITIONAL_ONLY:
@@ -261,24 +256,26 @@ class _Signature:
             if p.default is p.empty:
                 self.required.append(p.name)
 
-    def refuse(self, argument: str, expected: str, value: object) -> ArgumentTypeError:
-        msg = (
-            f"{self.name}(): argument {argument} must be {expected}; got "
-            f"{type(value).__name__} {shown(value)}. Pass {expected} as {argument}."
-        )
+    def error(
+        self, argument: str, rule: str, value: object, fix: str, expected: str
+    ) -> ArgumentTypeError:
+        problem = Problem(field=argument, rule=rule, value=value, fix=fix, loc=(argument,))
         return ArgumentTypeError(
-            msg, function=self.name, argument=argument, expected=expected, value=value
+            format_problems(f"The call {self.name}()", [problem]),
+            problem,
+            function=self.name,
+            argument=argument,
+            expected=expected,
         )
+
+    def refuse(self, argument: str, expected: str, value: object) -> ArgumentTypeError:
+        rule = f"must be {expected}, not {type(value).__name__}"
+        return self.error(argument, rule, value, f"pass {expected} as {argument}", expected)
 
     def check(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         if len(args) > len(self.positional) and not self.varargs:
-            msg = (
-                f"{self.name}() takes {len(self.positional)} positional arguments; got "
-                f"{len(args)}. Pass the others by name."
-            )
-            raise ArgumentTypeError(
-                msg, function=self.name, argument="*", expected="fewer arguments", value=args
-            )
+            rule = f"takes {len(self.positional)} positional arguments, got {len(args)}"
+            raise self.error("*", rule, len(args), "pass the others by name", "fewer arguments")
         for (name, check, what), value in zip(self.positional, args, strict=False):
             if check is not None and not check(value):
                 raise self.refuse(name, what, value)
@@ -287,24 +284,19 @@ class _Signature:
             if found is None:
                 if self.varkw:
                     continue
-                msg = (
-                    f"{self.name}() has no argument {name!r}; its arguments are "
-                    f"{', '.join(self.by_name)}."
-                )
-                raise ArgumentTypeError(
-                    msg, function=self.name, argument=name, expected="a known name", value=value
-                )
+                known = ", ".join(self.by_name)
+                raise self.error(
+                    name, "is not an argument of this function", value,
+                    f"use one of its arguments ({known}) or correct the spelling", "a known name",
+                )  # fmt: skip
             check, what = found
             if check is not None and not check(value):
                 raise self.refuse(name, what, value)
         given = len(args)
         for name in self.required:
-            if name not in kwargs and not any(
-                n == name for n, _, _ in self.positional[:given]
-            ):
-                msg = f"{self.name}(): argument {name} is required; pass it."
-                raise ArgumentTypeError(
-                    msg, function=self.name, argument=name, expected="a value", value=None
+            if name not in kwargs and not any(n == name for n, _, _ in self.positional[:given]):
+                raise self.error(
+                    name, "is required", NOT_GIVEN, f"pass a value as {name}", "a value"
                 )
 
 
@@ -323,6 +315,26 @@ def checked(func: Callable[..., Any]) -> Callable[..., Any]:
 
     wrapper.__kaptools_checked__ = True  # type: ignore[attr-defined]
     return wrapper
+
+
+_F = typing.TypeVar("_F", bound=Callable[..., Any])
+
+
+def checks_itself(*arguments: str) -> Callable[[_F], _F]:
+    """Mark ``arguments`` as checked by the function's own code, which refuses a wrong
+    type with a more specific kaptools error than :class:`ArgumentTypeError` (and takes
+    values its hint cannot express, such as a numpy array for a sequence of answers).
+    The other arguments are still checked from their hints."""
+
+    def mark(func: _F) -> _F:
+        names = set(inspect.signature(func).parameters)
+        unknown = set(arguments) - names
+        if unknown:
+            raise InternalError(f"{func.__qualname__} has no argument {sorted(unknown)}")
+        func.__kaptools_checks_itself__ = frozenset(arguments)  # type: ignore[attr-defined]
+        return func
+
+    return mark
 
 
 def check_exports(namespace: MutableMapping[str, Any]) -> None:

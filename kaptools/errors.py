@@ -8,6 +8,8 @@ KaptoolsError                      base of everything kaptools raises
 │   ├── InvalidAnswerError         an item answer outside the instrument's range
 │   ├── ProtocolError              a protocol file that fails its schema
 │   ├── RecordError                a screening / session record that fails its schema
+│   ├── ArgumentTypeError(TypeError)  a public function's argument of the wrong type
+│   │                              (or unknown, or missing): nothing was done
 │   └── ConfigurationError         an environment setting that cannot be used
 ├── IncompleteInputError(ValueError)
 │   │                              nothing is wrong, but something required is
@@ -46,6 +48,7 @@ __all__ = [
     "NOT_GIVEN",
     "PYDANTIC_FIXES",
     "AccessDeniedError",
+    "ArgumentTypeError",
     "ClinicalWarning",
     "ConfigurationError",
     "IncompleteAnswersError",
@@ -125,6 +128,24 @@ class ProtocolError(InvalidInputError):
 
 class RecordError(InvalidInputError):
     """A record (screening, dosing session, assessment) that fails validation."""
+
+
+class ArgumentTypeError(InvalidInputError, TypeError):
+    """A public function was given an argument of the wrong type, an argument it does not
+    have, or not one it requires; nothing was done (issue 13: kaptools.arguments).
+
+    ``function``, ``argument`` and ``expected`` name the call, the parameter and what it
+    needs; the problem (``field`` = the argument) carries the value and the fix. Also a
+    ``TypeError``, so code that catches Python's own error for a wrong type still does.
+    """
+
+    def __init__(
+        self, message: str, *problems: Problem, function: str, argument: str, expected: str
+    ):
+        super().__init__(message, *problems)
+        self.function = function
+        self.argument = argument
+        self.expected = expected
 
 
 class ConfigurationError(InvalidInputError):

@@ -10,6 +10,8 @@ import importlib
 import inspect
 import math
 import os
+import pkgutil
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,16 +21,31 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kaptools.arguments import ArgumentTypeError, checked
-from kaptools.errors import InvalidInputError, KaptoolsError
-
-PACKAGES = (
-    "kaptools",
-    "kaptools.protocol",
-    "kaptools.scheduling",
-    "kaptools.scores",
-    "kaptools.screening",
-    "kaptools.sessions",
+from kaptools.errors import (
+    IncompleteInputError,
+    InvalidAnswerError,
+    InvalidInputError,
+    KaptoolsError,
+    RecordError,
 )
+
+APP_LAYER = ("kaptools.ui", "kaptools.server", "kaptools.hub", "kaptools.migrations")
+"""Dashboards, server and hub: not a Python API (their entry points take no arguments)."""
+
+
+def _packages() -> tuple[str, ...]:
+    """kaptools and every subpackage of the domain: a package added later is covered."""
+    import kaptools
+
+    found = ["kaptools"]
+    for info in pkgutil.walk_packages(kaptools.__path__, "kaptools."):
+        if info.ispkg and not info.name.startswith(APP_LAYER):
+            if not any(part.startswith("_") for part in info.name.split(".")):
+                found.append(info.name)
+    return tuple(found)
+
+
+PACKAGES = _packages()
 
 
 def _public_functions() -> dict[str, Callable[..., Any]]:
@@ -62,6 +79,7 @@ def _parameters(func: Callable[..., Any]) -> list[inspect.Parameter]:
 
 def test_every_public_function_is_checked() -> None:
     """Each function of the public surface goes through the argument check."""
+    assert {"kaptools.scheduling", "kaptools.scores", "kaptools.sessions"} <= set(PACKAGES)
     assert len(PUBLIC) > 50
     unchecked = [n for n, f in PUBLIC.items() if not getattr(f, "__kaptools_checked__", False)]
     assert unchecked == []
@@ -75,24 +93,109 @@ def test_an_opaque_object_for_any_typed_argument_is_named(name: str) -> None:
     checked_any = False
     for p in _parameters(func):
         untyped = p.annotation in (inspect.Parameter.empty, "Any", "object")
-        if untyped or p.kind is p.POSITIONAL_ONLY:
+        if untyped or p.kind is p.POSITIONAL_ONLY or p.name in _own_checks(func):
             continue
         try:
             func(**{p.name: _Opaque()})
         except ArgumentTypeError as exc:
-            assert exc.argument == p.name and f"argument {p.name}" in str(exc)
+            assert exc.argument == p.name and exc.field == p.name, str(exc)
+            assert f"{p.name}: must be" in str(exc) and "fix: pass" in str(exc)
             assert isinstance(exc, InvalidInputError) and "<opaque>" in str(exc)
             checked_any = True
         except KaptoolsError:
             pass  # annotated Any/object under another name: the function's own checks
     untyped = (inspect.Parameter.empty, "Any", "object")
-    typed = [p for p in _parameters(func) if p.annotation not in untyped]
+    typed = [
+        p
+        for p in _parameters(func)
+        if p.annotation not in untyped and p.name not in _own_checks(func)
+    ]
     assert checked_any or not typed, f"{name}: no argument is type-checked"
 
 
+def _own_checks(func: Callable[..., Any]) -> frozenset[str]:
+    return getattr(inspect.unwrap(func), "__kaptools_checks_itself__", frozenset())
+
+
+OWN_CHECKS: dict[str, tuple[Callable[[], Any], type[Exception], str]] = {
+    "score.answers": (lambda: _public("score")("phq9", b"000000000"), InvalidAnswerError,
+                      "PHQ-9 answers must be"),
+    "item_column.item": (lambda: _public("item_column")("phq9", True), InvalidInputError,
+                         "item: the PHQ-9 has items 1 to 9"),
+    "calculate_dose.weight_kg": (lambda: _public("calculate_dose")("iv_ketamine", weight_kg="70"),
+                                 InvalidInputError, "weight"),
+    "parse_dosing_session.data": (lambda: _public("parse_dosing_session")(["x"]), RecordError,
+                                  "dosing session: expected a mapping"),
+    "save_dosing_session.session": (lambda: _public("save_dosing_session")(_store(), {"a": 1}),
+                                    InvalidInputError, "parse_dosing_session"),
+    "override_finding.reason": (lambda: _public("override_finding")(_store(), "r", "x", None),
+                                IncompleteInputError, "reason"),
+}  # fmt: skip
+"""An example of each argument a function checks itself (kaptools.arguments.checks_itself):
+the error it raises instead of ArgumentTypeError, and what its message says."""
+
+
+def _store() -> Any:
+    from kaptools.identity import Identity, Role
+    from kaptools.store import Store
+
+    return Store.in_memory(identity=Identity("dr.synthetic", Role.CLINICIAN))
+
+
+def _public(short: str) -> Callable[..., Any]:
+    return next(f for n, f in PUBLIC.items() if n.rsplit(".", 1)[1] == short)
+
+
+def test_every_argument_a_function_checks_itself_has_an_example() -> None:
+    """An argument left out of the hint check must come with a test of its own refusal."""
+    declared = {f"{n.rsplit('.', 1)[1]}.{a}" for n, f in PUBLIC.items() for a in _own_checks(f)}
+    assert declared == set(OWN_CHECKS)
+
+
+@pytest.mark.parametrize("which", sorted(OWN_CHECKS))
+def test_an_argument_a_function_checks_itself_is_refused_by_it(which: str) -> None:
+    """The function's own, more specific kaptools error, naming the argument."""
+    call, error, says = OWN_CHECKS[which]
+    with pytest.raises(error, match=re.escape(says)) as info:
+        call()
+    assert not isinstance(info.value, ArgumentTypeError)
+
+
+def test_score_takes_the_arrays_real_callers_pass() -> None:
+    """score's answers as a numpy array or a pandas Series (regression: its Sequence hint
+    refused them)."""
+    import numpy as np
+    import pandas as pd
+
+    score = _public("score")
+    answers = [1, 2, 0, 3, 1, 0, 2, 1, 0]
+    expected = score("phq9", answers)
+    assert score("phq9", np.array(answers)) == expected == score("phq9", pd.Series(answers))
+
+
 JUNK = st.sampled_from(
-    [None, True, False, 1.5, -1, 0, math.nan, math.inf, "", "x", "１２", b"x", [], {}, (),
-     frozenset(), _Opaque(), ["x"], {"x": 1}, 10**400]
+    [
+        None,
+        True,
+        False,
+        1.5,
+        -1,
+        0,
+        math.nan,
+        math.inf,
+        "",
+        "x",
+        "１２",
+        b"x",
+        [],
+        {},
+        (),
+        frozenset(),
+        _Opaque(),
+        ["x"],
+        {"x": 1},
+        10**400,
+    ]
 )
 
 
@@ -139,9 +242,9 @@ def test_checked_reads_hints_and_says_what_is_wanted() -> None:
             f(**kwargs)
         assert info.value.argument == argument
         assert isinstance(info.value, TypeError) and isinstance(info.value, ValueError)
-    with pytest.raises(ArgumentTypeError, match="no argument 'nn'"):
+    with pytest.raises(ArgumentTypeError, match="nn: is not an argument of this function"):
         f(1, 2, [], nn=1)
-    with pytest.raises(ArgumentTypeError, match="argument names is required"):
+    with pytest.raises(ArgumentTypeError, match="names: is required"):
         f(1, 2)
     with pytest.raises(ArgumentTypeError, match="positional"):
         f(1, 2, [], None, 5)
@@ -155,5 +258,7 @@ def test_a_path_argument_takes_str_and_pathlib(tmp_path: Path) -> None:
         return os.fspath(path)
 
     assert g(tmp_path) == str(tmp_path) and g("a") == "a"
-    with pytest.raises(ArgumentTypeError, match="argument path"):
+    with pytest.raises(
+        ArgumentTypeError, match=r"path: must be a file path \(str or os.PathLike\)"
+    ):
         g(3)

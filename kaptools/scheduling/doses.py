@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, TypeGuard
 
+from kaptools.arguments import checks_itself
 from kaptools.errors import IncompleteInputError, InvalidInputError
 from kaptools.protocol import (
     FixedLabelDose,
@@ -403,6 +404,8 @@ def _memo_key(
     return key
 
 
+# weight_kg: its own check gives the protocol's plausible range
+@checks_itself("weight_kg")
 def calculate_dose(
     route: Route | str,
     *,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from kaptools.arguments import checks_itself
 from kaptools.errors import InvalidInputError
 from kaptools.scores._definitions import Instrument
 from kaptools.scores._table import definition
@@ -19,6 +20,8 @@ from kaptools.scores._table import definition
 __all__ = ["item_column", "item_columns", "legacy_item_columns", "with_item_columns"]
 
 
+# item: its own check names the instrument's item range
+@checks_itself("item")
 def item_column(instrument: Instrument | str, item: int) -> str:
     """The column name of ``instrument``'s item ``item`` (1-based), e.g. ``phq9_item9``."""
     defn = definition(instrument)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kaptools.alerts import Alert, AlertLevel
+from kaptools.arguments import checks_itself
 from kaptools.errors import IncompleteAnswersError, ProtocolError
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.scores import pcl5
@@ -176,6 +177,8 @@ def check_administration(
     return AnswersCheck(defn.instrument, values, (), result.alerts, result)
 
 
+# answers: numpy arrays and Series too; its own check is InvalidAnswerError naming the measure
+@checks_itself("answers")
 def score(
     instrument: str | Instrument,
     answers: Sequence[Any] | Mapping[int, Any],

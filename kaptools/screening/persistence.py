@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from kaptools.arguments import checks_itself
 from kaptools.errors import IncompleteInputError, InvalidInputError
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.screening.record import ScreeningRecord
@@ -112,6 +113,8 @@ def load_screening(store: Store, screening_record_id: str) -> ScreeningResult:
     return result.with_overrides(screening_overrides(store, screening_record_id))
 
 
+# reason: a missing reason (None) is IncompleteInputError, its own check
+@checks_itself("reason")
 def override_finding(
     store: Store,
     screening_record_id: str,

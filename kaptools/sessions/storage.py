@@ -18,6 +18,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from kaptools.arguments import checks_itself
 from kaptools.errors import IncompleteInputError, InvalidInputError
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.sessions.record import DosingSession, parse_dosing_session
@@ -70,6 +71,8 @@ class SavedDosingSession:
         return self.session._repr_html_()
 
 
+# session: its own check points a raw mapping to parse_dosing_session
+@checks_itself("session")
 def save_dosing_session(
     store: Store,
     session: DosingSession,

@@ -675,5 +675,5 @@ def test_summary_html_and_write(tmp_path: Path) -> None:
 
 def test_non_frame_input_is_refused() -> None:
     """Something that is neither a frame, a path nor records is refused clearly."""
-    with pytest.raises(InvalidInputError, match=r"screen_cohort.*(takes|argument data)"):
+    with pytest.raises(InvalidInputError, match=r"screen_cohort.*(takes|data: must be)"):
         screen_cohort(42)  # type: ignore[arg-type]

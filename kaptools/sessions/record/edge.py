@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from kaptools.arguments import checks_itself
 from kaptools.errors import InvalidInputError, RecordError, dotted_path, problems_from_validation
 from kaptools.protocol import ProtocolInfo
 from kaptools.sessions.record.parts import (
@@ -206,6 +207,8 @@ _FIXES = {
 }
 
 
+# data: its own check is a RecordError, as for every other bad record
+@checks_itself("data")
 def parse_dosing_session(data: Mapping[str, Any]) -> DosingSession:
     """A :class:`DosingSession` from a dict (widget values, JSON from the store).
 
