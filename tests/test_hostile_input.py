@@ -791,3 +791,100 @@ def test_a_patient_url_parameter_beyond_length_or_charset_is_refused(value: str)
 
     pid, error = valid_patient_param(value)
     assert pid is None and error is not None and len(error) < 400
+
+
+# ---------------------------------------------------------------------------
+# Dates: a year outside limits.toml calendar_year (1900-2200) is a typing error, refused
+# with the field named before any date arithmetic (year 1 or 9999 overflowed).
+
+_FAR_DATES = [(1, 1, 1), (1899, 12, 31), (2201, 1, 1), (9999, 12, 1)]
+
+
+def _plan_kwargs() -> dict[str, Any]:
+    from kaptools.scheduling import ClinicCalendar
+
+    return {
+        "calendar": ClinicCalendar(country="US", subdivision="NY"),
+        "screening_status": "eligible",
+        "weight_kg": 70,
+        "age": 40,
+    }
+
+
+@pytest.mark.parametrize("ymd", _FAR_DATES, ids=str)
+def test_a_plan_start_outside_the_calendar_years_is_refused(ymd: tuple[int, int, int]) -> None:
+    """plan_course(start=1 AD / 9999 ...): an InvalidInputError naming start, the range and
+    the limit, never an OverflowError."""
+    import datetime as dt
+
+    from kaptools.errors import InvalidInputError
+    from kaptools.scheduling import plan_course
+
+    with pytest.raises(InvalidInputError, match=r"start: .*1900 to 2200.*calendar_year"):
+        plan_course("iv_ketamine", dt.date(*ymd), **_plan_kwargs())
+
+
+@pytest.mark.parametrize("ymd", _FAR_DATES, ids=str)
+def test_replan_dates_outside_the_calendar_years_are_refused(ymd: tuple[int, int, int]) -> None:
+    """replan's as_of and a moved session's date are checked like a start date."""
+    import datetime as dt
+
+    from kaptools.errors import InvalidInputError
+    from kaptools.scheduling import plan_course, replan
+
+    plan = plan_course("iv_ketamine", dt.date(2026, 1, 5), **_plan_kwargs())
+    with pytest.raises(InvalidInputError, match=r"as_of: .*calendar_year"):
+        replan(plan, as_of=dt.date(*ymd))
+    last = plan.sessions[-1].number
+    with pytest.raises(InvalidInputError, match=rf"moved\[{last}\]: .*calendar_year"):
+        replan(plan, as_of=dt.date(2026, 1, 6), moved={last: dt.date(*ymd)})
+
+
+@pytest.mark.parametrize("ymd", _FAR_DATES, ids=str)
+def test_a_closure_outside_the_calendar_years_is_refused(ymd: tuple[int, int, int]) -> None:
+    """A clinic closure spanning year 1 to 9999 overflowed while its days were counted."""
+    import datetime as dt
+
+    from kaptools.errors import InvalidInputError
+    from kaptools.scheduling import ClinicCalendar
+
+    with pytest.raises(InvalidInputError, match=r"closure .*calendar_year"):
+        ClinicCalendar(country="US", closures=[(dt.date(*ymd), dt.date(2026, 1, 1), "x")])
+    with pytest.raises(InvalidInputError, match=r"closure .*calendar_year"):
+        ClinicCalendar(country="US", closures=[(dt.date(2026, 1, 1), dt.date(*ymd), "x")])
+
+
+@pytest.mark.parametrize("ymd", _FAR_DATES, ids=str)
+def test_a_dosing_session_date_outside_the_calendar_years_is_refused(
+    ymd: tuple[int, int, int],
+) -> None:
+    """A dosing session dated 1 AD or 9999 is a typing error, not a record."""
+    import datetime as dt
+
+    from kaptools.errors import InvalidInputError
+    from kaptools.sessions import DosingSession, parse_dosing_session
+
+    with pytest.raises(InvalidInputError, match=r"date.*calendar_year"):
+        DosingSession("SYN-1", "iv_ketamine", dt.date(*ymd), dose_mg=35)
+    data = DosingSession("SYN-1", "iv_ketamine", dt.date(2026, 3, 9), dose_mg=35).to_dict()
+    data["date"] = dt.date(*ymd).isoformat()
+    with pytest.raises(InvalidInputError, match=r"date.*calendar_year"):
+        parse_dosing_session(data)
+
+
+def test_the_longest_plan_from_the_latest_start_year_stays_in_range() -> None:
+    """Plan span: the protocol's dose limit at its longest rhythm, started in the last
+    accepted year, ends inside Python's dates (so the start-year bound bounds the span)."""
+    import datetime as dt
+
+    from kaptools.limits import entry_range
+    from kaptools.protocol import default_protocol
+    from kaptools.scheduling import plan_course
+
+    _, last_year = entry_range("calendar_year")
+    doses = default_protocol().courses.plan_doses_max.value
+    plan = plan_course(
+        "esketamine_nasal", dt.date(int(last_year), 12, 1),
+        phase_doses={"continuation": int(doses) - 12}, **_plan_kwargs(),
+    )  # fmt: skip
+    assert len(plan.doses) == int(doses) and plan.sessions[-1].date.year < 9999
