@@ -8,14 +8,16 @@ is ever relied on to catch bad text.
 
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
 from typing import Any, TypeVar
 
 from kaptools.errors import InternalError, InvalidInputError, shown_value
-from kaptools.limits import size_limit
+from kaptools.limits import entry_range, size_limit
 
 __all__ = [
     "TEXT_MAX_CHARS",
+    "check_date_in_range",
     "check_identifier",
     "check_text_line",
     "check_type",
@@ -61,6 +63,22 @@ def check_type(name: str, value: Any, types: type | tuple[type, ...], what: str)
         return value
     msg = f"{name}: must be {what} (got {type(value).__name__} {shown(value)}); pass {what}"
     raise InvalidInputError(msg)
+
+
+def check_date_in_range(
+    name: str, value: dt.date, *, error: type[InvalidInputError] = InvalidInputError
+) -> dt.date:
+    """``value`` when its year is within limits.toml ``calendar_year``; else ``error``.
+
+    A date of year 1 or 9999 is a typing error, and would overflow date arithmetic."""
+    low, high = entry_range("calendar_year")
+    if not low <= value.year <= high:
+        msg = (
+            f"{name}: a date from {low:g} to {high:g} (got {value.isoformat()}); check the "
+            f"year (limits.toml calendar_year)"
+        )
+        raise error(msg)
+    return value
 
 
 def check_text_line(

@@ -26,6 +26,7 @@ from kaptools.errors import (
     InvalidAnswerError,
     InvalidInputError,
     KaptoolsError,
+    ProtocolError,
     RecordError,
 )
 
@@ -128,6 +129,7 @@ OWN_CHECKS: dict[str, tuple[Callable[[], Any], type[Exception], str]] = {
                                   "dosing session: expected a mapping"),
     "save_dosing_session.session": (lambda: _public("save_dosing_session")(_store(), {"a": 1}),
                                     InvalidInputError, "parse_dosing_session"),
+    "parse_protocol.text": (lambda: _public("parse_protocol")(b"[x]"), ProtocolError, "a str"),
     "override_finding.reason": (lambda: _public("override_finding")(_store(), "r", "x", None),
                                 IncompleteInputError, "reason"),
 }  # fmt: skip

@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import ValidationError, model_validator
 
 from kaptools.arguments import check_exports as _check_exports
+from kaptools.arguments import checks_itself
 from kaptools.errors import ProtocolError, dotted_path, problems_from_validation
 from kaptools.limits import size_limit
 from kaptools.protocol._common import Section, Source, Threshold
@@ -360,6 +361,8 @@ def _depth(value: object, stop: int) -> int:
     return 1 + max((_depth(v, stop - 1) for v in children), default=0)
 
 
+# text: its own check is a ProtocolError, as for every other unusable protocol
+@checks_itself("text")
 def parse_protocol(text: str, *, origin: str = "<text>", path: Path | None = None) -> Protocol:
     """Validate TOML ``text`` as a protocol. Raises ProtocolError naming key and line."""
     if not isinstance(text, str):

@@ -28,7 +28,7 @@ from kaptools.scheduling.doses import CLINICIAN_CONFIRMATION, fmt_number
 from kaptools.scheduling.gates import weight_reviews
 from kaptools.scheduling.placement import Ctx, build
 from kaptools.scheduling.plan import CoursePlan, PlannedSession
-from kaptools.validation import shown
+from kaptools.validation import check_date_in_range, shown
 from kaptools.vocabulary import Route
 
 __all__ = ["as_date", "check_names", "check_protocol_arg", "make_plan", "therapist_arg"]
@@ -46,7 +46,7 @@ def therapist_arg(value: object) -> ClinicCalendar | None:
 
 def as_date(value: object, name: str) -> dt.date:
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
+        return check_date_in_range(name, value)
     msg = f"{name}: must be a date (got {value!r}); pass datetime.date(...)"
     raise InvalidInputError(msg)
 

@@ -21,6 +21,7 @@ from typing import Any
 import holidays
 
 from kaptools.errors import InvalidInputError
+from kaptools.validation import check_date_in_range
 
 __all__ = ["ClinicCalendar", "ClosedSpan", "Closure", "Weekday"]
 
@@ -113,12 +114,14 @@ class Closure:
 
 def _as_date(value: object, field_name: str) -> dt.date:
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
+        return check_date_in_range(field_name, value)
     if isinstance(value, str):
         try:
-            return dt.date.fromisoformat(value)
+            day = dt.date.fromisoformat(value)
         except ValueError:
             pass
+        else:
+            return check_date_in_range(field_name, day)
     msg = f"{field_name}: {value!r} is not a date; give a date or an ISO date text (YYYY-MM-DD)"
     raise InvalidInputError(msg)
 

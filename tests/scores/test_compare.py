@@ -140,7 +140,7 @@ def test_compare_refuses_different_instruments():
 
 def test_compare_refuses_things_that_are_not_scores():
     """compare() takes ScoreResults only."""
-    with pytest.raises(InvalidInputError, match="baseline must be a ScoreResult"):
+    with pytest.raises(InvalidInputError, match=r"baseline:? must be a ScoreResult"):
         compare_scores(12, scored("phq9", 10))  # type: ignore[arg-type]
 
 

@@ -18,6 +18,7 @@ from kaptools.sessions.record.parts import DissociationRating, RemsFields, Sedat
 from kaptools.sessions.safety import HoldOverride, PreDoseChecks
 from kaptools.sessions.side_effects import SideEffectReport
 from kaptools.sessions.vitals import VitalSigns
+from kaptools.validation import check_date_in_range
 from kaptools.vocabulary import Route
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ def check_times(s: DosingSession) -> None:
     if not _is_date(s.session_date):
         msg = f"session_date: must be a date (got {s.session_date!r})"
         raise RecordError(msg)
+    check_date_in_range("session_date", s.session_date, error=RecordError)
     times = [
         ("started_at", s.started_at),
         ("dose_ended_at", s.dose_ended_at),
