@@ -40,6 +40,7 @@ from kaptools.scheduling import (
     plan_course,
     plan_to_csv,
     plan_to_ics,
+    plan_to_parquet,
     replan,
 )
 from kaptools.scores import score
@@ -461,18 +462,31 @@ def test_fuzz_exports(patient_id: Any, note: str, label: str, stamp: Any) -> Non
     if isinstance(text, str):
         for row in csv.reader(io.StringIO(text)):
             assert all(not c or c[0] not in "=+-@\t\r" or _plain_number(c) for c in row)
+    data = call("plan_to_parquet", lambda: plan_to_parquet(plan), fields=("plan", "patient_id"))
+    if isinstance(data, bytes):  # raw values kept (a typed file, nothing executes)
+        frame = pd.read_parquet(io.BytesIO(data))
+        assert len(frame) == len(plan.sessions) and frame["note"].iloc[0] == note
 
 
 @FUZZ
-@given(records=st.lists(mutated_record(), min_size=1, max_size=4), jsonl=st.booleans())
+@given(
+    records=st.lists(mutated_record(), min_size=1, max_size=4),
+    suffix=st.sampled_from([".csv", ".jsonl", ".parquet"]),
+)
 def test_fuzz_cohort_write(
-    tmp_path_factory: pytest.TempPathFactory, records: list[dict[str, Any]], jsonl: bool
+    tmp_path_factory: pytest.TempPathFactory, records: list[dict[str, Any]], suffix: str
 ) -> None:
-    """CohortResult.write: every row written, CSV cells safe, JSON raw."""
+    """CohortResult.write: every row written, CSV cells safe, JSON and Parquet raw."""
     result = screen_cohort(records)
-    out = tmp_path_factory.mktemp("w") / ("t.jsonl" if jsonl else "t.csv")
+    out = tmp_path_factory.mktemp("w") / f"t{suffix}"
     call("CohortResult.write", lambda: result.write(out, rule_columns=True))
-    if jsonl:
+    if suffix == ".jsonl":
         assert len(out.read_text(encoding="utf-8").splitlines()) == len(records)
+    elif suffix == ".parquet":
+        assert len(pd.read_parquet(out)) == len(records)
     else:
-        assert len(pd.read_csv(out)) == len(records)
+        with out.open(encoding="utf-8", newline="") as fh:
+            rows = list(csv.reader(fh))
+        assert len(rows) == len(records) + 1
+        for row in rows:
+            assert all(not c or c[0] not in "=+-@\t\r" or _plain_number(c) for c in row)

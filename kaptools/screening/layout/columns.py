@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from dataclasses import dataclass
 
@@ -311,11 +312,21 @@ def wide_columns(
     return tuple(cols)
 
 
+@functools.cache
+def _fixed_columns() -> dict[str, Column]:
+    """The layout's columns that are not numbered slots, by name (built once: a cohort's
+    every column is looked up here)."""
+    found: dict[str, Column] = {}
+    for col in base_columns() + phq9_columns() + cssrs_columns():
+        found.setdefault(col.name, col)
+    return found
+
+
 def column_for(name: str) -> Column | None:
     """The layout column called ``name`` (slot columns of any number), or None."""
-    for col in base_columns() + phq9_columns() + cssrs_columns():
-        if col.name == name:
-            return col
+    col = _fixed_columns().get(name)
+    if col is not None:
+        return col
     if name == INPUT_ERROR_COLUMN:
         return Column(INPUT_ERROR_COLUMN, Kind.TEXT, False, "Reason the row is unreadable.")
     m = SLOT_NAME.fullmatch(name)
