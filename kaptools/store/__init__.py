@@ -26,6 +26,7 @@ The package is split by concept, each module re-exported here:
 
 from __future__ import annotations
 
+from kaptools.arguments import check_exports as _check_exports
 from kaptools.store.alerts import AlertsMixin
 from kaptools.store.audit import (
     AUDIT_GENESIS_HASH,
@@ -75,3 +76,7 @@ __all__ = [
 
 class Store(PatientsMixin, RecordsMixin, AlertsMixin):
     """The kaptools database. ``Store()`` uses the configured URL (see kaptools.config)."""
+
+
+# Every function listed above refuses wrong argument types by name (issue 13).
+_check_exports(globals())

@@ -34,6 +34,7 @@ The package is split by concept, each module re-exported here:
 
 from __future__ import annotations
 
+from kaptools.arguments import check_exports as _check_exports
 from kaptools.sessions.record.edge import DosingSessionInput, parse_dosing_session
 from kaptools.sessions.record.parts import (
     CareSetting,
@@ -62,3 +63,6 @@ __all__ = [
     "parse_dosing_session",
     "rems_form_applies",
 ]
+
+# Every function listed above refuses wrong argument types by name (issue 13).
+_check_exports(globals())
