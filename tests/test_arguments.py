@@ -30,8 +30,16 @@ from kaptools.errors import (
     RecordError,
 )
 
-APP_LAYER = ("kaptools.ui", "kaptools.server", "kaptools.hub", "kaptools.migrations")
-"""Dashboards, server and hub: not a Python API (their entry points take no arguments)."""
+APP_LAYER = (
+    "kaptools.ui",
+    "kaptools.server",
+    "kaptools.hub",
+    "kaptools.migrations",
+    "kaptools.demo",
+)
+"""Dashboards, server and hub: not a Python API (their entry points take no arguments);
+kaptools.demo is the ``kaptools demo`` command (its functions take the parsed command
+line and build the synthetic demo database; the command line checks its options)."""
 
 
 def _packages() -> tuple[str, ...]:

@@ -47,6 +47,7 @@ The package: ``fhir.codes`` (identifiers, code systems, builders, the import err
 
 from __future__ import annotations
 
+from kaptools.arguments import check_exports as _check_exports
 from kaptools.fhir.codes import (
     DOSING_SESSION_SYSTEM,
     FHIR_VERSION,
@@ -78,3 +79,6 @@ __all__ = [
     "patient_bundle",
     "questionnaire",
 ]
+
+# Every function listed above refuses wrong argument types by name (issue 13).
+_check_exports(globals())

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import random
 
+from kaptools.arguments import check_exports as _check_exports
 from kaptools.demo_database import require_demo_database
 from kaptools.errors import InvalidInputError
 from kaptools.identity import Identity, Role
@@ -80,3 +81,6 @@ def build_scenario_database(
     for s in progress_bar(SCENARIOS, progress=progress, desc="scenarios", unit="patient"):
         s.build(store, s, protocol, rng)
     return SCENARIOS
+
+# Every function listed above refuses wrong argument types by name (issue 13).
+_check_exports(globals())
