@@ -462,16 +462,7 @@ def calculate_dose(
     key = _memo_key(protocol, *args)
     found = _DOSES.get(key) if key is not None else None
     if found is None:
-        found = _calculate_dose(
-            route,
-            dose_number=dose_number,
-            weight_kg=weight_kg,
-            age=age,
-            dose_mg_per_kg=dose_mg_per_kg,
-            later_dose_mg=later_dose_mg,
-            protocol=protocol,
-            first_dose_mg=first_dose_mg,
-        )
+        found = _calculate_dose(protocol, *args)
         if key is not None:
             if len(_DOSES) >= _DOSES_MAX:
                 _DOSES.clear()
@@ -561,18 +552,17 @@ def dose_series(
 
 
 def _calculate_dose(
+    protocol: Protocol,
     route: Route | str,
-    *,
-    dose_number: int = 1,
-    weight_kg: float | None = None,
-    age: int | None = None,
-    dose_mg_per_kg: float | None = None,
-    later_dose_mg: float | None = None,
-    protocol: Protocol | None = None,
-    first_dose_mg: float | None = None,
+    dose_number: int,
+    weight_kg: float | None,
+    age: int | None,
+    dose_mg_per_kg: float | None,
+    later_dose_mg: float | None,
+    first_dose_mg: float | None,
 ) -> DoseCalculation:
-    """:func:`calculate_dose`, worked out afresh (nothing kept)."""
-    protocol = protocol or default_protocol()
+    """:func:`calculate_dose`, worked out afresh (nothing kept); the arguments in the
+    order of its memo key."""
     course = protocol.courses.route(route)
     key = Route(route)
     if isinstance(dose_number, bool) or not isinstance(dose_number, int) or dose_number < 1:

@@ -178,6 +178,17 @@ def _choice(
     return out
 
 
+def _list_status(rng: np.random.Generator, n: int, known: np.ndarray) -> pd.Categorical:
+    """A list's status column: recorded where ``known``, else unknown or blank."""
+    return _cat(
+        np.where(
+            known,
+            ListStatus.RECORDED.value,
+            _choice(rng, n, [ListStatus.UNKNOWN.value, None], [1, 1]),
+        )
+    )
+
+
 def _mix(
     rng: np.random.Generator, base: np.ndarray, edges: list[float], share: float
 ) -> np.ndarray:
@@ -322,13 +333,7 @@ def _trials(
     tables = drug_tables()
     min_dose = np.array([tables.min_doses[d][0] for d in antidepressants])
     history_known = rng.random(n) < 0.92
-    data["trial_history"] = _cat(
-        np.where(
-            history_known,
-            ListStatus.RECORDED.value,
-            _choice(rng, n, [ListStatus.UNKNOWN.value, None], [1, 1]),
-        )
-    )
+    data["trial_history"] = _list_status(rng, n, history_known)
     n_trials = np.where(history_known, rng.choice(6, n, p=[0.05, 0.12, 0.25, 0.3, 0.16, 0.12]), 0)
     n_trials[history_known & (rng.random(n) < 0.001)] = TRIAL_SLOTS
     w_min = t.trial_weeks_min.value
@@ -375,13 +380,7 @@ def _medications(
     """Current medication slots: benzodiazepine doses around the high-dose line, others."""
     tables = drug_tables()
     meds_known = rng.random(n) < 0.96
-    data["medication_list"] = _cat(
-        np.where(
-            meds_known,
-            ListStatus.RECORDED.value,
-            _choice(rng, n, [ListStatus.UNKNOWN.value, None], [1, 1]),
-        )
-    )
+    data["medication_list"] = _list_status(rng, n, meds_known)
     n_meds = np.where(meds_known, rng.choice(5, n, p=[0.4, 0.3, 0.17, 0.08, 0.05]), 0)
     n_meds[meds_known & (rng.random(n) < 0.001)] = MEDICATION_SLOTS
     eq_10mg = np.array([tables.benzodiazepines[b][0] for b in benzos])

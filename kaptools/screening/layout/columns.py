@@ -202,18 +202,17 @@ def dx_column(i: int) -> Column:
     return Column(f"dx{i}", Kind.TEXT, False, f"Diagnosis {i}: an ICD-10-CM code, e.g. F33.1.")
 
 
+def _dose_column(name: str, description: str) -> Column:
+    """A daily dose in mg: above 0, at most the plausible maximum."""
+    return Column(
+        name, Kind.NUMBER, False, description, low=0, high=DOSE_MAX_MG, low_exclusive=True
+    )
+
+
 def trial_columns(i: int) -> list[Column]:
     return [
         Column(f"trial{i}_drug", Kind.TEXT, False, f"Trial {i}: antidepressant, generic name."),
-        Column(
-            f"trial{i}_dose_mg",
-            Kind.NUMBER,
-            False,
-            f"Trial {i}: highest daily dose, mg.",
-            low=0,
-            high=DOSE_MAX_MG,
-            low_exclusive=True,
-        ),
+        _dose_column(f"trial{i}_dose_mg", f"Trial {i}: highest daily dose, mg."),
         Column(
             f"trial{i}_weeks",
             Kind.NUMBER,
@@ -242,15 +241,7 @@ def trial_columns(i: int) -> list[Column]:
 def med_columns(i: int) -> list[Column]:
     return [
         Column(f"med{i}_drug", Kind.TEXT, False, f"Medication {i}: generic name."),
-        Column(
-            f"med{i}_dose_mg",
-            Kind.NUMBER,
-            False,
-            f"Medication {i}: total daily dose, mg.",
-            low=0,
-            high=DOSE_MAX_MG,
-            low_exclusive=True,
-        ),
+        _dose_column(f"med{i}_dose_mg", f"Medication {i}: total daily dose, mg."),
     ]
 
 

@@ -428,6 +428,14 @@ def _read_medications(r: _Reader) -> list[TextColumn]:
     return med_drugs
 
 
+def _any_filled(slots: list[TextColumn], n: int) -> np.ndarray:
+    """Per row, True when any of the ``slots`` is filled."""
+    filled = np.zeros(n, dtype=bool)
+    for slot in slots:
+        filled |= slot.present()
+    return filled
+
+
 def _check_lists(
     r: _Reader,
     dx: list[TextColumn],
@@ -440,9 +448,7 @@ def _check_lists(
     order = list(ListStatus)
     # Diagnoses: "unknown" with a filled slot is malformed, as for the other lists; a
     # blank status (or no column) is read from the slots, for files older than the column.
-    dx_listed = np.zeros(n, dtype=bool)
-    for d in dx:
-        dx_listed |= d.present()
+    dx_listed = _any_filled(dx, n)
     dx_status = categories[DIAGNOSIS_LIST_COLUMN]
     problems.add(
         dx_listed & (dx_status == order.index(unknown)),
@@ -457,9 +463,7 @@ def _check_lists(
         ("trial_history", trial_drugs, "trial"),
         ("medication_list", med_drugs, "med"),
     ):
-        listed = np.zeros(n, dtype=bool)
-        for d in drugs:
-            listed |= d.present()
+        listed = _any_filled(drugs, n)
         codes = categories[status_col]
         not_recorded = (codes == order.index(unknown)) | (codes == BLANK)
         problems.add(
