@@ -32,13 +32,21 @@ of DIRECTORY like ``voila DIRECTORY`` does, with these settings and fixes built 
   the pool, dead or failed pool kernels are discarded (and replaced).
 - Cells get time: ``VoilaExecutor.iopub_timeout`` is raised so a loaded machine renders
   slowly rather than blank ("Timeout waiting for IOPub output").
+- **Less to load** (issue 14): only the frontend extensions the dashboards use
+  (:data:`FRONTEND_EXTENSIONS`), versioned assets cached by the browser for a year and
+  text compressed (:mod:`kaptools.server.transport`), and the preheated pool refilled
+  :data:`POOL_FILL_DELAY_S` seconds after a page took its kernel, not 1 s, so the refill
+  (2.5-3 CPU-seconds per dashboard kernel) does not compete with the page being loaded.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import re
 import sys
+import threading
 import time
 from contextvars import ContextVar
 from pathlib import Path
@@ -47,17 +55,21 @@ from urllib.parse import urlparse
 
 import tornado.web
 from jupyter_core.utils import ensure_async
-from traitlets import Int, List, Unicode
+from traitlets import Bool, Int, List, Unicode
 from traitlets.config import Config
 from voila.app import Voila
 from voila.shutdown_kernel_handler import VoilaShutdownKernelHandler
 from voila.tornado.handler import TornadoVoilaHandler
+
+from kaptools.server.transport import AssetCacheHeaders, CachedGzip
 
 __all__ = [
     "CONTENT_SECURITY_POLICY",
     "CULL_IDLE_S",
     "CULL_INTERVAL_S",
     "CULL_LOADING_BROWSER_S",
+    "FRONTEND_EXTENSIONS",
+    "POOL_FILL_DELAY_S",
     "KaptoolsVoila",
     "default_config",
     "main",
@@ -78,6 +90,22 @@ CULL_UNCONNECTED_S = 45
 #: The same for a browser's page navigation (seconds): its page is loading the widget
 #: frontend, which took over a minute with 16 pages opening at once on 2 cores.
 CULL_LOADING_BROWSER_S = 180
+
+#: The JupyterLab frontend extensions a dashboard page loads: the widget managers,
+#: anywidget (the dashboards' own small widgets) and plotly's renderer. Everything else
+#: installed in the environment (e.g. jupyterlab_pygments: no code is shown) is not
+#: sent to the browser.
+FRONTEND_EXTENSIONS = (
+    "@jupyter-widgets/jupyterlab-manager",
+    "@voila-dashboards/widgets-manager8",
+    "anywidget",
+    "jupyterlab-plotly",
+)
+#: Seconds after a page took a preheated kernel before the pool starts its replacement
+#: (Voilà's default is 1 s). Refilling runs the dashboard notebook (2.5-3.1 CPU-seconds)
+#: and on a 2-core machine competed with the browser loading the page; the trade-off: a
+#: second view of the same dashboard within this time gets a kernel started for it.
+POOL_FILL_DELAY_S = 8.0
 
 #: Whether the page request being served is a browser's page navigation (set by the page
 #: handler, read where its kernel is handed out or started).
@@ -146,6 +174,8 @@ def default_config() -> Config:
     vc.allow_theme_override = "NO"
     vc.preheat_kernel = True
     vc.default_pool_size = 1
+    vc.extension_allowlist = list(FRONTEND_EXTENSIONS)
+    c.VoilaKernelManager.fill_delay = POOL_FILL_DELAY_S
     vc.show_tracebacks = False
     mkm = c.MappingKernelManager
     mkm.cull_idle_timeout = CULL_IDLE_S
@@ -271,9 +301,49 @@ class GuardedVoilaHandler(TornadoVoilaHandler):
             return
         token = _BROWSER_NAVIGATION.set(is_browser_navigation(self.request.headers))
         try:
-            await super().get(path)
+            rendering = self._render_page(path)  # None: redirected to sign in
+            if rendering is not None:
+                await rendering
         finally:
             _BROWSER_NAVIGATION.reset(token)
+
+    @tornado.web.authenticated
+    async def _render_page(self, path: str | None) -> None:
+        """Voilà's page (TornadoVoilaHandler.get), with the first paint streamed in before
+        the widget view (kaptools.server.firstpaint) when the request names a patient."""
+        painting = None
+        if path and self.settings.get("kaptools_first_paint", True):
+            painting = asyncio.ensure_future(
+                asyncio.to_thread(_first_paint_fragment, path, self.request.query)
+            )
+        async for html in self.get_generator(path=path):
+            if painting is not None and _CELLS_MARK in html:
+                head, rest = html.split(_CELLS_MARK, 1)
+                self.write(head)  # the browser starts on the page's head meanwhile
+                self.flush()
+                html = (await painting) + _CELLS_MARK + rest
+                painting = None
+            self.write(html)
+            self.flush()
+        if painting is not None:
+            await painting  # (the page had no cells: nothing to paint into)
+
+
+#: Where the first paint goes: just before the widget view's (hidden) container.
+_CELLS_MARK = '<div id="rendered_cells"'
+
+
+def _first_paint_fragment(path: str, query: str) -> str:
+    """The first paint's HTML for a page request ('' when there is none or it failed:
+    the page is then served as before, the widget view shows the patient)."""
+    try:
+        from kaptools.server.firstpaint import first_paint, page_fragment
+
+        fp = first_paint(path, query)
+        return page_fragment(fp) if fp is not None else ""
+    except Exception:  # never break the page: the widget view follows anyway
+        logging.getLogger("kaptools.server").exception("first paint failed for %s", path)
+        return ""
 
 
 def page_kernels(km: Any) -> int:
@@ -439,6 +509,12 @@ class KaptoolsVoila(Voila):
         help="The same for a browser's page navigation: its page is still loading the "
         "widget frontend and must not lose its kernel.",
     )
+    first_paint = Bool(
+        True,
+        config=True,
+        help="Stream each dashboard's key result for the ?patient= of the request into the "
+        "page before the widget frontend loads (kaptools.server.firstpaint).",
+    )
     max_kernels = Int(
         24,
         config=True,
@@ -469,6 +545,7 @@ class KaptoolsVoila(Voila):
         settings["local_hostnames"] = list(self.allowed_hosts)
         settings["kaptools_allowed_hosts"] = frozenset(h.lower() for h in self.allowed_hosts)
         settings["kaptools_port"] = self.port
+        settings["kaptools_first_paint"] = self.first_paint
         settings["headers"] = dict(SECURITY_HEADERS)
         return settings
 
@@ -492,9 +569,12 @@ class KaptoolsVoila(Voila):
 
         self.connection_dir = tempfile.mkdtemp(prefix="voila_", dir=self.connection_dir_root)
         settings = self.init_settings()
-        self.app = GuardedApplication(**settings)
+        self.app = GuardedApplication(transforms=[AssetCacheHeaders, CachedGzip], **settings)
         self.app.settings.update(self.tornado_settings)
         self.app.add_handlers(".*$", self.init_handlers())
+        if self.first_paint:
+            # import the first paint's modules now, not on the first page request
+            threading.Thread(target=_first_paint_fragment, args=("-", ""), daemon=True).start()
         self.listen()
 
 

@@ -7,6 +7,8 @@ processes.
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import re
 import signal
@@ -24,7 +26,9 @@ from kaptools.server import (
     CULL_INTERVAL_S,
     CULL_LOADING_BROWSER_S,
     CULL_UNCONNECTED_S,
+    FRONTEND_EXTENSIONS,
 )
+from kaptools.server.transport import IMMUTABLE, is_versioned_asset
 from kaptools.testing import ServerURL, is_loopback_url, kernel_ids, kernel_pids, voila_server
 
 #: An unconnected page (a plain GET, no browser) frees its kernel within this (seconds).
@@ -216,3 +220,84 @@ def test_an_unconnected_get_frees_its_kernel_within_a_minute(server: ServerURL) 
     assert nav_kid in kernel_ids(server)
     assert CULL_LOADING_BROWSER_S > UNCONNECTED_KERNEL_MAX_S + CULL_INTERVAL_S
     kill_page_kernel(server, nav_page)
+
+
+
+def get_page(base: str, path: str) -> tuple[int, dict[str, str], str]:
+    """GET a page, then close it as a browser does (the beacon frees its kernel: the
+    module's server has a kernel cap of 2)."""
+    status, headers, body = request(base, path)
+    if status == 200:
+        request(
+            base, f"/voila/api/shutdown/{kernel_id(body)}", method="POST", headers={"Origin": base}
+        )
+    return status, headers, body
+
+
+def page_extensions(body: str) -> dict[str, str]:
+    """The page's frontend extensions: name -> entry point (from its page config)."""
+    config = re.search(
+        r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', body, re.S
+    )
+    assert config, "no page config in the page"
+    return {e["name"]: e["load"] for e in json.loads(config.group(1))["federated_extensions"]}
+
+
+def test_only_the_dashboards_frontend_extensions_are_sent(server: ServerURL) -> None:
+    """The page names exactly the extensions the dashboards use (no unused bundles)."""
+    status, _, body = get_page(server, TRENDS)
+    assert status == 200
+    assert set(page_extensions(body)) == set(FRONTEND_EXTENSIONS)
+
+
+def test_versioned_assets_are_cached_and_text_is_compressed(server: ServerURL) -> None:
+    """A content-hashed asset is cached for a year; voila.js (no hash in its name) is
+    revalidated; text is gzip-compressed and decompresses to the same bytes, also when
+    it is served from the compressed cache; pages are never cached."""
+    _, _, body = get_page(server, TRENDS)
+    plotly = f"/voila/labextensions/jupyterlab-plotly/{page_extensions(body)['jupyterlab-plotly']}"
+    for path, cache in ((plotly, IMMUTABLE), ("/voila/static/voila.js", "no-cache")):
+        req = urllib.request.Request(server + path, headers={"Accept-Encoding": "gzip"})
+        bodies = []
+        for _ in range(2):  # the second answer comes from the compressed cache
+            with urllib.request.urlopen(req, timeout=60) as r:
+                assert r.headers["Content-Encoding"] == "gzip", path
+                assert r.headers["Cache-Control"] == cache, path
+                bodies.append(gzip.decompress(r.read()))
+        with urllib.request.urlopen(server + path, timeout=60) as r:
+            assert r.headers.get("Content-Encoding") is None  # not asked for: not sent
+            raw = r.read()
+        assert bodies[0] == bodies[1] == raw, path
+        assert len(raw) > 1000
+    _, headers, _ = get_page(server, TRENDS)
+    assert "no-store" in headers["Cache-Control"]
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "versioned"),
+    [
+        ("/voila/labextensions/x/static/remoteEntry.1dda3c8f6e5cd2a3.js", "", True),
+        ("/voila/labextensions/anywidget/static/remoteEntry.698dcaf7.js", "", True),
+        ("/voila/static/1cb1c39ea642f26a4dfe.woff", "", True),
+        ("/voila/templates/kaptools/static/voila-style.js", "v=f8119197a6dca998", True),
+        ("/voila/static/voila.js", "", False),
+        ("/voila/static/9484.voila.js", "", False),  # the name stays across Voilà versions
+        ("/voila/labextensions/x/static/style.js", "", False),
+        ("/voila/render/trends.ipynb", "v=f8119197a6dca998", False),  # a page, not an asset
+    ],
+)
+def test_which_assets_count_as_versioned(path: str, query: str, versioned: bool) -> None:
+    assert is_versioned_asset(path, query) is versioned
+
+
+def test_a_page_naming_a_patient_gets_the_first_paint_before_the_widgets(
+    server: ServerURL,
+) -> None:
+    """The key result is in the page HTML, before the widget view and its scripts."""
+    status, _, body = get_page(server, TRENDS)
+    assert status == 200
+    first = body.find("id='kap-first-paint'")
+    assert 0 < first < body.find('id="rendered_cells"') < body.find("voila/static/voila.js")
+    assert "kfp-trace" in body  # the chart, drawn
+    _, _, plain = get_page(server, "/voila/render/trends.ipynb")  # no ?patient=: none
+    assert "id='kap-first-paint'" not in plain
