@@ -127,7 +127,7 @@ def first_paint(
         elif app == "EligibilityApp":
             body, css = _eligibility(protocol, patient, today)
         else:
-            body, css = _planner(store, protocol, pid, today)
+            body, css = _planner(store, protocol, pid, alerts.open, today)
     except KaptoolsError as exc:
         return FirstPaint(app, _error(str(exc)))
     return FirstPaint(app, banner + body, css)
@@ -166,7 +166,6 @@ def crisis_banner_content(alerts: tuple[StoredAlert, ...] | list[StoredAlert]) -
 def _trends(store: Store, protocol: Protocol, pid: str) -> tuple[str, str]:
     from kaptools.trends import patient_trends
     from kaptools.ui.charts import trend_figure_spec
-    from kaptools.ui.trends import summary_html
 
     t = patient_trends(store, pid, protocol=protocol)
     chart = svg_from_spec(
@@ -174,7 +173,7 @@ def _trends(store: Store, protocol: Protocol, pid: str) -> tuple[str, str]:
         label=f"Symptom measures of {t.patient.display_name} over time",
     )
     return (
-        f"<div class='kap-summary'>{summary_html(t)}</div>"
+        f"<div class='kap-summary'>{t.measures_html()}</div>"
         f"<div class='kap-trend-chart'>{chart}</div>",
         "",
     )
@@ -236,51 +235,45 @@ def eligibility_record(patient: Patient, today: dt.date | None = None) -> Any:
     return ScreeningRecord.model_validate(data)
 
 
-def _planner(store: Store, protocol: Protocol, pid: str, today: dt.date | None) -> tuple[str, str]:
+def _planner(
+    store: Store,
+    protocol: Protocol,
+    pid: str,
+    alerts: tuple[StoredAlert, ...],
+    today: dt.date | None,
+) -> tuple[str, str]:
+    """The planner's screening box, plan summary and table, derived as the dashboard
+    derives them (:func:`kaptools.ui.planner.derive_view`) from the same reads."""
+    from dataclasses import replace
+
     from kaptools.scheduling import load_latest_plan, plannable
     from kaptools.screening import latest_screening
     from kaptools.sessions import dosing_sessions
-    from kaptools.ui.planner import PLANNER_CSS, plan_table_html
+    from kaptools.ui.planner import PLANNER_CSS, PlannerState, derive_view
 
     today = today or dt.date.today()
-    latest = latest_screening(store, pid)
-    if latest is None:
-        gate = plannable(store, pid, today, protocol=protocol)
-        msg = gate.reason if not gate else "No screening on record."
-        return (
-            "<div class='kap-screening-box'><div class='kap-not-plannable' role='note'>"
-            f"<b>No screening.</b> {_e(msg)}</div></div>",
-            PLANNER_CSS,
-        )
-    r = latest.result
-    head = (
-        f"<p><b>Latest screening</b> ({latest.record.effective_at:%d %b %Y}, protocol "
-        f"{_e(r.protocol.short)}): <b>{_e(r.status.label)}</b> "
-        f"<span class='kap-muted'>({_e(r.status.value)})</span></p>"
-    )
-    gate = plannable(store, pid, today, protocol=protocol)
-    if not gate:
-        return (
-            f"<div class='kap-screening-box'>{head}<div class='kap-not-plannable' "
-            f"role='note'><b>{_e(gate.reason)}</b></div></div>",
-            PLANNER_CSS,
-        )
     saved = load_latest_plan(store, pid)
-    if saved is None:
-        return (
-            f"<div class='kap-screening-box'>{head}</div><p class='kap-muted'>No course plan "
-            "saved yet.</p>",
-            PLANNER_CSS,
-        )
-    recorded = {s.session.session_date: s for s in dosing_sessions(store, pid)}
-    plan = saved.plan
-    table = plan_table_html(plan, recorded=recorded, today=today)
-    return (
-        f"<div class='kap-screening-box'>{head}</div>"
-        f"<p><b>Course plan</b> (saved version {saved.version}): {plan.start:%d %b %Y} to "
-        f"{plan.end:%d %b %Y}</p>{table}",
-        PLANNER_CSS,
+    gate = plannable(store, pid, today, protocol=protocol)
+    state = PlannerState(
+        today=today,
+        loaded=True,
+        patient_id=pid,
+        latest=latest_screening(store, pid),
+        gate=None if gate else gate.reason,
+        saved=saved,
+        sessions=tuple(dosing_sessions(store, pid)),
+        alerts=alerts,
     )
+    if saved is not None and state.plannable:
+        state = replace(state, plan=saved.plan)
+    view = derive_view(state, protocol)
+    body = f"<div class='kap-screening-box'>{view.screening_html}</div>"
+    if view.plan_shown:
+        body += (
+            f"<div class='kap-plan-summary'>{view.summary_html}</div>"
+            f"<div class='kap-plan-table-box'>{view.table_html}</div>"
+        )
+    return body, PLANNER_CSS
 
 
 # ---- the page fragment -------------------------------------------------------------------
