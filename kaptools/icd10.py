@@ -34,6 +34,7 @@ __all__ = [
     "describe",
     "is_code",
     "is_item",
+    "load_code_set",
     "normalise_code",
     "release",
     "validate_code",
@@ -48,6 +49,12 @@ _BLOCK = re.compile(r"[A-Z][0-9][0-9A-Z]-[A-Z][0-9][0-9A-Z]")
 #: Every ICD-10-CM category and subcategory, then every block, of the installed release.
 INDEX_FILE = Path(__file__).with_name("icd10cm_index.txt.gz")
 _BLOCKS_HEADER = "# blocks"
+
+
+def load_code_set() -> None:
+    """Load the package's whole code set now (hierarchy and descriptions), e.g. in a
+    dashboard kernel before any request, so the first code typed is answered at once."""
+    _icd()
 
 
 def _package_version() -> str | None:

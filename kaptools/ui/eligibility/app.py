@@ -232,6 +232,13 @@ class EligibilityApp(PatientApp[EligibilityState], EligibilityForm):
         return box
 
     # ---- patient selection: a new state per patient -----------------------------------
+    def _warm_up(self) -> None:
+        """Before any request (no patient data): load the ICD-10-CM code set, so the first
+        diagnosis code typed is screened at once (the other dashboards never need it)."""
+        from kaptools.icd10 import load_code_set
+
+        load_code_set()
+
     def _load_patient(self) -> None:
         pid = self.picker.value
         for box in (self.save_message, self.override_message):
