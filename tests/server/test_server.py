@@ -154,7 +154,7 @@ def test_close_beacon_frees_the_kernel(server: ServerURL) -> None:
 
 def test_kernel_cap_gives_a_busy_page_and_idle_kernels_are_culled(server: ServerURL) -> None:
     """Past the cap a clear 'busy, try again' page; abandoned kernels are culled."""
-    wait_for(lambda: len(kernel_pids(server)) == POOL, 60, "the pool alone")
+    wait_for(lambda: len(kernel_pids(server)) == POOL, 150, "the pool alone")
     for path in (TRENDS, PLANNER)[:CAP]:
         status, _, page = request(server, path)
         assert status == 200 and "kernelId" in page
