@@ -188,7 +188,7 @@ def _form_number(value: float | None) -> float | None:
 
 def _eligibility(protocol: Protocol, patient: Patient, today: dt.date | None) -> tuple[str, str]:
     from kaptools.screening import screen
-    from kaptools.ui.eligibility import ELIGIBILITY_CSS, status_html
+    from kaptools.ui.eligibility.report import ELIGIBILITY_CSS, status_html
 
     record = eligibility_record(patient, today)
     result = screen(record, protocol=protocol)
