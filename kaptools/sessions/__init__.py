@@ -68,6 +68,7 @@ from kaptools.sessions.vitals import (
     vitals_flags,
     vitals_schedule,
 )
+from kaptools.sessions.vitals_rows import VitalsSlot, vitals_slots
 
 __all__ = [
     "DOSE_HOLD_OVERRIDE_KIND",
@@ -102,6 +103,7 @@ __all__ = [
     "SideEffectReport",
     "VitalSigns",
     "VitalsFlag",
+    "VitalsSlot",
     "VitalsTimepoint",
     "after_dose_hold_line_flags",
     "check_dose",
@@ -120,6 +122,7 @@ __all__ = [
     "side_effect_table",
     "vitals_flags",
     "vitals_schedule",
+    "vitals_slots",
 ]
 
 # Every function listed above refuses wrong argument types by name (issue 13).

@@ -187,6 +187,7 @@ def test_template_summary_renders():
         "kaptools.scheduling.gates",
         "kaptools.sessions.vitals",
         "kaptools.sessions.rems",
+        "kaptools.sessions.vitals_rows",
     ],
 )
 def test_docstring_examples_run_as_written(module):

@@ -114,6 +114,18 @@ def _with_class(widget: Any, css: str) -> Any:
     return widget
 
 
+def _closures_box(description: str, example: str, height: str, css: str) -> w.Textarea:
+    """A box of closure lines (:func:`parse_closures` reads them)."""
+    box = w.Textarea(
+        description=description,
+        placeholder=f"one per line: {example}",
+        style=_STYLE,
+        layout=w.Layout(width="560px", height=height),
+    )
+    box.add_class(css)
+    return box
+
+
 class PlanControls:
     """The "Plan a course" inputs (``.container`` has the class ``kap-plan-controls``)."""
 
@@ -148,14 +160,8 @@ class PlanControls:
             "kap-subdivision",
         )
         self.weekdays = _weekday_buttons("kap-weekday")
-        self.closures = _with_class(
-            w.Textarea(
-                description="Clinic closures",
-                placeholder="one per line: 2026-12-24 to 2027-01-01 winter break",
-                style=_STYLE,
-                layout=w.Layout(width="560px", height="56px"),
-            ),
-            "kap-closures",
+        self.closures = _closures_box(
+            "Clinic closures", "2026-12-24 to 2027-01-01 winter break", "56px", "kap-closures"
         )
         self._build_therapist()
         self.plan_button = _with_class(
@@ -191,14 +197,8 @@ class PlanControls:
             "kap-video",
         )
         self.therapist_days = _weekday_buttons("kap-therapist-weekday")
-        self.therapist_closures = _with_class(
-            w.Textarea(
-                description="Therapist away",
-                placeholder="one per line: 2026-08-03 to 2026-08-14 leave",
-                style=_STYLE,
-                layout=w.Layout(width="560px", height="40px"),
-            ),
-            "kap-therapist-closures",
+        self.therapist_closures = _closures_box(
+            "Therapist away", "2026-08-03 to 2026-08-14 leave", "40px", "kap-therapist-closures"
         )
         self.therapist_row = w.VBox(
             [
