@@ -405,29 +405,54 @@ class CoursePlan:
             f"{CLINICIAN_CONFIRMATION}."
         )
 
+    def cautions_html(self) -> str:
+        """The screening's cautions as an HTML note (empty when there are none): the one
+        rendering the plan's HTML and the planner dashboard both show."""
+        if not self.cautions:
+            return ""
+        items = "".join(f"<li class='kap-caution'>{html.escape(c)}</li>" for c in self.cautions)
+        return (
+            "<div class='kap-cautions' role='note'><strong>Cautions from screening</strong>"
+            f"<ul>{items}</ul></div>"
+        )
+
+    def deviations_html(self) -> str:
+        """The deviations (each with what would fix it), their acknowledgement or that
+        one is needed, and the verdict, as HTML: the verdict alone when there are none."""
+        esc = html.escape
+        verdict = f"<p class='kap-verdict'><strong>{esc(self.verdict)}</strong></p>"
+        if not self.deviations:
+            return verdict
+        items = "".join(
+            f"<li class='kap-deviation'>{esc(d.message)}"
+            + (
+                f"<br><span class='kap-muted'>What would fix it: {esc('; '.join(d.fixes))}</span>"
+                if d.fixes
+                else ""
+            )
+            + "</li>"
+            for d in self.deviations
+        )
+        ack = self.acknowledgement
+        ack_html = (
+            f"<p class='kap-deviation-acknowledged'>Acknowledged by {esc(ack.by)} "
+            f"({ack.at:%d %b %Y %H:%M}): {esc(ack.reason)}</p>"
+            if ack
+            else "<p class='kap-deviation-open'>Not acknowledged: to save this plan, a "
+            "clinician gives the reason; or re-plan with one of the fixes.</p>"
+        )
+        return (
+            "<div class='kap-deviations' role='alert'><strong>Deviation from the protocol"
+            f"</strong><ul>{items}</ul>{ack_html}{verdict}</div>"
+        )
+
     def _repr_html_(self) -> str:
         esc = html.escape
         head = (
             f"<h4>{esc(self.route_label)} course plan "
             f"<small>(revision {self.revision}; protocol {esc(self.protocol.short)})</small></h4>"
         )
-        cautions = "".join(f"<li class='kap-caution'>{esc(c)}</li>" for c in self.cautions)
-        cautions_html = (
-            f"<div class='kap-cautions' role='note'><strong>Cautions from screening</strong>"
-            f"<ul>{cautions}</ul></div>"
-            if cautions
-            else ""
-        )
         notes = "".join(f"<li>{esc(n)}</li>" for n in self.notes)
-        deviations = "".join(
-            f"<li class='kap-deviation'>{esc(line)}</li>" for line in self._deviation_lines()
-        )
-        deviations_html = (
-            f"<div class='kap-deviations' role='alert'><strong>Deviation from the protocol"
-            f"</strong><ul>{deviations}</ul></div>"
-            if deviations
-            else ""
-        )
         rows = []
         for s in self.sessions:
             dose = (
@@ -450,8 +475,8 @@ class CoursePlan:
             + "</tbody></table>"
         )
         return (
-            f"<div class='kap-course-plan'>{head}{cautions_html}{deviations_html}"
-            f"<ul>{notes}</ul>{table}<p><em>{esc(self.verdict)}</em></p></div>"
+            f"<div class='kap-course-plan'>{head}{self.cautions_html()}{self.deviations_html()}"
+            f"<ul>{notes}</ul>{table}</div>"
         )
 
     def report(self, alerts: Sequence[Alert | StoredAlert] = ()) -> PlanReport:

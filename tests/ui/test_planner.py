@@ -962,3 +962,17 @@ def test_offered_routes_follow_the_protocol_and_the_screening(app: PlannerApp) -
         r.value for r in offered_routes(PROTOCOL, screening)
     ]
     assert set(offered_routes(PROTOCOL, screening)) <= set(offered_routes(PROTOCOL))
+
+
+def test_the_summary_shows_the_plans_own_html_rendered_once(app: PlannerApp) -> None:
+    """The cautions, deviations and verdict on the page are the plan's own HTML (the same
+    the plan shows in a notebook), the first dose the DoseCalculation's."""
+    _arrive(app, "?patient=SYN-0004")  # eligible with cautions
+    _tue_thu(app)  # and a deviation
+    app._on_plan()
+    plan = app.plan
+    assert plan is not None and plan.cautions and plan.deviations
+    summary = app.plan_summary.value
+    assert plan.cautions_html() in summary and plan.cautions_html() in plan._repr_html_()
+    assert plan.deviations_html() in summary and plan.deviations_html() in plan._repr_html_()
+    assert plan.doses[0].dose._repr_html_() in summary

@@ -220,31 +220,21 @@ def _gate_html(r: ScreeningResult, gate: str, saved: SavedPlan | None) -> str:
 # ---- the plan's summary ----
 def summary_html(plan: CoursePlan, saved: SavedPlan | None, alerts: Sequence[StoredAlert]) -> str:
     """The plan's heading, saved state, first dose, cautions, deviations, notes and changes;
-    the patient's open safety alerts first."""
+    the patient's open safety alerts first. The dose, cautions and deviations are the
+    domain objects' own HTML (DoseCalculation, CoursePlan), rendered once."""
     doses = plan.doses
     first = doses[0].dose if doses else None
     changes = "".join(f"<li>{escape(c)}</li>" for c in plan.changes[-3:])
     notes = "".join(f"<li>{escape(n)}</li>" for n in plan.notes)
-    cautions = "".join(f"<li class='kap-caution'>{escape(c)}</li>" for c in plan.cautions)
     return (
         alerts_html(alerts, heading="Open safety alerts (until acknowledged)")
         + f"<h3 style='margin:0.6em 0 0.2em'>{escape(plan.route_label)}: "
         f"{plan.start:%d %b} to {plan.end:%d %b %Y} "
         f"<small>(revision {plan.revision})</small> {_saved_badge(plan, saved)}</h3>"
         f"<p class='kap-muted'>{escape(plan.calendar.summary)}</p>"
-        + (
-            f"<p>Dose: <b>{escape(first.mg_text)}</b> = {escape(first.arithmetic)}, "
-            f"<span class='kap-confirm'>{escape(first.confirmation)}</span>.</p>"
-            if first is not None
-            else ""
-        )
-        + (
-            "<div class='kap-cautions' role='note'><b>Cautions from screening</b>"
-            f"<ul>{cautions}</ul></div>"
-            if cautions
-            else ""
-        )
-        + deviation_html(plan)
+        + (f"<p>Dose: {first._repr_html_()}</p>" if first is not None else "")
+        + plan.cautions_html()
+        + plan.deviations_html()
         + (f"<ul class='kap-muted'>{notes}</ul>" if notes else "")
         + TIMELINE_KEY
         + (
@@ -263,37 +253,6 @@ def _saved_badge(plan: CoursePlan, saved: SavedPlan | None) -> str:
             f"{saved.created_at:%d %b %Y %H:%M}</span>"
         )
     return "<span class='kap-badge kap-warn kap-plan-state'>not saved yet</span>"
-
-
-def deviation_html(plan: CoursePlan) -> str:
-    """The plan's deviations and its verdict, from the plan itself (never decided here)."""
-    verdict = f"<p class='kap-verdict'><b>{escape(plan.verdict)}</b></p>"
-    if not plan.deviations:
-        return verdict
-    items = "".join(
-        f"<li class='kap-deviation'>{escape(d.message)}"
-        + (
-            "<br><span class='kap-muted'>What would fix it: "
-            + escape("; ".join(d.fixes))
-            + "</span>"
-            if d.fixes
-            else ""
-        )
-        + "</li>"
-        for d in plan.deviations
-    )
-    ack = plan.acknowledgement
-    ack_html = (
-        f"<p class='kap-deviation-acknowledged'>Acknowledged by {escape(ack.by)} "
-        f"({ack.at:%d %b %Y %H:%M}): {escape(ack.reason)}</p>"
-        if ack
-        else "<p class='kap-deviation-open'>Not acknowledged: to save this plan, a "
-        "clinician gives the reason below; or re-plan with one of the fixes.</p>"
-    )
-    return (
-        "<div class='kap-deviations' role='alert'><b>Deviation from the protocol</b>"
-        f"<ul>{items}</ul>{ack_html}{verdict}</div>"
-    )
 
 
 # ---- REMS forms due ----
