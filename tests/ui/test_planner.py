@@ -976,3 +976,15 @@ def test_the_summary_shows_the_plans_own_html_rendered_once(app: PlannerApp) -> 
     assert plan.cautions_html() in summary and plan.cautions_html() in plan._repr_html_()
     assert plan.deviations_html() in summary and plan.deviations_html() in plan._repr_html_()
     assert plan.doses[0].dose._repr_html_() in summary
+
+
+def test_a_replan_renders_the_page_once(app: PlannerApp) -> None:
+    """A move is one new state and one render (DashboardApp's one update path)."""
+    _arrive(app, "?patient=SYN-0001")
+    _plan_new(app)
+    before = app.renders
+    i = _index_of_dose(app, 3)
+    app.move_which.value = i
+    app.move_date.value = app.plan.session(i).date + dt.timedelta(days=1)
+    app._on_move()
+    assert app.state.plan.revision == 2 and app.renders == before + 1

@@ -15,8 +15,7 @@ that changed, the plan table before the timeline, each widget's changes sent at 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import fields, replace
 from typing import Any
 
@@ -72,21 +71,12 @@ DISCLAIMER = (
 _STYLE = {"description_width": "initial"}
 
 
-@contextmanager
-def held(widgets: Sequence[w.Widget]) -> Iterator[None]:
-    """Batch each widget's changes into one message, sent in the order given on exit."""
-    with ExitStack() as stack:
-        for widget in reversed(widgets):  # exits run last-in first-out: the given order
-            stack.enter_context(widget.hold_sync())
-        yield
-
-
 def _css(widget: Any, css: str) -> Any:
     widget.add_class(css)
     return widget
 
 
-class PlannerApp(PatientApp):
+class PlannerApp(PatientApp[PlannerState]):
     """Course planning for one patient at a time. ``app.container`` is what the dashboard shows.
 
     ``app.state`` is what the page is about, ``app.view`` what it shows (both frozen).
@@ -104,8 +94,10 @@ class PlannerApp(PatientApp):
     ):
         self._init_patient(store, protocol, defer=defer)
         self._today = today
-        self.state = PlannerState(today=self.today)
+        self._init_state(PlannerState(today=self.today))
         self.view: PlannerView | None = None
+        self._timeline: Mapping[str, Any] | None = None
+        """A timeline spec rendered but not drawn yet (drawn after the held widgets)."""
         self._offered: CoursePlan | None = None
         self.alert_panel = PatientAlertsPanel(
             store, protocol, author=lambda: self.author.value, on_change=self._load
@@ -282,14 +274,25 @@ class PlannerApp(PatientApp):
 
     # ---- the one update path ----
     def set_state(self, state: PlannerState) -> None:
-        """Make ``state`` the page's state and show it."""
-        self.state = state
+        """Make ``state`` the page's state and show it (:meth:`DashboardApp.replace`)."""
+        self.replace(state)
+
+    def _update(self, **changes: Any) -> None:
+        self.replace(replace(self.state, today=self.today, **changes))
+
+    def render(self, state: PlannerState) -> None:
+        """Derive the page from ``state`` (pure) and write what differs from the page shown."""
         view = derive_view(state, self.protocol)
         self._render(view, self.view)
         self.view = view
 
-    def _update(self, **changes: Any) -> None:
-        self.set_state(replace(self.state, today=self.today, **changes))
+    def update(self) -> None:
+        """Render (every widget's changes held and sent together), then draw the timeline:
+        its figure goes to the browser after the table, which is the result."""
+        super().update()
+        if self._timeline is not None and not self.holding:
+            spec, self._timeline = self._timeline, None
+            show_figure(self.timeline, dict(spec))
 
     def _render(self, view: PlannerView, shown: PlannerView | None) -> None:
         """Change only what differs from the page ``shown``; the table before the timeline."""
@@ -308,18 +311,17 @@ class PlannerApp(PatientApp):
             return
         self.table.value = view.table_html
         self.plan_summary.value = view.summary_html
-        with held([self.move_which, self.miss_which, self.session_pick]):
-            if "move_options" in new or "miss_options" in new:
-                self._show_move_options(view)
-            if "session_options" in new:
-                _set_options(self.session_pick, view.session_options, keep=True)
+        if "move_options" in new or "miss_options" in new:
+            self._show_move_options(view)
+        if "session_options" in new:
+            _set_options(self.session_pick, view.session_options, keep=True)
         self.ack_reason.layout.display = None if view.ack_shown else "none"
         self.rems.value = view.rems_html
         if self._offered is not self.state.plan and self.state.plan is not None:
             self._offered = self.state.plan
             self.downloads.offer(plan_files(self.state.plan, lambda: self.alert_panel.stored.open))
         if "timeline" in new and view.timeline is not None:
-            show_figure(self.timeline, dict(view.timeline))
+            self._timeline = view.timeline  # drawn by update(), after the held widgets
 
     def _show_move_options(self, view: PlannerView) -> None:
         _set_options(self.move_which, view.move_options, keep=False)
