@@ -888,3 +888,40 @@ def test_the_longest_plan_from_the_latest_start_year_stays_in_range() -> None:
         phase_doses={"continuation": int(doses) - 12}, **_plan_kwargs(),
     )  # fmt: skip
     assert len(plan.doses) == int(doses) and plan.sessions[-1].date.year < 9999
+
+
+# ---------------------------------------------------------------------------
+# The dashboards' address: the query as a whole is bounded (limits.toml
+# url_query_max_chars), a patient named twice is ambiguous, and a parameter the
+# dashboards do not read is said to be ignored (a misspelt ?patinet= showed the first
+# patient without a word).
+
+
+def test_an_address_query_over_its_limit_is_refused_and_nothing_read() -> None:
+    """A query longer than url_query_max_chars: no patient read, the limit named."""
+    from kaptools.limits import size_limit
+    from kaptools.ui.common import read_url_parameters
+
+    limit = size_limit("url_query_max_chars")
+    pid, problems = read_url_parameters("?patient=SYN-1&x=" + "a" * limit)
+    assert pid is None and len(problems) == 1
+    assert "url_query_max_chars" in problems[0] and f"{limit:,}" in problems[0]
+    assert len(problems[0]) < 400
+
+
+def test_a_patient_named_twice_in_the_address_is_refused() -> None:
+    """?patient=A&patient=B names two patients: neither is shown."""
+    from kaptools.ui.common import read_url_parameters
+
+    pid, problems = read_url_parameters("?patient=SYN-1&patient=SYN-2")
+    assert pid is None and any("more than once" in p for p in problems)
+
+
+def test_an_unknown_address_parameter_is_reported_not_silently_ignored() -> None:
+    """?patinet=SYN-1: the notice names the parameter and the one the page reads."""
+    from kaptools.ui.common import read_url_parameters
+
+    pid, problems = read_url_parameters("?patinet=SYN-1")
+    assert pid is None and any("'patinet'" in p and "?patient=" in p for p in problems)
+    assert read_url_parameters("?patient=SYN-1") == ("SYN-1", [])
+    assert read_url_parameters("") == (None, []) and read_url_parameters("?") == (None, [])
