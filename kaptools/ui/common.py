@@ -17,10 +17,12 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import wraps
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
+from urllib.parse import parse_qs
 
 import ipywidgets as w
 
 from kaptools.errors import AccessDeniedError, KaptoolsError
+from kaptools.limits import size_limit
 from kaptools.protocol import Protocol, protocol_from_env
 from kaptools.store import Store
 from kaptools.ui.widgets import (
@@ -163,6 +165,50 @@ def _shown_value(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False, default=str)
     return str(value)
+
+
+URL_PARAMETERS = ("patient",)
+"""The address parameters the dashboards read."""
+_SERVER_PARAMETERS = ("token", "voila-template", "voila-theme")
+"""Parameters the server itself reads: passed over in silence."""
+
+
+def read_url_parameters(search: str) -> tuple[str | None, list[str]]:
+    """(patient id or None, problems to show) from the page's ``location.search``.
+
+    A query longer than limits.toml ``url_query_max_chars`` is not read at all; a patient
+    named more than once is ambiguous, so none is taken; a parameter the dashboards do
+    not read is reported (a misspelt ``?patinet=`` would otherwise show the first patient
+    without a word).
+    """
+    query = search[1:] if search.startswith("?") else search
+    limit = size_limit("url_query_max_chars")
+    if len(query) > limit:
+        return None, [
+            f"The address's parameters are {len(query):,} characters long; the limit is "
+            f"{limit:,} (limits.toml url_query_max_chars), so none was read. Open the "
+            "dashboard from its link, or pick a patient from the list."
+        ]
+    found = parse_qs(query, keep_blank_values=True)
+    problems: list[str] = []
+    for name in found:
+        if name not in URL_PARAMETERS and name not in _SERVER_PARAMETERS:
+            problems.append(
+                f"The address has the parameter {name[:40]!r}, which this dashboard does not "
+                "read; it was ignored. Name a patient with ?patient=<id>, or pick one from "
+                "the list."
+            )
+    values = found.get("patient", [])
+    if len(values) > 1:
+        problems.append(
+            "The address names a patient more than once (?patient= appears "
+            f"{len(values)} times), so none was opened. Pick the patient from the list."
+        )
+        return None, problems
+    pid, err = valid_patient_param(values[0] if values else None)
+    if err:
+        problems.append(err)
+    return pid, problems
 
 
 def valid_patient_param(value: str | None) -> tuple[str | None, str | None]:
@@ -409,10 +455,10 @@ class PatientApp(DashboardApp[S]):
 
     @guarded(lambda self: self.notice)
     def _on_url(self, change: dict[str, Any]) -> None:
-        pid, err = valid_patient_param(self.url.get("patient"))
+        pid, problems = read_url_parameters(self.url.search)
         self.picker.set_patients(self.store.list_patients())
-        if err:
-            self.notice.error(err)
+        if problems:
+            self.notice.error(" ".join(problems))
         self.select_patient(pid)
 
     def select_patient(self, patient_id: str | None) -> None:
