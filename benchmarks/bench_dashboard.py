@@ -189,7 +189,8 @@ async ([kind, i]) => {
     return performance.now() - t0;
   }
   if (kind === "planner") {  // the new first day was typed in before (not timed)
-    const out = document.querySelector(".kap-plan-table");
+    // the widget's own element: a redraw replaces the <table> inside it
+    const out = document.querySelector(".kap-plan-table").closest(".widget-html");
     const before = out.innerHTML;
     const t0 = performance.now();
     document.querySelector("button.kap-plan-button").click();
