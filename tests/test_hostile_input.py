@@ -673,9 +673,7 @@ def test_record_assessment_refuses_nan_and_stores_nothing() -> None:
     from kaptools.store import Store
 
     store = Store.in_memory()
-    store.add_patient(
-        "SYN-1", "P", birth_date=dt.date(1980, 1, 1), sex="female", weight_kg=70
-    )
+    store.add_patient("SYN-1", "P", birth_date=dt.date(1980, 1, 1), sex="female", weight_kg=70)
     with pytest.raises(InvalidAnswerError, match="PHQ-9 item 9"):
         record_assessment(
             store, "SYN-1", "phq9", [0] * 8 + [math.nan], administered_on="2024-01-02"
@@ -733,9 +731,7 @@ def _store_with_patient() -> Any:
     from kaptools.store import Store
 
     store = Store.in_memory()
-    store.add_patient(
-        "SYN-1", "P", birth_date=dt.date(1980, 1, 1), sex="female", weight_kg=70
-    )
+    store.add_patient("SYN-1", "P", birth_date=dt.date(1980, 1, 1), sex="female", weight_kg=70)
     return store
 
 
@@ -925,3 +921,102 @@ def test_an_unknown_address_parameter_is_reported_not_silently_ignored() -> None
     assert pid is None and any("'patinet'" in p and "?patient=" in p for p in problems)
     assert read_url_parameters("?patient=SYN-1") == ("SYN-1", [])
     assert read_url_parameters("") == (None, []) and read_url_parameters("?") == (None, [])
+
+
+# --- frames given to the outcome and scoring functions are bounded (lead, 30 Nov) ---
+
+
+def _phq9_frame(extra_columns: int = 0) -> pd.DataFrame:
+    items = {f"phq9_item{i}": [1, 2] for i in range(1, 10)}
+    frame = pd.DataFrame(
+        {"patient_id": ["SYN-1", "SYN-1"], "administered_on": ["2026-01-01", "2026-02-01"], **items}
+    )
+    if extra_columns:
+        extra = pd.DataFrame(
+            np.zeros((2, extra_columns)), columns=[f"x{i}" for i in range(extra_columns)]
+        )
+        frame = pd.concat([frame, extra], axis=1)
+    return frame
+
+
+def _frame_calls() -> list[tuple[str, Any]]:
+    from kaptools.outcomes import outcome_rates
+    from kaptools.protocol import default_protocol
+    from kaptools.whatif import compare_outcomes
+
+    return [
+        ("score_frame", lambda f: score_frame(f, "phq9")),
+        ("course_outcomes", lambda f: course_outcomes(f, "phq9")),
+        ("outcome_rates", lambda f: outcome_rates(f)),
+        ("compare_outcomes", lambda f: compare_outcomes(f, "phq9", default_protocol())),
+    ]
+
+
+@pytest.mark.parametrize("index", range(4), ids=[n for n, _ in _frame_calls()])
+def test_a_frame_with_too_many_columns_is_refused_before_any_work(index: int) -> None:
+    from kaptools.errors import InvalidInputError
+    from kaptools.limits import size_limit
+
+    name, call = _frame_calls()[index]
+    wide = _phq9_frame(extra_columns=size_limit("frame_columns_max") + 1)
+    with pytest.raises(InvalidInputError, match="frame_columns_max") as err:
+        call(wide)
+    assert name in str(err.value)
+
+
+@pytest.mark.parametrize("index", range(4), ids=[n for n, _ in _frame_calls()])
+def test_a_frame_with_too_many_rows_is_refused_before_any_work(
+    index: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kaptools.validation as validation
+    from kaptools.errors import InvalidInputError
+
+    real = validation.size_limit
+    monkeypatch.setattr(validation, "size_limit", lambda n: 1 if n == "frame_rows_max" else real(n))
+    name, call = _frame_calls()[index]
+    with pytest.raises(InvalidInputError, match="frame_rows_max") as err:
+        call(_phq9_frame())
+    assert name in str(err.value)
+
+
+def test_frames_within_the_limits_are_still_scored() -> None:
+    from kaptools.outcomes import outcome_rates
+
+    frame = _phq9_frame(extra_columns=10)
+    assert len(score_frame(frame, "phq9")) == 2
+    outcomes = course_outcomes(frame, "phq9")
+    assert int(outcome_rates(outcomes)["patients"].iloc[0]) == 1
+
+
+@pytest.mark.parametrize("year", [1, 1899, 9999])
+def test_a_birth_date_outside_the_calendar_limits_is_refused(year: int) -> None:
+    import datetime as dt
+
+    from kaptools.errors import InvalidInputError
+    from kaptools.store import Store
+
+    store = Store.in_memory()
+    with pytest.raises(InvalidInputError, match="birth_date.*calendar_year"):
+        store.add_patient("SYN-2", "P", birth_date=dt.date(year, 1, 1), sex="female", weight_kg=70)
+    assert store.list_patients() == []
+
+
+def test_a_birth_date_in_the_future_or_with_a_time_is_refused() -> None:
+    import datetime as dt
+
+    from kaptools.errors import InvalidInputError
+    from kaptools.store import Store
+
+    store = Store.in_memory()
+    with pytest.raises(InvalidInputError, match="birth_date.*future"):
+        store.add_patient(
+            "SYN-2",
+            "P",
+            birth_date=dt.date.today() + dt.timedelta(days=1),
+            sex="female",
+            weight_kg=70,
+        )
+    with pytest.raises(InvalidInputError, match="birth_date"):
+        store.add_patient(
+            "SYN-2", "P", birth_date=dt.datetime(1980, 1, 1, 12), sex="female", weight_kg=70
+        )
