@@ -25,6 +25,7 @@ from kaptools.scores import (
     with_item_columns,
 )
 from kaptools.scores import item_columns as item_columns_of
+from kaptools.validation import check_frame_size
 
 __all__ = ["OUTCOME_COLUMNS", "PROTOCOL_COLUMNS", "course_outcomes", "outcome_rates"]
 
@@ -91,6 +92,7 @@ def course_outcomes(
         whole number in the instrument's range (text, bools, ±inf, and NaN unless
         ``nan_is_unanswered``; the message names row, item, value and the fix).
     """
+    check_frame_size("course_outcomes: frame", frame)
     if not isinstance(nan_is_unanswered, bool):
         raise InvalidInputError(
             f"course_outcomes: nan_is_unanswered must be True or False; got "
@@ -303,8 +305,10 @@ def outcome_rates(outcomes: pd.DataFrame, by: str | Iterable[str] | None = None)
     A rule the instrument does not define stays <NA>; a patient whose response is
     not defined (baseline 0) is left out of that rate's denominator.
     """
+    check_frame_size("outcome_rates: outcomes", outcomes)
     if is_dask_frame(outcomes):
         outcomes = cast(Any, outcomes).compute()
+        check_frame_size("outcome_rates: outcomes", outcomes)
     keys = [] if by is None else [by] if isinstance(by, str) else list(by)
     absent = [c for c in [*keys, *_FLAGS] if c not in outcomes.columns]
     if absent:

@@ -18,6 +18,7 @@ from kaptools.limits import entry_range, size_limit
 __all__ = [
     "TEXT_MAX_CHARS",
     "check_date_in_range",
+    "check_frame_size",
     "check_identifier",
     "check_text_line",
     "check_type",
@@ -79,6 +80,33 @@ def check_date_in_range(
         )
         raise error(msg)
     return value
+
+
+def check_frame_size(name: str, frame: Any) -> None:
+    """Refuse a DataFrame (or Dask DataFrame) wider than limits.toml ``frame_columns_max``
+    or longer than ``frame_rows_max``, before any work is done on it.
+
+    ``name`` is ``function: argument``. A Dask frame's rows are not counted (that would
+    compute it); its partitions go through the same functions and are counted there."""
+    columns = getattr(frame, "columns", None)
+    if columns is None:
+        return
+    columns_max = size_limit("frame_columns_max")
+    if len(columns) > columns_max:
+        msg = (
+            f"{name}: a frame of at most {columns_max:,} columns (got {len(columns):,}; "
+            f"limits.toml frame_columns_max); pass only the columns it reads"
+        )
+        raise InvalidInputError(msg)
+    if type(frame).__module__.startswith("dask"):
+        return
+    rows_max = size_limit("frame_rows_max")
+    if len(frame) > rows_max:
+        msg = (
+            f"{name}: a frame of at most {rows_max:,} rows (got {len(frame):,}; limits.toml "
+            f"frame_rows_max); split it by patient and call once per part"
+        )
+        raise InvalidInputError(msg)
 
 
 def check_text_line(

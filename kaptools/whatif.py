@@ -32,6 +32,7 @@ from kaptools.protocol import Protocol, ProtocolInfo, default_protocol
 from kaptools.scheduling import ClinicCalendar, plan_course
 from kaptools.screening import screen_cohort
 from kaptools.screening.result import ScreeningStatus
+from kaptools.validation import check_frame_size
 
 __all__ = [
     "NOT_DEFINED",
@@ -207,6 +208,7 @@ def compare_outcomes(
 ) -> OutcomeComparison:
     """:func:`course_outcomes` of ``frame`` under two protocols (e.g. another response
     fraction); response and remission transitions and the patients who changed."""
+    check_frame_size("compare_outcomes: frame", frame)
     before, after = _both(before, after)
     a = course_outcomes(frame, instrument, protocol=before)
     b = course_outcomes(frame, instrument, protocol=after).set_index("patient_id")

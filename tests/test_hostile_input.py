@@ -996,7 +996,7 @@ def test_a_birth_date_outside_the_calendar_limits_is_refused(year: int) -> None:
     from kaptools.store import Store
 
     store = Store.in_memory()
-    with pytest.raises(InvalidInputError, match="birth_date.*calendar_year"):
+    with pytest.raises(InvalidInputError, match=r"birth_date.*calendar_year"):
         store.add_patient("SYN-2", "P", birth_date=dt.date(year, 1, 1), sex="female", weight_kg=70)
     assert store.list_patients() == []
 
@@ -1008,7 +1008,7 @@ def test_a_birth_date_in_the_future_or_with_a_time_is_refused() -> None:
     from kaptools.store import Store
 
     store = Store.in_memory()
-    with pytest.raises(InvalidInputError, match="birth_date.*future"):
+    with pytest.raises(InvalidInputError, match=r"birth_date.*future"):
         store.add_patient(
             "SYN-2",
             "P",

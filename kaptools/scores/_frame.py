@@ -14,6 +14,7 @@ from kaptools.scores._items import item_columns as item_columns_of
 from kaptools.scores._items import with_item_columns
 from kaptools.scores._scoring import score
 from kaptools.scores._table import definition
+from kaptools.validation import check_frame_size
 
 __all__ = ["score_frame"]
 
@@ -54,6 +55,7 @@ def score_frame(
             the message names the row, the item and the fix.
         InvalidInputError: ``nan_is_unanswered`` is not a bool.
     """
+    check_frame_size("score_frame: df", df)
     if not isinstance(nan_is_unanswered, bool):
         msg = (
             f"score_frame: nan_is_unanswered must be True or False; got "

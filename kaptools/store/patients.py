@@ -16,6 +16,7 @@ from kaptools.store.base import StoreBase
 from kaptools.store.checks import SEXES, require_text
 from kaptools.store.tables import AuditRow, PatientRow, utcnow
 from kaptools.store.values import Patient
+from kaptools.validation import check_date_in_range
 from kaptools.vocabulary import PATIENT_ID_RE
 
 __all__ = ["PatientsMixin"]
@@ -52,8 +53,8 @@ class PatientsMixin(StoreBase):
             raise InvalidInputError(
                 f"weight_kg {weight_kg!r} is outside {low:g}-{high:g} kg; check the value and unit."
             )
-        if birth_date is not None and not isinstance(birth_date, dt.date):
-            raise InvalidInputError(f"birth_date must be a date; got {birth_date!r}.")
+        if birth_date is not None:
+            _check_birth_date(birth_date)
         who = self._require("add patients", (Role.CLINICIAN, Role.TRAINER))
         if who.role is Role.TRAINER and not synthetic:
             raise AccessDeniedError(
@@ -170,3 +171,14 @@ class PatientsMixin(StoreBase):
                     detail=(detail or "synthetic demo / training database")[:2000],
                 )
             )
+
+
+def _check_birth_date(value: object) -> None:
+    """A date (not a date and time), within limits.toml ``calendar_year``, not in the future."""
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        raise InvalidInputError(f"birth_date must be a date (YYYY-MM-DD); got {value!r}.")
+    check_date_in_range("birth_date", value)
+    if value > dt.date.today():
+        raise InvalidInputError(
+            f"birth_date {value.isoformat()} is in the future; check the year."
+        )
