@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import functools
 import io
 import json
 import math
@@ -490,3 +491,113 @@ def test_fuzz_cohort_write(
         assert len(rows) == len(records) + 1
         for row in rows:
             assert all(not c or c[0] not in "=+-@\t\r" or _plain_number(c) for c in row)
+
+
+# ---------------------------------------------------------------------------
+# FHIR: the bundle import (a door for files from other systems) and the export
+
+
+def _json_paths(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every key path inside a JSON document (the root excluded)."""
+    children: list[tuple[Any, Any]] = (
+        list(node.items())
+        if isinstance(node, dict)
+        else list(enumerate(node))
+        if isinstance(node, list)
+        else []
+    )
+    out: list[tuple[Any, ...]] = []
+    for key, child in children:
+        out.append((*path, key))
+        out.extend(_json_paths(child, (*path, key)))
+    return out
+
+
+@functools.cache
+def _fhir_stores() -> tuple[Any, Any, str, dict[str, Any]]:
+    """A small demo store, an import target holding the same patients, and one bundle."""
+    from kaptools.demo import build_demo_database
+    from kaptools.fhir import patient_bundle
+    from kaptools.store import Store
+
+    source = Store.in_memory()
+    build_demo_database(source, n=2, seed=5)
+    target = Store.in_memory()
+    for p in source.list_patients():
+        target.add_patient(
+            p.patient_id,
+            p.display_name,
+            birth_date=p.birth_date,
+            sex=p.sex,
+            weight_kg=p.weight_kg,
+        )
+    pid = source.list_patients()[0].patient_id
+    bundle = json.loads(patient_bundle(source, pid).model_dump_json(exclude_none=True))
+    return source, target, pid, bundle
+
+
+def _stored_versions(store: Any) -> int:
+    from kaptools.assessments import assessments
+    from kaptools.sessions.storage import dosing_sessions
+
+    return sum(
+        len(assessments(store, p.patient_id)) + len(dosing_sessions(store, p.patient_id))
+        for p in store.list_patients()
+    )
+
+
+@FUZZ
+@given(data=st.data())
+def test_fuzz_fhir_import(data: st.DataObject) -> None:
+    """import_bundle: a bundle with a few values replaced by hostile ones (or removed) is
+    imported or refused with a FhirImportError naming the entry; a refusal writes nothing."""
+    from kaptools.fhir import import_bundle
+
+    _, target, _, bundle = _fhir_stores()
+    doc = json.loads(json.dumps(bundle))
+    paths = _json_paths(doc)
+    for _ in range(data.draw(st.integers(1, 3))):
+        path = data.draw(st.sampled_from(paths))
+        parent = doc
+        try:
+            for key in path[:-1]:
+                parent = parent[key]
+            if data.draw(st.booleans()) and isinstance(parent, dict):
+                parent.pop(path[-1], None)
+            else:
+                parent[path[-1]] = data.draw(hostile_value)
+        except (KeyError, IndexError, TypeError):  # an earlier change removed the path
+            continue
+    text = json.dumps(doc, default=repr)
+    before = _stored_versions(target)
+    result = call(
+        "FHIR import",
+        lambda: import_bundle(target, text),
+        fields=("entry", "Bundle", "FHIR"),
+    )
+    if isinstance(result, KaptoolsError):
+        assert _stored_versions(target) == before, "a refused bundle wrote something"
+
+
+@FUZZ
+@given(
+    sections=st.lists(
+        st.one_of(
+            st.sampled_from(["patient", "assessments", "vitals", "plan", "alerts"]), hostile_text
+        ),
+        max_size=4,
+    ),
+    patient=hostile_text,
+)
+def test_fuzz_fhir_export(sections: list[str], patient: str) -> None:
+    """patient_bundle: a bundle for a stored patient, or an error naming the patient or
+    the section; never an exception from the FHIR library."""
+    from kaptools.fhir import patient_bundle
+
+    source, _, pid, _ = _fhir_stores()
+    who = pid if patient == "" else patient  # the empty draw stands for the stored patient
+    call(
+        "FHIR export",
+        lambda: patient_bundle(source, who, sections=sections),
+        fields=("patient", "section", "sections"),
+    )

@@ -444,3 +444,16 @@ def test_a_failure_part_way_through_the_writes_leaves_nothing_behind(demo, monke
     assert len(calls) == 3
     assert all(assessments(target, p.patient_id) == [] for p in target.list_patients())
     assert len(target.audit_entries()) == audit_before
+
+
+@pytest.mark.parametrize("kind", ["NoSuchResource", 7, None, {"a": 1}])
+def test_an_entry_of_an_unknown_resource_type_is_named_not_a_key_error(demo, kind) -> None:
+    """Found by the fuzz: an unknown resourceType ended the import with the FHIR library's
+    KeyError. It is refused naming the entry and its type; nothing is written."""
+    target = empty_copy_of_patients(demo)
+    data = copy.deepcopy(_bundle_json(demo))
+    data["entry"][1]["resource"]["resourceType"] = kind
+    with pytest.raises(FhirImportError, match=r"entry 2.*resourceType") as err:
+        import_bundle(target, json.dumps(data))
+    assert "nothing was written" in str(err.value)
+    assert all(not assessments(target, p.patient_id) for p in target.list_patients())
