@@ -532,7 +532,10 @@ def _fhir_stores() -> tuple[Any, Any, str, dict[str, Any]]:
             weight_kg=p.weight_kg,
         )
     pid = source.list_patients()[0].patient_id
-    bundle = json.loads(patient_bundle(source, pid).model_dump_json(exclude_none=True))
+    sections = ["patient", "assessments"]  # imported as they are (vitals need the sessions)
+    bundle = json.loads(
+        patient_bundle(source, pid, sections=sections).model_dump_json(exclude_none=True)
+    )
     return source, target, pid, bundle
 
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient as FhirPatient
@@ -18,7 +19,7 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from pydantic import ValidationError
 
 from kaptools.assessments import record_assessment
-from kaptools.errors import KaptoolsError, NotFoundError
+from kaptools.errors import KaptoolsError, NotFoundError, shown_value
 from kaptools.fhir.codes import QUESTIONNAIRE_URL, FhirImportError, subject_id
 from kaptools.fhir.vitals_import import is_vital_sign, vital_sign_updates
 from kaptools.protocol import Protocol, default_protocol
@@ -151,12 +152,40 @@ def import_bundle(
     return ImportReport(tuple(written), matched, tuple(sessions), added, already)
 
 
+def _check_entry_types(data: Any) -> None:
+    """Each entry's ``resource.resourceType`` names a FHIR resource type (the library
+    answers an unknown one with a KeyError from deep inside); FhirImportError naming the
+    entry otherwise."""
+    entries = data.get("entry") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        return
+    for n, entry in enumerate(entries, 1):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
+            continue
+        kind = resource.get("resourceType")
+        known = isinstance(kind, str) and kind.isascii() and kind.isalnum()
+        if known:
+            try:
+                get_fhir_model_class(kind)
+            except (ValueError, KeyError):
+                known = False
+        if not known:
+            raise FhirImportError(
+                f"bundle: entry {n}: resourceType {shown_value(kind)} is not a FHIR resource "
+                f"type; export the bundle again from its source; nothing was written.",
+                [f"entry {n}: resourceType {shown_value(kind)}"],
+            )
+
+
 def _parsed_bundle(bundle: Mapping[str, Any] | str | bytes) -> Bundle:
     """The bundle validated with fhir.resources, of a type whose entries are read."""
     try:
         data = json.loads(bundle) if isinstance(bundle, str | bytes) else dict(bundle)
+        _check_entry_types(data)
         parsed = Bundle.model_validate(data)
-    except (ValueError, TypeError, ValidationError) as exc:
+    except (ValueError, TypeError, KeyError, ValidationError) as exc:
+        # KeyError: the FHIR library looks a nested resource's type up in a dict
         first = str(exc).splitlines()[:4]
         raise FhirImportError(
             f"bundle: not a valid FHIR Bundle ({' '.join(first)}); nothing was written.",
