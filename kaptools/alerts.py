@@ -25,7 +25,7 @@ __all__ = [
     "highest_level",
 ]
 
-#: 988 Suicide & Crisis Lifeline (clinical-sources.md §7): call or text 988;
+#: 988 Suicide & Crisis Lifeline (kaptools/sources.toml §7): call or text 988;
 #: veterans press 1. 911 in an emergency.
 CRISIS_LINE_TEXT = (
     "988 Suicide & Crisis Lifeline: call or text 988 (veterans press 1). In an emergency call 911."
@@ -33,7 +33,7 @@ CRISIS_LINE_TEXT = (
 
 
 class AlertLevel(enum.StrEnum):
-    """How urgent a safety alert is (C-SSRS triage, clinical-sources.md §4.8, §7)."""
+    """How urgent a safety alert is (C-SSRS triage, kaptools/sources.toml §4.8, §7)."""
 
     WARNING = "warning"
     """Needs follow-up at this visit (e.g. PHQ-9 item 9 ≥ 1: complete a C-SSRS screen)."""

@@ -3,7 +3,7 @@
 No real patient data is used anywhere. Every patient is generated from a seed:
 the same seed gives the same patients, answers, sessions and vitals.
 
-What the generator aims to resemble, with sources (clinical-sources.md):
+What the generator aims to resemble, with sources (kaptools/sources.toml):
 
 - course: two preparation sessions, six dosing sessions (IV 0.5 mg/kg or IM) two a
   week, an integration session 1-2 days after each dose [3.1, 3.5];

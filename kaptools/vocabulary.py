@@ -72,7 +72,7 @@ never "no")."""
 
 
 class Route(enum.StrEnum):
-    """How the drug is given (clinical-sources.md §3.1, §3.2, §3.4)."""
+    """How the drug is given (kaptools/sources.toml §3.1, §3.2, §3.4)."""
 
     IV_KETAMINE = "iv_ketamine"
     """Racemic ketamine by intravenous infusion, weight-based (off-label) [3.1]."""
@@ -83,7 +83,7 @@ class Route(enum.StrEnum):
 
 
 class CoursePhase(enum.StrEnum):
-    """A block of dosing sessions with one rhythm (clinical-sources.md §3.1, §3.4)."""
+    """A block of dosing sessions with one rhythm (kaptools/sources.toml §3.1, §3.4)."""
 
     INDUCTION = "induction"
     """The first block of doses (esketamine weeks 1–4; IV/IM the 6-dose series) [3.1, 3.4]."""

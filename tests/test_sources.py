@@ -116,3 +116,17 @@ def test_unknown_citation_is_an_invalid_input_error_naming_it():
 def test_module_examples():
     """The module docstring's examples run."""
     assert doctest.testmod(kaptools.sources).failed == 0
+
+
+def test_no_file_points_to_a_sources_document_outside_the_package():
+    """Citations point to kaptools/sources.toml, never to the project's research notes
+    (clinical-sources.md), which the package does not ship."""
+    outside = "clinical-sources" + ".md"
+    pointing = sorted(
+        str(p.relative_to(PACKAGE))
+        for p in PACKAGE.rglob("*")
+        if p.is_file()
+        and p.suffix in {".py", ".toml", *TEXT_SUFFIXES}
+        and outside in p.read_text(encoding="utf-8", errors="replace")
+    )
+    assert pointing == [], f"point these to kaptools/sources.toml: {pointing}"

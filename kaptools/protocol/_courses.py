@@ -9,7 +9,7 @@ the data definitions never import the logic: :class:`RoundingMode` here, the sha
 words (:class:`Route`, :class:`CoursePhase`, :class:`IntegrationPlace`) in
 :mod:`kaptools.vocabulary`, re-exported here.
 
-Sources: clinical-sources.md §2.1, §2.2, §3.1–§3.5, §5.3 (cited per value in
+Sources: kaptools/sources.toml §2.1, §2.2, §3.1–§3.5, §5.3 (cited per value in
 ``default.toml``).
 """
 

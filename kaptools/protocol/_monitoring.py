@@ -1,7 +1,7 @@
 """The ``[monitoring]`` table: a dosing session's go / no-go lines, vital-sign times and
 thresholds, escalations, discharge and REMS.
 
-Sources: clinical-sources.md §2.1, §2.2, §4.7, §4.8, §5.3, §5.4, §7 (cited per value in
+Sources: kaptools/sources.toml §2.1, §2.2, §4.7, §4.8, §5.3, §5.4, §7 (cited per value in
 ``default.toml``).
 """
 

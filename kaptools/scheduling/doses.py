@@ -10,7 +10,7 @@ Every :class:`DoseCalculation` says "for clinician confirmation": kaptools
 proposes; the prescriber decides.
 
 References:
-    clinical-sources.md §3.1 (IV 0.5 mg/kg over 40 min), §3.2 (IM), §3.4 and §2.1
+    kaptools/sources.toml §3.1 (IV 0.5 mg/kg over 40 min), §3.2 (IM), §3.4 and §2.1
     (esketamine day-1 56/28 mg, 28-mg steps, 28 mg per device).
 """
 
@@ -52,7 +52,7 @@ CLINICIAN_CONFIRMATION = "for clinician confirmation"
 
 
 class DoseBasis(enum.StrEnum):
-    """How a dose is worked out (clinical-sources.md §3.1, §3.2, §3.4)."""
+    """How a dose is worked out (kaptools/sources.toml §3.1, §3.2, §3.4)."""
 
     WEIGHT = "weight"
     """Body weight × mg/kg (racemic ketamine IV and IM) [3.1, 3.2]."""

@@ -32,7 +32,7 @@ __all__ = [
 
 
 class SessionKind(enum.StrEnum):
-    """The kinds of session in a KAP course (clinical-sources.md §3.5, default protocol)."""
+    """The kinds of session in a KAP course (kaptools/sources.toml §3.5, default protocol)."""
 
     PREPARATION = "preparation"
     """Psychotherapy before the first dose: set, setting, intentions, consent [3.5]."""

@@ -34,7 +34,7 @@ __all__ = [
 
 
 class Instrument(enum.StrEnum):
-    """The symptom measures kaptools scores (clinical-sources.md §4.1–4.5; facts in
+    """The symptom measures kaptools scores (kaptools/sources.toml §4.1–4.5; facts in
     ``instruments.toml``).
     """
 
@@ -82,7 +82,7 @@ _BY_KEY = {_key(m.value): m for m in Instrument}
 
 
 class Rater(enum.StrEnum):
-    """Who completes the instrument (clinical-sources.md §4)."""
+    """Who completes the instrument (kaptools/sources.toml §4)."""
 
     SELF_REPORT = "self-report"
     """The patient answers (PHQ-9, GAD-7, PCL-5, QIDS-SR16)."""

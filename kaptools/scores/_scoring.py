@@ -30,7 +30,7 @@ SAFETY_ACTION = (
     "Complete a C-SSRS screen at this visit, before the patient leaves, and follow the "
     "clinic's suicide-risk pathway: the item is a flag, not a risk assessment."
 )
-"""What a clinician does after a positive suicide item (clinical-sources.md §7, §4.8)."""
+"""What a clinician does after a positive suicide item (kaptools/sources.toml §7, §4.8)."""
 
 
 def safety_threshold(defn: InstrumentDefinition, protocol: Protocol) -> int | None:
@@ -217,7 +217,7 @@ def score(
         (7, 'mild')
 
     References:
-        clinical-sources.md §4.1–4.5 (instruments), §7 (suicide items).
+        kaptools/sources.toml §4.1–4.5 (instruments), §7 (suicide items).
     """
     checked = check_administration(instrument, answers, protocol=protocol)
     if checked.result is None:

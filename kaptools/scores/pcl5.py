@@ -1,7 +1,7 @@
 """PCL-5: the DSM-5 symptom-cluster rule for provisional PTSD.
 
 The rule counts, in each symptom cluster, the items rated at or above a minimum and
-needs a set number per cluster (clinical-sources.md §4.3): items rated 2 or more,
+needs a set number per cluster (kaptools/sources.toml §4.3): items rated 2 or more,
 at least 1 in B (intrusion, items 1–5), 1 in C (avoidance, 6–7), 2 in D (negative
 alterations in cognition and mood, 8–14) and 2 in E (arousal and reactivity,
 15–20). The numbers are read from ``instruments.toml``; this module only applies

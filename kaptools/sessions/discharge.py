@@ -19,7 +19,7 @@ Only the escort and the driving instruction are answered by a clinician: nothing
 clinician ticks can contradict a recorded number.
 
 References:
-    clinical-sources.md §2.1 (2 h, BP, driving), §5.4 (discharge criteria).
+    kaptools/sources.toml §2.1 (2 h, BP, driving), §5.4 (discharge criteria).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ Unknown is never "no": a dose that cannot be checked (no weight, no age, first d
 not said) is **unchecked** and names what to record.
 
 References:
-    clinical-sources.md §3.1, §3.2 (IV/IM mg/kg), §3.4 (esketamine label doses).
+    kaptools/sources.toml §3.1, §3.2 (IV/IM mg/kg), §3.4 (esketamine label doses).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ __all__ = ["RemsFormDue", "RemsFormStatus", "rems_forms_due"]
 
 
 class RemsFormStatus(enum.StrEnum):
-    """Where an unfiled REMS Patient Monitoring Form stands (REMS, clinical-sources.md §2.2)."""
+    """Where an unfiled REMS Patient Monitoring Form stands (REMS, kaptools/sources.toml §2.2)."""
 
     DUE = "due"
     """Within the filing window (up to and including the deadline)."""

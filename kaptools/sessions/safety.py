@@ -25,7 +25,7 @@ hypertensive crisis) raise urgent flags with the protocol's steps
 (:func:`flags_to_alerts`) for the alert store.
 
 References:
-    clinical-sources.md §2.1 (label BP, pulse oximetry, crisis symptoms), §2.2 (REMS),
+    kaptools/sources.toml §2.1 (label BP, pulse oximetry, crisis symptoms), §2.2 (REMS),
     §4.8 and §7 (C-SSRS triage, 988).
 """
 

@@ -6,7 +6,7 @@ pooled short-term trials; ``side_effects.csv`` holds each one's label,
 frequencies and source, and a test keeps it in step with :class:`SideEffect`.
 
 References:
-    clinical-sources.md §5.1 (label frequencies), §5.2 (the seed list mapped to sources).
+    kaptools/sources.toml §5.1 (label frequencies), §5.2 (the seed list mapped to sources).
 """
 
 from __future__ import annotations

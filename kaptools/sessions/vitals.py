@@ -8,7 +8,7 @@ amount (40 / 25 mmHg) is flagged. Every number comes from the protocol's
 ``[monitoring]`` table.
 
 References:
-    clinical-sources.md §2.1 (label: baseline BP, 40-min check, rise of ≥ 40/25 mmHg),
+    kaptools/sources.toml §2.1 (label: baseline BP, 40-min check, rise of ≥ 40/25 mmHg),
     §5.3 (timing in practice).
 """
 

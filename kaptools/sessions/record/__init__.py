@@ -17,7 +17,7 @@ Untrusted input (a dict from a widget, JSON from the store) comes in through
 the field, the rule, the value and the fix.
 
 References:
-    clinical-sources.md §2.1 (observation, BP, driving), §2.2 (REMS form fields),
+    kaptools/sources.toml §2.1 (observation, BP, driving), §2.2 (REMS form fields),
     §4.7 (MOAA/S, CADSS), §5.1–§5.4 (side effects, vitals, discharge).
 
 The package is split by concept, each module re-exported here:

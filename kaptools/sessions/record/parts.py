@@ -35,7 +35,7 @@ class SessionRecordStatus(enum.StrEnum):
 
 
 class CareSetting(enum.StrEnum):
-    """Where the session took place (SPRAVATO REMS, clinical-sources.md §2.2)."""
+    """Where the session took place (SPRAVATO REMS, kaptools/sources.toml §2.2)."""
 
     OUTPATIENT = "outpatient"
     """A certified outpatient setting: enrolment and a Patient Monitoring Form per session [2.2]."""
