@@ -8,7 +8,6 @@ reason: by default the re-plan's own line in ``plan.changes``).
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from kaptools.errors import IncompleteInputError, InvalidInputError, NotPlannabl
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.scheduling.plan import CoursePlan
 from kaptools.scheduling.planner import plan_course
+from kaptools.store.saved import SavedRecord
 
 if TYPE_CHECKING:
     from kaptools.screening.result import ScreeningResult
@@ -36,41 +36,21 @@ __all__ = [
 COURSE_PLAN_KIND = "course_plan"
 
 
-@dataclass(frozen=True, slots=True)
-class SavedPlan:
-    """A plan as stored: which record and version it is, who saved it and when."""
+class SavedPlan(SavedRecord[CoursePlan]):
+    """A plan as stored: which record and version it is, who saved it and when
+    (:class:`~kaptools.store.saved.SavedRecord` of a ``course_plan`` record)."""
 
-    record_id: str
-    version: int
-    author: str
-    created_at: dt.datetime
-    reason: str | None
-    plan: CoursePlan
+    __slots__ = ()
+    noun = "Plan record"
 
-    @classmethod
-    def from_record(cls, record: StoredRecord) -> SavedPlan:
-        return cls(
-            record.record_id,
-            record.version,
-            record.author,
-            record.created_at,
-            record.reason,
-            CoursePlan.from_dict(record.payload),
-        )
+    @staticmethod
+    def parse(payload: Mapping[str, Any]) -> CoursePlan:
+        return CoursePlan.from_dict(payload)
 
     @property
-    def summary(self) -> str:
-        return (
-            f"Plan record {self.record_id} v{self.version}, saved by {self.author} "
-            f"{self.created_at:%Y-%m-%d %H:%M}\n{self.plan.summary}"
-        )
-
-    def _repr_html_(self) -> str:
-        head = (
-            f"<p><small>Record {html.escape(self.record_id)} v{self.version}, saved by "
-            f"{html.escape(self.author)} {self.created_at:%Y-%m-%d %H:%M}</small></p>"
-        )
-        return head + self.plan._repr_html_()
+    def plan(self) -> CoursePlan:
+        """The stored plan."""
+        return self.value
 
 
 def save_plan(

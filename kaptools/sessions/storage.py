@@ -14,15 +14,15 @@ session record keeps the hold too.
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from kaptools.arguments import checks_itself
 from kaptools.errors import IncompleteInputError, InvalidInputError
 from kaptools.protocol import Protocol, default_protocol
-from kaptools.sessions.record import DosingSession, parse_dosing_session
+from kaptools.sessions.record import DosingSession, SessionRecordStatus, parse_dosing_session
 from kaptools.sessions.safety import GoDecision, HoldOverride
+from kaptools.store.saved import SavedRecord
 
 if TYPE_CHECKING:
     from kaptools.store import Store, StoredRecord
@@ -41,34 +41,26 @@ DOSING_SESSION_KIND = "dosing_session"
 DOSE_HOLD_OVERRIDE_KIND = "dose_hold_override"
 
 
-@dataclass(frozen=True, slots=True)
-class SavedDosingSession:
-    """A dosing session as stored: its record id and version, author and save time."""
+class SavedDosingSession(SavedRecord[DosingSession]):
+    """A dosing session as stored: its record id and version, author and save time
+    (:class:`~kaptools.store.saved.SavedRecord` of a ``dosing_session`` record)."""
 
-    record_id: str
-    version: int
-    author: str
-    created_at: dt.datetime
-    reason: str | None
-    session: DosingSession
+    __slots__ = ()
+    noun = "Dosing-session record"
 
-    @classmethod
-    def from_record(cls, record: StoredRecord) -> SavedDosingSession:
-        return cls(
-            record.record_id,
-            record.version,
-            record.author,
-            record.created_at,
-            record.reason,
-            parse_dosing_session(record.payload),
-        )
+    @staticmethod
+    def parse(payload: Mapping[str, Any]) -> DosingSession:
+        return parse_dosing_session(payload)
 
     @property
-    def summary(self) -> str:
-        return f"Record {self.record_id} v{self.version} ({self.author})\n{self.session.summary}"
+    def session(self) -> DosingSession:
+        """The stored session."""
+        return self.value
 
-    def _repr_html_(self) -> str:
-        return self.session._repr_html_()
+    @property
+    def complete(self) -> bool:
+        """Whether the stored record is complete (not a record in progress)."""
+        return self.value.status is SessionRecordStatus.COMPLETE
 
 
 # session: its own check points a raw mapping to parse_dosing_session

@@ -20,6 +20,8 @@ The package is split by concept, each module re-exported here:
 ``store.connection``        engine, SQLite pragmas and file, the write locks
 ``store.checks``            checks on kinds, names, dates and payloads (limits.toml ``size``)
 ``store.values``            the frozen values handed back; the researcher's de-identified view
+``store.saved``             a stored record read back as its domain value (``SavedRecord``:
+                            ``SavedPlan``, ``SavedDosingSession``)
 ``store.tables``            the SQLAlchemy tables
 ==========================  ================================================================
 """
@@ -45,6 +47,7 @@ from kaptools.store.checks import (
 from kaptools.store.connection import SQLITE_BUSY_TIMEOUT_S
 from kaptools.store.patients import PatientsMixin
 from kaptools.store.records import RecordsMixin
+from kaptools.store.saved import SavedRecord
 from kaptools.store.values import (
     FREE_TEXT_KEYS,
     Companion,
@@ -67,6 +70,7 @@ __all__ = [
     "AuditVerification",
     "Companion",
     "Patient",
+    "SavedRecord",
     "Store",
     "StoredRecord",
     "audit_row_hash",
