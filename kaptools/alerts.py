@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from kaptools.printer import escape
 
 __all__ = [
     "CRISIS_LINE_TEXT",
@@ -60,12 +61,11 @@ class Alert:
         return f"[{self.level.value.upper()}] {self.message} {self.action} {self.crisis_line}"
 
     def _repr_html_(self) -> str:
-        esc = html.escape
         return (
-            f'<div class="kap-alert kap-alert-{esc(self.level.value)}" role="alert">'
-            f"<strong>{esc(self.level.value.upper())}: {esc(self.message)}</strong> "
-            f"{esc(self.action)}<br><strong>{esc(self.crisis_line)}</strong>"
-            f"<br><small>Source: {esc(self.source)}</small></div>"
+            f'<div class="kap-alert kap-alert-{escape(self.level.value)}" role="alert">'
+            f"<strong>{escape(self.level.value.upper())}: {escape(self.message)}</strong> "
+            f"{escape(self.action)}<br><strong>{escape(self.crisis_line)}</strong>"
+            f"<br><small>Source: {escape(self.source)}</small></div>"
         )
 
 
@@ -131,15 +131,14 @@ class StoredAlert:
         return f"{self.alert.summary} ({self.origin}; alert {self.alert_id}; {state})"
 
     def _repr_html_(self) -> str:
-        esc = html.escape
         ack = (
             "<strong>open until a clinician acknowledges it</strong>"
             if self.acknowledgement is None
-            else esc(self.acknowledgement.summary)
+            else escape(self.acknowledgement.summary)
         )
         return (
-            f"<div class='kap-stored-alert' data-alert-id='{esc(self.alert_id)}'>"
-            f"{self.alert._repr_html_()}<small>{esc(self.origin)}; {ack}</small></div>"
+            f"<div class='kap-stored-alert' data-alert-id='{escape(self.alert_id)}'>"
+            f"{self.alert._repr_html_()}<small>{escape(self.origin)}; {ack}</small></div>"
         )
 
 
@@ -167,12 +166,11 @@ def alerts_html(alerts: Sequence[StoredAlert | Alert], *, heading: str) -> str:
     """An HTML block for a list of alerts with the crisis line; empty when there are none."""
     if not alerts:
         return ""
-    esc = html.escape
     level = highest_level([a.alert if isinstance(a, StoredAlert) else a for a in alerts])
     css = "kap-critical" if level is AlertLevel.CRITICAL else ""
     return (
-        f"<div class='kap-alert-block {css}' role='alert'><h3>{esc(heading)}</h3>"
-        f"<p><strong>{esc(CRISIS_LINE_TEXT)}</strong></p>"
+        f"<div class='kap-alert-block {css}' role='alert'><h3>{escape(heading)}</h3>"
+        f"<p><strong>{escape(CRISIS_LINE_TEXT)}</strong></p>"
         + "".join(a._repr_html_() for a in alerts)
         + "</div>"
     )

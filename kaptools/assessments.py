@@ -8,13 +8,13 @@ when read, so a corrected answer (a new version) re-scores everything after it.
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
 from kaptools.errors import InvalidInputError
+from kaptools.printer import escape
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.scores import Instrument, ScoreResult, check_administration, item_columns, score
 from kaptools.store import Store, StoredRecord
@@ -56,7 +56,7 @@ class Assessment:
         return f"{self.administered_on.isoformat()} {self.result.summary}"
 
     def _repr_html_(self) -> str:
-        return f"<p>{html.escape(self.summary)}</p>"
+        return f"<p>{escape(self.summary)}</p>"
 
 
 def _check_date(value: object, *, today: dt.date | None = None) -> dt.date:

@@ -7,11 +7,11 @@ dashboards show the same thing and the dashboard holds no clinical logic.
 from __future__ import annotations
 
 import datetime as dt
-import html
 from dataclasses import dataclass
 
 from kaptools.alerts import Alert, StoredAlert, alerts_html, alerts_text
 from kaptools.assessments import Assessment, assessments
+from kaptools.printer import escape
 from kaptools.protocol import Protocol, ProtocolInfo, default_protocol
 from kaptools.scores import Change, Instrument, InstrumentDefinition, compare, definition
 from kaptools.sessions import SessionRecordStatus, dosing_sessions
@@ -117,7 +117,7 @@ class PatientTrends:
         """The patient's open alerts, the measures table and the dosing sessions: what the
         trends dashboard shows (it reuses :meth:`measures_html`, :meth:`items_html` and
         :meth:`sessions_html`)."""
-        head = f"<p><strong>{html.escape(self.patient.label)}</strong></p>"
+        head = f"<p><strong>{escape(self.patient.label)}</strong></p>"
         alerts = alerts_html(self.open_alerts, heading="Open safety alerts (until acknowledged)")
         body = self.measures_html() + self.sessions_html()
         return f"<div class='kap-trends'>{alerts}{head}{body}</div>"
@@ -133,8 +133,8 @@ class PatientTrends:
             "<div class='kap-period-alerts'><b>Safety alerts in this period "
             f"({len(history)})</b><ul>"
             + "".join(
-                f"<li>{p.administered_on:%d %b %Y}: {html.escape(a.message)} "
-                f"<span class='kap-muted'>{html.escape(a.action)}</span></li>"
+                f"<li>{p.administered_on:%d %b %Y}: {escape(a.message)} "
+                f"<span class='kap-muted'>{escape(a.action)}</span></li>"
                 for p, a in history
             )
             + "</ul></div>"
@@ -160,7 +160,7 @@ class PatientTrends:
         for item, base, latest in m.item_changes():
             moved = latest - base
             style = "kap-yes" if moved < 0 else ("kap-warn" if moved > 0 else "kap-no")
-            text = html.escape(texts[item - 1]) if texts else f"Item {item}"
+            text = escape(texts[item - 1]) if texts else f"Item {item}"
             rows.append(
                 f"<tr><td>{item}</td><td>{text}</td><td>{base}</td><td>{latest}</td>"
                 f"<td><span class='kap-badge {style}'>{moved:+d}</span></td></tr>"
@@ -180,11 +180,11 @@ class PatientTrends:
         rows = []
         for s in self.sessions:
             effects = ", ".join(
-                f"{html.escape(n.replace('_', ' '))} ({html.escape(sev)})"
+                f"{escape(n.replace('_', ' '))} ({escape(sev)})"
                 for n, sev in s.side_effects
             )
             rows.append(
-                f"<tr><td>{s.session_date:%a %d %b %Y}</td><td>{html.escape(s.label)}</td>"
+                f"<tr><td>{s.session_date:%a %d %b %Y}</td><td>{escape(s.label)}</td>"
                 f"<td>{effects or '<span class=kap-muted>none recorded</span>'}</td></tr>"
             )
         return (
@@ -215,10 +215,10 @@ def _measure_row(m: MeasureTrend) -> str:
         )
     )
     return (
-        f"<tr><td>{html.escape(m.definition.title)}</td>"
+        f"<tr><td>{escape(m.definition.title)}</td>"
         f"<td>{m.baseline.result.total} "
         f"<span class='kap-muted'>{m.baseline.administered_on:%d %b %Y}</span></td>"
-        f"<td><b>{latest.total}</b> {html.escape(latest.band.label)} "
+        f"<td><b>{latest.total}</b> {escape(latest.band.label)} "
         f"<span class='kap-muted'>{m.latest.administered_on:%d %b %Y}</span></td>"
         f"<td>{change}</td>"
         f"<td>{'–' if ch is None else _yes_no(ch.response)}</td>"

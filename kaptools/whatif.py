@@ -18,7 +18,6 @@ Results render themselves (``summary``, ``_repr_html_``); the plotly figures are
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +27,7 @@ import pandas as pd
 
 from kaptools.errors import InvalidInputError, KaptoolsError
 from kaptools.outcomes import course_outcomes
+from kaptools.printer import escape
 from kaptools.protocol import Protocol, ProtocolInfo, default_protocol
 from kaptools.scheduling import ClinicCalendar, plan_course
 from kaptools.screening import screen_cohort
@@ -65,7 +65,7 @@ def _both(before: Protocol | None, after: Protocol) -> tuple[Protocol, Protocol]
 
 def _table_html(frame: pd.DataFrame, caption: str) -> str:
     body = frame.to_html(classes="kap-table", border=0, na_rep="—", escape=True)
-    return f"<p><strong>{html.escape(caption)}</strong></p>{body}"
+    return f"<p><strong>{escape(caption)}</strong></p>{body}"
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ class ScreeningComparison:
 
     def _repr_html_(self) -> str:
         return (
-            f"<div class='kap-whatif'><p>{html.escape(self.summary)}</p>"
+            f"<div class='kap-whatif'><p>{escape(self.summary)}</p>"
             f"{_table_html(self.transitions, 'Status before (rows) and after (columns)')}</div>"
         )
 
@@ -196,7 +196,7 @@ class OutcomeComparison:
             _table_html(t, f"{name}: before (rows) and after (columns)")
             for name, t in self.transitions.items()
         )
-        return f"<div class='kap-whatif'><p>{html.escape(self.summary)}</p>{tables}</div>"
+        return f"<div class='kap-whatif'><p>{escape(self.summary)}</p>{tables}</div>"
 
 
 def compare_outcomes(
@@ -284,7 +284,7 @@ class PlanComparison:
 
     def _repr_html_(self) -> str:
         return (
-            f"<div class='kap-whatif'><p>{html.escape(self.summary)}</p>"
+            f"<div class='kap-whatif'><p>{escape(self.summary)}</p>"
             f"{_table_html(self.changed, 'Courses that change')}</div>"
         )
 

@@ -18,9 +18,10 @@ PACKAGE = Path(kaptools.__file__).parent
 
 DATA = ("kaptools.errors", "kaptools.vocabulary", "kaptools.limits", "kaptools.sources",
         "kaptools.alerts", "kaptools.icd10", "kaptools.protocol",
-        "kaptools.validation", "kaptools.arguments")  # fmt: skip
+        "kaptools.validation", "kaptools.arguments", "kaptools.printer")  # fmt: skip
 """Data definitions: the bottom layer. They import only each other. (validation and
-arguments, the argument checks every layer uses, import only errors and limits.)"""
+arguments, the argument checks every layer uses, import only errors and limits; the
+printer, the shared parts of every result's text and HTML, only the standard library.)"""
 APPS = ("kaptools.ui", "kaptools.cli", "kaptools.server", "kaptools.hub")
 """Dashboards, command line and server: the top layer. The domain never imports them."""
 UI_LIBRARIES = ("ipywidgets", "plotly", "anywidget", "voila", "jupyter_server", "tornado")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import html
 import json
 import os
 import re
@@ -29,6 +28,7 @@ from kaptools.arguments import check_exports as _check_exports
 from kaptools.arguments import checks_itself
 from kaptools.errors import ProtocolError, dotted_path, problems_from_validation
 from kaptools.limits import size_limit
+from kaptools.printer import escape
 from kaptools.protocol._common import Section, Source, Threshold
 from kaptools.protocol._courses import (
     CoursesSection,
@@ -176,7 +176,7 @@ class Protocol:
         return f"Protocol {self.info.short}" + (f" from {self.path}" if self.path else "")
 
     def _repr_html_(self) -> str:
-        return f"<p class='kap-protocol'>{html.escape(self.summary)}</p>"
+        return f"<p class='kap-protocol'>{escape(self.summary)}</p>"
 
     def as_dict(self) -> dict[str, Any]:
         """The protocol's content as plain data (the shape of the TOML file)."""

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import html
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from kaptools.printer import escape
 from kaptools.protocol import Protocol
 from kaptools.store import Store
 
@@ -49,8 +49,8 @@ class Scenario:
         return f"{self.patient_id} {self.title}: {self.teaches} (rule: {self.rule})"
 
     def _repr_html_(self) -> str:
-        esc = html.escape
         return (
-            f"<div class='kap-scenario'><b>{esc(self.patient_id)} {esc(self.title)}</b>"
-            f"<br>{esc(self.teaches)}<br><small>Rule: <code>{esc(self.rule)}</code></small></div>"
+            f"<div class='kap-scenario'><b>{escape(self.patient_id)} {escape(self.title)}</b>"
+            f"<br>{escape(self.teaches)}<br><small>Rule: <code>{escape(self.rule)}</code>"
+            "</small></div>"
         )

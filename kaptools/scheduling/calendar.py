@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import functools
-import html
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 import holidays
 
 from kaptools.errors import InvalidInputError
+from kaptools.printer import escape
 from kaptools.validation import check_date_in_range
 
 __all__ = ["ClinicCalendar", "ClosedSpan", "Closure", "Weekday"]
@@ -338,7 +338,7 @@ class ClinicCalendar:
         return f"Open {days}; holidays: {where}" + (f"; closures: {closures}" if closures else "")
 
     def _repr_html_(self) -> str:
-        return f"<p class='kap-calendar'>{html.escape(self.summary)}</p>"
+        return f"<p class='kap-calendar'>{escape(self.summary)}</p>"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form (``from_dict`` reads it back)."""

@@ -17,7 +17,6 @@ References:
 from __future__ import annotations
 
 import enum
-import html
 import math
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
@@ -25,6 +24,7 @@ from typing import Any, TypeGuard
 
 from kaptools.arguments import checks_itself
 from kaptools.errors import IncompleteInputError, InvalidInputError
+from kaptools.printer import escape
 from kaptools.protocol import (
     FixedLabelDose,
     Protocol,
@@ -110,11 +110,10 @@ class DoseCalculation:
         return f"{self.arithmetic}, {self.confirmation}"
 
     def _repr_html_(self) -> str:
-        esc = html.escape
         return (
-            f"<span class='kap-dose'><strong>{esc(self.mg_text)}</strong> "
-            f"<span class='kap-dose-arithmetic'>{esc(self.arithmetic)}</span> "
-            f"<em>{esc(self.confirmation)}</em></span>"
+            f"<span class='kap-dose'><strong>{escape(self.mg_text)}</strong> "
+            f"<span class='kap-dose-arithmetic'>{escape(self.arithmetic)}</span> "
+            f"<em>{escape(self.confirmation)}</em></span>"
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -10,23 +10,23 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import functools
-import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
-from kaptools.alerts import Alert, StoredAlert, alerts_html, alerts_text
+from kaptools.alerts import Alert, StoredAlert
 from kaptools.errors import InvalidInputError, RecordError
 from kaptools.protocol import ProtocolInfo
 from kaptools.scheduling.calendar import ClinicCalendar
 from kaptools.scheduling.doses import CLINICIAN_CONFIRMATION, DoseCalculation, fmt_number
 from kaptools.scheduling.options import Deviation, DeviationAcknowledgement, PlanOptions
 from kaptools.scheduling.templates import SessionKind
-from kaptools.validation import present
 from kaptools.vocabulary import CoursePhase, IntegrationPlace, Route, SessionStatus
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from kaptools.scheduling.report import Recorded
 
 __all__ = [
     "CoursePlan",
@@ -348,49 +348,10 @@ class CoursePlan:
 
     @property
     def summary(self) -> str:
-        counts = {k: len(self.of_kind(k)) for k in SessionKind}
-        doses = self.doses
-        lines = [
-            f"{self.route_label} course plan (revision {self.revision}), protocol "
-            f"{self.protocol.short}",
-            (
-                f"{counts[SessionKind.PREPARATION]} preparation, {counts[SessionKind.DOSING]} "
-                "dosing, "
-                f"{counts[SessionKind.INTEGRATION]} integration, {counts[SessionKind.MEASURE]} "
-                "measure "
-                f"and {counts[SessionKind.BENEFIT_CHECK]} benefit-check sessions, "
-                f"{self.start.isoformat()} to {self.end.isoformat()}"
-            ),
-        ]
-        if doses:
-            first = doses[0]
-            dose = present(first.dose, "the first dosing session's dose")
-            lines.append(f"First dose {first.date.isoformat()}: {dose.summary}")
-        missed = [s for s in self.sessions if s.status is SessionStatus.MISSED]
-        if missed:
-            lines.append(
-                f"Missed: {', '.join(f'{s.label} ({s.date.isoformat()})' for s in missed)}"
-            )
-        if self.cautions:
-            lines.append("Cautions from screening: " + "; ".join(self.cautions))
-        if self.changes:
-            lines.append(f"Re-planned {self.changes[-1]}")
-        lines.extend(self.notes)
-        lines.extend(self._deviation_lines())
-        lines.append(self.verdict)
-        return "\n".join(lines)
+        """The plan as text (:func:`kaptools.scheduling.report.plan_summary_text`)."""
+        from kaptools.scheduling.report import plan_summary_text
 
-    def _deviation_lines(self) -> list[str]:
-        lines = [f"DEVIATION: {d.summary}" for d in self.deviations]
-        if self.deviations:
-            ack = self.acknowledgement
-            lines.append(
-                f"Acknowledged by {ack.by} ({ack.at:%Y-%m-%d %H:%M}): {ack.reason}"
-                if ack
-                else "Not yet acknowledged: a clinician must acknowledge the deviation, with a "
-                "reason, before the plan is saved."
-            )
-        return lines
+        return plan_summary_text(self)
 
     @property
     def verdict(self) -> str:
@@ -408,76 +369,35 @@ class CoursePlan:
     def cautions_html(self) -> str:
         """The screening's cautions as an HTML note (empty when there are none): the one
         rendering the plan's HTML and the planner dashboard both show."""
-        if not self.cautions:
-            return ""
-        items = "".join(f"<li class='kap-caution'>{html.escape(c)}</li>" for c in self.cautions)
-        return (
-            "<div class='kap-cautions' role='note'><strong>Cautions from screening</strong>"
-            f"<ul>{items}</ul></div>"
-        )
+        from kaptools.scheduling.report import cautions_html
+
+        return cautions_html(self.cautions)
 
     def deviations_html(self) -> str:
         """The deviations (each with what would fix it), their acknowledgement or that
         one is needed, and the verdict, as HTML: the verdict alone when there are none."""
-        esc = html.escape
-        verdict = f"<p class='kap-verdict'><strong>{esc(self.verdict)}</strong></p>"
-        if not self.deviations:
-            return verdict
-        items = "".join(
-            f"<li class='kap-deviation'>{esc(d.message)}"
-            + (
-                f"<br><span class='kap-muted'>What would fix it: {esc('; '.join(d.fixes))}</span>"
-                if d.fixes
-                else ""
-            )
-            + "</li>"
-            for d in self.deviations
-        )
-        ack = self.acknowledgement
-        ack_html = (
-            f"<p class='kap-deviation-acknowledged'>Acknowledged by {esc(ack.by)} "
-            f"({ack.at:%d %b %Y %H:%M}): {esc(ack.reason)}</p>"
-            if ack
-            else "<p class='kap-deviation-open'>Not acknowledged: to save this plan, a "
-            "clinician gives the reason; or re-plan with one of the fixes.</p>"
-        )
-        return (
-            "<div class='kap-deviations' role='alert'><strong>Deviation from the protocol"
-            f"</strong><ul>{items}</ul>{ack_html}{verdict}</div>"
-        )
+        from kaptools.scheduling.report import deviations_html
+
+        return deviations_html(self)
+
+    def table_html(
+        self,
+        *,
+        recorded: Mapping[dt.date, Recorded] | None = None,
+        changed: frozenset[int] = frozenset(),
+        today: dt.date | None = None,
+    ) -> str:
+        """Every session as a table, with the dashboard's optional decorations (dosing
+        records, the rows a re-plan moved, dates passed):
+        :func:`kaptools.scheduling.report.plan_table_html`."""
+        from kaptools.scheduling.report import plan_table_html
+
+        return plan_table_html(self, recorded=recorded, changed=changed, today=today)
 
     def _repr_html_(self) -> str:
-        esc = html.escape
-        head = (
-            f"<h4>{esc(self.route_label)} course plan "
-            f"<small>(revision {self.revision}; protocol {esc(self.protocol.short)})</small></h4>"
-        )
-        notes = "".join(f"<li>{esc(n)}</li>" for n in self.notes)
-        rows = []
-        for s in self.sessions:
-            dose = (
-                f"<strong>{esc(s.dose.mg_text)}</strong> <small>{esc(s.dose.arithmetic)}; "
-                f"<em>{esc(s.dose.confirmation)}</em></small>"
-                if s.dose
-                else ""
-            )
-            place = f" <small>({esc(s.place.value)})</small>" if s.place else ""
-            rows.append(
-                f"<tr class='kap-session kap-{esc(s.kind.value)} kap-{esc(s.status.value)}'>"
-                f"<td>{s.index}</td><td>{esc(s.date.strftime('%a %d %b %Y'))}</td>"
-                f"<td>{esc(s.kind.value)}{place}</td><td>{esc(s.label)}</td><td>{dose}</td>"
-                f"<td>{esc(s.status.value)}</td></tr>"
-            )
-        table = (
-            "<table class='kap-plan'><thead><tr><th>#</th><th>date</th><th>kind</th>"
-            "<th>session</th><th>dose</th><th>status</th></tr></thead><tbody>"
-            + "".join(rows)
-            + "</tbody></table>"
-        )
-        return (
-            f"<div class='kap-course-plan'>{head}{self.cautions_html()}{self.deviations_html()}"
-            f"<ul>{notes}</ul>{table}</div>"
-        )
+        from kaptools.scheduling.report import plan_html
+
+        return plan_html(self)
 
     def report(self, alerts: Sequence[Alert | StoredAlert] = ()) -> PlanReport:
         """The plan with the patient's open safety alerts (and the 988 line) on top."""
@@ -590,11 +510,11 @@ class PlanReport:
 
     @property
     def summary(self) -> str:
-        head = alerts_text(self.alerts, heading="OPEN SAFETY ALERTS (until acknowledged)")
-        return "\n".join([*head, *([""] if head else []), self.plan.summary])
+        from kaptools.scheduling.report import plan_report_text
+
+        return plan_report_text(self)
 
     def _repr_html_(self) -> str:
-        return (
-            alerts_html(self.alerts, heading="Open safety alerts (until acknowledged)")
-            + self.plan._repr_html_()
-        )
+        from kaptools.scheduling.report import plan_report_html
+
+        return plan_report_html(self)

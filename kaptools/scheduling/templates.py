@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from kaptools.errors import InvalidInputError
+from kaptools.printer import escape
 from kaptools.protocol import NamedTemplate, Protocol, RouteCourse, default_protocol
 from kaptools.vocabulary import CoursePhase, IntegrationPlace, Route
 
@@ -112,7 +112,7 @@ class CourseTemplate:
         return f"{self.course.label}: " + "; ".join(parts)
 
     def _repr_html_(self) -> str:
-        return f"<p class='kap-template'>{html.escape(self.summary)}</p>"
+        return f"<p class='kap-template'>{escape(self.summary)}</p>"
 
 
 def _offset(k: int, doses_per_period: int, period_days: int) -> int:

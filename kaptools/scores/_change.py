@@ -15,12 +15,12 @@ Rules and their homes:
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from fractions import Fraction
 
 from kaptools.alerts import Alert
 from kaptools.errors import InvalidInputError
+from kaptools.printer import escape
 from kaptools.protocol import Protocol, ProtocolInfo, default_protocol
 from kaptools.scores._definitions import Band, Instrument, InstrumentDefinition
 from kaptools.scores._result import ScoreResult
@@ -128,7 +128,7 @@ class Change:
 
     def _repr_html_(self) -> str:
         alerts = "".join(a._repr_html_() for a in self.alerts)
-        return f"<div class='kap-change'>{alerts}<p>{html.escape(self.summary)}</p></div>"
+        return f"<div class='kap-change'>{alerts}<p>{escape(self.summary)}</p></div>"
 
 
 def compare(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from kaptools.alerts import Alert
 from kaptools.errors import InvalidInputError
+from kaptools.printer import escape
 from kaptools.protocol import ProtocolInfo
 from kaptools.scores._definitions import (
     Band,
@@ -122,15 +122,14 @@ class ScoreResult:
         return " ".join(parts)
 
     def _repr_html_(self) -> str:
-        esc = html.escape
         defn = self.definition
         head = (
-            f"<p><strong>{esc(defn.name)}</strong> total <strong>{self.total}</strong> "
-            f"of {defn.total_max}: <strong>{esc(self.band.label)}</strong> "
-            f"({esc(self.band.range_text)})</p>"
+            f"<p><strong>{escape(defn.name)}</strong> total <strong>{self.total}</strong> "
+            f"of {defn.total_max}: <strong>{escape(self.band.label)}</strong> "
+            f"({escape(self.band.range_text)})</p>"
         )
         cells = "".join(
-            f"<td title='{esc(defn.item_text(i) or f'item {i}')}'>{a}</td>"
+            f"<td title='{escape(defn.item_text(i) or f'item {i}')}'>{a}</td>"
             for i, a in enumerate(self.answers, start=1)
         )
         numbers = "".join(f"<th>{i}</th>" for i in defn.items)
@@ -142,16 +141,16 @@ class ScoreResult:
         if self.subscores:
             subs = (
                 "<p>Subscores: "
-                + esc(", ".join(f"{k} {v}" for k, v in self.subscores.items()))
+                + escape(", ".join(f"{k} {v}" for k, v in self.subscores.items()))
                 + "</p>"
             )
         flags = ""
         if self.flags:
-            flags = "<ul>" + "".join(f"<li>{esc(f)}</li>" for f in self.flags) + "</ul>"
+            flags = "<ul>" + "".join(f"<li>{escape(f)}</li>" for f in self.flags) + "</ul>"
         alerts = "".join(a._repr_html_() for a in self.alerts)
         foot = (
-            f"<p><small>Bands: {esc(defn.bands_source)}. "
-            f"Protocol {esc(self.protocol.short)}.</small></p>"
+            f"<p><small>Bands: {escape(defn.bands_source)}. "
+            f"Protocol {escape(self.protocol.short)}.</small></p>"
         )
         return f"<div class='kap-score'>{alerts}{head}{items}{subs}{flags}{foot}</div>"
 

@@ -8,10 +8,10 @@ so their rule ids, messages and order are the same.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from kaptools.printer import escape
 from kaptools.protocol import HistoryQuestion, Protocol, ProtocolInfo
 from kaptools.vocabulary import Route, Severity
 
@@ -113,14 +113,13 @@ class RuleCatalogue:
         return f"{len(self.rules)} screening rules ({parts}) from protocol {self.protocol.short}."
 
     def _repr_html_(self) -> str:
-        esc = html.escape
         rows = "".join(
-            f"<tr><td>{esc(r.rule_id)}</td><td>{esc(r.severity.value)}</td>"
-            f"<td>{esc(r.message)}</td><td><small>{esc(r.source)}</small></td></tr>"
+            f"<tr><td>{escape(r.rule_id)}</td><td>{escape(r.severity.value)}</td>"
+            f"<td>{escape(r.message)}</td><td><small>{escape(r.source)}</small></td></tr>"
             for r in self.rules
         )
         return (
-            f"<p>{esc(self.summary)}</p><table class='kap-rules'><tr><th>rule</th>"
+            f"<p>{escape(self.summary)}</p><table class='kap-rules'><tr><th>rule</th>"
             f"<th>severity</th><th>message</th><th>source</th></tr>{rows}</table>"
         )
 

@@ -29,13 +29,14 @@ import csv
 import difflib
 import enum
 import functools
-import html
 import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from types import MappingProxyType
+
+from kaptools.printer import escape
 
 __all__ = [
     "FORMULATION_WORDS",
@@ -165,7 +166,7 @@ class DrugName:
         return text
 
     def _repr_html_(self) -> str:
-        return f"<span class='kap-drug-name'>{html.escape(self.summary)}</span>"
+        return f"<span class='kap-drug-name'>{escape(self.summary)}</span>"
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,18 @@ it shows what :func:`kaptools.screening.screen` found.
 
 from __future__ import annotations
 
-import html
+import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from kaptools.alerts import StoredAlert, alerts_html, alerts_text
-from kaptools.vocabulary import Route, Severity
+from kaptools.printer import (
+    escape,
+    footer_html,
+    footer_text,
+    note_html,
+)
+from kaptools.vocabulary import Route, ScreeningStatus, Severity
 
 if TYPE_CHECKING:  # the result module imports this printer: types only, no circle
     from kaptools.screening.result import Finding, ScreeningResult
@@ -23,9 +29,12 @@ __all__ = [
     "ROUTE_LABELS",
     "SEVERITIES",
     "SEVERITY_HEADINGS",
+    "cautions_html",
     "diagnoses_html",
     "finding_html",
     "findings_html",
+    "latest_screening_html",
+    "no_screening_html",
     "number_text",
     "report_document",
     "report_text",
@@ -53,10 +62,6 @@ SEVERITIES = sorted(Severity, key=lambda s: s.rank)
 """Severities in listing order (exclusions first)."""
 UNFOLDED_MISSING_MAX = 4
 """Up to this many "answers needed" findings are shown open; more are folded."""
-
-
-def escape(value: object) -> str:
-    return html.escape(str(value))
 
 
 def _words(value: str) -> str:
@@ -185,6 +190,71 @@ def trials_html(result: ScreeningResult, needed: float | None = None) -> str:
     )
 
 
+CAUTIONS_TITLE = "Cautions from screening"
+
+
+def cautions_html(cautions: Sequence[str], *, after_title: str = "") -> str:
+    """The screening's cautions as a note (class ``kap-cautions``; empty when there are
+    none): a course plan's HTML, the planner's summary and its screening box show it."""
+    return note_html(
+        CAUTIONS_TITLE,
+        cautions,
+        css="kap-cautions",
+        item_css="kap-caution",
+        after_title=after_title,
+    )
+
+
+def no_screening_html(why: str | None = None) -> str:
+    """No screening on record (``why``: the planner's own words for it)."""
+    return (
+        "<div class='kap-not-plannable' role='note'><b>No screening.</b> "
+        f"{escape(why or 'No screening on record.')}</div>"
+    )
+
+
+def _gate_html(result: ScreeningResult, gate: str) -> str:
+    """Why no course can be planned: the gate's message over the screening's open
+    exclusions (not eligible) or unanswered questions (incomplete)."""
+    not_eligible = result.status is ScreeningStatus.NOT_ELIGIBLE
+    severity = Severity.EXCLUSION if not_eligible else Severity.MISSING
+    items = "".join(
+        f"<li>{escape(f.message)}"
+        + (f" <span class='kap-muted'>({escape(f.detail)})</span>" if f.detail else "")
+        + "</li>"
+        for f in result.by_severity(severity)
+        if not f.overridden
+    )
+    return f"<div class='kap-not-plannable' role='note'><b>{escape(gate)}</b><ul>{items}</ul></div>"
+
+
+def latest_screening_html(
+    result: ScreeningResult,
+    effective_at: dt.datetime | dt.date,
+    *,
+    gate: str | None = None,
+    after_gate: str = "",
+    cautions: bool = True,
+) -> str:
+    """A patient's latest screening as a box (class ``kap-screening``): its date, protocol
+    and status; then either why no course can be planned (``gate``, the planner's
+    message, with the findings behind it, and ``after_gate`` HTML), or the screening's
+    cautions (``cautions=False`` leaves them to a plan on show, which carries them)."""
+    head = (
+        f"<p><b>Latest screening</b> ({effective_at:%d %b %Y}, protocol "
+        f"{escape(result.protocol.short)}): <b>{escape(result.status.label)}</b> "
+        f"<span class='kap-muted'>({escape(result.status.value)})</span></p>"
+    )
+    if gate is not None:
+        body = _gate_html(result, gate) + after_gate
+    else:
+        body = cautions_html(
+            result.cautions if cautions else (),
+            after_title=" (shown on the plan and in its calendar file):",
+        )
+    return f"<div class='kap-screening'>{head}{body}</div>"
+
+
 def _before_overrides_html(result: ScreeningResult) -> str:
     if not result.overridden:
         return ""
@@ -199,7 +269,6 @@ def _before_overrides_html(result: ScreeningResult) -> str:
 def screening_html(result: ScreeningResult, *, needed: float | None = None) -> str:
     """The whole result (``ScreeningResult._repr_html_``): its safety alerts first, the
     status, per-route statuses, diagnoses, every finding with its source, the trials."""
-    p = result.protocol
     return (
         f"<div class='kap-screening kap-status-{escape(result.status.value)}'>"
         + "".join(a._repr_html_() for a in result.alerts)
@@ -207,8 +276,7 @@ def screening_html(result: ScreeningResult, *, needed: float | None = None) -> s
         f"<strong>{escape(result.status.label)}</strong></p>{_before_overrides_html(result)}"
         f"{routes_html(result)}{diagnoses_html(result)}"
         f"{findings_html(result, fold=False)}{trials_html(result, needed)}"
-        f"<p><small>Protocol {escape(p.short)}. Decision support, not a decision."
-        "</small></p></div>"
+        f"{footer_html(result.protocol)}</div>"
     )
 
 
@@ -293,7 +361,7 @@ def summary_text(result: ScreeningResult) -> str:
     if result.trials:
         lines.append(f"Failed adequate antidepressant trials: {result.failed_adequate_trials}.")
         lines.extend(f"  {t.summary}" for t in result.trials)
-    lines.append(f"[protocol {result.protocol.short}] Decision support, not a decision.")
+    lines.append(footer_text(result.protocol))
     return "\n".join(lines)
 
 

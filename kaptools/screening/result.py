@@ -7,7 +7,6 @@ the protocol (name, version, content hash) that produced it, renders itself
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -15,6 +14,7 @@ from typing import Any
 
 from kaptools.alerts import Alert, AlertLevel
 from kaptools.errors import InvalidInputError, RecordError
+from kaptools.printer import escape
 from kaptools.protocol import ProtocolInfo
 from kaptools.screening.names import DrugName, resolve_drug_name
 from kaptools.screening.record import ScreeningRecord
@@ -110,7 +110,7 @@ class FindingOverride:
         )
 
     def _repr_html_(self) -> str:
-        return f"<p class='kap-override'>{html.escape(self.summary)}</p>"
+        return f"<p class='kap-override'>{escape(self.summary)}</p>"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -195,8 +195,8 @@ class Finding:
 
     def _repr_html_(self) -> str:
         return (
-            f"<p class='kap-finding kap-{html.escape(self.severity.value)}'>"
-            f"{html.escape(self.summary)}<br><small>Source: {html.escape(self.source)}</small></p>"
+            f"<p class='kap-finding kap-{escape(self.severity.value)}'>"
+            f"{escape(self.summary)}<br><small>Source: {escape(self.source)}</small></p>"
         )
 
     def as_dict(self) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import enum
 import functools
-import html
 import math
 import re
 from collections.abc import Mapping
@@ -20,6 +19,7 @@ from importlib import resources
 from types import MappingProxyType
 
 from kaptools.errors import InvalidInputError
+from kaptools.printer import escape
 from kaptools.protocol import MedicationClass
 from kaptools.screening.names import DrugName, resolve_drug_name
 
@@ -150,7 +150,7 @@ class DrugTables:
         )
 
     def _repr_html_(self) -> str:
-        return f"<p class='kap-drug-tables'>{html.escape(self.summary)}</p>"
+        return f"<p class='kap-drug-tables'>{escape(self.summary)}</p>"
 
 
 def _rows(filename: str) -> list[dict[str, str]]:

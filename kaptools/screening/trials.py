@@ -7,12 +7,12 @@ is its verdict (:class:`TrialVerdict`) with every reason behind it.
 from __future__ import annotations
 
 import enum
-import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from kaptools.errors import InvalidInputError
+from kaptools.printer import escape
 from kaptools.protocol import Protocol
 from kaptools.screening.names import NameMatch
 from kaptools.screening.record import AntidepressantTrial
@@ -95,7 +95,7 @@ class TrialAssessment:
         return f"Trial {self.number} ({drug}): {self.verdict.value}: " + "; ".join(self.reasons)
 
     def _repr_html_(self) -> str:
-        return f"<p class='kap-trial'>{html.escape(self.summary)}</p>"
+        return f"<p class='kap-trial'>{escape(self.summary)}</p>"
 
     def as_dict(self) -> dict[str, Any]:
         return {

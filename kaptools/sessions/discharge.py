@@ -24,11 +24,11 @@ References:
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from kaptools.printer import escape
 from kaptools.protocol import MonitoringSection, Protocol, default_protocol
 from kaptools.sessions.scales import moaa_s
 from kaptools.sessions.vitals import VitalSigns, VitalsTimepoint, is_after_dose, vitals_schedule
@@ -78,11 +78,12 @@ class DischargeReadiness:
         return "Not ready for discharge:\n" + "\n".join(f"- {c.message}" for c in self.unmet)
 
     def _repr_html_(self) -> str:
-        esc = html.escape
         if self.ready:
-            return f"<div class='kap-discharge kap-discharge-ready'><b>{esc(READY_TEXT)}</b></div>"
+            return (
+                f"<div class='kap-discharge kap-discharge-ready'><b>{escape(READY_TEXT)}</b></div>"
+            )
         items = "".join(
-            f"<li class='kap-discharge-unmet' data-key='{esc(c.key)}'>{esc(c.message)}</li>"
+            f"<li class='kap-discharge-unmet' data-key='{escape(c.key)}'>{escape(c.message)}</li>"
             for c in self.unmet
         )
         return (

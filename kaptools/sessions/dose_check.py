@@ -24,9 +24,9 @@ References:
 from __future__ import annotations
 
 import enum
-import html
 from dataclasses import dataclass
 
+from kaptools.printer import escape
 from kaptools.protocol import FixedLabelDose, Protocol, WeightBasedDose, default_protocol
 from kaptools.scheduling.doses import fmt_number
 from kaptools.vocabulary import Route
@@ -98,13 +98,12 @@ class DoseCheck:
         return "\n".join(f.summary for f in self.findings)
 
     def _repr_html_(self) -> str:
-        esc = html.escape
         items = "".join(
-            f"<li class='kap-dose-{esc(f.verdict.value)}'>{esc(f.summary)} "
-            f"<small class='kap-muted'>({esc(f.source)})</small></li>"
+            f"<li class='kap-dose-{escape(f.verdict.value)}'>{escape(f.summary)} "
+            f"<small class='kap-muted'>({escape(f.source)})</small></li>"
             for f in self.findings
         )
-        return f"<div class='kap-dose-check'><ul>{items or esc(self.summary)}</ul></div>"
+        return f"<div class='kap-dose-check'><ul>{items or escape(self.summary)}</ul></div>"
 
 
 def check_dose(

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import html
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kaptools.errors import InvalidInputError
+from kaptools.printer import escape
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.sessions.record import DosingSession
 
@@ -57,7 +57,7 @@ class RemsFormDue:
 
     def _repr_html_(self) -> str:
         return (
-            f"<p class='kap-rems-{html.escape(self.status.value)}'>{html.escape(self.summary)}</p>"
+            f"<p class='kap-rems-{escape(self.status.value)}'>{escape(self.summary)}</p>"
         )
 
 

@@ -33,12 +33,12 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import html
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kaptools.alerts import CRISIS_LINE_TEXT, Alert, AlertLevel
 from kaptools.errors import InvalidInputError
+from kaptools.printer import escape
 from kaptools.protocol import MonitoringSection, Protocol, Threshold, default_protocol
 from kaptools.sessions.side_effects import Escalation, SideEffectReport
 from kaptools.sessions.vitals import (
@@ -232,18 +232,17 @@ class GoDecision:
         return "\n".join([self.headline, *(f.summary for f in self.findings)])
 
     def _repr_html_(self) -> str:
-        esc = html.escape
         items = "".join(
-            f"<li class='kap-go-{esc(f.status.value)}'><b>{esc(f.status.value.upper())}</b> "
-            f"{esc(f.message)} <small class='kap-muted'>({esc(f.source)})</small></li>"
+            f"<li class='kap-go-{escape(f.status.value)}'><b>{escape(f.status.value.upper())}</b> "
+            f"{escape(f.message)} <small class='kap-muted'>({escape(f.source)})</small></li>"
             for f in self.findings
         )
         missing = "".join(
-            f"<li class='kap-go-missing'>missing: {esc(m)}</li>" for m in self.missing
+            f"<li class='kap-go-missing'>missing: {escape(m)}</li>" for m in self.missing
         )
         return (
-            f"<div class='kap-go kap-go-status-{esc(self.status.value)}' role='status'>"
-            f"<strong>{esc(self.headline)}</strong><ul>{items}{missing}</ul></div>"
+            f"<div class='kap-go kap-go-status-{escape(self.status.value)}' role='status'>"
+            f"<strong>{escape(self.headline)}</strong><ul>{items}{missing}</ul></div>"
         )
 
 

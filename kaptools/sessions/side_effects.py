@@ -14,11 +14,11 @@ from __future__ import annotations
 import csv
 import enum
 import functools
-import html
 from dataclasses import dataclass
 from importlib import resources
 
 from kaptools.errors import InvalidInputError
+from kaptools.printer import escape
 
 __all__ = [
     "Escalation",
@@ -185,4 +185,4 @@ class SideEffectReport:
         return f"{self.effect.label}: {self.severity.value}{note}"
 
     def _repr_html_(self) -> str:
-        return f"<span class='kap-side-effect'>{html.escape(self.summary)}</span>"
+        return f"<span class='kap-side-effect'>{escape(self.summary)}</span>"

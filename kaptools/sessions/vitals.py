@@ -15,11 +15,11 @@ References:
 from __future__ import annotations
 
 import enum
-import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from kaptools.errors import InvalidInputError
+from kaptools.printer import escape
 from kaptools.protocol import MonitoringSection, Protocol, Threshold, default_protocol
 from kaptools.scheduling.doses import fmt_number
 from kaptools.sessions.scales import moaa_s, vitals_entry
@@ -172,7 +172,7 @@ class VitalSigns:
         )
 
     def _repr_html_(self) -> str:
-        return f"<span class='kap-vitals'>{html.escape(self.summary)}</span>"
+        return f"<span class='kap-vitals'>{escape(self.summary)}</span>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,16 +197,15 @@ class VitalsFlag:
         return f"[{self.level.value.upper()}] {self.message}{then}"
 
     def _repr_html_(self) -> str:
-        esc = html.escape
         then = (
-            f"<br><span class='kap-escalation'>{esc(self.escalation)}</span>"
+            f"<br><span class='kap-escalation'>{escape(self.escalation)}</span>"
             if self.escalation
             else ""
         )
         return (
-            f"<div class='kap-flag kap-flag-{esc(self.level.value)}' role='status'>"
-            f"<strong>{esc(self.level.value.upper())}</strong> {esc(self.message)}{then}"
-            f"<br><small>Source: {esc(self.source)}</small></div>"
+            f"<div class='kap-flag kap-flag-{escape(self.level.value)}' role='status'>"
+            f"<strong>{escape(self.level.value.upper())}</strong> {escape(self.message)}{then}"
+            f"<br><small>Source: {escape(self.source)}</small></div>"
         )
 
 

@@ -7,7 +7,6 @@ transactions, and the audit log (writing a row, reading it, verifying its chain)
 
 from __future__ import annotations
 
-import html
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from kaptools.config import database_url
 from kaptools.errors import AccessDeniedError, InvalidInputError, KaptoolsError, StoreError
 from kaptools.identity import Identity, Role, current_identity
+from kaptools.printer import escape
 from kaptools.store.audit import AuditEntry, AuditVerification, chain_audit_rows, verify_audit_chain
 from kaptools.store.checks import require_text
 from kaptools.store.connection import PG_WRITE_LOCK, WRITE_OPTION, Joined, create_engine
@@ -156,7 +156,7 @@ class StoreBase:
         return f"Store({self.url.render_as_string(hide_password=True)!r})"
 
     def _repr_html_(self) -> str:
-        return f"<code>{html.escape(repr(self))}</code>"
+        return f"<code>{escape(repr(self))}</code>"
 
     # ---- transactions -------------------------------------------------------
     @contextmanager

@@ -20,10 +20,11 @@ payload parses and what the value is called (``SavedPlan.plan``,
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypeVar
+
+from kaptools.printer import escape
 
 if TYPE_CHECKING:
     from kaptools.store.values import StoredRecord
@@ -86,5 +87,5 @@ class SavedRecord(Generic[T]):
         return f"{self.saved_line}\n{self.value.summary}"
 
     def _repr_html_(self) -> str:
-        head = f"<p class='kap-saved-record'><small>{html.escape(self.saved_line)}</small></p>"
+        head = f"<p class='kap-saved-record'><small>{escape(self.saved_line)}</small></p>"
         return head + self.value._repr_html_()

@@ -9,7 +9,6 @@ dashboards and their tests import them from either module).
 from __future__ import annotations
 
 import dataclasses
-import html
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -23,6 +22,7 @@ import ipywidgets as w
 
 from kaptools.errors import AccessDeniedError, KaptoolsError
 from kaptools.limits import size_limit
+from kaptools.printer import escape
 from kaptools.protocol import Protocol, protocol_from_env
 from kaptools.store import Store
 from kaptools.ui.widgets import (
@@ -249,10 +249,6 @@ def guarded(
         return wrapper
 
     return deco
-
-
-def escape(value: object) -> str:
-    return html.escape(str(value))
 
 
 class ConfigurationProblem:

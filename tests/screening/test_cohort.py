@@ -659,7 +659,8 @@ def test_summary_html_and_write(tmp_path: Path) -> None:
     """The result summarises itself, renders escaped HTML and writes CSV or JSON Lines."""
     cohort = screen_cohort(synthetic_screening_frame(50, seed=14))
     assert "50 rows" in cohort.summary and cohort.protocol.short in cohort.summary
-    assert "<table>" in cohort._repr_html_()
+    page = cohort._repr_html_()
+    assert "<table class='kap-table'>" in page and "Decision support, not a decision." in page
     csv_path = cohort.write(tmp_path / "out.csv", rule_columns=True)
     written = pd.read_csv(csv_path)
     assert len(written) == 50 and "rule_age_older_adult" in written.columns

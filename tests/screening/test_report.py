@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from kaptools.printer import escape
 from kaptools.protocol import default_protocol
-from kaptools.screening import FindingOverride, screen
+from kaptools.screening import FindingOverride, Severity, screen
 from kaptools.screening.report import (
     findings_html,
+    latest_screening_html,
+    no_screening_html,
     report_document,
     report_text,
     routes_html,
@@ -76,3 +79,30 @@ def test_trials_name_the_protocols_minimum_when_given() -> None:
     needed = default_protocol().screening.thresholds.failed_adequate_trials_min.value
     assert "needs at least" in trials_html(result, needed)
     assert "needs at least" not in trials_html(result)
+
+
+def test_the_latest_screening_box_says_why_no_course_can_be_planned() -> None:
+    """The planner's screening box is the printer's: date, protocol and status; with a
+    gate, the gate's words over the open exclusions (not eligible) and what follows it;
+    without, the cautions unless a plan on show carries them."""
+    day = datetime(2026, 3, 2, 9, 0)
+    raised = screen(with_changes(systolic_bp_mmhg=150))
+    assert raised.cautions
+    box = latest_screening_html(raised, day)
+    assert box.startswith("<div class='kap-screening'><p><b>Latest screening</b> (02 Mar 2026")
+    assert escape(raised.protocol.short) in box and escape(raised.status.label) in box
+    assert "kap-cautions" in box and "kap-not-plannable" not in box
+    for caution in raised.cautions:
+        assert escape(caution) in box
+    assert "kap-cautions" not in latest_screening_html(raised, day, cautions=False)
+    excluded = screen(with_changes(systolic_bp_mmhg=200))
+    assert excluded.status.value == "not_eligible"
+    gate = "Not plannable <here>"
+    box = latest_screening_html(excluded, day, gate=gate, after_gate="<p>kept</p>")
+    assert "kap-not-plannable" in box and "Not plannable &lt;here&gt;" in box
+    for f in excluded.by_severity(Severity.EXCLUSION):
+        assert escape(f.message) in box
+    assert box.endswith("<p>kept</p></div>") and "kap-cautions" not in box
+    none = no_screening_html("No screening on record for <P1>.")
+    assert "kap-not-plannable" in none and "&lt;P1&gt;" in none
+    assert "No screening on record." in no_screening_html()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ import pandas as pd
 
 from kaptools.alerts import AlertLevel
 from kaptools.errors import InvalidInputError
+from kaptools.printer import escape, footer_html, footer_text, table_html
 from kaptools.protocol import Protocol, ProtocolInfo
 from kaptools.screening.catalogue import RuleCatalogue, rule_catalogue
 from kaptools.screening.cohort.columnwise import Screened
@@ -181,32 +181,27 @@ class CohortResult:
         )
         alerts = self.alert_counts
         lines.append("Safety alerts: " + "; ".join(f"{k} {int(v):,}" for k, v in alerts.items()))
-        lines.append("Decision support: statuses say whether the protocol's criteria are met.")
+        lines.append(footer_text(self.protocol))
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        esc = html.escape
         counts = self.status_counts
-        rows = "".join(
-            f"<tr><td>{esc(str(k))}</td><td>{int(v):,}</td></tr>" for k, v in counts.items()
+        statuses = table_html(
+            ("status", "patients"), [(k, f"{int(v):,}") for k, v in counts.items()]
         )
-        rules = self.rule_counts.head(15)
-        top = "".join(
-            f"<tr><td>{esc(rule_id)}</td><td>{esc(severity)}</td><td>{int(patients):,}</td>"
-            f"<td>{percent}</td></tr>"
-            for rule_id, severity, patients, percent in zip(
-                rules["rule_id"],
-                rules["severity"],
-                rules["patients"],
-                rules["percent"],
-                strict=True,
-            )
+        r = self.rule_counts.head(15)
+        rules = table_html(
+            ("rule", "severity", "patients", "%"),
+            [
+                (rule_id, severity, f"{int(patients):,}", percent)
+                for rule_id, severity, patients, percent in zip(
+                    r["rule_id"], r["severity"], r["patients"], r["percent"], strict=True
+                )
+            ],
         )
         return (
-            f"<div class='kap-cohort'><p>{esc(self.summary.splitlines()[0])}</p>"
-            f"<table><tr><th>status</th><th>patients</th></tr>{rows}</table>"
-            f"<table><tr><th>rule</th><th>severity</th><th>patients</th><th>%</th></tr>{top}"
-            "</table></div>"
+            f"<div class='kap-cohort'><p>{escape(self.summary.splitlines()[0])}</p>"
+            f"{statuses}{rules}{footer_html(self.protocol)}</div>"
         )
 
     def write(self, path: str | os.PathLike[str], *, rule_columns: bool = False) -> Path:

@@ -8,10 +8,10 @@ record (``contradictions``).
 from __future__ import annotations
 
 import datetime as dt
-import html
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from kaptools.printer import escape
 from kaptools.protocol import Protocol
 from kaptools.scheduling.doses import fmt_number
 from kaptools.sessions.record.parts import (
@@ -158,16 +158,15 @@ class RemsMonitoringForm:
         ]
 
     def _repr_html_(self) -> str:
-        return f"<p class='kap-rems-form'>{html.escape(self.summary)}</p>"
+        return f"<p class='kap-rems-form'>{escape(self.summary)}</p>"
 
     def to_html_page(self) -> str:
         """The filled form as a self-contained printable HTML page (no external resources)."""
-        esc = html.escape
         rows = "".join(
-            f"<tr><th scope='row'>{esc(q)}</th><td>{esc(a)}</td></tr>" for q, a in self.rows()
+            f"<tr><th scope='row'>{escape(q)}</th><td>{escape(a)}</td></tr>" for q, a in self.rows()
         )
-        problems = "".join(f"<li>missing: {esc(m)}</li>" for m in self.missing) + "".join(
-            f"<li>{esc(c)}</li>" for c in self.contradictions
+        problems = "".join(f"<li>missing: {escape(m)}</li>" for m in self.missing) + "".join(
+            f"<li>{escape(c)}</li>" for c in self.contradictions
         )
         state = (
             "<p class='ok'>Every field is filled: ready to file on the SPRAVATO REMS portal.</p>"
@@ -176,7 +175,7 @@ class RemsMonitoringForm:
         )
         return (
             "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>REMS Patient Monitoring Form {esc(self.patient_id)} "
+            f"<title>REMS Patient Monitoring Form {escape(self.patient_id)} "
             f"{self.session_date.isoformat()}</title><style>"
             "body{font-family:sans-serif;margin:2em;max-width:48em}"
             "table{border-collapse:collapse;width:100%}"

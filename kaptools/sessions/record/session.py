@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import html
 from dataclasses import dataclass, field
 from typing import Any
 
 from kaptools.alerts import Alert
 from kaptools.errors import IncompleteInputError, RecordError
+from kaptools.printer import escape
 from kaptools.protocol import Protocol, ProtocolInfo, default_protocol
 from kaptools.scheduling.doses import fmt_number
 from kaptools.sessions.discharge import DischargeReadiness, discharge_readiness
@@ -388,12 +388,11 @@ class DosingSession:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        esc = html.escape
         flags = "".join(f._repr_html_() for f in self.flags())
-        vitals = "".join(f"<li>{esc(v.summary)}</li>" for v in self.vitals)
+        vitals = "".join(f"<li>{escape(v.summary)}</li>" for v in self.vitals)
         head, *_ = self.summary.split("\n")
         return (
-            f"<div class='kap-dosing-session'><strong>{esc(head)}</strong>"
+            f"<div class='kap-dosing-session'><strong>{escape(head)}</strong>"
             f"{self.go_no_go()._repr_html_()}{flags}"
             f"<ul>{vitals}</ul>{self.discharge_readiness()._repr_html_()}</div>"
         )

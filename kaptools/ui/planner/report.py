@@ -8,26 +8,23 @@ text (closure reasons and notes are typed by users).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 from kaptools.alerts import StoredAlert, alerts_html
 from kaptools.protocol import Protocol
 from kaptools.scheduling import (
     CoursePlan,
-    PlannedSession,
     SavedPlan,
-    SessionKind,
-    SessionStatus,
     plan_to_csv,
     plan_to_ics,
     plan_to_parquet,
 )
-from kaptools.screening import ScreeningResult, ScreeningStatus
-from kaptools.screening import Severity as FindingSeverity
+from kaptools.scheduling.report import kept_plan_html, plan_table_html  # the table moved there
+from kaptools.screening import ScreeningResult
+from kaptools.screening.report import latest_screening_html, no_screening_html
 from kaptools.sessions import (
     RemsFormStatus,
     SavedDosingSession,
-    SessionRecordStatus,
     rems_form_applies,
     rems_forms_due,
 )
@@ -86,77 +83,7 @@ TIMELINE_KEY = (
 )
 
 
-# ---- the plan table ----
-def _dose_cell(s: PlannedSession) -> str:
-    if s.dose is None:
-        return ""
-    d = s.dose
-    return (
-        f"<b>{escape(d.mg_text)}</b><br><span class='kap-dose-arithmetic'>"
-        f"{escape(d.arithmetic)}</span><br><span class='kap-confirm'>{escape(d.confirmation)}"
-        "</span>"
-    )
-
-
-def _record_cell(s: PlannedSession, recorded: Mapping[dt.date, SavedDosingSession]) -> str:
-    if s.kind is not SessionKind.DOSING or s.date not in recorded:
-        return ""
-    saved = recorded[s.date]
-    done = saved.session.status is SessionRecordStatus.COMPLETE
-    return (
-        f"<span class='kap-badge {'kap-yes' if done else 'kap-warn'} kap-recorded'>"
-        f"{'recorded' if done else 'record in progress'} (v{saved.version})</span>"
-    )
-
-
-def _plan_row(
-    s: PlannedSession,
-    recorded: Mapping[dt.date, SavedDosingSession],
-    changed: frozenset[int],
-    today: dt.date | None,
-) -> str:
-    classes = [
-        "kap-plan-row",
-        f"kap-kind-{escape(s.kind.value)}",
-        f"kap-status-{escape(s.status.value)}",
-    ]
-    if s.index in changed:
-        classes.append("kap-changed")
-    note = f"<br><span class='kap-muted'>{escape(s.note)}</span>" if s.note else ""
-    passed = (
-        "<br><span class='kap-muted'>date passed</span>"
-        if today is not None and s.status is SessionStatus.PLANNED and s.date < today
-        else ""
-    )
-    return (
-        f"<tr class='{' '.join(classes)}' data-index='{s.index}'><td>{s.index}</td>"
-        f"<td>{s.date:%a %d %b %Y}</td><td>{escape(s.label)}{note}</td>"
-        f"<td>{_dose_cell(s)}</td><td>{escape(s.status.value)}{passed}</td>"
-        f"<td>{_record_cell(s, recorded)}</td></tr>"
-    )
-
-
-def plan_table_html(
-    plan: CoursePlan,
-    *,
-    recorded: Mapping[dt.date, SavedDosingSession] | None = None,
-    changed: frozenset[int] = frozenset(),
-    today: dt.date | None = None,
-) -> str:
-    """Every session of the plan as a table (class ``kap-plan-table``), doses with arithmetic.
-
-    ``recorded`` marks dosing sessions with a record on the same day; ``changed`` rows
-    (by index) are highlighted; planned sessions dated before ``today`` say so.
-    """
-    rows = "".join(_plan_row(s, recorded or {}, changed, today) for s in plan.sessions)
-    return (
-        "<table class='kap-table kap-plan-table'><thead><tr><th>#</th><th>Date</th>"
-        "<th>Session</th><th>Dose (for clinician confirmation)</th><th>Status</th>"
-        "<th>Dosing record</th></tr></thead><tbody>" + rows + "</tbody></table>"
-    )
-
-
-# ---- the latest screening ----
+# ---- the latest screening: the screening printer's box ----
 def screening_html(
     screening: ScreeningResult | None,
     record: StoredRecord | None,
@@ -165,55 +92,17 @@ def screening_html(
     saved: SavedPlan | None,
     plan_shown: bool,
 ) -> str:
-    """The latest screening, and why no course can be planned when the planner says so."""
+    """The latest screening (the screening printer's box), and why no course can be
+    planned when the planner says so (a saved plan stays in the record); its cautions
+    when no plan on show carries them."""
     if screening is None or record is None:
-        msg = gate or "No screening on record."
-        return (
-            f"<div class='kap-not-plannable' role='note'><b>No screening.</b> {escape(msg)}</div>"
-        )
-    r = screening
-    head = (
-        f"<p><b>Latest screening</b> ({record.effective_at:%d %b %Y}, protocol "
-        f"{escape(r.protocol.short)}): <b>{escape(r.status.label)}</b> "
-        f"<span class='kap-muted'>({escape(r.status.value)})</span></p>"
-    )
-    if gate is not None:
-        return f"<div class='kap-screening'>{head}{_gate_html(r, gate, saved)}</div>"
-    caution_html = ""
-    if r.cautions and not plan_shown:  # a plan on show carries them itself
-        caution_html = (
-            "<div class='kap-cautions' role='note'><b>Cautions from screening</b> "
-            "(shown on the plan and in its calendar file):<ul>"
-            + "".join(f"<li class='kap-caution'>{escape(c)}</li>" for c in r.cautions)
-            + "</ul></div>"
-        )
-    return f"<div class='kap-screening'>{head}{caution_html}</div>"
-
-
-def _gate_html(r: ScreeningResult, gate: str, saved: SavedPlan | None) -> str:
-    severity = (
-        FindingSeverity.EXCLUSION
-        if r.status is ScreeningStatus.NOT_ELIGIBLE
-        else FindingSeverity.MISSING
-    )
-    items = "".join(
-        f"<li>{escape(f.message)}"
-        + (f" <span class='kap-muted'>({escape(f.detail)})</span>" if f.detail else "")
-        + "</li>"
-        for f in r.by_severity(severity)
-        if not f.overridden
-    )
-    kept = ""
-    if saved is not None:
-        kept = (
-            f"<p class='kap-muted'>A course plan saved earlier (version "
-            f"{saved.version}, {saved.plan.start:%d %b} to "
-            f"{saved.plan.end:%d %b %Y}) stays in the record; it is not shown while "
-            "the latest screening does not allow a course.</p>"
-        )
-    return (
-        f"<div class='kap-not-plannable' role='note'><b>{escape(gate)}</b><ul>{items}</ul>"
-        f"</div>{kept}"
+        return no_screening_html(gate)
+    return latest_screening_html(
+        screening,
+        record.effective_at,
+        gate=gate,
+        after_gate=kept_plan_html(saved) if saved is not None else "",
+        cautions=not plan_shown,
     )
 
 

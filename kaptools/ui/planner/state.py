@@ -24,13 +24,8 @@ from kaptools.alerts import StoredAlert
 from kaptools.protocol import Protocol
 from kaptools.scheduling import CoursePlan, SavedPlan, SessionKind, SessionStatus
 from kaptools.screening import LatestScreening
-from kaptools.sessions import SavedDosingSession, SessionRecordStatus
-from kaptools.ui.planner.report import (
-    plan_table_html,
-    rems_html,
-    screening_html,
-    summary_html,
-)
+from kaptools.sessions import SavedDosingSession
+from kaptools.ui.planner.report import rems_html, screening_html, summary_html
 from kaptools.ui.planner.timeline import plan_timeline_spec
 
 __all__ = ["NO_PATIENTS", "PlannerState", "PlannerView", "derive_view"]
@@ -132,9 +127,7 @@ def derive_view(state: PlannerState, protocol: Protocol) -> PlannerView:
         controls_shown=True,
         plan_shown=True,
         summary_html=summary_html(plan, state.saved, state.alerts),
-        table_html=plan_table_html(
-            plan, recorded=recorded, changed=state.changed, today=state.today
-        ),
+        table_html=plan.table_html(recorded=recorded, changed=state.changed, today=state.today),
         timeline=plan_timeline_spec(plan, as_of=state.today, recorded=on_plan),
         move_options=move_options(plan, state.as_of),
         miss_options=miss_options(plan, state.as_of, recorded),
@@ -185,7 +178,7 @@ def session_options(
         on_plan.add(s.date)
         state = (
             " [recorded]"
-            if saved and saved.session.status is SessionRecordStatus.COMPLETE
+            if saved and saved.complete
             else (" [record in progress]" if saved else "")
         )
         options.append((f"{s.date:%a %d %b %Y}: {s.label}{state}", ("plan", s.index)))
