@@ -27,13 +27,16 @@ from kaptools.scheduling import (
     offered_routes,
     plan_history,
     plan_violations,
+    plannable,
     save_plan,
 )
-from kaptools.screening import save_screening, screen
+from kaptools.screening import Severity, save_screening, screen
 from kaptools.sessions import (
+    RemsFormStatus,
     SessionRecordStatus,
     dosing_session_history,
     dosing_sessions,
+    rems_forms_due,
     save_dosing_session,
 )
 from kaptools.store import Store
@@ -107,23 +110,29 @@ def test_saved_plan_is_shown_with_doses_and_recorded_sessions(app: PlannerApp) -
     _arrive(app, "?patient=SYN-0001")
     saved = load_latest_plan(app.store, "SYN-0001")
     assert app.plan == saved.plan and app.plan_area.layout.display is None
-    table = app.table.value
-    assert "kap-plan-table" in table
-    assert table.count("<span class='kap-confirm'>for clinician confirmation") == 6
+    state = app.state
+    assert state.saved == saved and state.plan == saved.plan and state.plan_shown
     assert len(app.plan.doses) == 6
-    assert table.count("kap-recorded") == 6
-    assert "× 0.5 mg/kg" in table
-    assert f"version {saved.version}" in app.plan_summary.value
+    assert {s.date for s in app.plan.doses} <= set(state.recorded)
+    assert all("× 0.5 mg/kg" in s.dose.arithmetic for s in app.plan.doses)
+    # the page shows the plan's own table, decorated with the records from the state
+    decorated = app.plan.table_html(recorded=state.recorded, changed=state.changed, today=TODAY)
+    assert app.table.value == decorated and decorated.count("kap-recorded") == 6
 
 
 def test_not_eligible_patient_cannot_be_planned(app: PlannerApp) -> None:
     """The last demo patient's latest screening excludes: a message, no plan, nothing written."""
     _arrive(app, "?patient=SYN-0008")
     assert app.screening.status.value == "not_eligible"
-    assert app.plan is None
+    assert app.plan is None and not app.state.plannable
     assert app.controls.layout.display == "none" and app.plan_area.layout.display == "none"
-    assert "no course can be planned" in app.screening_box.value
-    assert "defer until blood pressure is controlled" in app.screening_box.value
+    gate = plannable(app.store, "SYN-0008", TODAY, protocol=PROTOCOL)
+    assert not gate and app.state.gate == gate.reason
+    assert "no course can be planned" in app.state.gate
+    assert any(
+        "defer until blood pressure is controlled" in f.message
+        for f in app.screening.by_severity(Severity.EXCLUSION)
+    )
     before = _audit(app)
     app._on_plan()
     assert "not eligible" in app.plan_error.value and "kap-error" in app.plan_error._dom_classes
@@ -140,8 +149,8 @@ def test_patient_without_screening_gets_the_planners_message(app: PlannerApp) ->
         weight_kg=70,
     )
     _arrive(app, "?patient=SYN-NEW")
-    assert app.screening is None and app.plan is None
-    assert "No screening on record" in app.screening_box.value
+    assert app.screening is None and app.plan is None and app.state.latest is None
+    assert app.state.gate is not None and "No screening on record" in app.state.gate
     assert app.controls.layout.display == "none"
 
 
@@ -173,7 +182,8 @@ def test_incomplete_screening_gets_a_message_and_no_plan(app: PlannerApp) -> Non
     save_screening(app.store, "SYN-INC", record, screen(record), "dr-test")
     _arrive(app, "?patient=SYN-INC")
     assert app.screening.status.value == "incomplete"
-    assert "incomplete" in app.screening_box.value and app.plan is None
+    assert app.state.gate is not None and "incomplete" in app.state.gate
+    assert app.plan is None and not app.state.plannable
 
 
 def test_only_routes_whose_criteria_are_met_are_offered(app: PlannerApp) -> None:
@@ -199,9 +209,9 @@ def test_cautions_from_screening_are_shown_on_the_plan(app: PlannerApp) -> None:
     _arrive(app, "?patient=SYN-0004")
     assert app.screening.status.value == "eligible_with_cautions"
     _plan_new(app)
-    assert app.plan.cautions and "Benzodiazepine" in app.plan.cautions[0]
-    assert "kap-cautions" in app.plan_summary.value
-    assert "Benzodiazepine" in app.plan_summary.value
+    assert app.state.plan is app.plan and app.plan.cautions
+    assert "Benzodiazepine" in app.plan.cautions[0]
+    assert app.plan.cautions_html() in app.plan_summary.value  # the plan's own note
     ics = Calendar.from_ical(_link(app.downloads, "kap-download-ics"))
     assert "Benzodiazepine" in str(ics.walk("VEVENT")[0]["description"])
 
@@ -212,6 +222,7 @@ def test_crisis_banner_follows_the_patients_alerts(app: PlannerApp) -> None:
     _arrive(app, "?patient=SYN-0003")
     assert app.banner.layout.display is None and "988" in app.banner.value
     _plan_new(app)
+    assert app.state.alerts and all(a.is_open for a in app.state.alerts)
     assert "Open safety alerts" in app.plan_summary.value
     assert "988" in _link(app.downloads, "kap-download-summary").decode()
     for a in app.alert_panel.stored.open:
@@ -244,7 +255,7 @@ def test_new_plan_follows_the_controls(app: PlannerApp) -> None:
     assert plan.route.value == "im_ketamine" and plan.start == START
     assert plan.calendar.country == "US" and plan.patient_id == "SYN-0002"
     assert plan_violations(plan, PROTOCOL) == []
-    assert "not saved yet" in app.plan_summary.value
+    assert app.state.saved is None or app.state.saved.plan != plan  # not saved yet
     assert "kap-ok" in app.plan_error._dom_classes
 
 
@@ -252,16 +263,17 @@ def test_moving_a_dose_replans_and_keeps_the_constraints(app: PlannerApp) -> Non
     """Dose 2 moved a day later: it is on the new day, later sessions follow, every rule holds."""
     _arrive(app, "?patient=SYN-0001")
     _plan_new(app)
+    saved_plan = app.plan
     i = _index_of_dose(app, 2)
     new_day = app.plan.session(i).date + dt.timedelta(days=1)
     app.move_which.value = i
     assert app.move_date.value == app.plan.session(i).date
     app.move_date.value = new_day
     app._on_move()
-    assert "Re-planned (revision 2)" in app.replan_error.value
+    assert app.plan.revision == 2 and "Re-planned (revision 2)" in app.replan_error.value
     assert [s.date for s in app.plan.doses if s.dose_number == 2] == [new_day]
     assert plan_violations(app.plan, PROTOCOL) == []
-    assert app.changed and "kap-changed" in app.table.value
+    assert i in app.state.changed and app.state.changed == saved_plan.diff(app.plan)
 
 
 def test_moving_onto_a_closed_day_names_the_constraint_and_keeps_the_plan(app: PlannerApp) -> None:
@@ -551,7 +563,7 @@ def test_mark_complete_names_missing_fields_then_saves_versions(app: PlannerApp)
     assert history[-1].session.plan_session_index == _index_of_dose(app, 1)
     assert history[-1].author == "dr-test" and history[-1].reason == "Completed after discharge"
     assert _audit(app) == audit + 2
-    assert "kap-recorded" in app.table.value
+    assert app.state.recorded[app.plan.doses[0].date].complete
 
 
 def test_correcting_a_recorded_session_needs_a_reason(app: PlannerApp) -> None:
@@ -675,6 +687,7 @@ def test_reapply_edits_merges_field_by_field() -> None:
 def test_rems_forms_due_are_listed_for_esketamine_sessions(app: PlannerApp) -> None:
     """An unfiled esketamine session over a week old is listed as overdue, with missing fields."""
     _arrive(app, "?patient=SYN-0002")
+    assert not any(s.session.needs_rems_form for s in app.state.sessions)
     assert "has none" in app.rems.value
     app.route.value = "esketamine_nasal"
     _plan_new(app, start=dt.date(2026, 11, 9))
@@ -684,7 +697,10 @@ def test_rems_forms_due_are_listed_for_esketamine_sessions(app: PlannerApp) -> N
     _bp(_row(app, "pre_dose"), 128, 80)
     app.form._on_save()
     assert "kap-ok" in app.form.errors._dom_classes
-    assert "kap-rems-overdue" in app.rems.value and "lot number" in app.rems.value
+    due = rems_forms_due(list(app.state.sessions), TODAY, PROTOCOL)
+    assert [f.status for f in due] == [RemsFormStatus.OVERDUE]
+    assert "lot_number" in due[0].missing
+    assert app.rems.value == app.view.rems_html and "kap-rems-overdue" in app.rems.value
     # the printable REMS form is downloaded through the kernel, audit-logged first
     page = _link(app.form.rems_download, "kap-sf-rems-link").decode()
     assert "REMS" in page and "SYN-0002" in page
@@ -735,10 +751,10 @@ def test_deviation_is_shown_and_saving_asks_for_the_acknowledgement(app: Planner
     _arrive(app, "?patient=SYN-0002")
     _tue_thu(app)
     app._on_plan()
-    assert app.plan is not None and app.plan.deviations
-    assert "kap-deviations" in app.plan_summary.value
-    assert "7 weeks instead of 4" in app.plan_summary.value
-    assert "Meets the protocol" not in app.plan_summary.value
+    assert app.plan is not None and app.plan.deviations and not app.plan.meets_protocol
+    assert any("7 weeks instead of 4" in d.message for d in app.plan.deviations)
+    assert app.view.ack_shown
+    assert app.plan.deviations_html() in app.plan_summary.value  # the plan's own HTML
     assert app.ack_reason.layout.display is None
     before = _audit(app)
     app._on_save()
