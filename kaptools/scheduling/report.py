@@ -22,6 +22,7 @@ from kaptools.printer import (
     list_html,
     protocol_text,
     table_html,
+    table_text,
 )
 from kaptools.scheduling.templates import SessionKind
 from kaptools.screening.report import CAUTIONS_TITLE, cautions_html
@@ -41,9 +42,12 @@ __all__ = [
     "plan_report_text",
     "plan_summary_text",
     "plan_table_html",
+    "plan_table_text",
 ]
 
 PLAN_TABLE_COLUMNS = ("#", "Date", "Session", "Dose (for clinician confirmation)", "Status")
+PLAN_TABLE_TEXT_COLUMNS = ("#", "Date", "Session", "Dose", "Status")
+"""The text table's columns (the verdict under it says doses are for clinician confirmation)."""
 RECORD_COLUMN = "Dosing record"
 OPEN_ALERTS_TEXT = "OPEN SAFETY ALERTS (until acknowledged)"
 OPEN_ALERTS_HTML = "Open safety alerts (until acknowledged)"
@@ -100,7 +104,8 @@ def deviation_lines(plan: CoursePlan) -> list[str]:
 
 def plan_summary_text(plan: CoursePlan) -> str:
     """The plan as text (``CoursePlan.summary``): heading, counts, first dose, missed
-    sessions, cautions, the last re-plan, notes, deviations and the verdict."""
+    sessions, cautions, the last re-plan, notes, deviations, every dated session (the
+    table the HTML shows) and the verdict."""
     lines = [heading_text(*plan_heading(plan)), counts_line(plan)]
     doses = plan.doses
     if doses:
@@ -116,8 +121,27 @@ def plan_summary_text(plan: CoursePlan) -> str:
         lines.append(f"Re-planned {plan.changes[-1]}")
     lines.extend(plan.notes)
     lines.extend(deviation_lines(plan))
+    lines.append(plan_table_text(plan))
     lines.append(plan.verdict)
     return "\n".join(lines)
+
+
+def plan_table_text(plan: CoursePlan) -> str:
+    """Every session as an aligned text table: the rows of :func:`plan_table_html`
+    without the page's decorations (the dose as its amount)."""
+    return table_text(
+        PLAN_TABLE_TEXT_COLUMNS,
+        [
+            (
+                s.index,
+                f"{s.date:%a %d %b %Y}",
+                f"{s.label} ({s.note})" if s.note else s.label,
+                s.dose.mg_text if s.dose else "",
+                s.status.value,
+            )
+            for s in plan.sessions
+        ],
+    )
 
 
 def plan_report_text(report: PlanReport) -> str:

@@ -19,6 +19,7 @@ from kaptools.scheduling.report import (
     plan_html,
     plan_summary_text,
     plan_table_html,
+    plan_table_text,
 )
 from kaptools.screening.report import cautions_html
 
@@ -87,6 +88,11 @@ def test_text_and_html_carry_the_same_facts(plan) -> None:
     assert "<late>" not in page and "<recheck>" not in page
     first = plan.doses[0]
     assert first.dose.mg_text in text and escape(first.dose.mg_text) in page
+    for s in plan.sessions:  # every dated session, in both
+        day = f"{s.date:%a %d %b %Y}"
+        assert f"{s.index}  " in text and day in text and s.label in text
+        assert f"data-index='{s.index}'" in page and day in page and escape(s.label) in page
+    assert text.index(plan_table_text(plan)) < text.index(plan.verdict)
     acknowledged = replace(
         plan,
         acknowledgement=DeviationAcknowledgement("dr.a", "ok <because>", dt.datetime(2026, 3, 1)),
