@@ -37,6 +37,7 @@ import collections.abc as cabc
 import datetime as dt
 import enum
 import functools
+import importlib
 import inspect
 import os
 import types
@@ -48,7 +49,7 @@ import numpy as np
 
 from kaptools.errors import NOT_GIVEN, ArgumentTypeError, InternalError, Problem, format_problems
 
-__all__ = ["ArgumentTypeError", "check_exports", "checked", "checks_itself"]
+__all__ = ["ArgumentTypeError", "check_exports", "checked", "checks_itself", "lazy_exports"]
 
 _Predicate = Callable[[object], bool]
 
@@ -199,17 +200,24 @@ def _predicate(tp: Any) -> tuple[_Predicate | None, str]:
 # resolving the annotations (``from __future__ import annotations`` keeps them text)
 
 
+#: Public name -> the module defining it, for every name a package exports lazily
+#: (:func:`lazy_exports`): a hint naming one resolves by importing just that module.
+_LAZY_HOMES: dict[str, str] = {}
+
+
 def _kaptools_names() -> Mapping[str, Any]:
     """Public kaptools classes by name: a hint imported only for type checking (``Store``
-    under ``if TYPE_CHECKING``) resolves through this."""
+    under ``if TYPE_CHECKING``) resolves through this. Read from the modules' own
+    namespaces: asking a lazy package for a name would import it."""
     import sys
 
     names: dict[str, Any] = {}
     for module_name, module in list(sys.modules.items()):
         if module is None or not module_name.startswith("kaptools"):
             continue
-        for name in getattr(module, "__all__", ()):
-            value = getattr(module, name, None)
+        own = vars(module)
+        for name in own.get("__all__", ()):
+            value = own.get(name)
             if isinstance(value, type):
                 names.setdefault(name, value)
     return names
@@ -222,12 +230,20 @@ def _hint(func: Callable[..., Any], annotation: Any) -> Any:
     try:
         return eval(annotation, dict(namespace))  # annotations are the package's own source
     except NameError:  # imported only for type checking (``Store``): a public class
-        try:
-            return eval(annotation, {**_kaptools_names(), **namespace})
-        except Exception:
-            return Any  # a name only a type checker knows: not checked
+        names = {**_kaptools_names(), **namespace}
     except Exception:
         return Any
+    while True:
+        try:
+            return eval(annotation, names)
+        except NameError as exc:  # a public class of a module not imported yet
+            home = _LAZY_HOMES.get(str(exc.name))
+            value = None if home is None else vars(importlib.import_module(home)).get(exc.name)
+            if exc.name in names or not isinstance(value, type):
+                return Any  # a name only a type checker knows: not checked
+            names[str(exc.name)] = value
+        except Exception:
+            return Any
 
 
 class _Signature:
@@ -346,3 +362,32 @@ def check_exports(namespace: MutableMapping[str, Any]) -> None:
         value = namespace.get(name)
         if inspect.isfunction(value):
             namespace[name] = checked(value)
+
+
+def lazy_exports(
+    namespace: MutableMapping[str, Any], homes: Mapping[str, str]
+) -> Callable[[str], Any]:
+    """A package's module ``__getattr__`` (PEP 562) for the names it re-exports lazily:
+    ``homes`` maps each name to the module defining it, imported on first use, so a
+    dashboard kernel imports only what its page uses (issue 14: pandas, pyarrow and the
+    other heavy libraries stay out of kernels that never need them). A function listed
+    in ``namespace["__all__"]`` is wrapped by :func:`checked`, as :func:`check_exports`
+    wraps the names imported eagerly. Use ``__getattr__ = lazy_exports(globals(), {...})``
+    and list the names under ``if TYPE_CHECKING:`` for type checkers.
+    """
+    package = str(namespace.get("__name__"))
+    for name, home in homes.items():
+        _LAZY_HOMES.setdefault(name, home)
+
+    def __getattr__(name: str) -> Any:
+        home = homes.get(name)
+        if home is None:
+            msg = f"module {package!r} has no attribute {name!r}"
+            raise AttributeError(msg)
+        value = getattr(importlib.import_module(home), name)
+        if inspect.isfunction(value) and name in namespace.get("__all__", ()):
+            value = checked(value)
+        namespace[name] = value
+        return value
+
+    return __getattr__
