@@ -2,16 +2,20 @@
 
 The code hierarchy and descriptions come from the maintained ``simple-icd-10-cm``
 package (PyPI), which ships the CMS ICD-10-CM tabular list with it and works offline
-(:data:`RELEASE` names the release). kaptools types no code lists of its own: a
+(:func:`release` names the release). kaptools types no code lists of its own: a
 screening rule names the codes (or blocks such as ``F10-F19``) it covers in the
 protocol file, and every code under them in the hierarchy fires it.
 
-The package loads its data on first use (2-3 CPU-seconds and ~170 MB: every dashboard
-kernel paid it, because loading the protocol checks its codes), so it is imported lazily,
-only when a code's hierarchy or description is needed. Whether a code or block exists
-is answered from :data:`INDEX_FILE`, the package's codes and blocks written out for the
-installed release (``python -m kaptools.icd10 --write-index`` rewrites it; with another
-release of the package installed the package itself answers, so it is never stale).
+The package loads its whole tabular list on first use (2-3 CPU-seconds and ~170 MB in
+every dashboard kernel that screened a code, issue 14), so kaptools answers from
+:data:`INDEX_FILE` instead: every category, subcategory and block of the installed
+release with the items above it and its description, exactly as the package gives them,
+written by ``python -m kaptools.icd10 --write-index`` (tests/test_icd10.py checks that
+the shipped file is what the installed package writes). In memory the index stays
+compressed (about 1 MB, in gzip members of 256 lines); a look-up is a binary search over
+the members' first items and decompresses one member. With another release of the
+package installed, the package itself answers, so the index is never stale.
+:func:`descendants` (tests and tools, never a dashboard) always asks the package.
 """
 
 from __future__ import annotations
@@ -21,7 +25,10 @@ import gzip
 import re
 import sys
 import warnings
+import zlib
+from bisect import bisect_right
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
@@ -46,15 +53,21 @@ four characters after an optional dot."""
 
 _BLOCK = re.compile(r"[A-Z][0-9][0-9A-Z]-[A-Z][0-9][0-9A-Z]")
 
-#: Every ICD-10-CM category and subcategory, then every block, of the installed release.
+#: Every ICD-10-CM category, subcategory and block of the installed release, one a line
+#: sorted by item: ``item<TAB>up<TAB>description``, after a header naming the release.
+#: ``up`` is the parent (empty under a chapter). A few names are both a block and its only
+#: category (``F99``, ``H59``): the package answers for the category, whose parent is the
+#: block of the same name, so their ``up`` lists that block and the block's parent
+#: (``F99`` or ``C7A,C00-C96``). Descriptions carry Python's backslash escapes.
 INDEX_FILE = Path(__file__).with_name("icd10cm_index.txt.gz")
-_BLOCKS_HEADER = "# blocks"
+_HEADER = "# simple-icd-10-cm {version}: item, up (comma-separated), description"
 
 
 def load_code_set() -> None:
-    """Load the package's whole code set now (hierarchy and descriptions), e.g. in a
-    dashboard kernel before any request, so the first code typed is answered at once."""
-    _icd()
+    """Load what answers ICD-10-CM look-ups now (the index; the package only when the
+    index was written for another release)."""
+    if _index() is None:
+        _icd()
 
 
 def _package_version() -> str | None:
@@ -66,28 +79,104 @@ def _package_version() -> str | None:
         return None
 
 
+#: Lines per gzip member of :data:`INDEX_FILE`: a look-up decompresses one member.
+_LINES_PER_MEMBER = 256
+
+
+@dataclass(frozen=True, eq=False)
+class _Index:
+    """The index in memory, as the file holds it: gzip members of 256 sorted lines each
+    (about 1 MB in all), with the first item of each; a look-up decompresses one member
+    (tens of microseconds), and the last few members read are kept."""
+
+    firsts: tuple[bytes, ...]
+    members: tuple[bytes, ...]
+
+    def items(self) -> int:
+        """How many items (codes and blocks) the index holds."""
+        return sum(self._lines(i).count(b"\n") - 1 for i in range(len(self.members)))
+
+    @functools.lru_cache(maxsize=16)  # noqa: B019 (one index per process, kept for good)
+    def _lines(self, i: int) -> bytes:
+        return b"\n" + zlib.decompress(self.members[i], wbits=31)
+
+    def entry(self, item: str) -> tuple[tuple[str, ...], str] | None:
+        """(up, description) of ``item`` (dotted code or block), None when absent."""
+        key = item.encode("ascii", "replace")
+        i = bisect_right(self.firsts, key) - 1
+        if i < 0 or b"\t" in key or b"\n" in key:
+            return None
+        lines = self._lines(i)
+        at = lines.find(b"\n" + key + b"\t")
+        if at < 0:
+            return None
+        end = lines.find(b"\n", at + 1)
+        _, up, description = lines[at + 1 : end].split(b"\t", 2)
+        return tuple(up.decode("ascii").split(",")) if up else (), description.decode(
+            "unicode_escape"
+        )
+
+    def lineage(self, item: str) -> tuple[str, ...] | None:
+        """The items above ``item`` (chapters left out), as the package's ancestors."""
+        entry = self.entry(item)
+        if entry is None:
+            return None
+        out: list[str] = []
+        while entry is not None and entry[0]:
+            out.extend(entry[0])
+            if entry[0][-1] == item:  # a block named as its category, under a chapter
+                break
+            item = entry[0][-1]
+            entry = self.entry(item)
+        return tuple(out)
+
+
 @functools.cache
-def _index() -> tuple[frozenset[str], frozenset[str]] | None:
-    """(codes, blocks) from :data:`INDEX_FILE` when it was written from the installed
-    package; None otherwise (the package answers)."""
+def _index() -> _Index | None:
+    """:data:`INDEX_FILE` when it was written from the installed package; None otherwise
+    (the package answers)."""
     try:
-        lines = gzip.decompress(INDEX_FILE.read_bytes()).decode("utf-8").splitlines()
+        data = INDEX_FILE.read_bytes()
     except OSError:
         return None
-    if not lines or lines[0] != f"# simple-icd-10-cm {_package_version()}":
+    members: list[bytes] = []
+    firsts: list[bytes] = []
+    header = None
+    while data:
+        inflate = zlib.decompressobj(wbits=31)
+        lines = inflate.decompress(data)
+        member, data = data[: len(data) - len(inflate.unused_data)], inflate.unused_data
+        if header is None:
+            header = lines.rstrip(b"\n").decode("utf-8")
+            continue
+        members.append(member)
+        firsts.append(lines[: lines.index(b"\t")])
+    if header != _HEADER.format(version=_package_version()):
         return None
-    at = lines.index(_BLOCKS_HEADER)
-    return frozenset(lines[1:at]), frozenset(lines[at + 1 :])
+    return _Index(tuple(firsts), tuple(members))
 
 
 def index_text() -> str:
     """The index as :data:`INDEX_FILE` holds it, from the installed package (slow)."""
+    return "".join(_index_members())
+
+
+def _index_members() -> list[str]:
+    """The header line, then the lines sorted by item, :data:`_LINES_PER_MEMBER` a member."""
     icd = _icd()
-    items = icd.get_all_codes(True)
-    codes = [c for c in items if icd.is_category_or_subcategory(c)]
-    blocks = [c for c in items if icd.is_block(c)]
-    header = f"# simple-icd-10-cm {_package_version()}"
-    return "\n".join([header, *codes, _BLOCKS_HEADER, *blocks]) + "\n"
+    lines = []
+    for item in dict.fromkeys(icd.get_all_codes(True)):  # a block named as its category: once
+        if icd.is_chapter(item):
+            continue
+        ancestors = [a for a in icd.get_ancestors(item) if not icd.is_chapter(a)]
+        up = ancestors[:2] if ancestors[:1] == [item] else ancestors[:1]  # F99: F99, F99's
+        # backslash escapes (a few descriptions hold a tab): one ASCII line per item
+        description = str(icd.get_description(item)).encode("unicode_escape").decode("ascii")
+        lines.append(f"{item}\t{','.join(up)}\t{description}\n")
+    lines.sort(key=lambda line: line.split("\t", 1)[0].encode("ascii"))
+    n = _LINES_PER_MEMBER
+    chunks = ["".join(lines[i : i + n]) for i in range(0, len(lines), n)]
+    return [_HEADER.format(version=_package_version()) + "\n", *chunks]
 
 
 def _dotted(code: str) -> str:
@@ -138,7 +227,7 @@ def is_code(code: str) -> bool:
     """True when ``code`` (normalised) is a category or subcategory in ICD-10-CM."""
     index = _index()
     if index is not None:
-        return _dotted(code) in index[0]
+        return "-" not in code and index.entry(_dotted(code)) is not None
     icd = _icd()
     return bool(icd.is_valid_item(code) and icd.is_category_or_subcategory(code))
 
@@ -149,7 +238,7 @@ def is_item(item: str) -> bool:
     if _BLOCK.fullmatch(item):
         index = _index()
         if index is not None:
-            return item in index[1]
+            return index.entry(item) is not None
         icd = _icd()
         return bool(icd.is_valid_item(item) and icd.is_block(item))
     return is_code(item)
@@ -176,16 +265,23 @@ def validate_code(value: object, field: str) -> str:
 @functools.cache
 def describe(code: str) -> str:
     """The ICD-10-CM description of ``code`` (a code or block); "" when it does not exist."""
-    icd = _icd()
-    return str(icd.get_description(code)) if is_item(code) else ""
+    if not is_item(code):
+        return ""
+    index = _index()
+    if index is not None:
+        entry = index.entry(code if "-" in code else _dotted(code))
+        return entry[1] if entry is not None else ""
+    return str(_icd().get_description(code))
 
 
 @functools.cache
 def _lineage(code: str) -> tuple[str, ...]:
     """``code`` and every code and block above it (chapters left out)."""
-    icd = _icd()
-    up = [a for a in icd.get_ancestors(code) if not icd.is_chapter(a)]
-    return (code, *up)
+    index = _index()
+    if index is None:
+        icd = _icd()
+        return (code, *(a for a in icd.get_ancestors(code) if not icd.is_chapter(a)))
+    return (code, *(index.lineage(code if "-" in code else _dotted(code)) or ()))
 
 
 def covered_by(
@@ -228,8 +324,10 @@ def descendants(item: str) -> tuple[str, ...]:
 
 
 def write_index() -> None:
-    """Write :data:`INDEX_FILE` from the installed package (after upgrading it)."""
-    INDEX_FILE.write_bytes(gzip.compress(index_text().encode("utf-8"), 9, mtime=0))
+    """Write :data:`INDEX_FILE` from the installed package (after upgrading it): one
+    gzip member per :data:`_LINES_PER_MEMBER` lines (``gzip.decompress`` reads it whole)."""
+    members = [gzip.compress(m.encode("ascii"), 9, mtime=0) for m in _index_members()]
+    INDEX_FILE.write_bytes(b"".join(members))
 
 
 if __name__ == "__main__":  # python -m kaptools.icd10 --write-index
