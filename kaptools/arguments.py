@@ -237,11 +237,12 @@ def _hint(func: Callable[..., Any], annotation: Any) -> Any:
         try:
             return eval(annotation, names)
         except NameError as exc:  # a public class of a module not imported yet
-            home = _LAZY_HOMES.get(str(exc.name))
-            value = None if home is None else vars(importlib.import_module(home)).get(exc.name)
-            if exc.name in names or not isinstance(value, type):
+            name = str(exc.name)
+            home = _LAZY_HOMES.get(name)
+            value = None if home is None else vars(importlib.import_module(home)).get(name)
+            if name in names or not isinstance(value, type):
                 return Any  # a name only a type checker knows: not checked
-            names[str(exc.name)] = value
+            names[name] = value
         except Exception:
             return Any
 
