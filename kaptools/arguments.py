@@ -203,6 +203,9 @@ def _predicate(tp: Any) -> tuple[_Predicate | None, str]:
 #: Public name -> the module defining it, for every name a package exports lazily
 #: (:func:`lazy_exports`): a hint naming one resolves by importing just that module.
 _LAZY_HOMES: dict[str, str] = {}
+#: Libraries a module imports only for its hints (``if TYPE_CHECKING: import pandas as
+#: pd``, issue 14), by the alias kaptools always gives them.
+_HINT_MODULES = {"pd": "pandas", "np": "numpy"}
 
 
 def _kaptools_names() -> Mapping[str, Any]:
@@ -238,6 +241,9 @@ def _hint(func: Callable[..., Any], annotation: Any) -> Any:
             return eval(annotation, names)
         except NameError as exc:  # a public class of a module not imported yet
             name = str(exc.name)
+            if name in _HINT_MODULES and name not in names:  # a DataFrame argument: pandas
+                names[name] = importlib.import_module(_HINT_MODULES[name])
+                continue
             home = _LAZY_HOMES.get(name)
             value = None if home is None else vars(importlib.import_module(home)).get(name)
             if name in names or not isinstance(value, type):

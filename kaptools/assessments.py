@@ -10,14 +10,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from kaptools.errors import InvalidInputError
 from kaptools.printer import escape
 from kaptools.protocol import Protocol, default_protocol
 from kaptools.scores import Instrument, ScoreResult, check_administration, item_columns, score
 from kaptools.store import Store, StoredRecord
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "ASSESSMENT_KIND",
@@ -197,4 +199,6 @@ def assessment_frame(
         }
         row.update(dict(zip(item_columns(a.instrument), a.result.answers, strict=True)))
         rows.append(row)
+    import pandas as pd  # only here: a dashboard kernel never needs it (issue 14)
+
     return pd.DataFrame(rows)

@@ -11,10 +11,10 @@ cell (OWASP, "CSV Injection": prepend a single quote). A plain number such as
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["CSV_LINE_END", "FORMULA_STARTS", "safe_cell", "safe_frame"]
 
@@ -42,6 +42,9 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
     Categorical columns are mapped once per category, never once per row.
     """
+    import numpy as np
+    import pandas as pd  # only here: safe_cell is on the dashboards' path (issue 14)
+
     out = frame.copy()
     for name in out.columns:
         col = out[name]

@@ -16,15 +16,15 @@ import hashlib
 import io
 import os
 from pathlib import Path
-from typing import Any, overload
-
-import pandas as pd
-from icalendar import Calendar, Event
+from typing import TYPE_CHECKING, Any, overload
 
 from kaptools.errors import InvalidInputError
 from kaptools.scheduling.plan import CoursePlan, PlannedSession, SessionStatus, session_cells
 from kaptools.spreadsheet import CSV_LINE_END, safe_cell
 from kaptools.validation import check_identifier, check_text_line
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "CSV_COLUMNS",
@@ -157,6 +157,8 @@ def plan_to_ics(plan: CoursePlan, *, stamp: dt.datetime | None = None) -> bytes:
             "tzinfo=UTC)"
         )
         raise InvalidInputError(msg)
+    from icalendar import Calendar, Event  # only when a file is built (issue 14)
+
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -239,6 +241,8 @@ def plan_frame(plan: CoursePlan) -> pd.DataFrame:
     :func:`plan_to_csv` is for CSV files only (a typed Parquet cell is never executed).
     """
     rows = _rows(_check_plan(plan))
+    import pandas as pd  # only when a file is built (issue 14)
+
     frame = pd.DataFrame(rows, columns=list(CSV_COLUMNS))
     return frame.astype({c: t for c, t in PARQUET_TYPES.items() if t != "date"}).assign(
         date=[r["date"] for r in rows]

@@ -17,10 +17,11 @@ supply. No partial total is ever computed.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence, Set
+import sys
+from collections.abc import Iterable, Mapping, Sequence, Set
+from typing import cast
 
 import numpy as np
-import pandas as pd
 
 from kaptools.errors import IncompleteAnswersError, InvalidAnswerError
 from kaptools.scores._definitions import InstrumentDefinition
@@ -36,9 +37,19 @@ __all__ = [
 _ABSENT = object()
 
 
+def _pandas_value(value: object, name: str) -> bool:
+    """``value`` is pandas' ``name`` (``NA``) or an instance of it (``Series``). pandas is
+    not imported for this: without it loaded no pandas value exists (issue 14)."""
+    pd = sys.modules.get("pandas")
+    if pd is None:
+        return False
+    thing = getattr(pd, name)
+    return value is thing or (isinstance(thing, type) and isinstance(value, thing))
+
+
 def _is_missing(value: object) -> bool:
     """The explicit "unanswered" markers: None, pd.NA, an absent mapping key (never NaN)."""
-    return value is None or value is _ABSENT or value is pd.NA
+    return value is None or value is _ABSENT or _pandas_value(value, "NA")
 
 
 def is_nan(value: object) -> bool:
@@ -112,7 +123,7 @@ def _as_list(defn: InstrumentDefinition, answers: object) -> list[object]:
             keyed[_item_number(defn, key)] = value
         return [keyed.get(i, _ABSENT) for i in defn.items]
     if (
-        not isinstance(answers, Sequence | np.ndarray | pd.Series)
+        not (isinstance(answers, Sequence | np.ndarray) or _pandas_value(answers, "Series"))
         or isinstance(answers, str | bytes | bytearray)
         or isinstance(answers, Set)
     ):
@@ -128,7 +139,7 @@ def _as_list(defn: InstrumentDefinition, answers: object) -> list[object]:
             f"got an array of shape {answers.shape}."
         )
         raise InvalidAnswerError(msg, instrument=defn.name, item=None, value=answers)
-    values = list(answers)
+    values = list(cast("Iterable[object]", answers))  # a sequence, array or Series
     if len(values) != defn.item_count:
         msg = (
             f"{defn.name} has {defn.item_count} items; got {len(values)} answers. Give one "

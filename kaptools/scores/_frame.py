@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from kaptools.errors import IncompleteAnswersError, InvalidAnswerError, InvalidInputError
 from kaptools.protocol import Protocol, default_protocol
@@ -15,6 +14,9 @@ from kaptools.scores._items import with_item_columns
 from kaptools.scores._scoring import score
 from kaptools.scores._table import definition
 from kaptools.validation import check_frame_size
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["score_frame"]
 
@@ -79,6 +81,8 @@ def score_frame(
         _row(index, values, defn.instrument, protocol, nan_is_unanswered)
         for index, values in zip(df.index, df[columns].itertuples(index=False), strict=True)
     ]
+    import pandas as pd  # here: scoring one administration (a dashboard) never needs it
+
     out = pd.DataFrame(rows, index=df.index)
     ints = ["total", "band_rank", "alerts"] + [f"subscore_{s.key}" for s in defn.subscales]
     for col in ints:

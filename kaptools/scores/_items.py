@@ -10,12 +10,15 @@ nothing else: a frame holding two spellings of one item is refused, never merged
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from kaptools.arguments import checks_itself
 from kaptools.errors import InvalidInputError
 from kaptools.scores._definitions import Instrument
 from kaptools.scores._table import definition
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["item_column", "item_columns", "legacy_item_columns", "with_item_columns"]
 

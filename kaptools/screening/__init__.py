@@ -20,22 +20,13 @@ returns a :class:`CohortResult`. Both give the same findings for the same patien
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from kaptools.arguments import check_exports as _check_exports
+from kaptools.arguments import lazy_exports as _lazy_exports
 from kaptools.protocol import HistoryQuestion, MedicationClass
 from kaptools.screening.catalogue import RuleCatalogue, RuleSpec, rule_catalogue
-from kaptools.screening.cohort import (
-    MALFORMED,
-    CohortResult,
-    frame_from_records,
-    read_cohort,
-    screen_cohort,
-)
-from kaptools.screening.layout import (
-    ListStatus,
-    frame_to_records,
-    records_to_frame,
-    wide_columns,
-)
+from kaptools.screening.layout import ListStatus, wide_columns
 from kaptools.screening.names import DrugName, NameMatch, resolve_drug_name
 from kaptools.screening.persistence import (
     LatestScreening,
@@ -62,9 +53,22 @@ from kaptools.screening.result import (
     TrialVerdict,
 )
 from kaptools.screening.rules import assess_trial, screen
-from kaptools.screening.synthetic import synthetic_screening_frame, synthetic_screening_records
 from kaptools.screening.tables import DrugInfo, DrugTables, TrialRole, drug_tables
 from kaptools.vocabulary import Answer, CssrsQuestion, Severity, Sex, StopReason, TrialOutcome
+
+if TYPE_CHECKING:
+    from kaptools.screening.cohort import (
+        MALFORMED,
+        CohortResult,
+        frame_from_records,
+        read_cohort,
+        screen_cohort,
+    )
+    from kaptools.screening.layout import frame_to_records, records_to_frame
+    from kaptools.screening.synthetic import (
+        synthetic_screening_frame,
+        synthetic_screening_records,
+    )
 
 __all__ = [
     "MALFORMED",
@@ -120,3 +124,18 @@ __all__ = [
 
 # Every function listed above refuses wrong argument types by name (issue 13).
 _check_exports(globals())
+# Cohorts (frames) need pandas: imported on first use, so screening one record (a
+# dashboard kernel) does without it (issue 14).
+__getattr__ = _lazy_exports(
+    globals(),
+    {
+        **dict.fromkeys(
+            ["MALFORMED", "CohortResult", "frame_from_records", "read_cohort", "screen_cohort"],
+            "kaptools.screening.cohort",
+        ),
+        "frame_to_records": "kaptools.screening.layout",
+        "records_to_frame": "kaptools.screening.layout",
+        "synthetic_screening_frame": "kaptools.screening.synthetic",
+        "synthetic_screening_records": "kaptools.screening.synthetic",
+    },
+)

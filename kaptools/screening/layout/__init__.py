@@ -19,6 +19,9 @@ The layout is split by what is done with it: :mod:`.columns` (the columns, as da
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from kaptools.arguments import lazy_exports as _lazy_exports
 from kaptools.screening.layout.columns import (
     DIAGNOSIS_LIST_COLUMN,
     DIAGNOSIS_SLOTS,
@@ -30,22 +33,24 @@ from kaptools.screening.layout.columns import (
     ListStatus,
     wide_columns,
 )
-from kaptools.screening.layout.parse import (
-    BLANK,
-    INVALID,
-    NUMBER_MAX_CHARS,
-    ParsedFrame,
-    TextColumn,
-    check_columns,
-    errors_table,
-    parse_frame,
-)
-from kaptools.screening.layout.records import (
-    frame_to_records,
-    record_to_row,
-    records_to_frame,
-    typed_frame,
-)
+
+if TYPE_CHECKING:
+    from kaptools.screening.layout.parse import (
+        BLANK,
+        INVALID,
+        NUMBER_MAX_CHARS,
+        ParsedFrame,
+        TextColumn,
+        check_columns,
+        errors_table,
+        parse_frame,
+    )
+    from kaptools.screening.layout.records import (
+        frame_to_records,
+        record_to_row,
+        records_to_frame,
+        typed_frame,
+    )
 
 __all__ = [
     "BLANK",
@@ -70,3 +75,22 @@ __all__ = [
     "typed_frame",
     "wide_columns",
 ]
+
+# Reading a frame (parse) and building one (records) need pandas: imported on first use,
+# so screening one record (a dashboard kernel) does without it (issue 14).
+__getattr__ = _lazy_exports(
+    globals(),
+    {
+        **dict.fromkeys(
+            ["BLANK", "INVALID", "NUMBER_MAX_CHARS", "ParsedFrame", "TextColumn"],
+            "kaptools.screening.layout.parse",
+        ),
+        **dict.fromkeys(
+            ["check_columns", "errors_table", "parse_frame"], "kaptools.screening.layout.parse"
+        ),
+        **dict.fromkeys(
+            ["frame_to_records", "record_to_row", "records_to_frame", "typed_frame"],
+            "kaptools.screening.layout.records",
+        ),
+    },
+)
