@@ -14,7 +14,7 @@ from kaptools.errors import IncompleteAnswersError, NotFoundError
 from kaptools.protocol import Protocol
 from kaptools.store import Store
 from kaptools.trends import PatientTrends, patient_trends
-from kaptools.ui.charts import loading_figure_spec, trend_figure_spec
+from kaptools.ui.charts import trend_figure_spec
 from kaptools.ui.common import CSS, PatientApp, escape, guarded
 from kaptools.ui.trends.form import AssessmentForm
 from kaptools.ui.trends.state import (
@@ -86,10 +86,10 @@ class TrendsApp(PatientApp[TrendsState]):
         self.save_button.on_click(self._on_save)
         self.container = self._layout()
         if defer:
+            # No chart until a patient is loaded: a pre-rendered empty plotly chart made the
+            # browser evaluate plotly.js (seconds) before sending the page's ?patient=, and
+            # the server's first paint already draws the chart as SVG meanwhile (issue 14).
             self.update()
-            # An empty chart in the pre-rendered page makes the browser load plotly's
-            # JavaScript while the page loads, not after the patient's data arrive.
-            show_figure(self.chart, loading_figure_spec())
         else:
             self.select_patient(patient_id)
 
