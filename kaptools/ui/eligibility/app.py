@@ -233,8 +233,9 @@ class EligibilityApp(PatientApp[EligibilityState], EligibilityForm):
 
     # ---- patient selection: a new state per patient -----------------------------------
     def _warm_up(self) -> None:
-        """Before any request (no patient data): load the ICD-10-CM code set, so the first
-        diagnosis code typed is screened at once (the other dashboards never need it)."""
+        """Before any request (no patient data): load the ICD-10-CM index (kaptools.icd10,
+        ~1 MB; the simple-icd-10-cm package itself is never loaded in a kernel), so the
+        first diagnosis code typed is screened at once."""
         from kaptools.icd10 import load_code_set
 
         load_code_set()
