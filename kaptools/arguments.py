@@ -40,12 +40,11 @@ import functools
 import importlib
 import inspect
 import os
+import sys
 import types
 import typing
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
-
-import numpy as np
 
 from kaptools.errors import NOT_GIVEN, ArgumentTypeError, InternalError, Problem, format_problems
 
@@ -76,20 +75,31 @@ def _is_dask_frame(value: object) -> bool:
     return type(value).__module__.startswith("dask.")
 
 
+def numpy_types(*names: str) -> tuple[type, ...]:
+    """numpy's types ``names`` (``"integer"``, ``"bool_"``) once numpy is loaded, none
+    before: without numpy loaded no numpy value exists, and a dashboard kernel does not
+    load numpy for it (issue 14)."""
+    np = sys.modules.get("numpy")
+    return () if np is None else tuple(getattr(np, name) for name in names)
+
+
 def _class_predicate(cls: type) -> tuple[_Predicate | None, str]:
     if cls is object:
         return None, "any value"
     if cls is bool:
-        return (lambda v: isinstance(v, bool | np.bool_)), "True or False"
+        return (lambda v: isinstance(v, (bool, *numpy_types("bool_")))), "True or False"
     if cls is int:
         return (
-            lambda v: isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_)
+            lambda v: (
+                isinstance(v, (int, *numpy_types("integer")))
+                and not isinstance(v, (bool, *numpy_types("bool_")))
+            )
         ), "a whole number (int)"
     if cls is float:
         return (
             lambda v: (
-                isinstance(v, int | float | np.integer | np.floating)
-                and not isinstance(v, bool | np.bool_)
+                isinstance(v, (int, float, *numpy_types("integer", "floating")))
+                and not isinstance(v, (bool, *numpy_types("bool_")))
             )
         ), "a number"
     if cls is str:

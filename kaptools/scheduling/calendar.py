@@ -17,8 +17,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import holidays
-
 from kaptools.errors import InvalidInputError
 from kaptools.printer import escape
 from kaptools.validation import check_date_in_range
@@ -128,12 +126,16 @@ def _as_date(value: object, field_name: str) -> dt.date:
 
 @functools.cache
 def _supported() -> dict[str, tuple[str, ...]]:
+    import holidays  # here: a kernel that plans nothing does without it (~9 MB, issue 14)
+
     return {k: tuple(v) for k, v in holidays.list_supported_countries().items()}
 
 
 @functools.lru_cache(maxsize=512)
 def _holidays_of_year(country: str, subdivision: str | None, year: int) -> Mapping[dt.date, str]:
     """Public holidays (observed days included) of one year, cached: the library is slow."""
+    import holidays
+
     table = holidays.country_holidays(country, subdiv=subdivision, years=year)
     return dict(table.items())
 

@@ -21,8 +21,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence, Set
 from typing import cast
 
-import numpy as np
-
+from kaptools.arguments import numpy_types
 from kaptools.errors import IncompleteAnswersError, InvalidAnswerError
 from kaptools.scores._definitions import InstrumentDefinition
 
@@ -54,7 +53,7 @@ def _is_missing(value: object) -> bool:
 
 def is_nan(value: object) -> bool:
     """True for a float NaN (Python or numpy), which is never an answer nor a gap."""
-    return isinstance(value, float | np.floating) and math.isnan(value)
+    return isinstance(value, (float, *numpy_types("floating"))) and math.isnan(cast("float", value))
 
 
 NAN_FIX = (
@@ -66,12 +65,15 @@ NAN_FIX = (
 
 def _as_int(value: object) -> int | None:
     """``value`` as an int when it is a whole number that is not a bool; otherwise None."""
-    if isinstance(value, bool | np.bool_):
+    if isinstance(value, (bool, *numpy_types("bool_"))):
         return None
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return int(value)
+    if isinstance(value, (int, *numpy_types("integer"))):
+        return int(cast("int", value))
+    if (
+        isinstance(value, (float, *numpy_types("floating")))
+        and float(cast("float", value)).is_integer()
+    ):
+        return int(cast("float", value))
     return None
 
 
@@ -82,11 +84,11 @@ def _describe(value: object) -> str:
 def _fix_for(value: object) -> str:
     if isinstance(value, str | bytes):
         return "Convert text to a whole number before scoring."
-    if isinstance(value, bool | np.bool_):
+    if isinstance(value, (bool, *numpy_types("bool_"))):
         return "A yes/no value is not an answer: give the item's score."
     if is_nan(value):
         return NAN_FIX
-    if isinstance(value, float | np.floating):
+    if isinstance(value, (float, *numpy_types("floating"))):
         return "Answers are whole numbers: re-enter the answer as marked on the form."
     return "Give the item's score as a whole number."
 
@@ -104,8 +106,8 @@ def _check_value(defn: InstrumentDefinition, item: int, value: object) -> int:
 
 
 def _item_number(defn: InstrumentDefinition, key: object) -> int:
-    number = None if isinstance(key, bool | np.bool_) else _as_int(key)
-    if isinstance(key, float | np.floating):
+    number = None if isinstance(key, (bool, *numpy_types("bool_"))) else _as_int(key)
+    if isinstance(key, (float, *numpy_types("floating"))):
         number = None  # item numbers are never floats
     if number is not None and 1 <= number <= defn.item_count:
         return number
@@ -123,7 +125,10 @@ def _as_list(defn: InstrumentDefinition, answers: object) -> list[object]:
             keyed[_item_number(defn, key)] = value
         return [keyed.get(i, _ABSENT) for i in defn.items]
     if (
-        not (isinstance(answers, Sequence | np.ndarray) or _pandas_value(answers, "Series"))
+        not (
+            isinstance(answers, (Sequence, *numpy_types("ndarray")))
+            or _pandas_value(answers, "Series")
+        )
         or isinstance(answers, str | bytes | bytearray)
         or isinstance(answers, Set)
     ):
@@ -133,10 +138,11 @@ def _as_list(defn: InstrumentDefinition, answers: object) -> list[object]:
             f"{type(answers).__name__}."
         )
         raise InvalidAnswerError(msg, instrument=defn.name, item=None, value=answers)
-    if isinstance(answers, np.ndarray) and answers.ndim != 1:
+    shape = getattr(answers, "shape", ()) if isinstance(answers, numpy_types("ndarray")) else None
+    if shape is not None and len(shape) != 1:
         msg = (
             f"{defn.name} answers must be one-dimensional, one answer per item; "
-            f"got an array of shape {answers.shape}."
+            f"got an array of shape {shape}."
         )
         raise InvalidAnswerError(msg, instrument=defn.name, item=None, value=answers)
     values = list(cast("Iterable[object]", answers))  # a sequence, array or Series

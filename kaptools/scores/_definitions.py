@@ -10,11 +10,13 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from kaptools.errors import InvalidInputError, UnknownInstrumentError
 from kaptools.protocol import MeasuresSection
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "Band",
@@ -401,6 +403,8 @@ class InstrumentDefinition:
     def totals_of(self, answers: np.ndarray) -> np.ndarray:
         """:meth:`total_of` of every row of a (rows × items) integer array of checked answers."""
         if self.total_from_subscales:
+            import numpy as np  # here: scoring one administration (a dashboard) never needs it
+
             return np.sum([s.score_array(answers) for s in self.subscales], axis=0)
         return answers.sum(axis=1)
 

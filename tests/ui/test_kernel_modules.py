@@ -3,10 +3,11 @@
 Each dashboard notebook's own code runs in a fresh process, as Voilà's preheated kernel
 runs it, then the page's URL arrives (a patient's view) and one input is made. The heavy
 libraries a page does not use must not be imported on the way: pandas (and pyarrow, which
-pandas 3 imports with it: ~67 MB together), plotly's Python package (charts are sent as
-plain JSON), icalendar (only when a plan is downloaded) and simple-icd-10-cm (~170 MB:
-codes are answered from kaptools' shipped index). The what-if page screens a synthetic
-cohort held in a DataFrame, so pandas is its own.
+pandas 3 imports with it: ~67 MB together), numpy (~11 MB: only frames and arrays need
+it), plotly's Python package (charts are sent as plain JSON), icalendar (only when a plan
+is downloaded), holidays (~9 MB, only the planner's calendar) and simple-icd-10-cm
+(~170 MB: codes are answered from kaptools' shipped index). The what-if page screens a
+synthetic cohort held in a DataFrame, so pandas and numpy are its own.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from pathlib import Path
 import pytest
 
 DASHBOARDS = Path(__file__).resolve().parents[2] / "dashboards"
-HEAVY = ("pandas", "pyarrow", "plotly", "icalendar", "simple_icd_10_cm")
-OWN = {"whatif": {"pandas", "pyarrow", "plotly"}}
+HEAVY = ("pandas", "pyarrow", "numpy", "plotly", "icalendar", "holidays", "simple_icd_10_cm")
+OWN = {"whatif": {"pandas", "pyarrow", "numpy", "plotly"}, "planner": {"holidays"}}
 """Heavy libraries a dashboard needs for what it shows."""
 
 #: After the notebook's cells: a patient's view (the URL as the browser sends it) and
