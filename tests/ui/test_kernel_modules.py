@@ -38,9 +38,7 @@ VIEW_AND_INPUT = {
         "shown = app.dx_descriptions.value\n"
     ),
     "planner": (
-        "app.url.search = '?patient=SYN-0002'\n"
-        "app.plan_button.click()\n"
-        "shown = app.table.value\n"
+        "app.url.search = '?patient=SYN-0002'\napp.plan_button.click()\nshown = app.table.value\n"
     ),
     "whatif": (
         "box = next(iter(app.fields.values()))\n"
