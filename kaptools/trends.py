@@ -11,13 +11,25 @@ from dataclasses import dataclass
 
 from kaptools.alerts import Alert, StoredAlert, alerts_html, alerts_text
 from kaptools.assessments import Assessment, assessments
-from kaptools.printer import escape
+from kaptools.printer import Html, escape, table_html
 from kaptools.protocol import Protocol, ProtocolInfo, default_protocol
 from kaptools.scores import Change, Instrument, InstrumentDefinition, compare, definition
 from kaptools.sessions import SessionRecordStatus, dosing_sessions
 from kaptools.store import Patient, Store
 
 __all__ = ["MeasureTrend", "PatientTrends", "SessionMark", "patient_trends"]
+
+MEASURE_COLUMNS = (
+    "Measure",
+    "Baseline",
+    "Latest",
+    "Change",
+    "Response",
+    "Remission",
+    "Clinically important change",
+    "Worsening",
+)
+SESSION_COLUMNS = ("Date", "Session", "Side effects (severity)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +139,7 @@ class PatientTrends:
         remission, clinically important change, worsening) and this period's safety alerts."""
         if not self.measures:
             return "<p class='kap-muted'>No assessments recorded for this patient yet.</p>"
-        rows = "".join(_measure_row(m) for m in self.measures.values())
+        rows = [_measure_row(m) for m in self.measures.values()]
         history = self.alert_history
         alerts = (
             "<div class='kap-period-alerts'><b>Safety alerts in this period "
@@ -141,14 +153,7 @@ class PatientTrends:
             if history
             else ""
         )
-        return (
-            "<table class='kap-table kap-summary-table'><tr><th>Measure</th><th>Baseline</th>"
-            "<th>Latest</th><th>Change</th><th>Response</th><th>Remission</th>"
-            "<th>Clinically important change</th><th>Worsening</th></tr>"
-            + rows
-            + "</table>"
-            + alerts
-        )
+        return table_html(MEASURE_COLUMNS, rows, css="kap-table kap-summary-table") + alerts
 
     def items_html(self, instrument: Instrument | None) -> str:
         """Baseline against latest answer of each item of ``instrument``: which items moved."""
@@ -160,18 +165,17 @@ class PatientTrends:
         for item, base, latest in m.item_changes():
             moved = latest - base
             style = "kap-yes" if moved < 0 else ("kap-warn" if moved > 0 else "kap-no")
-            text = escape(texts[item - 1]) if texts else f"Item {item}"
-            rows.append(
-                f"<tr><td>{item}</td><td>{text}</td><td>{base}</td><td>{latest}</td>"
-                f"<td><span class='kap-badge {style}'>{moved:+d}</span></td></tr>"
-            )
-        return (
-            f"<table class='kap-table kap-item-table'><tr><th>#</th><th>Item</th>"
-            f"<th>Baseline {m.baseline.administered_on:%d %b}</th>"
-            f"<th>Latest {m.latest.administered_on:%d %b}</th><th>Change</th></tr>"
-            + "".join(rows)
-            + "</table>"
+            text = texts[item - 1] if texts else f"Item {item}"
+            badge = Html(f"<span class='kap-badge {style}'>{moved:+d}</span>")
+            rows.append((item, text, base, latest, badge))
+        columns = (
+            "#",
+            "Item",
+            f"Baseline {m.baseline.administered_on:%d %b}",
+            f"Latest {m.latest.administered_on:%d %b}",
+            "Change",
         )
+        return table_html(columns, rows, css="kap-table kap-item-table")
 
     def sessions_html(self) -> str:
         """Each recorded dosing session with its side effects (severity)."""
@@ -179,18 +183,10 @@ class PatientTrends:
             return "<p class='kap-muted'>No dosing sessions recorded.</p>"
         rows = []
         for s in self.sessions:
-            effects = ", ".join(
-                f"{escape(n.replace('_', ' '))} ({escape(sev)})"
-                for n, sev in s.side_effects
-            )
-            rows.append(
-                f"<tr><td>{s.session_date:%a %d %b %Y}</td><td>{escape(s.label)}</td>"
-                f"<td>{effects or '<span class=kap-muted>none recorded</span>'}</td></tr>"
-            )
-        return (
-            "<table class='kap-table kap-side-effect-table'><tr><th>Date</th><th>Session</th>"
-            "<th>Side effects (severity)</th></tr>" + "".join(rows) + "</table>"
-        )
+            effects = ", ".join(f"{n.replace('_', ' ')} ({sev})" for n, sev in s.side_effects)
+            none = Html("<span class=kap-muted>none recorded</span>")
+            rows.append((f"{s.session_date:%a %d %b %Y}", s.label, effects or none))
+        return table_html(SESSION_COLUMNS, rows, css="kap-table kap-side-effect-table")
 
 
 def _yes_no(value: bool | None) -> str:
@@ -203,7 +199,7 @@ def _yes_no(value: bool | None) -> str:
     )
 
 
-def _measure_row(m: MeasureTrend) -> str:
+def _measure_row(m: MeasureTrend) -> tuple[object, ...]:
     ch = m.change
     latest = m.latest.result
     change = (
@@ -214,17 +210,23 @@ def _measure_row(m: MeasureTrend) -> str:
             + ("" if ch.percent_change is None else f" ({ch.percent_change:+.0f} %)")
         )
     )
+    marks: tuple[object, ...] = (
+        ("–",) * 4
+        if ch is None
+        else tuple(Html(_yes_no(v)) for v in (ch.response, ch.remission, ch.mcid_met, ch.worsening))
+    )
     return (
-        f"<tr><td>{escape(m.definition.title)}</td>"
-        f"<td>{m.baseline.result.total} "
-        f"<span class='kap-muted'>{m.baseline.administered_on:%d %b %Y}</span></td>"
-        f"<td><b>{latest.total}</b> {escape(latest.band.label)} "
-        f"<span class='kap-muted'>{m.latest.administered_on:%d %b %Y}</span></td>"
-        f"<td>{change}</td>"
-        f"<td>{'–' if ch is None else _yes_no(ch.response)}</td>"
-        f"<td>{'–' if ch is None else _yes_no(ch.remission)}</td>"
-        f"<td>{'–' if ch is None else _yes_no(ch.mcid_met)}</td>"
-        f"<td>{'–' if ch is None else _yes_no(ch.worsening)}</td></tr>"
+        m.definition.title,
+        Html(
+            f"{m.baseline.result.total} "
+            f"<span class='kap-muted'>{m.baseline.administered_on:%d %b %Y}</span>"
+        ),
+        Html(
+            f"<b>{latest.total}</b> {escape(latest.band.label)} "
+            f"<span class='kap-muted'>{m.latest.administered_on:%d %b %Y}</span>"
+        ),
+        change,
+        *marks,
     )
 
 

@@ -92,7 +92,7 @@ class TrialAssessment:
     @property
     def summary(self) -> str:
         drug = self.drug_resolution or self.drug
-        return f"Trial {self.number} ({drug}): {self.verdict.value}: " + "; ".join(self.reasons)
+        return f"Trial {self.number} ({drug}): {self.verdict.label}: " + "; ".join(self.reasons)
 
     def _repr_html_(self) -> str:
         return f"<p class='kap-trial'>{escape(self.summary)}</p>"

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from kaptools.printer import escape
+from kaptools.printer import DECISION_SUPPORT, escape
 from kaptools.protocol import default_protocol
 from kaptools.screening import FindingOverride, Severity, screen
 from kaptools.screening.report import (
+    ROUTE_LABELS,
     findings_html,
     latest_screening_html,
     no_screening_html,
@@ -106,3 +107,28 @@ def test_the_latest_screening_box_says_why_no_course_can_be_planned() -> None:
     none = no_screening_html("No screening on record for <P1>.")
     assert "kap-not-plannable" in none and "&lt;P1&gt;" in none
     assert "No screening on record." in no_screening_html()
+
+
+def test_text_and_html_carry_the_same_facts() -> None:
+    """Status, each route's status, each diagnosis, each finding, each trial verdict, the
+    alerts and the protocol version are in the text and (escaped) in the HTML."""
+    result = screen(
+        with_changes(
+            systolic_bp_mmhg=150,
+            cssrs={"wish_to_be_dead": "yes"},
+            antidepressant_trials=[{"drug": "sertraline", "daily_dose_mg": 100, "weeks": 8}],
+        )
+    )
+    text, page = result.summary, result._repr_html_()
+    facts = [result.status.label, result.status.value, result.protocol.short]
+    facts += [ROUTE_LABELS[r] for r, _, _ in result.route_rows()]
+    facts += [st.label for _, st, _ in result.route_rows()]
+    facts += [f.message for f in result.findings]
+    facts += [a.message for a in result.alerts]
+    facts += [d for _, d in result.diagnoses]
+    facts += [t.verdict.label for t in result.trials]
+    assert result.findings and result.alerts and result.trials
+    for fact in facts:
+        assert fact in text, fact
+        assert escape(fact) in page, fact
+    assert DECISION_SUPPORT in text and DECISION_SUPPORT in page
