@@ -23,6 +23,7 @@ __all__ = [
     "StoredAlert",
     "alerts_html",
     "alerts_text",
+    "banner_html",
     "highest_level",
 ]
 
@@ -173,4 +174,32 @@ def alerts_html(alerts: Sequence[StoredAlert | Alert], *, heading: str) -> str:
         f"<p><strong>{escape(CRISIS_LINE_TEXT)}</strong></p>"
         + "".join(a._repr_html_() for a in alerts)
         + "</div>"
+    )
+
+
+def _banner_item(item: StoredAlert | Alert) -> str:
+    a = item.alert if isinstance(item, StoredAlert) else item
+    text = (
+        f"<strong>{escape(a.level.value.upper())}</strong>: {escape(a.message)} "
+        f"{escape(a.action)} <span class='kap-muted'>({escape(a.source)})</span>"
+    )
+    if isinstance(item, StoredAlert):
+        return (
+            f"<li class='kap-open-alert' data-alert-id='{escape(item.alert_id)}'>{text} "
+            f"<span class='kap-muted'>{escape(item.origin)}; open until a clinician "
+            "acknowledges it.</span></li>"
+        )
+    return f"<li class='kap-live-alert'>{text}</li>"
+
+
+def banner_html(alerts: Sequence[StoredAlert | Alert]) -> str:
+    """What a dashboard's 988 crisis banner holds: the crisis line once, then one line per
+    alert (a stored one with where it came from and "open until acknowledged"); empty
+    when there are none. The banner widget and the server's first paint both show it."""
+    if not alerts:
+        return ""
+    items = "".join(_banner_item(a) for a in alerts)
+    return (
+        f"<div role='alert'><strong>Safety alert.</strong> {escape(CRISIS_LINE_TEXT)}"
+        f"<ul style='margin:0.3em 0'>{items}</ul></div>"
     )

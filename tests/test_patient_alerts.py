@@ -35,9 +35,7 @@ POSITIVE_INCOMPLETE = [1, 1, 1, None, 1, 1, 1, 1, 3]
 @pytest.fixture
 def store() -> Store:
     s = Store.in_memory()
-    s.add_patient(
-        "SYN-A", "Alex", birth_date=dt.date(1980, 1, 1), sex="female", weight_kg=70
-    )
+    s.add_patient("SYN-A", "Alex", birth_date=dt.date(1980, 1, 1), sex="female", weight_kg=70)
     return s
 
 
@@ -264,9 +262,7 @@ def test_dosing_session_alerts_are_stored_with_their_own_crisis_line():
     )
 
     s = Store.in_memory()
-    s.add_patient(
-        "SYN-S", "S", birth_date=dt.date(1980, 1, 1), sex="female", weight_kg=70
-    )
+    s.add_patient("SYN-S", "S", birth_date=dt.date(1980, 1, 1), sex="female", weight_kg=70)
     session = DosingSession(
         "SYN-S",
         "iv_ketamine",
@@ -297,3 +293,32 @@ def test_dosing_session_alerts_are_stored_with_their_own_crisis_line():
     after = sync_patient_alerts(s, "SYN-S")
     assert len(after.alerts) == n + 1  # its urgent SpO2 alert
     assert sync_patient_alerts(s, "SYN-S") == after
+
+
+def test_banner_shows_the_crisis_line_once_and_every_alert_escaped(store):
+    from kaptools.alerts import banner_html
+    from kaptools.ui.widgets import CrisisBanner
+
+    assert banner_html([]) == ""
+    hostile = Alert(
+        rule_id="r2",
+        level=AlertLevel.WARNING,
+        message="<script>x</script>",
+        action="a&b",
+        source="s",
+    )
+    store.raise_alert(
+        "SYN-A", _alert(level=AlertLevel.CRITICAL), source_kind="screening", source_ref="x"
+    )
+    stored = patient_alerts(store, "SYN-A").open
+    out = banner_html([*stored, hostile])
+    assert out.count("988 Suicide") == 1
+    assert "<script>" not in out and "&lt;script&gt;" in out and "a&amp;b" in out
+    assert f"data-alert-id='{stored[0].alert_id}'" in out and "open until a clinician" in out
+    assert "kap-live-alert" in out
+    # the widget shows exactly this (the server's first paint does too: test_firstpaint)
+    banner = CrisisBanner()
+    banner.set_alerts([*stored, hostile])
+    assert banner.value == out and banner.layout.display is None
+    banner.set_alerts([])
+    assert banner.value == "" and banner.layout.display == "none"

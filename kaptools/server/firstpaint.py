@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from kaptools.alerts import CRISIS_LINE_TEXT, AlertLevel, StoredAlert, highest_level
+from kaptools.alerts import AlertLevel, StoredAlert, banner_html, highest_level
 from kaptools.errors import KaptoolsError
 from kaptools.patient_alerts import sync_patient_alerts
 from kaptools.protocol import Protocol, protocol_from_env
@@ -147,19 +147,9 @@ def crisis_banner_html(alerts: tuple[StoredAlert, ...] | list[StoredAlert]) -> s
 
 
 def crisis_banner_content(alerts: tuple[StoredAlert, ...] | list[StoredAlert]) -> str:
-    """What the dashboard's crisis banner holds for these open stored alerts."""
-    items = "".join(
-        f"<li class='kap-open-alert' data-alert-id='{_e(s.alert_id)}'>"
-        f"<strong>{_e(s.alert.level.value.upper())}</strong>: {_e(s.alert.message)} "
-        f"{_e(s.alert.action)} <span class='kap-muted'>({_e(s.alert.source)})</span> "
-        f"<span class='kap-muted'>{_e(s.origin)}; open until a clinician "
-        "acknowledges it.</span></li>"
-        for s in alerts
-    )
-    return (
-        f"<div role='alert'><strong>Safety alert.</strong> {_e(CRISIS_LINE_TEXT)}"
-        f"<ul style='margin:0.3em 0'>{items}</ul></div>"
-    )
+    """What the dashboard's crisis banner holds for these open stored alerts (the banner
+    widget's own HTML: :func:`kaptools.alerts.banner_html`)."""
+    return banner_html(alerts)
 
 
 # ---- the dashboards ----------------------------------------------------------------------

@@ -8,7 +8,6 @@ Nothing here decides anything clinical: alerts come from :mod:`kaptools.alerts` 
 from __future__ import annotations
 
 import base64
-import html
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -20,7 +19,13 @@ import ipywidgets as w
 import traitlets
 from IPython.display import display
 
-from kaptools.alerts import CRISIS_LINE_TEXT, Alert, AlertLevel, StoredAlert, highest_level
+from kaptools.alerts import (
+    Alert,
+    AlertLevel,
+    StoredAlert,
+    banner_html,
+    highest_level,
+)
 from kaptools.errors import KaptoolsError
 from kaptools.patient_alerts import (
     PatientAlerts,
@@ -28,6 +33,7 @@ from kaptools.patient_alerts import (
     patient_alerts,
     sync_patient_alerts,
 )
+from kaptools.printer import escape
 from kaptools.protocol import Protocol
 from kaptools.store import Patient, Store
 
@@ -203,27 +209,8 @@ class CrisisBanner(w.HTML):
             self.add_class("kap-critical")
         else:
             self.remove_class("kap-critical")
-        items = "".join(_banner_item(a) for a in alerts)
-        self.value = (
-            f"<div role='alert'><strong>Safety alert.</strong> {html.escape(CRISIS_LINE_TEXT)}"
-            f"<ul style='margin:0.3em 0'>{items}</ul></div>"
-        )
+        self.value = banner_html(alerts)
         self.layout.display = None
-
-
-def _banner_item(item: Alert | StoredAlert) -> str:
-    a = item.alert if isinstance(item, StoredAlert) else item
-    text = (
-        f"<strong>{html.escape(a.level.value.upper())}</strong>: {html.escape(a.message)} "
-        f"{html.escape(a.action)} <span class='kap-muted'>({html.escape(a.source)})</span>"
-    )
-    if isinstance(item, StoredAlert):
-        return (
-            f"<li class='kap-open-alert' data-alert-id='{html.escape(item.alert_id)}'>{text} "
-            f"<span class='kap-muted'>{html.escape(item.origin)}; open until a clinician "
-            "acknowledges it.</span></li>"
-        )
-    return f"<li class='kap-live-alert'>{text}</li>"
 
 
 class PatientAlertsPanel:
@@ -327,9 +314,9 @@ class PatientAlertsPanel:
         self.ack_box.layout.display = None if open_ else "none"
         rows = "".join(
             f"<li class='{'kap-history-open' if a.is_open else 'kap-history-acknowledged'}'>"
-            f"{html.escape(a.alert.level.value.upper())} {html.escape(a.alert.message)} "
-            f"<span class='kap-muted'>{html.escape(a.origin)}; "
-            + ("open" if a.acknowledgement is None else html.escape(a.acknowledgement.summary))
+            f"{escape(a.alert.level.value.upper())} {escape(a.alert.message)} "
+            f"<span class='kap-muted'>{escape(a.origin)}; "
+            + ("open" if a.acknowledgement is None else escape(a.acknowledgement.summary))
             + "</span></li>"
             for a in self.stored.alerts
         )
@@ -378,13 +365,13 @@ class ErrorBox(w.HTML):
     def error(self, message: str) -> None:
         self.remove_class("kap-ok")
         self.add_class("kap-error")
-        self.value = html.escape(message)
+        self.value = escape(message)
         self.layout.display = None
 
     def ok(self, message: str) -> None:
         self.remove_class("kap-error")
         self.add_class("kap-ok")
-        self.value = html.escape(message)
+        self.value = escape(message)
         self.layout.display = None
 
 
