@@ -108,3 +108,59 @@ def test_compare_and_reset_are_state_changes_rendered_once() -> None:
     app._on_reset()
     assert app.state == WhatIfState() and app.renders == before + 2
     assert app.fields[BP].value == 140 and app.view.comparison is None
+
+
+def test_the_heatmap_is_the_figure_plotly_would_build_without_importing_plotly() -> None:
+    """The transition heatmap is plain plotly JSON: its trace and layout are what
+    ``go.Heatmap`` with the ``plotly_white`` template gives (the template's parts a
+    heatmap uses written out), and the page's code never imports plotly."""
+    import json
+    import subprocess
+    import sys
+
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    from kaptools.ui.whatif import transition_figure
+
+    view = derive(WhatIfState(((BP, 130.0),)), default_protocol(), COHORT)
+    assert view.comparison is not None
+    t = view.comparison.transitions
+    spec = transition_figure(t, "title")
+    z = t.to_numpy().tolist()
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[str(c) for c in t.columns],
+            y=[str(r) for r in t.index],
+            text=z,
+            texttemplate="%{text}",
+            colorscale="Blues",
+            showscale=False,
+            hovertemplate="before %{y} → after %{x}: %{z} patients<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title="title",
+        height=380,
+        template="plotly_white",
+        xaxis_title="under the changed protocol",
+        yaxis_title="under the current protocol",
+        yaxis_autorange="reversed",
+        margin={"l": 170, "r": 20, "t": 60, "b": 60},
+    )
+    want = json.loads(fig.to_json())
+    assert spec["data"] == want["data"] and sum(map(sum, spec["data"][0]["z"])) == len(COHORT)
+    template = want["layout"].pop("template")
+    assert {k: v for k, v in spec["layout"].items() if k != "template"} == want["layout"]
+    white = pio.templates["plotly_white"].layout.to_plotly_json()
+    assert spec["layout"]["template"]["layout"] == {
+        k: white[k] for k in spec["layout"]["template"]["layout"]
+    }
+    assert template["layout"]["plot_bgcolor"] == "white"
+    code = (
+        "import sys\nfrom kaptools.ui.whatif import transition_figure\n"
+        "print('plotly' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "False", done.stderr

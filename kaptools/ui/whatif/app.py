@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
-import pandas as pd
 
 from kaptools.errors import KaptoolsError
 from kaptools.protocol import Protocol, protocol_from_env
-from kaptools.screening import synthetic_screening_frame
 from kaptools.ui.common import CSS, ConfigurationProblem, DashboardApp, escape
 from kaptools.ui.whatif.report import download_link, transition_figure
 from kaptools.ui.whatif.state import (
@@ -21,6 +19,9 @@ from kaptools.ui.whatif.state import (
     protocol_values,
 )
 from kaptools.ui.widgets import ErrorBox, show_figure
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["COHORT_SEED", "COHORT_SIZE", "DISCLAIMER", "WhatIfApp"]
 
@@ -56,9 +57,8 @@ class WhatIfApp(DashboardApp[WhatIfState]):
     ):
         self._init_state(WhatIfState())
         self.protocol = protocol
-        self.cohort = (
-            cohort if cohort is not None else synthetic_screening_frame(n, seed, protocol=protocol)
-        )
+        self._cohort = cohort
+        self._cohort_args = (n, seed)
         self.view = WhatIfView()
         self._viewed: WhatIfState | None = None
         self.fields: dict[str, w.FloatText] = {}
@@ -95,7 +95,7 @@ class WhatIfApp(DashboardApp[WhatIfState]):
                 w.HTML(CSS),
                 w.HTML(
                     f"<p class='kap-muted kap-protocol'>{escape(DISCLAIMER)} Current protocol: "
-                    f"{escape(self.protocol.info.short)}. Cohort: {len(self.cohort)} synthetic "
+                    f"{escape(self.protocol.info.short)}. Cohort: {self.cohort_size} synthetic "
                     f"patients.</p>"
                 ),
                 w.VBox(list(self.fields.values())),
@@ -118,6 +118,22 @@ class WhatIfApp(DashboardApp[WhatIfState]):
             return cls(protocol_from_env(), **kwargs)
         except KaptoolsError as exc:
             return ConfigurationProblem(str(exc))
+
+    @property
+    def cohort(self) -> pd.DataFrame:
+        """The synthetic cohort compared: built on first use (the first Compare), so a
+        preheated kernel holds neither it nor pandas (issue 14, kernel memory)."""
+        if self._cohort is None:
+            from kaptools.screening import synthetic_screening_frame
+
+            n, seed = self._cohort_args
+            self._cohort = synthetic_screening_frame(n, seed, protocol=self.protocol)
+        return self._cohort
+
+    @property
+    def cohort_size(self) -> int:
+        """How many synthetic patients the cohort holds (without building it)."""
+        return self._cohort_args[0] if self._cohort is None else len(self._cohort)
 
     # ---- state -----------------------------------------------------------------
     def state_from_fields(self) -> WhatIfState:
@@ -142,7 +158,7 @@ class WhatIfApp(DashboardApp[WhatIfState]):
     # ---- the one render path ---------------------------------------------------------
     def render(self, state: WhatIfState) -> None:
         if state != self._viewed:  # derive (screening the cohort twice) once per state
-            self.view, self._viewed = derive(state, self.protocol, self.cohort), state
+            self.view, self._viewed = self._derive(state), state
         v = self.view
         if v.error:
             self.error.error(v.error)
@@ -157,6 +173,13 @@ class WhatIfApp(DashboardApp[WhatIfState]):
         self.summary.value = f"<p>{html.escape(c.summary)}</p>"
         self.table.value = c.changed_html()
         self.download.value = download_link(v.csv, v.parquet)
+
+    def _derive(self, state: WhatIfState) -> WhatIfView:
+        try:  # the cohort is built when first compared (a bad size is shown then)
+            cohort = self.cohort if state.changes else None
+        except KaptoolsError as exc:
+            return WhatIfView(None, str(exc), state.changes)
+        return derive(state, self.protocol, cohort)
 
     def draw(self, state: WhatIfState) -> None:
         c = self.view.comparison

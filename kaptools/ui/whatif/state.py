@@ -6,13 +6,16 @@ import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from kaptools.errors import KaptoolsError
 from kaptools.protocol import Protocol
 from kaptools.spreadsheet import safe_frame
-from kaptools.whatif import ScreeningComparison, compare_screening
+
+if TYPE_CHECKING:  # pandas (with pyarrow) only once a comparison is asked for (issue 14)
+    import pandas as pd
+
+    from kaptools.whatif import ScreeningComparison
 
 __all__ = ["THRESHOLD_KEYS", "WhatIfState", "WhatIfView", "derive", "protocol_values"]
 
@@ -89,10 +92,18 @@ class WhatIfView:
         return buf.getvalue()
 
 
-def derive(state: WhatIfState, base: Protocol, cohort: pd.DataFrame) -> WhatIfView:
-    """Screen ``cohort`` under ``base`` and under ``base`` with the state's changes."""
+def derive(state: WhatIfState, base: Protocol, cohort: pd.DataFrame | None) -> WhatIfView:
+    """Screen ``cohort`` under ``base`` and under ``base`` with the state's changes.
+
+    A state without changes compares nothing and does not read ``cohort`` (the page
+    passes None then: its synthetic cohort is built when first compared)."""
     if not state.changes:
         return WhatIfView(None, "", ())
+    if cohort is None:
+        msg = "derive: a cohort is needed to compare (got None with changes)"
+        raise TypeError(msg)
+    from kaptools.whatif import compare_screening  # pandas: imported when first compared
+
     try:
         after = base.with_changes(dict(state.changes), name="what-if")
         comparison = compare_screening(cohort, after, before=base)
