@@ -12,6 +12,18 @@ application (:class:`kaptools.server.KaptoolsVoila` installs them) make that che
   with the Voilà version under the same names) is revalidated on every view
   (``no-cache``: a 304 answer when unchanged), so an upgrade can never leave a browser
   with a stale bundle.
+- :class:`VersionedStaticFileHandler`: Voilà's own bundle (``voila.js`` and its ~100
+  numbered chunks, ``1187.voila.js``...) has no hash in its file names, so under its
+  plain URL it can only be revalidated. kaptools serves it (and everything else under
+  ``/voila/static/``) at ``/voila/static/v/<version>/...`` too, where ``<version>``
+  (:func:`static_version`) is a hash of the names and contents of every file served
+  there, taken when the server starts: an upgraded Voilà, widget manager or template
+  gives new URLs, so a browser can keep these files a year (``immutable``) and still
+  never mix an old bundle with new chunks. The page names the versioned URL
+  (``fullStaticUrl`` in its page config, from which voila.js loads its chunks). A file
+  changed on disk after the version was taken (an upgrade under a running server) is
+  served revalidated (``no-cache``), and so is a request naming another version (a
+  page served before a restart).
 - :class:`CachedGzip`: text responses (HTML, JavaScript, CSS, JSON, SVG) are
   gzip-compressed, like tornado's ``compress_response``; static files are compressed
   once per version (keyed by URL path and ETag, or Last-Modified where there is none)
@@ -23,20 +35,28 @@ application (:class:`kaptools.server.KaptoolsVoila` installs them) make that che
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from io import BytesIO
+from typing import Any
 
 from tornado import httputil
 from tornado.web import GZipContentEncoding, OutputTransform
+from voila.static_file_handler import MultiStaticFileHandler
 
 __all__ = [
     "GZIP_CACHE_MAX_BYTES",
     "IMMUTABLE",
+    "VERSIONED_STATIC",
     "AssetCacheHeaders",
     "CachedGzip",
+    "VersionedStaticFileHandler",
     "is_versioned_asset",
+    "static_version",
 ]
 
 #: The browser keeps a versioned asset a year and never revalidates it.
@@ -50,12 +70,65 @@ _STATIC = re.compile(r"^/(voila/)?(static|labextensions|templates/[^/]+/static)/
 #: 1cb1c39ea642f26a4dfe.woff (8+ hex digits next to a dot or at the start of the name).
 _HASHED_NAME = re.compile(r"(^|[./-])[0-9a-f]{8,}\.[a-z0-9]+$")
 _VERSION_QUERY = re.compile(r"(^|&)v=[0-9a-f]{8,}(&|$)")
+#: Where Voilà's static files are served under their version (after the base URL).
+VERSIONED_STATIC = "voila/static/v/"
+#: A versioned static URL: its Cache-Control is set by VersionedStaticFileHandler.
+_VERSIONED_PATH = re.compile(r"^/(voila/)?static/v/[0-9a-f]{16}/")
+
+
+def static_version(paths: Sequence[str]) -> str:
+    """A hash (16 hex digits) of every file served from ``paths`` under ``/voila/static/``:
+    each relative name and its contents, the first directory holding a name winning (as
+    Voilà's MultiStaticFileHandler looks them up). Any changed, added or removed file
+    changes it."""
+    digest = hashlib.sha256()
+    seen: set[str] = set()
+    for root in paths:
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames.sort()
+            for name in sorted(filenames):
+                full = os.path.join(dirpath, name)
+                rel = os.path.relpath(full, root).replace(os.sep, "/")
+                if rel in seen or not os.path.isfile(full):
+                    continue
+                seen.add(rel)
+                digest.update(rel.encode() + b"\0")
+                with open(full, "rb") as f:
+                    digest.update(hashlib.sha256(f.read()).digest())
+    return digest.hexdigest()[:16]
+
+
+class VersionedStaticFileHandler(MultiStaticFileHandler):
+    """``/voila/static/v/<version>/<path>``: the file ``/voila/static/<path>`` serves,
+    cached a year when ``<version>`` is the server's and the file is unchanged since the
+    version was taken; revalidated (``no-cache``) otherwise."""
+
+    def initialize(
+        self, paths: list[str], version: str, taken_at: float, **kwargs: Any
+    ) -> None:
+        self.version = version
+        self.taken_at = taken_at
+        self._current = False
+        super().initialize(paths, **kwargs)
+
+    async def get(self, version: str, path: str, include_body: bool = True) -> None:
+        self._current = version == self.version
+        await super().get(path, include_body)
+
+    def set_extra_headers(self, path: str) -> None:
+        try:
+            unchanged = os.stat(self.absolute_path).st_mtime <= self.taken_at
+        except (OSError, TypeError):
+            unchanged = False
+        self.set_header("Cache-Control", IMMUTABLE if self._current and unchanged else "no-cache")
 
 
 def is_versioned_asset(path: str, query: str = "") -> bool:
     """Whether the static file at ``path`` (URL path, no query) is named by its content."""
     if not _STATIC.match(path):
         return False
+    if _VERSIONED_PATH.match(path):
+        return True
     name = path.rsplit("/", 1)[-1]
     return bool(_HASHED_NAME.search(name)) or bool(_VERSION_QUERY.search(query))
 
@@ -66,7 +139,11 @@ class AssetCacheHeaders(OutputTransform):
     def __init__(self, request: httputil.HTTPServerRequest) -> None:
         self._path = request.path
         self._query = request.query or ""
-        self._static = request.method in ("GET", "HEAD") and bool(_STATIC.match(self._path))
+        self._static = (
+            request.method in ("GET", "HEAD")
+            and bool(_STATIC.match(self._path))
+            and not _VERSIONED_PATH.match(self._path)  # the handler sets its own
+        )
 
     def transform_first_chunk(
         self, status_code: int, headers: httputil.HTTPHeaders, chunk: bytes, finishing: bool

@@ -7,18 +7,22 @@ processes.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import os
 import re
 import signal
+import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import tornado.websocket
 
 from kaptools.server import (
     CONTENT_SECURITY_POLICY,
@@ -35,6 +39,8 @@ from kaptools.testing import ServerURL, is_loopback_url, kernel_ids, kernel_pids
 UNCONNECTED_KERNEL_MAX_S = 60
 
 DASHBOARDS = Path(__file__).resolve().parents[2] / "dashboards"
+#: Voilà's own bundle (voila.js and its numbered chunks), as installed.
+VOILA_STATIC = Path(sys.prefix) / "share" / "jupyter" / "voila" / "templates" / "base" / "static"
 POOL = len(list(DASHBOARDS.glob("*.ipynb")))  # one preheated kernel per dashboard
 CAP = 2
 TRENDS = "/voila/render/trends.ipynb?patient=SYN-0001"
@@ -121,11 +127,12 @@ def test_pages_have_a_strict_csp_and_only_local_assets(server: ServerURL) -> Non
     assets = re.findall(r'(?:src|href)="([^"#]+)"', page) + re.findall(r"url\(([^)]+)\)", page)
     external = [a for a in assets if "//" in a and not is_loopback_url(a)]
     assert not external, external
-    # the icon font and its stylesheet come from this server
-    assert "/voila/static/fontawesome/css/all.min.css" in page
-    status, _, css = request(server, "/voila/static/fontawesome/css/all.min.css")
+    # the icon font and its stylesheet come from this server (under its static version)
+    static = static_url(page)
+    assert f'href="{static}/fontawesome/css/all.min.css"' in page
+    status, _, css = request(server, f"{static}/fontawesome/css/all.min.css")
     assert status == 200 and "fa-solid-900.woff2" in css
-    assert request(server, "/voila/static/fontawesome/webfonts/fa-solid-900.woff2")[0] == 200
+    assert request(server, f"{static}/fontawesome/webfonts/fa-solid-900.woff2")[0] == 200
     kill_page_kernel(server, page)
 
 
@@ -234,13 +241,24 @@ def get_page(base: str, path: str) -> tuple[int, dict[str, str], str]:
     return status, headers, body
 
 
-def page_extensions(body: str) -> dict[str, str]:
-    """The page's frontend extensions: name -> entry point (from its page config)."""
+def page_config(body: str) -> dict:
     config = re.search(
         r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', body, re.S
     )
     assert config, "no page config in the page"
-    return {e["name"]: e["load"] for e in json.loads(config.group(1))["federated_extensions"]}
+    return dict(json.loads(config.group(1)))
+
+
+def page_extensions(body: str) -> dict[str, str]:
+    """The page's frontend extensions: name -> entry point (from its page config)."""
+    return {e["name"]: e["load"] for e in page_config(body)["federated_extensions"]}
+
+
+def static_url(body: str) -> str:
+    """Where the page loads Voilà's static files from: ``/voila/static/v/<version>``."""
+    url = page_config(body)["fullStaticUrl"]
+    assert re.fullmatch(r"/voila/static/v/[0-9a-f]{16}", url), url
+    return str(url)
 
 
 def test_only_the_dashboards_frontend_extensions_are_sent(server: ServerURL) -> None:
@@ -251,12 +269,23 @@ def test_only_the_dashboards_frontend_extensions_are_sent(server: ServerURL) -> 
 
 
 def test_versioned_assets_are_cached_and_text_is_compressed(server: ServerURL) -> None:
-    """A content-hashed asset is cached for a year; voila.js (no hash in its name) is
-    revalidated; text is gzip-compressed and decompresses to the same bytes, also when
-    it is served from the compressed cache; pages are never cached."""
+    """A content-hashed asset, and voila.js and its chunks under the server's static
+    version, are cached for a year; the unversioned URL is revalidated; text is
+    gzip-compressed and decompresses to the same bytes, also when it is served from the
+    compressed cache; pages are never cached."""
     _, _, body = get_page(server, TRENDS)
     plotly = f"/voila/labextensions/jupyterlab-plotly/{page_extensions(body)['jupyterlab-plotly']}"
-    for path, cache in ((plotly, IMMUTABLE), ("/voila/static/voila.js", "no-cache")):
+    static = static_url(body)
+    assert f'<script src="{static}/voila.js"></script>' in body  # the page loads this one
+    chunk = max(VOILA_STATIC.glob("[0-9]*.voila.js"), key=lambda p: p.stat().st_size).name
+    cases = (
+        (plotly, IMMUTABLE),
+        (f"{static}/voila.js", IMMUTABLE),
+        (f"{static}/{chunk}", IMMUTABLE),
+        ("/voila/static/voila.js", "no-cache"),
+        ("/voila/static/v/0000000000000000/voila.js", "no-cache"),  # not this server's
+    )
+    for path, cache in cases:
         req = urllib.request.Request(server + path, headers={"Accept-Encoding": "gzip"})
         bodies = []
         for _ in range(2):  # the second answer comes from the compressed cache
@@ -269,8 +298,61 @@ def test_versioned_assets_are_cached_and_text_is_compressed(server: ServerURL) -
             raw = r.read()
         assert bodies[0] == bodies[1] == raw, path
         assert len(raw) > 1000
+        if "voila.js" in path:
+            assert raw == (VOILA_STATIC / path.rsplit("/", 1)[-1]).read_bytes(), path
     _, headers, _ = get_page(server, TRENDS)
     assert "no-store" in headers["Cache-Control"]
+
+
+def test_the_kernel_websocket_is_compressed(server: ServerURL) -> None:
+    """A page's kernel websocket negotiates permessage-deflate (the widget state it
+    carries is repetitive JSON), and messages still arrive whole through it."""
+    _, _, page = request(server, TRENDS)
+    kid = kernel_id(page)
+
+    async def kernel_info() -> tuple[str, dict]:
+        ws_url = server.replace("http://", "ws://") + f"/api/kernels/{kid}/channels"
+        conn = await tornado.websocket.websocket_connect(
+            ws_url, compression_options={}, connect_timeout=60
+        )
+        try:
+            msg_id = uuid.uuid4().hex
+            conn.write_message(
+                json.dumps(
+                    {
+                        "header": {
+                            "msg_id": msg_id,
+                            "msg_type": "kernel_info_request",
+                            "username": "test",
+                            "session": uuid.uuid4().hex,
+                            "date": "",
+                            "version": "5.3",
+                        },
+                        "parent_header": {},
+                        "metadata": {},
+                        "content": {},
+                        "channel": "shell",
+                        "buffers": [],
+                    }
+                )
+            )
+            while True:
+                raw = await asyncio.wait_for(conn.read_message(), 60)
+                assert raw is not None, "the websocket closed"
+                msg = json.loads(raw)
+                if msg.get("parent_header", {}).get("msg_id") == msg_id and (
+                    msg["header"]["msg_type"] == "kernel_info_reply"
+                ):
+                    return conn.headers.get("Sec-WebSocket-Extensions", ""), msg["content"]
+        finally:
+            conn.close()
+
+    try:
+        extensions, content = asyncio.run(kernel_info())
+    finally:
+        kill_page_kernel(server, page)
+    assert extensions.startswith("permessage-deflate"), extensions
+    assert content["status"] == "ok" and content["implementation"] == "ipython"
 
 
 @pytest.mark.parametrize(
@@ -297,7 +379,7 @@ def test_a_page_naming_a_patient_gets_the_first_paint_before_the_widgets(
     status, _, body = get_page(server, TRENDS)
     assert status == 200
     first = body.find("id='kap-first-paint'")
-    assert 0 < first < body.find('id="rendered_cells"') < body.find("voila/static/voila.js")
+    assert 0 < first < body.find('id="rendered_cells"') < body.find(f"{static_url(body)}/voila.js")
     assert "kfp-trace" in body  # the chart, drawn
     _, _, plain = get_page(server, "/voila/render/trends.ipynb")  # no ?patient=: none
     assert "id='kap-first-paint'" not in plain
