@@ -19,9 +19,19 @@ the script prints per page (medians):
   the input event to the changed result (trends: another measure in "Which items moved";
   eligibility: the age, alternately valid and not a number, status panel redrawn;
   planner: a new first day, then "Plan course", plan table redrawn; baseline: none);
-- **bytes**: transferred per first view (fresh context) and repeat view (same context,
-  browser cache warm), from the Chrome DevTools Protocol (Network.loadingFinished
-  encodedDataLength), and the number of requests;
+- **bytes**: everything the page receives from the server, per first view (fresh
+  context) and repeat view (the same context again, its browser cache warm), counted
+  until 1.5 s after the widget view's key element (the patient's load has settled), from
+  the Chrome DevTools Protocol, as it crosses the wire:
+  - HTTP: each response's ``encodedDataLength``: status line, headers and body as sent
+    (compressed when sent compressed; a 304 revalidation counts its headers; a response
+    the browser takes from its cache counts 0);
+  - websocket: each message the kernel's websocket sends to the page (widget state and
+    updates, outputs, replies): its payload, compressed as the handshake negotiated
+    (permessage-deflate, recomputed with the server's zlib settings: CDP reports the
+    decompressed payload), plus its frame header. What the page sends is not counted.
+  And the number of requests. ``--breakdown`` prints, for run 1, the bytes of both views
+  by kind (status, network or cache, websocket) and the largest responses;
 - **kernel RSS**: the page's kernel after the view (its process' VmRSS), and the server's.
 
 Then a table (Markdown, README-ready) and a one-line summary against the targets
@@ -33,20 +43,24 @@ machine's load: the script prints ``uptime``'s load average with them.
     .venv/bin/python benchmarks/bench_dashboard.py --quick     # 2 runs, for development
     .venv/bin/python benchmarks/bench_dashboard.py --pages trends,baseline --runs 3
     .venv/bin/python benchmarks/bench_dashboard.py --trace /tmp/traces   # CDP traces
+    .venv/bin/python benchmarks/bench_dashboard.py --quick --pages planner --breakdown
     .venv/bin/python benchmarks/bench_dashboard.py -- --VoilaKernelManager.fill_delay=1
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -206,7 +220,7 @@ PHASES_SCRIPT = """
   window.__kapCheck();
   const nav = performance.getEntriesByType("navigation")[0];
   const main = performance.getEntriesByType("resource")
-      .filter((r) => /voila\\/static\\/voila\\.js/.test(r.name))[0];
+      .filter((r) => /voila\\/static\\/(v\\/[0-9a-f]+\\/)?voila\\.js/.test(r.name))[0];
   return Object.assign({
     html_first_byte: nav.responseStart, html_end: nav.responseEnd,
     main_js_loaded: main ? main.responseEnd : null,
@@ -255,26 +269,118 @@ def kernel_pid(server: Any, kernel_id: str) -> int | None:
 
 
 class ByteCounter:
-    """Bytes and requests of one page, from the Chrome DevTools Protocol."""
+    """What one page receives from the server, from the Chrome DevTools Protocol.
+
+    - HTTP: every response's ``encodedDataLength`` (Network.loadingFinished): status
+      line, headers and body as transferred (compressed when it was sent compressed; a
+      304 revalidation counts its headers; a response from the browser's cache counts 0).
+    - Websocket: every message the server sends to the page (the kernel's messages:
+      widget state, outputs, replies), as it crosses the wire: its payload, compressed
+      the way the handshake negotiated (permessage-deflate: recomputed here with the
+      server's zlib settings, which CDP does not report), plus the frame header.
+      Messages the page sends are counted apart (``ws_sent``), not in the total.
+    """
 
     def __init__(self, page: Page):
-        self.total = 0
-        self.requests = 0
+        self.reset()
         cdp = page.context.new_cdp_session(page)
         cdp.send("Network.enable")
         cdp.on("Network.loadingFinished", self._finished)
         cdp.on("Network.requestWillBeSent", self._sent)
+        cdp.on("Network.responseReceived", self._response)
+        cdp.on("Network.requestServedFromCache", self._from_cache)
+        cdp.on("Network.webSocketHandshakeResponseReceived", self._handshake)
         cdp.on("Network.webSocketFrameReceived", self._frame)
+        cdp.on("Network.webSocketFrameSent", self._frame_sent)
         self.cdp = cdp
 
+    def reset(self) -> None:
+        self.requests = 0
+        self.http = 0
+        self.ws_received = 0
+        self.ws_messages = 0
+        self.ws_sent = 0
+        self._responses: dict[str, tuple[str, int, str]] = {}
+        self._cached: set[str] = set()
+        self.rows: list[tuple[str, int, str, int]] = []  # url, status, how, bytes
+        self._deflate: dict[str, Any] = {}
+        self.ws_rows: list[tuple[int, bytes]] = []  # wire bytes, the message
+
+    @property
+    def total(self) -> int:
+        return self.http + self.ws_received
+
     def _finished(self, event: dict[str, Any]) -> None:
-        self.total += int(event.get("encodedDataLength", 0))
+        n = int(event.get("encodedDataLength", 0))
+        self.http += n
+        rid = event["requestId"]
+        url, status, how = self._responses.get(rid, ("?", 0, "?"))
+        if rid in self._cached:
+            how = "cache"
+        self.rows.append((url, status, how, n))
 
     def _sent(self, _event: dict[str, Any]) -> None:
         self.requests += 1
 
+    def _response(self, event: dict[str, Any]) -> None:
+        r = event["response"]
+        how = "disk cache" if r.get("fromDiskCache") else "network"
+        self._responses[event["requestId"]] = (r["url"], int(r["status"]), how)
+
+    def _from_cache(self, event: dict[str, Any]) -> None:
+        self._cached.add(event["requestId"])
+
+    def _handshake(self, event: dict[str, Any]) -> None:
+        headers = {k.lower(): v for k, v in event["response"].get("headers", {}).items()}
+        if "permessage-deflate" in headers.get("sec-websocket-extensions", ""):
+            # tornado's compressor: zlib's default level, raw deflate, context kept
+            self._deflate[event["requestId"]] = zlib.compressobj(
+                zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -zlib.MAX_WBITS
+            )
+
+    @staticmethod
+    def _payload(event: dict[str, Any]) -> bytes:
+        r = event.get("response", {})
+        data = r.get("payloadData", "")
+        return base64.b64decode(data) if r.get("opcode") == 2 else data.encode()
+
     def _frame(self, event: dict[str, Any]) -> None:
-        self.total += len(event.get("response", {}).get("payloadData", ""))
+        payload = self._payload(event)
+        comp = self._deflate.get(event["requestId"])
+        if comp is not None:
+            payload = (comp.compress(payload) + comp.flush(zlib.Z_SYNC_FLUSH))[:-4]
+        n = len(payload)
+        self.ws_received += n + (2 if n < 126 else 4 if n < 65536 else 10)
+        self.ws_messages += 1
+        self.ws_rows.append((n, self._payload(event)))
+
+    def _frame_sent(self, event: dict[str, Any]) -> None:
+        self.ws_sent += len(self._payload(event))
+
+    def breakdown(self) -> str:
+        """The bytes by kind, and the largest responses (for --breakdown)."""
+        kinds: dict[str, list[int]] = {}
+        for _url, status, how, n in self.rows:
+            kind = f"{status} {how}"
+            kinds.setdefault(kind, [0, 0])
+            kinds[kind][0] += 1
+            kinds[kind][1] += n
+        lines = [
+            f"    {kind}: {c} responses, {b / 1e3:.1f} kB" for kind, (c, b) in sorted(kinds.items())
+        ]
+        lines.append(
+            f"    websocket: {self.ws_messages} messages received, {self.ws_received / 1e3:.1f} kB"
+            f" (sent {self.ws_sent / 1e3:.1f} kB)"
+        )
+        for url, status, how, n in sorted(self.rows, key=lambda r: -r[3])[:8]:
+            lines.append(f"      {n / 1e3:8.1f} kB {status} {how} {url[:110]}")
+        for n, head in sorted(self.ws_rows, key=lambda r: -r[0])[:8]:
+            kinds = re.findall(rb'"(?:msg_type|_model_name|method)": ?"(\w+)"', head)
+            lines.append(
+                f"      {n / 1e3:8.1f} kB websocket ({len(head) / 1e3:.1f} kB uncompressed)"
+                f" {b' '.join(dict.fromkeys(kinds)).decode()}"
+            )
+        return "\n".join(lines)
 
 
 def open_view(page: Page, base: str, dash: Dashboard, timeout_ms: int) -> tuple[float, dict]:
@@ -434,6 +540,9 @@ def main() -> int:
     )
     ap.add_argument("--inputs", type=int, default=12, help="inputs timed per dashboard")
     ap.add_argument("--pages", default=",".join(PAGES), help="comma-separated page names")
+    ap.add_argument(
+        "--breakdown", action="store_true", help="print where run 1's bytes went, per view"
+    )
     ap.add_argument("--trace", type=Path, help="save one Chromium trace per page here")
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds per view at most")
     ap.add_argument("server_args", nargs="*", help="extra options for the server (after --)")
@@ -489,13 +598,13 @@ def main() -> int:
                         raise
                     if tracing:
                         (args.trace / f"{dash.name}.json").write_bytes(browser.stop_tracing())
+                    page.wait_for_timeout(1500)  # the patient's load has settled
                     sample = Sample(key_s, phases, counter.total, counter.requests)
                     kid = page.evaluate(
                         "() => JSON.parse(document.getElementById('jupyter-config-data')"
                         ".textContent).kernelId"
                     )
                     if run > 0 and dash.name != "baseline" and run <= 2:
-                        page.wait_for_timeout(1500)  # the patient's load has settled
                         for i in range(args.inputs):
                             try:
                                 if dash.name == "planner":
@@ -511,12 +620,16 @@ def main() -> int:
                                 results.inputs_ms.setdefault(dash.name, []).append(ms)
                     kpid = kernel_pid(base, kid)
                     sample.kernel_rss_mb = rss_mb(kpid) if kpid else None
+                    if args.breakdown and run == 1:
+                        print(f"  {dash.name} first view:\n{counter.breakdown()}", flush=True)
                     if run == 1:  # repeat view: the same context, its cache warm
-                        counter.total = 0
                         page.goto("about:blank")
-                        counter.total = 0
+                        counter.reset()
                         open_view(page, base, dash, timeout_ms)
+                        page.wait_for_timeout(1500)  # the patient's load has settled
                         sample.repeat_bytes = counter.total
+                        if args.breakdown:
+                            print(f"  {dash.name} repeat view:\n{counter.breakdown()}", flush=True)
                     server_rss = rss_mb(base.pid)
                     if server_rss:
                         results.server_rss_mb.append(server_rss)
