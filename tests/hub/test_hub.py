@@ -6,14 +6,11 @@ The running install is tested in tests/browser/test_shared_install.py."""
 from __future__ import annotations
 
 import argparse
-import asyncio
-import concurrent.futures
 import sqlite3
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 import bcrypt
 import pytest
@@ -36,6 +33,7 @@ from kaptools.hub import auth as hub_auth
 from kaptools.hub.auth import ClinicNativeAuthenticator, idle_signout_due
 from kaptools.hub.singleuser import _hub_config
 from kaptools.identity import Role
+from tests import async_thread
 
 
 def test_a_hub_user_becomes_the_kaptools_identity() -> None:
@@ -205,13 +203,6 @@ def _hub_user(name: str, *dashboards: SimpleNamespace) -> SimpleNamespace:
     return SimpleNamespace(name=name, orm_user=SimpleNamespace(orm_spawners=servers))
 
 
-def _run(coro: Any) -> Any:
-    """Run a coroutine to its end in a thread of its own: the browser tests' Playwright
-    leaves an event loop running in the main thread, where asyncio.run is refused."""
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
 def test_refresh_user_signs_an_idle_person_out_until_they_sign_in_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -228,11 +219,11 @@ def test_refresh_user_signs_an_idle_person_out_until_they_sign_in_again(
 
     def refresh(minutes: float) -> bool:
         clock.now = T0 + timedelta(minutes=minutes)
-        return _run(authenticator.refresh_user(lee, None))
+        return async_thread.run(authenticator.refresh_user(lee, None))
 
     # never signed in on this Hub (or the Hub restarted since): unknown -> sign in again
     assert refresh(0) is False
-    signed_in = _run(authenticator.get_authenticated_user(None, {"username": "dr-lee"}))
+    signed_in = async_thread.run(authenticator.get_authenticated_user(None, {"username": "dr-lee"}))
     assert signed_in is not None and signed_in["name"] == "dr-lee"
     assert refresh(10) is True  # a Hub request 10 min after sign-in: kept
     assert refresh(24) is True  # 14 min after the last request: kept
@@ -246,10 +237,10 @@ def test_refresh_user_signs_an_idle_person_out_until_they_sign_in_again(
     assert refresh(62) is False
     # a fresh sign-in starts a new session
     clock.now = T0 + timedelta(minutes=63)
-    _run(authenticator.get_authenticated_user(None, {"username": "dr-lee"}))
+    async_thread.run(authenticator.get_authenticated_user(None, {"username": "dr-lee"}))
     assert refresh(64) is True
     # another person's sign-in is their own
-    assert _run(authenticator.refresh_user(_hub_user("dr-kim"), None)) is False
+    assert async_thread.run(authenticator.refresh_user(_hub_user("dr-kim"), None)) is False
 
 
 def test_the_idle_signout_setting_is_minutes_above_zero() -> None:

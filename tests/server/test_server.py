@@ -34,6 +34,7 @@ from kaptools.server import (
 )
 from kaptools.server.transport import IMMUTABLE, is_versioned_asset
 from kaptools.testing import ServerURL, is_loopback_url, kernel_ids, kernel_pids, voila_server
+from tests import async_thread
 
 #: An unconnected page (a plain GET, no browser) frees its kernel within this (seconds).
 UNCONNECTED_KERNEL_MAX_S = 60
@@ -231,7 +232,6 @@ def test_an_unconnected_get_frees_its_kernel_within_a_minute(server: ServerURL) 
     kill_page_kernel(server, nav_page)
 
 
-
 def get_page(base: str, path: str) -> tuple[int, dict[str, str], str]:
     """GET a page, then close it as a browser does (the beacon frees its kernel: the
     module's server has a kernel cap of 2)."""
@@ -350,7 +350,7 @@ def test_the_kernel_websocket_is_compressed(server: ServerURL) -> None:
             conn.close()
 
     try:
-        extensions, content = asyncio.run(kernel_info())
+        extensions, content = async_thread.run(kernel_info())
     finally:
         kill_page_kernel(server, page)
     assert extensions.startswith("permessage-deflate"), extensions

@@ -21,6 +21,7 @@ from kaptools.server.transport import (
     is_versioned_asset,
     static_version,
 )
+from tests.async_thread import OwnThread
 
 
 def _tree(root: Path, files: dict[str, str]) -> str:
@@ -54,7 +55,7 @@ def test_the_version_changes_with_any_served_file(tmp_path: Path) -> None:
         seen.add(v)
 
 
-class VersionedStaticTest(AsyncHTTPTestCase):
+class VersionedStaticTest(OwnThread, AsyncHTTPTestCase):
     """The handler as the server mounts it, with the server's transforms."""
 
     version = "0123456789abcdef"
