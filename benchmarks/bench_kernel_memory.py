@@ -19,8 +19,6 @@ its kernels are stopped at the end; nothing is written outside a temporary folde
 from __future__ import annotations
 
 import argparse
-import ast
-import json
 import os
 import shutil
 import statistics
@@ -29,11 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from jupyter_client import BlockingKernelClient
-
 from kaptools.demo import build_demo_database
 from kaptools.store import Store
 from kaptools.testing import kernel_pids, voila_server
+from kaptools.testing import run_in_kernel as run_in
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -49,33 +46,6 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmRSS for {pid}")
-
-
-def connection_file(pid: int) -> str:
-    args = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
-    return args[args.index("-f") + 1]
-
-
-def run_in(pid: int, code: str, expression: str, timeout: float = 300) -> object:
-    """Run ``code`` in kernel ``pid``, then return ``expression``'s value (JSON text)."""
-    kc = BlockingKernelClient()
-    kc.load_connection_file(connection_file(pid))
-    kc.start_channels()
-    try:
-        msg_id = kc.execute(code, silent=False, user_expressions={"r": expression})
-        while True:
-            reply = kc.get_shell_msg(timeout=timeout)
-            if reply["parent_header"].get("msg_id") == msg_id:
-                break
-        content = reply["content"]
-        if content["status"] != "ok":
-            raise RuntimeError(f"kernel {pid}: {content.get('ename')}: {content.get('evalue')}")
-        result = content["user_expressions"]["r"]
-        if result["status"] != "ok":
-            raise RuntimeError(f"kernel {pid}: {result}")
-        return json.loads(ast.literal_eval(result["data"]["text/plain"]))
-    finally:
-        kc.stop_channels()
 
 
 HELD = f"__import__('json').dumps(sorted(m for m in {HEAVY!r} if m in __import__('sys').modules))"

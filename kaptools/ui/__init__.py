@@ -11,8 +11,9 @@ dashboards' (issue 14, kernel memory).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kaptools.arguments import lazy_exports
 
 if TYPE_CHECKING:
     from kaptools.ui.eligibility import EligibilityApp
@@ -30,15 +31,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        msg = f"module 'kaptools.ui' has no attribute {name!r}"
-        raise AttributeError(msg)
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__ = lazy_exports(globals(), _HOMES)

@@ -6,16 +6,12 @@ sends ``?patient=``. The first paint is computed by the server, never by these k
 
 from __future__ import annotations
 
-import ast
-import json
 import time
 from pathlib import Path
 
-from jupyter_client import BlockingKernelClient
-
 from kaptools.demo import build_demo_database
 from kaptools.store import Store
-from kaptools.testing import kernel_pids, voila_server
+from kaptools.testing import kernel_pids, run_in_kernel, voila_server
 
 DASHBOARDS = Path(__file__).resolve().parents[2] / "dashboards"
 POOL = len(list(DASHBOARDS.glob("*.ipynb")))
@@ -48,33 +44,6 @@ def _kap_probe(ids, names):
 """
 
 
-def kernel_connection_files(base: object) -> list[str]:
-    files = []
-    for pid in kernel_pids(base):  # type: ignore[arg-type]
-        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
-        files.append(args[args.index("-f") + 1])
-    return files
-
-
-def evaluate(connection_file: str, code: str, expression: str, timeout: float) -> object:
-    kc = BlockingKernelClient()
-    kc.load_connection_file(connection_file)
-    kc.start_channels()
-    try:
-        # (no wait_for_ready: on a loaded machine its heartbeat check reads a busy kernel
-        # as dead; the execute request simply waits in the kernel's queue)
-        msg_id = kc.execute(code, silent=False, user_expressions={"r": expression})
-        while True:
-            reply = kc.get_shell_msg(timeout=timeout)
-            if reply["parent_header"].get("msg_id") == msg_id:
-                break
-        result = reply["content"]["user_expressions"]["r"]
-        assert result["status"] == "ok", result
-        return json.loads(ast.literal_eval(result["data"]["text/plain"]))
-    finally:
-        kc.stop_channels()
-
-
 def test_a_preheated_kernel_holds_no_patient_data(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
     store = Store(url)
@@ -89,9 +58,9 @@ def test_a_preheated_kernel_holds_no_patient_data(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "the preheated pool did not start"
             time.sleep(1)
         checked = []
-        for cf in kernel_connection_files(base):
+        for pid in kernel_pids(base):
             while True:  # until the kernel has run its dashboard (its pre-render)
-                found = evaluate(cf, PROBE, f"_kap_probe({ids!r}, {names!r})", timeout=120)
+                found = run_in_kernel(pid, PROBE, f"_kap_probe({ids!r}, {names!r})", timeout=120)
                 assert isinstance(found, dict)
                 if found["rendered"]:
                     break
