@@ -20,6 +20,7 @@ __all__ = [
     "check_date_in_range",
     "check_frame_size",
     "check_identifier",
+    "check_synthetic_size",
     "check_text_line",
     "check_type",
     "present",
@@ -43,6 +44,7 @@ def present(value: _T | None, what: str) -> _T:
         )
         raise InternalError(msg)
     return value
+
 
 TEXT_MAX_CHARS = size_limit("text_field_max_chars")
 """Longest identifier or name accepted (limits.toml ``text_field_max_chars``)."""
@@ -107,6 +109,20 @@ def check_frame_size(name: str, frame: Any) -> None:
             f"frame_rows_max); split it by patient and call once per part"
         )
         raise InvalidInputError(msg)
+
+
+def check_synthetic_size(n: object) -> int:
+    """``n``, how many synthetic patients to make: a whole number from 0 to limits.toml
+    ``synthetic_rows_max``; anything else is refused naming the value and the fix
+    (checked before any work, so a dashboard can refuse it before building a cohort)."""
+    rows_max = size_limit("synthetic_rows_max")
+    if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= rows_max:
+        msg = (
+            f"n must be a whole number from 0 to {rows_max:,} (limits.toml "
+            f"size.synthetic_rows_max); got {shown(n)}. Ask for fewer synthetic patients."
+        )
+        raise InvalidInputError(msg)
+    return n
 
 
 def check_text_line(

@@ -36,7 +36,7 @@ from kaptools.screening.layout import (
 from kaptools.screening.names import NameMatch, drug_name_table
 from kaptools.screening.record import ScreeningRecord, phq9_definition
 from kaptools.screening.tables import drug_tables
-from kaptools.validation import shown
+from kaptools.validation import check_synthetic_size
 from kaptools.vocabulary import Answer, CssrsQuestion, Sex, StopReason, TrialOutcome
 
 __all__ = ["synthetic_screening_frame", "synthetic_screening_records"]
@@ -204,14 +204,7 @@ def synthetic_screening_frame(
 
     The same ``n`` and ``seed`` always give the same frame. Every row is valid.
     """
-    if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= SYNTHETIC_ROWS_MAX:
-        from kaptools.errors import InvalidInputError
-
-        msg = (
-            f"n must be a whole number from 0 to {SYNTHETIC_ROWS_MAX:,} (limits.toml "
-            f"size.synthetic_rows_max); got {shown(n)}. Ask for fewer synthetic patients."
-        )
-        raise InvalidInputError(msg)
+    check_synthetic_size(n)
     protocol = default_protocol() if protocol is None else protocol
     rng = np.random.default_rng(seed)
     data: dict[str, object] = {}

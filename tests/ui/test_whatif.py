@@ -6,7 +6,9 @@ import base64
 import io
 
 import pandas as pd
+import pytest
 
+from kaptools.errors import InvalidInputError
 from kaptools.protocol import default_protocol
 from kaptools.screening import synthetic_screening_frame
 from kaptools.ui.whatif import THRESHOLD_KEYS, WhatIfApp, WhatIfState, derive
@@ -164,3 +166,12 @@ def test_the_heatmap_is_the_figure_plotly_would_build_without_importing_plotly()
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "False", done.stderr
+
+
+@pytest.mark.parametrize("n", [-1, 2.5, True, "400", 10**12])
+def test_a_bad_cohort_size_is_refused_when_the_app_is_built(n: object) -> None:
+    """The cohort is built at the first Compare, but its size is checked at once."""
+    with pytest.raises(InvalidInputError, match="n must be a whole number from 0 to"):
+        WhatIfApp(default_protocol(), n=n)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match=r"\bn\b.*whole number"):  # (the same rule)
+        synthetic_screening_frame(n)  # type: ignore[arg-type]

@@ -19,6 +19,7 @@ from kaptools.ui.whatif.state import (
     protocol_values,
 )
 from kaptools.ui.widgets import ErrorBox, show_figure
+from kaptools.validation import check_synthetic_size
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,6 +59,8 @@ class WhatIfApp(DashboardApp[WhatIfState]):
         self._init_state(WhatIfState())
         self.protocol = protocol
         self._cohort = cohort
+        if cohort is None:  # refused now, though the cohort is built at the first Compare
+            check_synthetic_size(n)
         self._cohort_args = (n, seed)
         self.view = WhatIfView()
         self._viewed: WhatIfState | None = None
@@ -175,7 +178,7 @@ class WhatIfApp(DashboardApp[WhatIfState]):
         self.download.value = download_link(v.csv, v.parquet)
 
     def _derive(self, state: WhatIfState) -> WhatIfView:
-        try:  # the cohort is built when first compared (a bad size is shown then)
+        try:  # the cohort is built when first compared
             cohort = self.cohort if state.changes else None
         except KaptoolsError as exc:
             return WhatIfView(None, str(exc), state.changes)
