@@ -519,18 +519,11 @@ def _fhir_stores() -> tuple[Any, Any, str, dict[str, Any]]:
     from kaptools.demo import build_demo_database
     from kaptools.fhir import patient_bundle
     from kaptools.store import Store
+    from tests.fhir.test_fhir import empty_copy_of_patients
 
     source = Store.in_memory()
     build_demo_database(source, n=2, seed=5)
-    target = Store.in_memory()
-    for p in source.list_patients():
-        target.add_patient(
-            p.patient_id,
-            p.display_name,
-            birth_date=p.birth_date,
-            sex=p.sex,
-            weight_kg=p.weight_kg,
-        )
+    target = empty_copy_of_patients(source)
     pid = source.list_patients()[0].patient_id
     sections = ["patient", "assessments"]  # imported as they are (vitals need the sessions)
     bundle = json.loads(

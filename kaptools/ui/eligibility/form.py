@@ -8,6 +8,7 @@ every questionnaire item "not asked" (:data:`kaptools.vocabulary.NO_ANSWER`).
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -175,20 +176,8 @@ class EligibilityForm(FormReading):
             layout=w.Layout(width="13em"),
         )
         drug.add_class("kap-trial-drug")
-        outcome = w.Dropdown(
-            options=[("— unknown —", TrialOutcome.UNKNOWN)]
-            + [(_words(o.value), o) for o in TrialOutcome if o is not TrialOutcome.UNKNOWN],
-            value=TrialOutcome.UNKNOWN,
-            layout=w.Layout(width="11em"),
-        )
-        outcome.add_class("kap-trial-outcome")
-        stop = w.Dropdown(
-            options=[("— unknown —", StopReason.UNKNOWN)]
-            + [(_words(s.value), s) for s in StopReason if s is not StopReason.UNKNOWN],
-            value=StopReason.UNKNOWN,
-            layout=w.Layout(width="10em"),
-        )
-        stop.add_class("kap-trial-stop")
+        outcome = _unknown_first(TrialOutcome, TrialOutcome.UNKNOWN, "11em", "kap-trial-outcome")
+        stop = _unknown_first(StopReason, StopReason.UNKNOWN, "10em", "kap-trial-stop")
         return {
             "drug": drug,
             "daily_dose_mg": text_box("mg/day", "6.5em", "kap-trial-dose"),
@@ -479,3 +468,15 @@ def _mark(widget: w.Widget, unanswered: bool) -> None:
         widget.add_class("kap-unanswered")
     else:
         widget.remove_class("kap-unanswered")
+
+
+def _unknown_first(kind: type[enum.Enum], unknown: enum.Enum, width: str, css: str) -> w.Dropdown:
+    """A dropdown of ``kind``'s values in words, starting at "— unknown —" (``unknown``)."""
+    box = w.Dropdown(
+        options=[("— unknown —", unknown)]
+        + [(_words(str(v.value)), v) for v in kind if v is not unknown],
+        value=unknown,
+        layout=w.Layout(width=width),
+    )
+    box.add_class(css)
+    return box
