@@ -347,7 +347,12 @@ def test_the_kernel_websocket_is_compressed(server: ServerURL) -> None:
                 ):
                     return conn.headers.get("Sec-WebSocket-Extensions", ""), msg["content"]
         finally:
+            # close and wait for the closing handshake (tornado aborts it after 5 s), so
+            # the socket is closed before this loop ends: a socket left to the garbage
+            # collector raises its ResourceWarning in whichever test runs next
             conn.close()
+            while await asyncio.wait_for(conn.read_message(), 30) is not None:
+                pass
 
     try:
         extensions, content = async_thread.run(kernel_info())
